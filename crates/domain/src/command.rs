@@ -1,0 +1,394 @@
+//! Commands and `decide`: what a user asks, and the facts it produces if every rule holds.
+
+use chrono::{Datelike, NaiveDate};
+use uuid::Uuid;
+
+use crate::codes::{AssessmentConclusion, CloseReason, HelpResult};
+use crate::error::DomainError;
+use crate::event::{
+    AssessmentCompleted, ConsultantAssigned, Correction, DecisionIssued, Event, HelpEnded,
+    HelpRequested, HelpStarted, NewEvent, PgbGranted, PgbReviewCompleted, PgbReviewScheduled,
+    RecordedFact, Retraction, SignalReceived, Step, TeamTransferred, TrajectoryClosed,
+};
+use crate::history::{check_correction, check_target};
+use crate::ids::{EpisodeId, EventId, TeamCode, UserId};
+use crate::ladder::HelpForm;
+use crate::rules::replay;
+use crate::trajectory::Trajectory;
+
+/// How many years before today a birth year may lie. Youth care can run to 23 (verlengde
+/// jeugdhulp); 30 leaves room for late registrations without letting typos like 1907 through.
+pub const MAX_BIRTH_YEARS_AGO: i32 = 30;
+
+/// Opdracht: what a consultant asks to record. Every command says when the step happened in the
+/// world (`occurred_on`), which may be back-dated but never in the future.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Open a trajectory from a signal (signaal).
+    OpenFromSignal {
+        /// When the signal came in.
+        occurred_on: NaiveDate,
+        /// The signal.
+        signal: SignalReceived,
+    },
+    /// Assign a consultant.
+    AssignConsultant {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The consultant.
+        consultant: UserId,
+    },
+    /// Transfer to another team.
+    TransferTeam {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The receiving team.
+        team: TeamCode,
+    },
+    /// Record a completed assessment (onderzoek).
+    CompleteAssessment {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The conclusion.
+        conclusion: AssessmentConclusion,
+    },
+    /// Record a request (aanvraag) for a form of help.
+    RequestHelp {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The requested form.
+        form: HelpForm,
+    },
+    /// Record a decision (beschikking).
+    IssueDecision {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The decision.
+        decision: DecisionIssued,
+    },
+    /// Record the start of help.
+    StartHelp {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The new episode.
+        help: HelpStarted,
+    },
+    /// Record the end of help.
+    EndHelp {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The ending episode.
+        episode_id: EpisodeId,
+        /// The result.
+        result: HelpResult,
+    },
+    /// Record a granted PGB.
+    GrantPgb {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The budget.
+        pgb: PgbGranted,
+    },
+    /// Schedule a PGB review.
+    SchedulePgbReview {
+        /// When it was scheduled.
+        occurred_on: NaiveDate,
+        /// When it is due.
+        due_on: NaiveDate,
+    },
+    /// Record the outcome of a PGB review.
+    CompletePgbReview {
+        /// When.
+        occurred_on: NaiveDate,
+        /// The outcome.
+        review: PgbReviewCompleted,
+    },
+    /// Close the trajectory.
+    Close {
+        /// When.
+        occurred_on: NaiveDate,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Correct an earlier step.
+    CorrectEvent {
+        /// When the correction is made.
+        occurred_on: NaiveDate,
+        /// The correction.
+        correction: Correction,
+    },
+    /// Retract an earlier step.
+    RetractEvent {
+        /// When the retraction is made.
+        occurred_on: NaiveDate,
+        /// The retraction.
+        retraction: Retraction,
+    },
+}
+
+impl Command {
+    /// When the step happened (for amendments: when the amendment was made).
+    pub fn occurred_on(&self) -> NaiveDate {
+        match self {
+            Command::OpenFromSignal { occurred_on, .. }
+            | Command::AssignConsultant { occurred_on, .. }
+            | Command::TransferTeam { occurred_on, .. }
+            | Command::CompleteAssessment { occurred_on, .. }
+            | Command::RequestHelp { occurred_on, .. }
+            | Command::IssueDecision { occurred_on, .. }
+            | Command::StartHelp { occurred_on, .. }
+            | Command::EndHelp { occurred_on, .. }
+            | Command::GrantPgb { occurred_on, .. }
+            | Command::SchedulePgbReview { occurred_on, .. }
+            | Command::CompletePgbReview { occurred_on, .. }
+            | Command::Close { occurred_on, .. }
+            | Command::CorrectEvent { occurred_on, .. }
+            | Command::RetractEvent { occurred_on, .. } => *occurred_on,
+        }
+    }
+
+    /// The event this command would record.
+    pub fn to_event(&self) -> Event {
+        let step = match self {
+            Command::OpenFromSignal { signal, .. } => Step::SignalReceived(signal.clone()),
+            Command::AssignConsultant { consultant, .. } => {
+                Step::ConsultantAssigned(ConsultantAssigned {
+                    consultant: consultant.clone(),
+                })
+            }
+            Command::TransferTeam { team, .. } => {
+                Step::TeamTransferred(TeamTransferred { team: team.clone() })
+            }
+            Command::CompleteAssessment { conclusion, .. } => {
+                Step::AssessmentCompleted(AssessmentCompleted {
+                    conclusion: *conclusion,
+                })
+            }
+            Command::RequestHelp { form, .. } => Step::HelpRequested(HelpRequested { form: *form }),
+            Command::IssueDecision { decision, .. } => Step::DecisionIssued(decision.clone()),
+            Command::StartHelp { help, .. } => Step::HelpStarted(help.clone()),
+            Command::EndHelp {
+                episode_id, result, ..
+            } => Step::HelpEnded(HelpEnded {
+                episode_id: episode_id.clone(),
+                result: *result,
+            }),
+            Command::GrantPgb { pgb, .. } => Step::PgbGranted(pgb.clone()),
+            Command::SchedulePgbReview { due_on, .. } => {
+                Step::PgbReviewScheduled(PgbReviewScheduled { due_on: *due_on })
+            }
+            Command::CompletePgbReview { review, .. } => Step::PgbReviewCompleted(review.clone()),
+            Command::Close { reason, .. } => {
+                Step::TrajectoryClosed(TrajectoryClosed { reason: *reason })
+            }
+            Command::CorrectEvent { correction, .. } => {
+                return Event::Corrected(correction.clone())
+            }
+            Command::RetractEvent { retraction, .. } => {
+                return Event::Retracted(retraction.clone())
+            }
+        };
+        Event::Step(step)
+    }
+}
+
+/// Decides whether `command` may be recorded on `state`, and if so which facts it produces.
+///
+/// Pure: `today` comes from the caller. The facts carry no event id or version: the application
+/// layer assigns the id (client-supplied or new), the store the version and position.
+///
+/// Checks run from cheap to thorough: the command's own values, then its place in recording
+/// order (opened? closed?), then the candidate history — the current facts plus this one — goes
+/// through the same validating fold that derives the state, so every rule about the history is
+/// checked in exactly one place, for new facts and amendments alike.
+///
+/// A stream that already breaks a rule (see [`Trajectory::violation`]; impossible for streams
+/// written through `decide`) keeps refusing new steps with that violation until an amendment
+/// repairs it.
+pub fn decide(
+    state: &Trajectory,
+    command: &Command,
+    today: NaiveDate,
+) -> Result<Vec<NewEvent>, DomainError> {
+    let occurred_on = command.occurred_on();
+    not_in_future(occurred_on, today)?;
+    let event = command.to_event();
+    match &event {
+        Event::Step(step) => decide_step(state, occurred_on, step, today)?,
+        Event::Corrected(correction) => decide_correction(state, occurred_on, correction, today)?,
+        Event::Retracted(retraction) => decide_retraction(state, occurred_on, retraction)?,
+    }
+    Ok(vec![NewEvent { occurred_on, event }])
+}
+
+fn decide_step(
+    state: &Trajectory,
+    occurred_on: NaiveDate,
+    step: &Step,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    validate_step(step, today)?;
+    match (state.signal(), step) {
+        (None, Step::SignalReceived(_)) => {}
+        (None, _) => return Err(DomainError::NotOpened),
+        (Some(signal), Step::SignalReceived(_)) => {
+            return Err(DomainError::AlreadyOpened {
+                opened_on: signal.received_on,
+            })
+        }
+        (Some(signal), _) => not_before_signal(step.event_type(), occurred_on, signal.received_on)?,
+    }
+    // Recording order: once closed, nothing new — not even a step dated before the closure.
+    if let Some(closure) = state.closure() {
+        return Err(DomainError::Closed {
+            closed_on: closure.closed_on,
+        });
+    }
+    check_candidate(state, occurred_on, Event::Step(step.clone()))
+}
+
+fn decide_correction(
+    state: &Trajectory,
+    occurred_on: NaiveDate,
+    correction: &Correction,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    if correction.occurred_on.is_none() && correction.payload.is_none() {
+        return Err(DomainError::EmptyCorrection);
+    }
+    if let Some(date) = correction.occurred_on {
+        not_in_future(date, today)?;
+    }
+    if let Some(step) = &correction.payload {
+        validate_step(step, today)?;
+    }
+    check_correction(state.facts(), correction)?;
+    if let Some(signal) = state.signal() {
+        not_before_signal("event_corrected", occurred_on, signal.received_on)?;
+    }
+    check_candidate(state, occurred_on, Event::Corrected(correction.clone())).map_err(|e| {
+        DomainError::CorrectionBreaksRule {
+            event_id: correction.corrects,
+            source: Box::new(e),
+        }
+    })
+}
+
+fn decide_retraction(
+    state: &Trajectory,
+    occurred_on: NaiveDate,
+    retraction: &Retraction,
+) -> Result<(), DomainError> {
+    check_target(state.facts(), retraction.retracts)?;
+    if let Some(signal) = state.signal() {
+        not_before_signal("event_retracted", occurred_on, signal.received_on)?;
+    }
+    check_candidate(state, occurred_on, Event::Retracted(retraction.clone())).map_err(|e| {
+        DomainError::RetractionBreaksRule {
+            event_id: retraction.retracts,
+            source: Box::new(e),
+        }
+    })
+}
+
+/// The candidate history — the recorded facts plus `event` at the next version — must break no rule.
+fn check_candidate(
+    state: &Trajectory,
+    occurred_on: NaiveDate,
+    event: Event,
+) -> Result<(), DomainError> {
+    let mut candidate = state.facts().to_vec();
+    candidate.push(RecordedFact {
+        // Nothing can name the candidate fact yet, so any id will do.
+        event_id: EventId::from_uuid(Uuid::nil()),
+        version: state.version() + 1,
+        occurred_on,
+        event,
+    });
+    match replay(&candidate).violation {
+        Some(violation) => Err(violation),
+        None => Ok(()),
+    }
+}
+
+fn not_in_future(date: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
+    if date > today {
+        return Err(DomainError::InTheFuture { date, today });
+    }
+    Ok(())
+}
+
+fn not_before_signal(
+    event_type: &'static str,
+    occurred_on: NaiveDate,
+    signal_on: NaiveDate,
+) -> Result<(), DomainError> {
+    if occurred_on < signal_on {
+        return Err(DomainError::BeforeSignal {
+            event_type,
+            occurred_on,
+            signal_on,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a step's payload on its own: rules that hold whatever the trajectory's state.
+pub(crate) fn validate_step(step: &Step, today: NaiveDate) -> Result<(), DomainError> {
+    match step {
+        Step::SignalReceived(signal) => {
+            if signal.concerns.is_empty() {
+                return Err(DomainError::NoConcerns);
+            }
+            for (i, concern) in signal.concerns.iter().enumerate() {
+                if signal.concerns[..i].contains(concern) {
+                    return Err(DomainError::DuplicateConcern(*concern));
+                }
+            }
+            if let Some(birth_year) = signal.birth_year {
+                let this_year = today.year();
+                if birth_year > this_year || birth_year < this_year - MAX_BIRTH_YEARS_AGO {
+                    return Err(DomainError::ImplausibleBirthYear {
+                        birth_year,
+                        this_year,
+                    });
+                }
+            }
+        }
+        Step::DecisionIssued(decision) => {
+            if let Some(valid_until) = decision.valid_until {
+                if valid_until < decision.valid_from {
+                    return Err(DomainError::ValidityEndsBeforeStart {
+                        valid_from: decision.valid_from,
+                        valid_until,
+                    });
+                }
+            }
+            // Optional on a decision (the placement may not be known yet), but never on other forms.
+            if decision.foster.is_some() && decision.form != HelpForm::FosterCare {
+                return Err(DomainError::FosterDetailsNotAllowed(decision.form));
+            }
+        }
+        Step::HelpStarted(help) => match (help.form, help.foster) {
+            (HelpForm::FosterCare, None) => return Err(DomainError::FosterDetailsMissing),
+            (form, Some(_)) if form != HelpForm::FosterCare => {
+                return Err(DomainError::FosterDetailsNotAllowed(form))
+            }
+            _ => {}
+        },
+        Step::PgbGranted(pgb) => {
+            if pgb.amount_cents <= 0 {
+                return Err(DomainError::AmountNotPositive(pgb.amount_cents));
+            }
+        }
+        Step::ConsultantAssigned(_)
+        | Step::TeamTransferred(_)
+        | Step::AssessmentCompleted(_)
+        | Step::HelpRequested(_)
+        | Step::HelpEnded(_)
+        | Step::PgbReviewScheduled(_)
+        | Step::PgbReviewCompleted(_)
+        | Step::TrajectoryClosed(_) => {}
+    }
+    Ok(())
+}
