@@ -1,0 +1,75 @@
+//! The one error type of the store.
+//!
+//! The variants keep the three kinds of failure apart that the layers above must treat
+//! differently: the caller's mistake ([`StoreError::InvalidAppend`],
+//! [`StoreError::EventIdReused`]), a lost race ([`StoreError::Conflict`]: reload and retry), and an
+//! infrastructure fault ([`StoreError::Storage`], [`StoreError::Corrupt`], [`StoreError::Closed`]:
+//! not the user's fault; log it).
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+use crate::ExpectedVersion;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else appended to the stream first. Nothing was written: reload the stream and
+    /// decide again.
+    #[error("stream {stream_id:?} is at version {actual}, but the append expected {expected}")]
+    Conflict {
+        /// The stream that was appended to.
+        stream_id: String,
+        /// What the append expected.
+        expected: ExpectedVersion,
+        /// The stream's durable version when the append was checked (0: no such stream).
+        actual: u64,
+    },
+
+    /// An event id of the append is already stored, but the append is not a plain retry of the
+    /// append that stored it (only some of its ids are stored, an id lives in another stream, or
+    /// the stored event differs). Nothing was written.
+    #[error("event id {event_id} is already stored and cannot be reused here: {reason}")]
+    EventIdReused {
+        /// The first offending id of the append.
+        event_id: Uuid,
+        /// Why the append is not an idempotent retry.
+        reason: String,
+    },
+
+    /// The append itself is malformed (empty batch, bad stream id, duplicate ids, ...). Nothing
+    /// was written.
+    #[error("invalid append: {0}")]
+    InvalidAppend(String),
+
+    /// The disk or sled failed. For an append this means **the outcome is unknown**: the events
+    /// may or may not have become durable. Retrying with the same event ids (after reopening the
+    /// store) is always safe, because appends are idempotent by event id.
+    #[error("storage failure: {0}")]
+    Storage(String),
+
+    /// Stored data fails a consistency check (see [`crate::VerifyReport`] for the full picture).
+    #[error("the store is corrupt{}: {what}", position.map(|p| format!(" at position {p}")).unwrap_or_default())]
+    Corrupt {
+        /// The first position found damaged or missing, when one can be named.
+        position: Option<u64>,
+        /// What is wrong.
+        what: String,
+    },
+
+    /// The store has been closed (or its writer stopped); the request was not carried out.
+    #[error("the event store is closed")]
+    Closed,
+
+    /// The directory does not hold an event store (used by [`crate::verify_dir`], which must not
+    /// create a store where there is none).
+    #[error("{0:?} does not hold a Jeugdpad event store")]
+    NotAStore(PathBuf),
+}
+
+impl StoreError {
+    pub(crate) fn storage(context: &str, error: impl std::fmt::Display) -> Self {
+        StoreError::Storage(format!("{context}: {error}"))
+    }
+}

@@ -1,0 +1,520 @@
+//! [`SledStore`]: opening, recovery, reads, and the handle that feeds the writer thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{oneshot, watch};
+
+use crate::envelope::{self, GENESIS, HASH_LEN};
+use crate::keys;
+use crate::sidecar::{self, ChainHead, SidecarWriter};
+use crate::verify::{self, VerifyReport};
+use crate::writer::{Request, Writer};
+use crate::{
+    validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    StoreError, Subscription, MAX_EVENTS_PER_APPEND,
+};
+
+/// The name of sled's directory inside a store directory.
+pub(crate) const SLED_DIR: &str = "sled";
+
+/// The durable head as published to readers and subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadState {
+    /// Last durable position (0: empty).
+    pub(crate) position: u64,
+    /// Set once the writer has stopped: no position will follow.
+    pub(crate) closed: bool,
+}
+
+/// What readers, subscriptions and the writer share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) db: sled::Db,
+    pub(crate) dir: PathBuf,
+    /// The durable head. The writer publishes here only after a flush returned, so nothing a
+    /// reader sees can be lost by a crash.
+    pub(crate) head: watch::Sender<HeadState>,
+}
+
+/// sled's configuration for a store directory. Background flushing is off: the writer flushes
+/// every group itself, and a second flusher would only contend with it.
+pub(crate) fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir.join(SLED_DIR))
+        .flush_every_ms(None)
+}
+
+pub(crate) fn map_open_error(dir: &Path, error: sled::Error) -> StoreError {
+    match &error {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Storage(format!(
+                "the store in {dir:?} is in use by another process (or another handle in this one)"
+            ))
+        }
+        sled::Error::Corruption { .. } => StoreError::Corrupt {
+            position: None,
+            what: format!("sled cannot open {dir:?}: {error}; run `jeugdpad verify` on a copy"),
+        },
+        _ => StoreError::storage(&format!("cannot open the store in {dir:?}"), error),
+    }
+}
+
+impl Shared {
+    pub(crate) fn durable_head(&self) -> u64 {
+        self.head.borrow().position
+    }
+
+    pub(crate) fn read_all(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let head = self.durable_head();
+        let start = from_position.max(1);
+        if start > head || max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut events = Vec::with_capacity(max.min((head - start + 1) as usize).min(4096));
+        for item in self
+            .db
+            .range(keys::log_key(start)..=keys::log_key(head))
+            .take(max)
+        {
+            let (key, value) = item.map_err(|e| StoreError::storage("reading the log", e))?;
+            let position = keys::position_of_log_key(&key).ok_or_else(|| StoreError::Corrupt {
+                position: None,
+                what: "malformed log key".into(),
+            })?;
+            let event =
+                envelope::decode_record(position, &value).map_err(|what| StoreError::Corrupt {
+                    position: Some(position),
+                    what,
+                })?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    pub(crate) fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        if validate_stream_id(stream_id).is_err() {
+            return Ok(Vec::new()); // such a stream can never have been written
+        }
+        let head = self.durable_head();
+        let mut events = Vec::new();
+        for item in self.db.scan_prefix(keys::stream_prefix(stream_id)) {
+            let (key, value) = item.map_err(|e| StoreError::storage("reading a stream", e))?;
+            let corrupt =
+                |position: Option<u64>, what: String| StoreError::Corrupt { position, what };
+            let version = keys::version_of_stream_key(&key)
+                .ok_or_else(|| corrupt(None, "malformed stream index key".into()))?;
+            let position = keys::be_u64(&value).ok_or_else(|| {
+                corrupt(
+                    None,
+                    format!("malformed index entry {stream_id:?} v{version}"),
+                )
+            })?;
+            if position > head {
+                break; // versions ascend with positions: the rest is not durable yet
+            }
+            let value = self
+                .db
+                .get(keys::log_key(position))
+                .map_err(|e| StoreError::storage("reading the log", e))?
+                .ok_or_else(|| {
+                    corrupt(
+                        Some(position),
+                        format!("stream {stream_id:?} v{version} points to a missing position"),
+                    )
+                })?;
+            let event = envelope::decode_record(position, &value)
+                .map_err(|what| corrupt(Some(position), what))?;
+            if event.stream_id != stream_id || event.version != version {
+                return Err(corrupt(
+                    Some(position),
+                    format!("stream index {stream_id:?} v{version} points to another event"),
+                ));
+            }
+            events.push(event);
+        }
+        Ok(events)
+    }
+}
+
+/// The sled-backed event store. See the crate docs for the layout and the protocols.
+///
+/// Dropping it (or [`SledStore::close`]) stops the writer after it has answered every append
+/// already submitted, then flushes. Subscriptions and the sled handle they hold keep the files
+/// open until they are dropped too.
+#[derive(Debug)]
+pub struct SledStore {
+    shared: Arc<Shared>,
+    requests: Option<mpsc::Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// The committed head found on open.
+struct Recovered {
+    head: ChainHead,
+    recorded_at: Option<DateTime<Utc>>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, recovers its head from the log and starts the
+    /// writer thread.
+    ///
+    /// Refuses with [`StoreError::Corrupt`] when the log ends before the position the chain-head
+    /// sidecar records as committed, or disagrees with its hash: acknowledged events would be
+    /// missing, and appending would overwrite the evidence. Restore a backup; if the loss is
+    /// accepted after investigation, remove the `chain-head` file to open anyway. (By the time this
+    /// refusal happens, sled's own recovery has already zeroed the damaged tail of its files, as
+    /// measured on 0.34.7: the lost events can only come back from a backup. [`verify_dir`]
+    /// checks a copy instead.)
+    ///
+    /// [`verify_dir`]: crate::verify_dir
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::storage(&format!("cannot create {dir:?}"), e))?;
+        let db = sled_config(dir)
+            .open()
+            .map_err(|e| map_open_error(dir, e))?;
+        let recovered = recover(&db)?;
+        let db_file = sync_dirs_and_open_log(dir)?;
+        check_sidecar(&db, dir, &recovered.head)?;
+        let sidecar = SidecarWriter::new(dir);
+        sidecar
+            .write(&recovered.head)
+            .map_err(|e| StoreError::storage("cannot write the chain-head sidecar", e))?;
+
+        let (head, _) = watch::channel(HeadState {
+            position: recovered.head.position,
+            closed: false,
+        });
+        let shared = Arc::new(Shared {
+            db,
+            dir: dir.to_path_buf(),
+            head,
+        });
+        let (requests, receiver) = mpsc::channel();
+        let writer = Writer::new(
+            Arc::clone(&shared),
+            receiver,
+            recovered.head,
+            recovered.recorded_at,
+            sidecar,
+            db_file,
+        );
+        let writer = std::thread::Builder::new()
+            .name("jeugdpad-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::storage("cannot start the writer thread", e))?;
+        tracing::info!(dir = ?dir, head = recovered.head.position, "event store opened");
+        Ok(SledStore {
+            shared,
+            requests: Some(requests),
+            writer: Some(writer),
+        })
+    }
+
+    /// Walks the whole durable log and checks positions, the hash chain, both indexes, stream
+    /// versions and the sidecar (see [`VerifyReport`]). Blocking; safe while appends go on (it
+    /// checks the log up to the head at its start).
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let limit = self.shared.durable_head();
+        let sidecar = sidecar::read(&self.shared.dir);
+        Ok(verify::verify_tree(&self.shared.db, Some(limit), sidecar))
+    }
+
+    /// Like [`EventStore::append`], but blocks the calling thread (for command-line tools and
+    /// benchmarks). Must not be called on an async runtime's worker thread.
+    pub fn append_blocking(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit(stream_id, expected, events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Stops the writer after it answered every submitted append, and flushes. Reports a writer
+    /// that died (a bug) or a final flush that failed.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown()
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        // Dropping the sender ends the writer's loop once it has drained the channel.
+        drop(self.requests.take());
+        let mut result = Ok(());
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the event store writer thread panicked");
+                result = Err(StoreError::Storage("the writer thread panicked".into()));
+            }
+        }
+        self.shared.head.send_modify(|head| head.closed = true);
+        if let Err(e) = self.shared.db.flush() {
+            result = Err(StoreError::storage("final flush", e));
+        }
+        result
+    }
+
+    /// Validates an append and hands it to the writer. The append is submitted when this
+    /// returns: dropping the returned receiver (or the future awaiting it) does not cancel it.
+    fn submit(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        validate_append(stream_id, &events)?;
+        let (reply, receiver) = oneshot::channel();
+        let request = Request {
+            stream_id: stream_id.to_owned(),
+            expected,
+            events,
+            reply,
+        };
+        self.requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(request)
+            .map_err(|_| StoreError::Closed)?;
+        Ok(receiver)
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        if self.requests.is_some() || self.writer.is_some() {
+            if let Err(e) = self.shutdown() {
+                tracing::error!(error = %e, "closing the event store failed");
+            }
+        }
+    }
+}
+
+impl EventStore for SledStore {
+    /// The append is validated and submitted during the call: dropping the future does not
+    /// cancel it, and closing the store first answers everything submitted.
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit(stream_id, expected, events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_stream(stream_id)
+    }
+
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_all(from_position, max)
+    }
+
+    fn head(&self) -> u64 {
+        self.shared.durable_head()
+    }
+
+    fn subscribe(&self, from_position: u64) -> Subscription {
+        Subscription::new(Arc::clone(&self.shared), from_position)
+    }
+}
+
+/// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
+/// sled's log file for the writer's `fdatasync`.
+fn sync_dirs_and_open_log(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let sled_dir = dir.join(SLED_DIR);
+    for path in [dir, sled_dir.as_path()] {
+        std::fs::File::open(path)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::storage(&format!("cannot sync directory {path:?}"), e))?;
+    }
+    let log = sled_dir.join("db");
+    std::fs::File::open(&log).map_err(|e| StoreError::storage(&format!("cannot open {log:?}"), e))
+}
+
+fn validate_append(stream_id: &str, events: &[NewEvent]) -> Result<(), StoreError> {
+    validate_stream_id(stream_id)?;
+    if events.is_empty() {
+        return Err(StoreError::InvalidAppend(
+            "an append needs at least one event".into(),
+        ));
+    }
+    if events.len() > MAX_EVENTS_PER_APPEND {
+        return Err(StoreError::InvalidAppend(format!(
+            "an append may carry at most {MAX_EVENTS_PER_APPEND} events, not {}",
+            events.len()
+        )));
+    }
+    let mut ids = std::collections::HashSet::with_capacity(events.len());
+    for event in events {
+        if !ids.insert(event.event_id) {
+            return Err(StoreError::InvalidAppend(format!(
+                "event id {} occurs twice in one append",
+                event.event_id
+            )));
+        }
+        if event.event_type.is_empty() {
+            return Err(StoreError::InvalidAppend(format!(
+                "event {} has an empty type",
+                event.event_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Finds the committed head: the last log record, cross-checked with the `H` key written in the
+/// same batch.
+fn recover(db: &sled::Db) -> Result<Recovered, StoreError> {
+    let corrupt = |position: Option<u64>, what: String| StoreError::Corrupt { position, what };
+    let last = db
+        .scan_prefix([keys::LOG])
+        .next_back()
+        .transpose()
+        .map_err(|e| StoreError::storage("reading the end of the log", e))?;
+    let head_key = db
+        .get(keys::HEAD)
+        .map_err(|e| StoreError::storage("reading the chain head", e))?;
+    let (head, recorded_at) = match last {
+        None => (
+            ChainHead {
+                position: 0,
+                hash: GENESIS,
+            },
+            None,
+        ),
+        Some((key, value)) => {
+            let position = keys::position_of_log_key(&key)
+                .ok_or_else(|| corrupt(None, "malformed last log key".into()))?;
+            let (hash, canonical) =
+                envelope::split_record(&value).map_err(|w| corrupt(Some(position), w))?;
+            let event = envelope::decode(canonical).map_err(|w| corrupt(Some(position), w))?;
+            (ChainHead { position, hash }, Some(event.recorded_at))
+        }
+    };
+    let stored_head = head_key
+        .map(|value| {
+            keys::decode_head(&value).ok_or_else(|| corrupt(None, "malformed chain head".into()))
+        })
+        .transpose()?
+        .unwrap_or((0, GENESIS));
+    if stored_head != (head.position, head.hash) {
+        return Err(corrupt(
+            Some(head.position.min(stored_head.0) + 1),
+            format!(
+                "the log ends at position {} but the chain head key says {}",
+                head.position, stored_head.0
+            ),
+        ));
+    }
+    Ok(Recovered { head, recorded_at })
+}
+
+/// Compares the recovered head with the sidecar; see [`SledStore::open`].
+fn check_sidecar(db: &sled::Db, dir: &Path, head: &ChainHead) -> Result<(), StoreError> {
+    let recorded = match sidecar::read(dir) {
+        Ok(Some(recorded)) => recorded,
+        Ok(None) => {
+            if head.position > 0 {
+                tracing::warn!(dir = ?dir, "no chain-head sidecar; a cut log could go unnoticed");
+            }
+            return Ok(());
+        }
+        Err(why) => {
+            tracing::warn!(dir = ?dir, %why, "ignoring an unreadable chain-head sidecar");
+            return Ok(());
+        }
+    };
+    let missing = |what: String| StoreError::Corrupt {
+        position: Some(head.position + 1),
+        what,
+    };
+    if recorded.position > head.position {
+        return Err(missing(format!(
+            "the log ends at position {} but {} records position {} as committed: positions {}..={} are missing; restore a backup",
+            head.position,
+            sidecar::FILE_NAME,
+            recorded.position,
+            head.position + 1,
+            recorded.position
+        )));
+    }
+    if recorded.position == 0 {
+        return Ok(());
+    }
+    let value = db
+        .get(keys::log_key(recorded.position))
+        .map_err(|e| StoreError::storage("reading the log", e))?;
+    let stored: Option<[u8; HASH_LEN]> = value
+        .as_deref()
+        .and_then(|v| envelope::split_record(v).ok())
+        .map(|(hash, _)| hash);
+    if stored != Some(recorded.hash) {
+        return Err(StoreError::Corrupt {
+            position: Some(recorded.position),
+            what: format!(
+                "position {} does not carry the chain hash {} records for it",
+                recorded.position,
+                sidecar::FILE_NAME
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u128) -> NewEvent {
+        NewEvent {
+            event_id: uuid::Uuid::from_u128(n),
+            event_type: "t".into(),
+            schema_version: 1,
+            occurred_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date"),
+            recorded_by: "u".into(),
+            correlation_id: None,
+            causation_id: None,
+            payload: serde_json::json!({ "n": n as u64 }),
+        }
+    }
+
+    #[tokio::test]
+    async fn closing_commits_every_append_already_submitted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let pending: Vec<_> = (0..20)
+            .map(|i| {
+                store
+                    .submit(
+                        &format!("s-{}", i % 3),
+                        ExpectedVersion::Any,
+                        vec![event(i)],
+                    )
+                    .expect("submitted")
+            })
+            .collect();
+        store.close().expect("close");
+        for (i, reply) in pending.into_iter().enumerate() {
+            let outcome = reply.await.expect("answered").expect("committed");
+            assert!(!outcome.already_stored, "append {i}");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.head(), 20);
+        assert!(store.verify().expect("verify").is_ok());
+    }
+}
