@@ -1,1 +1,3 @@
-//! The workspace integration tests.
+//! The workspace integration tests: one binary, one module per area.
+
+mod record;

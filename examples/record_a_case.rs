@@ -1,0 +1,79 @@
+//! Records one synthetic youth-care case from signal to closure in a fresh store and prints its
+//! timeline and the figures the domain derives from it.
+//!
+//! Shows: the application layer (`jeugdpad_app::record`) turning commands into durable events,
+//! a rule refusing a wrong step with a sentence a consultant understands, and `verify`.
+//!
+//! Run: `cargo run -p jeugdpad-tests --example record_a_case`
+
+use std::sync::Arc;
+
+use jeugdpad_app::{load, record, Context, Request};
+use jeugdpad_domain::{AssessmentConclusion, CloseReason, HelpForm, HelpResult, TrajectoryId};
+use jeugdpad_store::SledStore;
+use jeugdpad_tests::{assess, assign, close, day, end, grant, open, request, start, today};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SledStore::open(&dir.path().join("data"))?);
+    let trajectory = TrajectoryId::from_uuid(uuid::Uuid::new_v4());
+    let context = Context {
+        recorded_by: "consultant-example".to_owned(),
+        today: today(),
+        correlation_id: None,
+    };
+
+    let case = [
+        open(0, "sk-example-0001", "noord"),
+        assign(2, "consultant-example"),
+        assess(30, AssessmentConclusion::LightHelp),
+        start(31, "E1", HelpForm::BuurtgezinPrevention),
+        end(120, "E1", HelpResult::PartlyMet),
+        request(121, HelpForm::SpecialistAmbulant),
+        grant(150, HelpForm::SpecialistAmbulant),
+        start(160, "E2", HelpForm::SpecialistAmbulant),
+        end(280, "E2", HelpResult::GoalsMet),
+        close(281, CloseReason::GoalsMet),
+    ];
+    for command in case {
+        let request = Request {
+            trajectory,
+            command,
+            expected_version: None,
+            event_id: None,
+        };
+        let recorded = record(&store, &request, &context).await?;
+        println!(
+            "recorded at position {:>2}: {:?}",
+            recorded.outcome.last_position,
+            recorded.trajectory.facts().last().map(|f| f.event.kind())
+        );
+    }
+
+    // A step after closure is refused, and nothing is written.
+    let late = Request {
+        trajectory,
+        command: assign(300, "consultant-other"),
+        expected_version: None,
+        event_id: None,
+    };
+    if let Err(refusal) = record(&store, &late, &context).await {
+        println!("\nrefused ({}): {refusal}", refusal.code());
+    }
+
+    let (_, state) = load(&store, trajectory).await?;
+    println!(
+        "\nsignal on {}, closed: {:?}",
+        day(0),
+        state.closure().map(|c| c.reason)
+    );
+    println!(
+        "highest level {:?}, escalations {}, step-downs {}",
+        state.highest_level(),
+        state.escalation_count(),
+        state.step_down_count()
+    );
+    println!("\n{}", store.verify()?);
+    Ok(())
+}
