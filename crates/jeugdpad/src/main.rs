@@ -1,1 +1,41 @@
-fn main() {}
+//! `jeugdpad`: the one command a municipal operator runs.
+//!
+//! This binary only parses arguments, sets up logging and calls the library crates; it holds no
+//! domain or storage logic of its own, so everything it does can be tested without it.
+
+mod cli;
+mod serve;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve => serve::run(&cli.data),
+        Command::Verify => verify::run(&cli.data),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("jeugdpad: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Structured logs go to stderr so that a command's own output (a report, an export) stays clean
+/// on stdout. `JEUGDPAD_LOG` takes the usual `tracing` filter syntax (`info`, `jeugdpad_store=debug`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JEUGDPAD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

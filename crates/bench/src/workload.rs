@@ -1,0 +1,123 @@
+//! The workloads: the disk's own limit, and durable appends through the store.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
+use uuid::Uuid;
+
+use crate::stats::Summary;
+
+type BenchResult = Result<Summary, Box<dyn std::error::Error>>;
+
+/// How many small synchronous appends per second the disk takes: write ~200 bytes at the end of
+/// a file, then `fdatasync`. No store can durably acknowledge one-at-a-time appends faster than
+/// this; group commit exists to get past it by sharing one sync among many appends.
+pub fn fsync_rate(dir: &Path, seconds: f64) -> BenchResult {
+    let scratch = tempfile::Builder::new().prefix("fsync-").tempdir_in(dir)?;
+    let mut file = std::fs::File::create(scratch.path().join("log"))?;
+    let record = [b'x'; 200];
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    let budget = Duration::from_secs_f64(seconds);
+    while start.elapsed() < budget {
+        let began = Instant::now();
+        file.write_all(&record)?;
+        file.sync_data()?;
+        latencies.push(began.elapsed());
+    }
+    Ok(Summary::new(
+        latencies.len() as u64,
+        start.elapsed(),
+        latencies,
+    ))
+}
+
+/// `writers` tasks append for `seconds`, each to streams of its own with an exact expected
+/// version (as the API does), `batch` events per append. Counts acknowledged events only:
+/// an acknowledgement means the events are flushed to disk.
+pub async fn durable_appends(
+    dir: &Path,
+    writers: usize,
+    batch: usize,
+    seconds: f64,
+) -> BenchResult {
+    let scratch = tempfile::Builder::new().prefix("store-").tempdir_in(dir)?;
+    let store = Arc::new(SledStore::open(scratch.path())?);
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+
+    let tasks = (0..writers)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { write_until(&store, writer, batch, start, budget).await })
+        })
+        .collect::<Vec<_>>();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = start.elapsed();
+    let events = (latencies.len() * batch) as u64;
+
+    let verified = store.verify()?;
+    if !verified.is_ok() {
+        return Err(format!("the store failed verification after the run: {verified:?}").into());
+    }
+    drop(store);
+    Ok(Summary::new(events, elapsed, latencies))
+}
+
+/// One writer: a realistic trajectory-sized stream of ~30 events, then the next stream.
+async fn write_until(
+    store: &SledStore,
+    writer: usize,
+    batch: usize,
+    start: Instant,
+    budget: Duration,
+) -> Result<Vec<Duration>, jeugdpad_store::StoreError> {
+    const EVENTS_PER_STREAM: u64 = 30;
+    let mut latencies = Vec::new();
+    let (mut stream, mut version) = (0u64, 0u64);
+    while start.elapsed() < budget {
+        if version >= EVENTS_PER_STREAM {
+            stream += 1;
+            version = 0;
+        }
+        let stream_id = format!("trajectory-bench-{writer}-{stream}");
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
+        let events = (0..batch)
+            .map(|i| sample_event(writer, version + i as u64))
+            .collect();
+        let began = Instant::now();
+        let outcome = store.append(&stream_id, expected, events).await?;
+        latencies.push(began.elapsed());
+        version = outcome.stream_version;
+    }
+    Ok(latencies)
+}
+
+/// A payload shaped and sized like a real `help_started` event (synthetic, no personal data).
+fn sample_event(writer: usize, seq: u64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: "help_started".to_owned(),
+        schema_version: 1,
+        occurred_on: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default(),
+        recorded_by: format!("consultant-{writer}"),
+        correlation_id: Some(Uuid::new_v4()),
+        causation_id: None,
+        payload: serde_json::json!({
+            "episode_id": format!("ep-{seq}"),
+            "form": "parenting_support",
+            "provider": "Synthetische Jeugdhulp B.V.",
+        }),
+    }
+}

@@ -1,0 +1,24 @@
+//! `jeugdpad verify`: an integrity report an operator can act on.
+
+use std::error::Error;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(data: &Path) -> Result<ExitCode, Box<dyn Error>> {
+    println!("Verifying the Jeugdpad store in {} …", data.display());
+    let report = jeugdpad_store::verify_dir(data)?;
+    print!("{report}");
+    if report.is_ok() {
+        println!(
+            "Intact: every position is present, the indexes agree with the log, and the \
+             SHA-256 chain is unbroken. Keep the head hash above to compare with a later run."
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "DAMAGED: do not start the server on this directory. Restore the latest backup \
+             that verifies, and keep this copy for investigation."
+        );
+        Ok(ExitCode::from(1))
+    }
+}
