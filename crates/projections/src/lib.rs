@@ -1,0 +1,366 @@
+//! Jeugdpad's read models: what the consultant, the team lead and the analyst see (SPEC §4).
+//!
+//! The crate is fed recorded facts in global position order ([`Projections::apply`]) and answers
+//! queries. It does no I/O and knows nothing of HTTP or of the store: the API layer feeds it from
+//! the store's global log subscription, wraps it in a lock, and rebuilds it at start-up by applying
+//! the whole log from position 0 (use [`Projections::extend`] for that: it defers the per-trajectory
+//! derivation to the end of the batch).
+//!
+//! # Two clocks: as of `D`, known on `T`
+//!
+//! Every figure takes an [`AsOf`]: a reference date `D` (peildatum) and optionally an instant `T`
+//! (bekend op). `D` counts only effective events with `occurred_on <= D`, with every correction
+//! known now; `T` further keeps only events *and corrections* with `recorded_at <= T`, so a report
+//! can be shown exactly as the system could have shown it at `T` (bitemporal audit view).
+//!
+//! # Design: one copy of the raw facts, one small dated digest
+//!
+//! Per trajectory we keep:
+//! - its raw facts with position and `recorded_at` (the stream as stored; the timeline and the
+//!   knownOn view need them), and
+//! - a [`Dated`](crate::dated) digest derived from the **full corrected history**: the signal,
+//!   dated team and consultant changes, requests with the date of the decision answering them,
+//!   granted decisions with the date of the help start that ends their wait, help episodes with
+//!   their level and escalation/step-down marks, PGB reviews and the closure — all as plain dates.
+//!
+//! The domain's fold runs in (`occurred_on`, version) order, so everything it derives for the
+//! history cut at `D` equals what it derives for the full history, restricted to dates `<= D` (a
+//! decision answers an *earlier* request; a step-down looks at episodes that ended *before* it).
+//! That makes as-of-`D` a cheap date filter on the digest; no replay per query.
+//!
+//! For knownOn `T`, a trajectory whose facts were all recorded by `T` uses its digest as is; one
+//! with later-recorded facts is rebuilt from its own facts filtered by `recorded_at <= T`
+//! (per trajectory, never the global log), and one whose signal was recorded after `T` does not
+//! exist yet.
+//!
+//! Indexes: trajectories by (signal date, id) for the listing's stable order, and subject key →
+//! trajectories for the 12-month recurrence (every key a trajectory's signal ever carried,
+//! originals and corrections, so the knownOn view finds it too).
+//!
+//! # Modules
+//!
+//! `dated` (the digest and its as-of accessors), `waits` (the four waiting-time measures),
+//! `stats` (nearest-rank percentiles, mean), `timeline`, `listing` (summaries and the Relay
+//! listing), `normalisation` (cohort outcomes), `pgb` (overdue reviews, irregularities).
+
+mod dated;
+mod listing;
+mod normalisation;
+mod pgb;
+mod stats;
+mod timeline;
+mod waits;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, Trajectory, TrajectoryId};
+use serde::Serialize;
+
+use crate::dated::Dated;
+
+pub use listing::{CursorError, ListingCursor, ListingItem, ListingPage, ListingQuery, Summary};
+pub use normalisation::{
+    Cohort, CohortGrouping, CohortQuery, LevelMedian, NormalisationReport, OutcomeGroup, Outcomes,
+};
+pub use pgb::{Irregularity, OverdueReview, PgbOverdueReport, PgbQuery, TeamCount};
+pub use stats::{mean, nearest_rank};
+pub use timeline::{Amendment, Timeline, TimelineFact};
+pub use waits::{
+    Measure, MeasureReport, OpenWait, OpenWaitsQuery, WaitGroup, WaitGrouping, WaitQuery,
+    WaitReport, WaitStats,
+};
+
+/// One stored event as the global log delivers it: the envelope fields the read models need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// Global position in the whole log: 1-based, strictly increasing.
+    pub position: u64,
+    /// The trajectory (stream) the event belongs to.
+    pub trajectory: TrajectoryId,
+    /// When the store accepted it: the knownOn clock.
+    pub recorded_at: DateTime<Utc>,
+    /// The event with its id, stream version and `occurred_on`.
+    pub fact: RecordedFact,
+}
+
+/// Normen: the installation's waiting-time norms in days (SPEC §4). A municipality's verordening
+/// sets its own; `None` means "no norm" (nothing breaches, `within_norm` is absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Norms {
+    /// Signal to assessment; default 42 days (6 weeks).
+    pub signal_to_assessment: Option<i64>,
+    /// Request to decision; default 56 days (8 weeks, Awb 4:13).
+    pub request_to_decision: Option<i64>,
+    /// Granted decision to start of help; default 28 days (4 weeks).
+    pub decision_to_start: Option<i64>,
+    /// Signal to first help; no norm by default.
+    pub signal_to_first_help: Option<i64>,
+}
+
+impl Default for Norms {
+    fn default() -> Self {
+        Norms {
+            signal_to_assessment: Some(42),
+            request_to_decision: Some(56),
+            decision_to_start: Some(28),
+            signal_to_first_help: None,
+        }
+    }
+}
+
+impl Norms {
+    /// The norm applied to `measure`.
+    pub fn for_measure(&self, measure: Measure) -> Option<i64> {
+        match measure {
+            Measure::SignalToAssessment => self.signal_to_assessment,
+            Measure::RequestToDecision => self.request_to_decision,
+            Measure::DecisionToStart => self.decision_to_start,
+            Measure::SignalToFirstHelp => self.signal_to_first_help,
+        }
+    }
+}
+
+/// Peildatum en bekend-op: which facts a figure counts (see the crate docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AsOf {
+    /// `D`: only effective events with `occurred_on <= D` count.
+    pub date: NaiveDate,
+    /// `T`: when given, only events and corrections with `recorded_at <= T` count.
+    pub known_on: Option<DateTime<Utc>>,
+}
+
+impl AsOf {
+    /// As of `date`, with everything known now.
+    pub fn date(date: NaiveDate) -> AsOf {
+        AsOf {
+            date,
+            known_on: None,
+        }
+    }
+
+    /// As of `date`, as known at `known_on`.
+    pub fn known_on(date: NaiveDate, known_on: DateTime<Utc>) -> AsOf {
+        AsOf {
+            date,
+            known_on: Some(known_on),
+        }
+    }
+}
+
+/// A raw fact as kept per trajectory.
+#[derive(Debug, Clone)]
+struct StoredFact {
+    position: u64,
+    recorded_at: DateTime<Utc>,
+    fact: RecordedFact,
+}
+
+/// One trajectory's read state.
+#[derive(Debug)]
+struct TrajectoryState {
+    id: TrajectoryId,
+    facts: Vec<StoredFact>,
+    /// The latest `recorded_at` among the facts: everything is known at `T >= this`.
+    last_recorded_at: DateTime<Utc>,
+    /// The digest of the full corrected history; `None` while the stream has no (valid) signal.
+    dated: Option<Dated>,
+}
+
+/// A trajectory as one query sees it: the digest under the query's knownOn, not yet cut at `D`.
+#[derive(Debug)]
+pub(crate) struct View<'a> {
+    pub(crate) id: TrajectoryId,
+    pub(crate) dated: Cow<'a, Dated>,
+}
+
+/// De leesmodellen: every read model of the installation, kept up to date one event at a time.
+#[derive(Debug)]
+pub struct Projections {
+    norms: Norms,
+    position: u64,
+    trajectories: Vec<TrajectoryState>,
+    by_id: HashMap<TrajectoryId, usize>,
+    /// (signal date, id) of every trajectory with a digest: the listing's stable order.
+    by_signal: BTreeSet<(NaiveDate, TrajectoryId)>,
+    /// Every subject key a trajectory's signal ever carried → those trajectories (indexes).
+    by_subject: HashMap<SubjectKey, Vec<usize>>,
+}
+
+impl Projections {
+    /// Empty read models using `norms` for every waiting-time figure.
+    pub fn new(norms: Norms) -> Self {
+        Projections {
+            norms,
+            position: 0,
+            trajectories: Vec::new(),
+            by_id: HashMap::new(),
+            by_signal: BTreeSet::new(),
+            by_subject: HashMap::new(),
+        }
+    }
+
+    /// The norms every report applies (and states).
+    pub fn norms(&self) -> Norms {
+        self.norms
+    }
+
+    /// The global position of the last applied event (0 before any).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// How many trajectories have been seen.
+    pub fn trajectory_count(&self) -> usize {
+        self.trajectories.len()
+    }
+
+    /// Applies one recorded event. Events at or below [`Projections::position`] were applied
+    /// already and are ignored, so a subscription may safely redeliver.
+    pub fn apply(&mut self, recorded: Recorded) {
+        if let Some(at) = self.push(recorded) {
+            self.derive(at);
+        }
+    }
+
+    /// Stores the raw fact; returns the trajectory's index when something new was stored.
+    fn push(&mut self, recorded: Recorded) -> Option<usize> {
+        // Positions are 1-based (SPEC §1), so 0 means "nothing applied yet".
+        if recorded.position <= self.position {
+            return None;
+        }
+        self.position = recorded.position;
+        let at = match self.by_id.get(&recorded.trajectory) {
+            Some(&at) => at,
+            None => {
+                let at = self.trajectories.len();
+                self.trajectories.push(TrajectoryState {
+                    id: recorded.trajectory,
+                    facts: Vec::new(),
+                    last_recorded_at: recorded.recorded_at,
+                    dated: None,
+                });
+                self.by_id.insert(recorded.trajectory, at);
+                at
+            }
+        };
+        self.index_subject(at, &recorded.fact.event);
+        let state = &mut self.trajectories[at];
+        state.last_recorded_at = state.last_recorded_at.max(recorded.recorded_at);
+        state.facts.push(StoredFact {
+            position: recorded.position,
+            recorded_at: recorded.recorded_at,
+            fact: recorded.fact,
+        });
+        Some(at)
+    }
+
+    /// Remembers any subject key a signal (or a correction of it) names.
+    fn index_subject(&mut self, at: usize, event: &Event) {
+        let key = match event {
+            Event::Step(Step::SignalReceived(s)) => &s.subject_key,
+            Event::Corrected(c) => match &c.payload {
+                Some(Step::SignalReceived(s)) => &s.subject_key,
+                _ => return,
+            },
+            _ => return,
+        };
+        let list = self.by_subject.entry(key.clone()).or_default();
+        if !list.contains(&at) {
+            list.push(at);
+        }
+    }
+
+    /// Re-derives one trajectory's digest from its full corrected history.
+    fn derive(&mut self, at: usize) {
+        let state = &mut self.trajectories[at];
+        let trajectory = Trajectory::from_facts(state.facts.iter().map(|f| f.fact.clone()));
+        let dated = Dated::from_trajectory(&trajectory);
+        if let Some(old) = &state.dated {
+            self.by_signal.remove(&(old.signal_on, state.id));
+        }
+        if let Some(new) = &dated {
+            self.by_signal.insert((new.signal_on, state.id));
+        }
+        state.dated = dated;
+    }
+
+    /// The trajectory under `known_on` (not yet cut at `D`); `None` when it did not exist then.
+    fn view_of<'a>(
+        &'a self,
+        state: &'a TrajectoryState,
+        known_on: Option<DateTime<Utc>>,
+    ) -> Option<View<'a>> {
+        let dated = match known_on {
+            Some(t) if state.last_recorded_at > t => {
+                let known = state
+                    .facts
+                    .iter()
+                    .filter(|f| f.recorded_at <= t)
+                    .map(|f| f.fact.clone());
+                Cow::Owned(Dated::from_trajectory(&Trajectory::from_facts(known))?)
+            }
+            _ => Cow::Borrowed(state.dated.as_ref()?),
+        };
+        Some(View {
+            id: state.id,
+            dated,
+        })
+    }
+
+    /// Every trajectory that exists as of `as_of` (signal counted by `D`, known by `T`).
+    pub(crate) fn views(&self, as_of: AsOf) -> impl Iterator<Item = View<'_>> + '_ {
+        self.trajectories
+            .iter()
+            .filter_map(move |state| self.view_of(state, as_of.known_on))
+            .filter(move |view| view.dated.signal_on <= as_of.date)
+    }
+
+    /// One trajectory as of `as_of`; `None` when unknown or not yet signalled by then.
+    pub(crate) fn view(&self, id: TrajectoryId, as_of: AsOf) -> Option<View<'_>> {
+        let state = &self.trajectories[*self.by_id.get(&id)?];
+        self.view_of(state, as_of.known_on)
+            .filter(|view| view.dated.signal_on <= as_of.date)
+    }
+
+    /// The raw facts of one trajectory, in recording order.
+    fn stored_facts(&self, id: TrajectoryId) -> Option<&[StoredFact]> {
+        Some(&self.trajectories[*self.by_id.get(&id)?].facts)
+    }
+
+    /// Signal dates of the subject's trajectories under `known_on` (any date; the caller cuts).
+    pub(crate) fn subject_signals(
+        &self,
+        subject: &SubjectKey,
+        known_on: Option<DateTime<Utc>>,
+    ) -> Vec<(TrajectoryId, NaiveDate)> {
+        let Some(list) = self.by_subject.get(subject) else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|&at| self.view_of(&self.trajectories[at], known_on))
+            .filter(|view| &view.dated.subject == subject)
+            .map(|view| (view.id, view.dated.signal_on))
+            .collect()
+    }
+}
+
+impl Extend<Recorded> for Projections {
+    /// Applies a batch (e.g. the whole log at start-up), deriving each touched trajectory once at
+    /// the end instead of after every event. Same result as applying them one by one.
+    fn extend<I: IntoIterator<Item = Recorded>>(&mut self, batch: I) {
+        let mut touched = BTreeSet::new();
+        for recorded in batch {
+            if let Some(at) = self.push(recorded) {
+                touched.insert(at);
+            }
+        }
+        for at in touched {
+            self.derive(at);
+        }
+    }
+}

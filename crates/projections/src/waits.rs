@@ -1,0 +1,455 @@
+//! Wachttijden: the four waiting-time measures of SPEC §4, their per-group figures and the
+//! open-waits list a team lead works from.
+//!
+//! A wait is a (start, end) pair of dates in one trajectory, both from the corrected history.
+//! As of `D` it is **closed** when its end counts by `D` (length end − start), **open** when its
+//! start counts, its end does not and the trajectory is not closed by `D` (length `D` − start so
+//! far), and **abandoned** when the trajectory closed without the end happening. A wait whose
+//! start lies after `D` does not exist yet.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use jeugdpad_domain::{HelpForm, Source, TeamCode, TrajectoryId};
+use serde::Serialize;
+
+use crate::dated::{days, Dated};
+use crate::stats::{mean, nearest_rank, share};
+use crate::{AsOf, Norms, Projections};
+
+/// Wachttijdmaat: which wait is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Signaal → eerste afgerond onderzoek. Norm 42 days by default.
+    SignalToAssessment,
+    /// Aanvraag → de beschikking die haar beantwoordt. Norm 56 days (Awb 4:13) by default.
+    RequestToDecision,
+    /// Toekenning → eerste start van hulp in dezelfde vorm op of na de beschikking. Norm 28 days.
+    DecisionToStart,
+    /// Signaal → eerste start van hulp. No norm by default.
+    SignalToFirstHelp,
+}
+
+impl Measure {
+    /// Every measure, in the order reports list them.
+    pub const ALL: &'static [Measure] = &[
+        Measure::SignalToAssessment,
+        Measure::RequestToDecision,
+        Measure::DecisionToStart,
+        Measure::SignalToFirstHelp,
+    ];
+
+    /// The stable code, e.g. `"request_to_decision"`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Measure::SignalToAssessment => "signal_to_assessment",
+            Measure::RequestToDecision => "request_to_decision",
+            Measure::DecisionToStart => "decision_to_start",
+            Measure::SignalToFirstHelp => "signal_to_first_help",
+        }
+    }
+
+    /// Whether the measure has a help form to group by (SPEC §4 table).
+    pub const fn has_form(self) -> bool {
+        matches!(self, Measure::RequestToDecision | Measure::DecisionToStart)
+    }
+}
+
+/// One wait in the digest (dates only; its status depends on `D`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait {
+    pub(crate) measure: Measure,
+    pub(crate) form: Option<HelpForm>,
+    pub(crate) start: NaiveDate,
+    pub(crate) end: Option<NaiveDate>,
+}
+
+/// What a wait is as of `D`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Ended by `D`, with its length.
+    Closed(i64),
+    /// Still waiting at `D`, with the days waited so far.
+    Open(i64),
+    /// The trajectory closed without the end happening.
+    Abandoned,
+}
+
+impl Wait {
+    /// The status as of `d`; `None` when the wait has not started by `d`.
+    pub(crate) fn status(&self, dated: &Dated, d: NaiveDate) -> Option<Status> {
+        if self.start > d {
+            return None;
+        }
+        Some(match self.end {
+            Some(end) if end <= d => Status::Closed(days(self.start, end)),
+            _ if dated.closed_by(d) => Status::Abandoned,
+            _ => Status::Open(days(self.start, d)),
+        })
+    }
+}
+
+/// Every wait of a trajectory, in measure order.
+pub(crate) fn waits(dated: &Dated) -> impl Iterator<Item = Wait> + '_ {
+    let signal = [
+        Wait {
+            measure: Measure::SignalToAssessment,
+            form: None,
+            start: dated.signal_on,
+            end: dated.first_assessment,
+        },
+        Wait {
+            measure: Measure::SignalToFirstHelp,
+            form: None,
+            start: dated.signal_on,
+            end: dated.episodes.first().map(|e| e.on),
+        },
+    ];
+    let requests = dated.requests.iter().map(|r| Wait {
+        measure: Measure::RequestToDecision,
+        form: Some(r.form),
+        start: r.on,
+        end: r.decided_on,
+    });
+    let grants = dated.grants.iter().map(|g| Wait {
+        measure: Measure::DecisionToStart,
+        form: Some(g.form),
+        start: g.on,
+        end: g.started_on,
+    });
+    signal.into_iter().chain(requests).chain(grants)
+}
+
+/// Whether the trajectory has, at `d`, an open wait (`open_breach == false`) or a wait over its
+/// norm (`open_breach == true`: an open wait over its norm or a closed wait that took longer).
+pub(crate) fn has_wait(dated: &Dated, d: NaiveDate, norms: &Norms, breach: bool) -> bool {
+    waits(dated).any(|w| {
+        let norm = norms.for_measure(w.measure);
+        match w.status(dated, d) {
+            Some(Status::Open(len)) => !breach || norm.is_some_and(|n| len > n),
+            Some(Status::Closed(len)) => breach && norm.is_some_and(|n| len > n),
+            _ => false,
+        }
+    })
+}
+
+/// Grouping of a waiting-time report (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitGrouping {
+    /// The trajectory's team at `D`.
+    Team,
+    /// The signal's source.
+    Source,
+    /// The requested / decided form; measures without a form have no groups under it.
+    Form,
+    /// `YYYY-MM` of the signal date.
+    SignalMonth,
+}
+
+/// A waiting-time report request. Filters combine with AND.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitQuery {
+    /// `D` and optional knownOn `T`.
+    pub as_of: AsOf,
+    /// One measure, or all four.
+    pub measure: Option<Measure>,
+    /// Groups besides the overall figures.
+    pub group_by: Option<WaitGrouping>,
+    /// Only trajectories of this team at `D`.
+    pub team: Option<TeamCode>,
+    /// Only trajectories from this source.
+    pub source: Option<Source>,
+    /// Only waits of this form (so no waits of a measure without a form).
+    pub form: Option<HelpForm>,
+}
+
+impl WaitQuery {
+    /// All measures, no grouping, no filter.
+    pub fn new(as_of: AsOf) -> Self {
+        WaitQuery {
+            as_of,
+            measure: None,
+            group_by: None,
+            team: None,
+            source: None,
+            form: None,
+        }
+    }
+}
+
+/// The figures of one group of waits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitStats {
+    /// Closed waits.
+    pub closed: usize,
+    /// Open waits.
+    pub open: usize,
+    /// Abandoned waits (the trajectory closed first); counted in no other figure.
+    pub abandoned: usize,
+    /// Mean closed length in days.
+    pub mean: Option<f64>,
+    /// Nearest-rank median of closed lengths.
+    pub median: Option<i64>,
+    /// Nearest-rank 90th percentile of closed lengths.
+    pub p90: Option<i64>,
+    /// Longest closed length.
+    pub max: Option<i64>,
+    /// Share of closed waits with length <= norm; `None` without closed waits or without norm.
+    pub within_norm: Option<f64>,
+    /// Open waits already longer than the norm (0 without norm).
+    pub open_breaches: usize,
+}
+
+/// One group of a measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitGroup {
+    /// The team code, source code, form code or `YYYY-MM`.
+    pub key: String,
+    /// Its figures.
+    pub stats: WaitStats,
+}
+
+/// The figures of one measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasureReport {
+    /// Which measure.
+    pub measure: Measure,
+    /// The norm applied, in days.
+    pub norm_days: Option<i64>,
+    /// All waits that passed the filters.
+    pub overall: WaitStats,
+    /// Per group, ordered by key; empty without grouping.
+    pub groups: Vec<WaitGroup>,
+}
+
+/// Wachttijdenrapportage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitReport {
+    /// `D`.
+    pub as_of: NaiveDate,
+    /// `T`, when asked.
+    pub known_on: Option<DateTime<Utc>>,
+    /// The grouping applied.
+    pub group_by: Option<WaitGrouping>,
+    /// One entry per requested measure, in [`Measure::ALL`] order.
+    pub measures: Vec<MeasureReport>,
+}
+
+/// Raw material of one group.
+#[derive(Debug, Default)]
+struct Acc {
+    closed: Vec<i64>,
+    open: usize,
+    abandoned: usize,
+    open_breaches: usize,
+}
+
+impl Acc {
+    fn add(&mut self, status: Status, norm: Option<i64>) {
+        match status {
+            Status::Closed(len) => self.closed.push(len),
+            Status::Open(len) => {
+                self.open += 1;
+                if norm.is_some_and(|n| len > n) {
+                    self.open_breaches += 1;
+                }
+            }
+            Status::Abandoned => self.abandoned += 1,
+        }
+    }
+
+    fn finish(mut self, norm: Option<i64>) -> WaitStats {
+        self.closed.sort_unstable();
+        let within = norm.map(|n| self.closed.iter().filter(|&&len| len <= n).count());
+        WaitStats {
+            closed: self.closed.len(),
+            open: self.open,
+            abandoned: self.abandoned,
+            mean: mean(&self.closed),
+            median: nearest_rank(&self.closed, 50),
+            p90: nearest_rank(&self.closed, 90),
+            max: self.closed.last().copied(),
+            within_norm: within.and_then(|w| share(w, self.closed.len())),
+            open_breaches: self.open_breaches,
+        }
+    }
+}
+
+/// `YYYY-MM` of a date.
+fn month(date: NaiveDate) -> String {
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+fn group_key(grouping: WaitGrouping, dated: &Dated, d: NaiveDate, wait: &Wait) -> Option<String> {
+    match grouping {
+        WaitGrouping::Team => Some(dated.team_at(d).to_string()),
+        WaitGrouping::Source => Some(dated.source.code().to_owned()),
+        WaitGrouping::Form => wait.form.map(|f| f.code().to_owned()),
+        WaitGrouping::SignalMonth => Some(month(dated.signal_on)),
+    }
+}
+
+/// An open wait, as the team lead's worklist shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenWait {
+    /// The trajectory.
+    pub trajectory: TrajectoryId,
+    /// Its team at `D`.
+    pub team: TeamCode,
+    /// Which wait.
+    pub measure: Measure,
+    /// The requested / decided form, for measures that have one.
+    pub form: Option<HelpForm>,
+    /// When the wait started.
+    pub started_on: NaiveDate,
+    /// `D` − start.
+    pub days_waited: i64,
+    /// The norm applied.
+    pub norm_days: Option<i64>,
+    /// Already longer than the norm.
+    pub breach: bool,
+}
+
+/// Which open waits to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenWaitsQuery {
+    /// `D` and optional knownOn `T`.
+    pub as_of: AsOf,
+    /// Only this team (at `D`).
+    pub team: Option<TeamCode>,
+    /// Only this measure.
+    pub measure: Option<Measure>,
+    /// Only waits already over their norm.
+    pub breaches_only: bool,
+    /// At most this many (the longest).
+    pub limit: Option<usize>,
+}
+
+impl OpenWaitsQuery {
+    /// Every open wait at `as_of`.
+    pub fn new(as_of: AsOf) -> Self {
+        OpenWaitsQuery {
+            as_of,
+            team: None,
+            measure: None,
+            breaches_only: false,
+            limit: None,
+        }
+    }
+}
+
+impl Projections {
+    /// Waiting-time figures (SPEC §4): per measure overall and per group, with the norm applied.
+    pub fn waiting_times(&self, query: &WaitQuery) -> WaitReport {
+        let d = query.as_of.date;
+        let measures: Vec<Measure> = match query.measure {
+            Some(m) => vec![m],
+            None => Measure::ALL.to_vec(),
+        };
+        let mut overall: BTreeMap<Measure, Acc> = BTreeMap::new();
+        let mut groups: BTreeMap<(Measure, String), Acc> = BTreeMap::new();
+        for view in self.views(query.as_of) {
+            let dated = &*view.dated;
+            if query.team.as_ref().is_some_and(|t| t != dated.team_at(d))
+                || query.source.is_some_and(|s| s != dated.source)
+            {
+                continue;
+            }
+            for wait in waits(dated) {
+                if !measures.contains(&wait.measure)
+                    || query.form.is_some_and(|f| wait.form != Some(f))
+                {
+                    continue;
+                }
+                let Some(status) = wait.status(dated, d) else {
+                    continue;
+                };
+                let norm = self.norms.for_measure(wait.measure);
+                overall.entry(wait.measure).or_default().add(status, norm);
+                if let Some(key) = query.group_by.and_then(|g| group_key(g, dated, d, &wait)) {
+                    groups
+                        .entry((wait.measure, key))
+                        .or_default()
+                        .add(status, norm);
+                }
+            }
+        }
+        let mut by_measure: BTreeMap<Measure, Vec<WaitGroup>> = BTreeMap::new();
+        for ((measure, key), acc) in groups {
+            let stats = acc.finish(self.norms.for_measure(measure));
+            by_measure
+                .entry(measure)
+                .or_default()
+                .push(WaitGroup { key, stats });
+        }
+        let measures = measures
+            .into_iter()
+            .map(|measure| {
+                let norm = self.norms.for_measure(measure);
+                MeasureReport {
+                    measure,
+                    norm_days: norm,
+                    overall: overall.remove(&measure).unwrap_or_default().finish(norm),
+                    groups: by_measure.remove(&measure).unwrap_or_default(),
+                }
+            })
+            .collect();
+        WaitReport {
+            as_of: d,
+            known_on: query.as_of.known_on,
+            group_by: query.group_by,
+            measures,
+        }
+    }
+
+    /// The open-waits list: every wait open at `D`, longest first; ties by trajectory id, then
+    /// measure, then start date, then form, so the order is stable between calls.
+    pub fn open_waits(&self, query: &OpenWaitsQuery) -> Vec<OpenWait> {
+        let d = query.as_of.date;
+        let mut list = Vec::new();
+        for view in self.views(query.as_of) {
+            let dated = &*view.dated;
+            let team = dated.team_at(d);
+            if query.team.as_ref().is_some_and(|t| t != team) {
+                continue;
+            }
+            for wait in waits(dated) {
+                if query.measure.is_some_and(|m| m != wait.measure) {
+                    continue;
+                }
+                let Some(Status::Open(days_waited)) = wait.status(dated, d) else {
+                    continue;
+                };
+                let norm_days = self.norms.for_measure(wait.measure);
+                let breach = norm_days.is_some_and(|n| days_waited > n);
+                if query.breaches_only && !breach {
+                    continue;
+                }
+                list.push(OpenWait {
+                    trajectory: view.id,
+                    team: team.clone(),
+                    measure: wait.measure,
+                    form: wait.form,
+                    started_on: wait.start,
+                    days_waited,
+                    norm_days,
+                    breach,
+                });
+            }
+        }
+        list.sort_by(|a, b| {
+            b.days_waited
+                .cmp(&a.days_waited)
+                .then(a.trajectory.cmp(&b.trajectory))
+                .then(a.measure.cmp(&b.measure))
+                .then(a.started_on.cmp(&b.started_on))
+                .then(a.form.cmp(&b.form))
+        });
+        if let Some(limit) = query.limit {
+            list.truncate(limit);
+        }
+        list
+    }
+}
