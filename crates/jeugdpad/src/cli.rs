@@ -30,12 +30,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open the store and serve Jeugdpad until stopped (Ctrl-C or SIGTERM).
+    /// Serve Jeugdpad's GraphQL API until stopped (Ctrl-C or SIGTERM).
     ///
-    /// The store is created in the data directory if it does not exist yet. On stop, appends
-    /// that are in flight are finished and flushed to disk before the process exits. (This
-    /// release opens and holds the store; the GraphQL API is the next milestone.)
-    Serve,
+    /// Opens (or creates) the store in the data directory, rebuilds the read models from the
+    /// event log, and serves GraphQL at http://ADDR/graphql, GraphiQL (a query editor in the
+    /// browser) at http://ADDR/, subscriptions over websocket at ws://ADDR/graphql/ws, a health
+    /// check at /health and Prometheus metrics at /metrics. On stop, requests in flight are
+    /// finished and appends flushed to disk before the process exits.
+    ///
+    /// There is no sign-in yet: every step is recorded as the --operator identity. Listen on
+    /// 127.0.0.1 (the default) until authentication arrives.
+    Serve(ServeArgs),
 
     /// Check the store for damage or tampering, without changing it.
     ///
@@ -47,4 +52,26 @@ pub enum Command {
     /// Run it on a copy (for example a restored backup) as well as on the live directory; stop
     /// the server first, because the store allows one process at a time.
     Verify,
+}
+
+/// Options of `jeugdpad serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(
+        long,
+        env = "JEUGDPAD_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// The user id recorded as `recorded_by` on every step, until sign-in arrives.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OPERATOR",
+        value_name = "USER",
+        default_value = "local"
+    )]
+    pub operator: String,
 }

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Serve => serve::run(&cli.data),
+        Command::Serve(args) => serve::run(&cli.data, &args),
         Command::Verify => verify::run(&cli.data),
     };
     match result {

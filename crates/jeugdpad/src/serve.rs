@@ -1,20 +1,36 @@
-//! `jeugdpad serve`: open the embedded store and hold it until the operator stops the process.
+//! `jeugdpad serve`: open the store, rebuild the read models and serve the GraphQL API until the
+//! operator stops the process.
 
 use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 
+use jeugdpad_api::{AppState, Options};
 use jeugdpad_store::{EventStore, SledStore};
 
-pub fn run(data: &Path) -> Result<ExitCode, Box<dyn Error>> {
+use crate::cli::ServeArgs;
+
+pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = SledStore::open(data)
             .map_err(|e| format!("could not open the store in {}: {e}", data.display()))?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");
-        shutdown_signal().await;
-        tracing::info!("stopping: finishing and flushing in-flight appends");
-        store.close()?;
+        let options = Options {
+            operator: args.operator.clone(),
+            ..Options::default()
+        };
+        let state = AppState::start(store, options).await?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(
+            graphiql = %format!("http://{addr}/"),
+            graphql = %format!("http://{addr}/graphql"),
+            "Jeugdpad is ready: open GraphiQL in a browser to record and query"
+        );
+        jeugdpad_api::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)
     })

@@ -1,0 +1,454 @@
+//! The GraphQL-over-HTTP handler: request parsing, `Accept` negotiation, status codes, and the
+//! one place that says who is calling ([`caller`]).
+//!
+//! Status codes follow the GraphQL-over-HTTP spec: a malformed HTTP request (not JSON, bad
+//! parameter types, no query) is 400 (415 for a body that is not JSON, 406 when the client
+//! accepts neither JSON media type); a request error (parse, validation, variable coercion) is
+//! 400 for `application/graphql-response+json` and 200 for `application/json`, without a `data`
+//! entry; an executed request is 200, field errors included.
+
+use std::time::Instant;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ServerError, Value};
+use async_graphql_axum::GraphQLProtocol;
+use axum::body::{Body, Bytes};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, UPGRADE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{upgrade_websocket, Http, RequestInfo};
+use crate::schema::{ErrorCode, RequestId};
+use crate::state::{AppState, Caller};
+
+/// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+/// `application/json`: what older clients expect.
+pub(super) const JSON: &str = "application/json; charset=utf-8";
+
+/// The one place that says who is calling. Authentication replaces the body of this function.
+fn caller(_headers: &HeaderMap, state: &AppState) -> Result<Caller, (ErrorCode, &'static str)> {
+    Ok(state.operator.clone())
+}
+
+/// Query parameters of a GET request.
+#[derive(Debug, serde::Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+pub(super) async fn graphql_get(State(http): State<Http>, request: Request) -> Response {
+    let response = get_request(&http, request).await;
+    count_rejected(&http, response)
+}
+
+async fn get_request(http: &Http, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    if parts.headers.contains_key(UPGRADE) {
+        return match (
+            GraphQLProtocol::from_request_parts(&mut parts, &()).await,
+            WebSocketUpgrade::from_request_parts(&mut parts, &()).await,
+        ) {
+            (Ok(protocol), Ok(upgrade)) => upgrade_websocket(http.clone(), protocol, upgrade),
+            (Err(rejection), _) => rejection.into_response(),
+            (_, Err(rejection)) => rejection.into_response(),
+        };
+    }
+    let Some(media) = negotiate(&parts.headers) else {
+        return not_acceptable();
+    };
+    let params: GetParams = match serde_urlencoded_query(parts.uri.query()) {
+        Ok(params) => params,
+        Err(message) => return bad_request(media, &message),
+    };
+    let variables = json_param("variables", params.variables);
+    let extensions = json_param("extensions", params.extensions);
+    let (variables, extensions) = match (variables, extensions) {
+        (Ok(variables), Ok(extensions)) => (variables, extensions),
+        (Err(message), _) | (_, Err(message)) => return bad_request(media, &message),
+    };
+    let request = match build_request(
+        params.query.map(serde_json::Value::String),
+        params.operation_name.map(serde_json::Value::String),
+        variables,
+        extensions,
+    ) {
+        Ok(request) => request,
+        Err(message) => return bad_request(media, &message),
+    };
+    execute(http, &parts.headers, request, Method::GET, media).await
+}
+
+pub(super) async fn graphql_post(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let response = post_request(&http, &headers, body).await;
+    count_rejected(&http, response)
+}
+
+async fn post_request(http: &Http, headers: &HeaderMap, body: Body) -> Response {
+    let Some(media) = negotiate(headers) else {
+        return not_acceptable();
+    };
+    if !is_json(headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            ErrorCode::Validation,
+            "send the request as JSON with Content-Type: application/json",
+        );
+    }
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) if is_length_limit(&error) => {
+            return too_large(http.state.limits.body_bytes, media)
+        }
+        Err(_) => return bad_request(media, "the request body could not be read"),
+    };
+    let request = match parse_post_body(&bytes) {
+        Ok(request) => request,
+        Err(message) => return bad_request(media, &message),
+    };
+    execute(http, headers, request, Method::POST, media).await
+}
+
+/// Counts a request refused before it reached the executor (bad media type, body or parameters).
+fn count_rejected(http: &Http, response: Response) -> Response {
+    if response.status().is_client_error() && response.extensions().get::<RequestInfo>().is_none() {
+        http.state.metrics.rejected();
+    }
+    response
+}
+
+/// Parses `{"query": ..., "operationName": ..., "variables": ..., "extensions": ...}`.
+fn parse_post_body(bytes: &Bytes) -> Result<async_graphql::Request, String> {
+    if bytes.is_empty() {
+        return Err("the request body is empty; send {\"query\": \"...\"}".into());
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| "the request body is not valid JSON".to_owned())?;
+    let serde_json::Value::Object(mut body) = value else {
+        return Err(
+            "the request body must be one JSON object {\"query\": ...}; batches are not supported"
+                .into(),
+        );
+    };
+    build_request(
+        body.remove("query"),
+        body.remove("operationName"),
+        body.remove("variables"),
+        body.remove("extensions"),
+    )
+}
+
+/// Checks the request parameters' types (GraphQL-over-HTTP) and builds the request.
+fn build_request(
+    query: Option<serde_json::Value>,
+    operation_name: Option<serde_json::Value>,
+    variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Value>,
+) -> Result<async_graphql::Request, String> {
+    use serde_json::Value as J;
+    let Some(J::String(query)) = query else {
+        return Err("the `query` parameter is missing or not a string".into());
+    };
+    let mut request = async_graphql::Request::new(query);
+    match operation_name {
+        None | Some(J::Null) => {}
+        Some(J::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err("the `operationName` parameter must be a string".into()),
+    }
+    match variables {
+        None | Some(J::Null) => {}
+        Some(J::Object(map)) => {
+            request = request.variables(async_graphql::Variables::from_json(J::Object(map)));
+        }
+        Some(_) => return Err("the `variables` parameter must be a JSON object".into()),
+    }
+    match extensions {
+        None | Some(J::Null) => {}
+        Some(J::Object(map)) => {
+            for (key, value) in map {
+                let value = Value::from_json(value).map_err(|_| "invalid `extensions`")?;
+                request.extensions.insert(key, value);
+            }
+        }
+        Some(_) => return Err("the `extensions` parameter must be a JSON object".into()),
+    }
+    Ok(request)
+}
+
+/// Runs one GraphQL request and shapes the response per the GraphQL-over-HTTP spec.
+async fn execute(
+    http: &Http,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    method: Method,
+    media: &'static str,
+) -> Response {
+    let started = Instant::now();
+    let request_id = Uuid::now_v7();
+    let mut info = RequestInfo {
+        request_id: Some(request_id),
+        kind: "none",
+        ..RequestInfo::default()
+    };
+    let wanted = request.operation_name.clone();
+    let operation = request
+        .parsed_query()
+        .ok()
+        .and_then(|document| select_operation(&document.operations, wanted.as_deref()));
+    if let Some((name, kind)) = &operation {
+        info.operation = name.clone();
+        info.kind = kind_name(*kind);
+    }
+    if method == Method::GET && matches!(operation, Some((_, OperationType::Mutation))) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ErrorCode::Validation,
+            "mutations are only accepted over POST",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        info.outcome = "rejected";
+        return finish(http, response, info, started);
+    }
+    let caller = match caller(headers, &http.state) {
+        Ok(caller) => caller,
+        Err((code, message)) => {
+            info.outcome = "unauthenticated";
+            let response = error_response(StatusCode::UNAUTHORIZED, media, code, message);
+            return finish(http, response, info, started);
+        }
+    };
+    let request = request.data(caller).data(RequestId(request_id));
+    let mut result = http.schema.execute(request).await;
+    for error in &mut result.errors {
+        ensure_code(error);
+    }
+    // A request error (parse, validation, variable coercion): nothing was executed, and no
+    // error has a path. A field error always has one.
+    let request_error = result.data == Value::Null
+        && !result.errors.is_empty()
+        && result.errors.iter().all(|e| e.path.is_empty());
+    info.outcome = match result.errors.first() {
+        None => "ok",
+        Some(_) if request_error => "request_error",
+        Some(error) => outcome_of(error),
+    };
+    let (status, body) = if request_error {
+        let status = if media == GRAPHQL_RESPONSE {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (status, json!({ "errors": result.errors }))
+    } else {
+        (
+            StatusCode::OK,
+            serde_json::to_value(&result).unwrap_or_else(|_| json!({})),
+        )
+    };
+    let response = json_response(status, media, &body);
+    finish(http, response, info, started)
+}
+
+/// Records metrics and attaches the request info for the log line.
+fn finish(http: &Http, mut response: Response, info: RequestInfo, started: Instant) -> Response {
+    http.state
+        .metrics
+        .request(info.kind, info.outcome, started.elapsed().as_secs_f64());
+    if let Some(id) = info.request_id {
+        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+    }
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// The operation a request will run: its name and type. `None` when it cannot be chosen (the
+/// executor then reports why).
+fn select_operation(
+    operations: &DocumentOperations,
+    wanted: Option<&str>,
+) -> Option<(Option<String>, OperationType)> {
+    match (operations, wanted) {
+        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Multiple(map), Some(name)) => map
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(n, op)| (Some(n.to_string()), op.node.ty)),
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map
+            .iter()
+            .next()
+            .map(|(n, op)| (Some(n.to_string()), op.node.ty)),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn kind_name(kind: OperationType) -> &'static str {
+    match kind {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// Errors raised by async-graphql itself (parse, validation, argument coercion) carry no code:
+/// they are all the client's input, so `VALIDATION`.
+fn ensure_code(error: &mut ServerError) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", ErrorCode::Validation.as_str());
+    }
+}
+
+fn outcome_of(error: &ServerError) -> &'static str {
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    match code {
+        Some("VALIDATION") => "validation",
+        Some("INVALID_TRANSITION") => "invalid_transition",
+        Some("CONFLICT") => "conflict",
+        Some("NOT_FOUND") => "not_found",
+        Some("UNAUTHENTICATED") => "unauthenticated",
+        Some("FORBIDDEN") => "forbidden",
+        _ => "internal",
+    }
+}
+
+/// Picks the response media type from `Accept`: `application/graphql-response+json` when the
+/// client prefers it, `application/json` for `application/json`, `*/*` or no `Accept` at all.
+/// `None` when the client accepts neither (406).
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let Some(accept) = headers.get(ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(JSON);
+    };
+    let mut best: Option<(f32, &'static str)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let candidate = match media.as_str() {
+            "application/graphql-response+json" => GRAPHQL_RESPONSE,
+            "application/json" | "application/*" | "*/*" => JSON,
+            _ => continue,
+        };
+        if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+            best = Some((quality, candidate));
+        }
+    }
+    best.map(|(_, media)| media)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+fn serde_urlencoded_query(query: Option<&str>) -> Result<GetParams, String> {
+    axum::extract::Query::<GetParams>::try_from_uri(
+        &format!("/?{}", query.unwrap_or_default())
+            .parse()
+            .map_err(|_| "the query string is not valid".to_owned())?,
+    )
+    .map(|q| q.0)
+    .map_err(|_| "the query string parameters are not valid".to_owned())
+}
+
+/// A GET parameter holding JSON (`variables`, `extensions`).
+fn json_param(name: &str, value: Option<String>) -> Result<Option<serde_json::Value>, String> {
+    match value {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| format!("the `{name}` parameter is not valid JSON")),
+    }
+}
+
+fn json_response(status: StatusCode, media: &'static str, body: &serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    response
+}
+
+pub(super) fn error_response(
+    status: StatusCode,
+    media: &'static str,
+    code: ErrorCode,
+    message: &str,
+) -> Response {
+    json_response(
+        status,
+        media,
+        &json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+    )
+}
+
+fn bad_request(media: &'static str, message: &str) -> Response {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        media,
+        ErrorCode::Validation,
+        message,
+    )
+}
+
+fn not_acceptable() -> Response {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        JSON,
+        ErrorCode::Validation,
+        "this endpoint answers application/json or application/graphql-response+json",
+    )
+}
+
+pub(super) fn too_large(limit: usize, media: &'static str) -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        media,
+        ErrorCode::Validation,
+        &format!(
+            "the request is larger than {} KiB; send less at once",
+            limit / 1024
+        ),
+    )
+}

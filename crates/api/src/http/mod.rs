@@ -1,0 +1,244 @@
+//! The HTTP surface: the router, GraphiQL, websockets, health, metrics and the request log.
+//!
+//! The GraphQL handler (`graphql`) is written here rather than taken ready-made, for three
+//! reasons: it sees the request headers (authentication plugs in at `graphql::caller`), it
+//! answers in the media type the client's `Accept` asks for (`application/json` or
+//! `application/graphql-response+json`, with the status codes the GraphQL-over-HTTP spec gives
+//! each), and it refuses mutations over GET (405) so a link or a prefetch never records a step.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use uuid::Uuid;
+
+mod graphql;
+
+use crate::schema::{self, ApiSchema, ErrorCode, RequestId};
+use crate::state::AppState;
+use graphql::{error_response, graphql_get, graphql_post, too_large, JSON};
+
+/// What the router's handlers share.
+#[derive(Clone)]
+struct Http {
+    state: AppState,
+    schema: ApiSchema,
+}
+
+/// What the GraphQL handler tells the request log and the metrics about a request. Placed in
+/// the response's extensions; never holds variables or values.
+#[derive(Debug, Clone, Default)]
+struct RequestInfo {
+    request_id: Option<Uuid>,
+    operation: Option<String>,
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+/// The router: GraphQL at `/graphql` (POST; GET for queries; websocket upgrade), websocket
+/// subscriptions also at `/graphql/ws`, GraphiQL at `/`, `/health` and `/metrics`.
+pub fn app(state: AppState) -> Router {
+    let schema = schema::build(&state);
+    let limit = state.limits.body_bytes;
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(websocket))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .with_state(Http { state, schema })
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(middleware::map_response(move |response| {
+            explain_body_limit(response, limit)
+        }))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                JSON,
+                ErrorCode::Internal,
+                "something went wrong on our side; nothing was recorded. Please try again",
+            )
+        }))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; then lets in-flight requests finish,
+/// ends subscriptions, and closes the store so every in-flight append is flushed.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopper = state.clone();
+    let result = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("stopping: finishing in-flight requests");
+            stopper.signal_stop();
+        })
+        .await;
+    state.signal_stop();
+    close_store(state).await;
+    result
+}
+
+/// Closes the store once no connection holds it any more (websocket tasks end on the stop
+/// signal). Every acknowledged append is durable already; closing answers and flushes whatever
+/// was still in flight.
+async fn close_store(state: AppState) {
+    let mut store = std::sync::Arc::clone(&state.store);
+    drop(state);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::sync::Arc::try_unwrap(store) {
+            Ok(owned) => {
+                match tokio::task::spawn_blocking(move || owned.close()).await {
+                    Ok(Ok(())) => tracing::info!("event store closed"),
+                    Ok(Err(error)) => tracing::error!(%error, "closing the event store failed"),
+                    Err(error) => tracing::error!(%error, "closing the event store failed"),
+                }
+                return;
+            }
+            Err(shared) if Instant::now() < deadline => {
+                store = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the event store is still in use; it closes when the last user lets go"
+                );
+                return;
+            }
+        }
+    }
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Jeugdpad")
+            .finish(),
+    )
+}
+
+/// `RequestBodyLimitLayer` answers an oversized `Content-Length` with a bare 413; give it the same
+/// clear JSON error the handler gives a body that grows too large while streaming.
+async fn explain_body_limit(response: Response, limit: usize) -> Response {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return too_large(limit, JSON);
+    }
+    response
+}
+
+fn upgrade_websocket(http: Http, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    let Http { state, schema } = http;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let mut data = Data::default();
+            // The websocket seam for authentication is `on_connection_init` (browsers cannot
+            // set headers on a websocket); today every connection acts as the operator.
+            data.insert(state.operator.clone());
+            data.insert(RequestId(Uuid::now_v7()));
+            let connection = GraphQLWebSocket::new(socket, schema, protocol)
+                .with_data(data)
+                .on_connection_init(|_payload| async { Ok(Data::default()) })
+                .serve();
+            let mut stopping = state.stopping.clone();
+            tokio::select! {
+                () = connection => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+        })
+}
+
+async fn websocket(
+    State(http): State<Http>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade_websocket(http, protocol, upgrade)
+}
+
+/// `/health`: the store's head and how far the read models are.
+async fn health(State(http): State<Http>) -> Response {
+    let head = http.state.store_head();
+    let applied = http.state.applied_position();
+    let stopping = *http.state.stopping.borrow();
+    let status = if stopping {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({
+        "status": if stopping { "stopping" } else { "ok" },
+        "storeHead": head,
+        "projectionPosition": applied,
+        "projectionLag": head.saturating_sub(applied),
+        "today": http.state.today().to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+/// `/metrics`: Prometheus (OpenMetrics) text.
+async fn metrics(State(http): State<Http>) -> Response {
+    let text = http
+        .state
+        .metrics
+        .render(http.state.store_head(), http.state.applied_position());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+/// One structured line per request: method, path (never the query string: GET requests carry
+/// variables there), operation name and type, outcome, status, duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let info = response
+        .extensions()
+        .get::<RequestInfo>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        target: "jeugdpad_api::request",
+        method = %method,
+        path = %path,
+        operation = info.operation.as_deref().unwrap_or("-"),
+        kind = if info.kind.is_empty() { "-" } else { info.kind },
+        outcome = if info.outcome.is_empty() { "-" } else { info.outcome },
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %info.request_id.map(|id| id.to_string()).unwrap_or_default(),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,188 @@
+//! De projector: keeps the read models in step with the durable log.
+//!
+//! One task owns every write to the projections. At start-up [`catch_up`] applies the whole log
+//! in batches (one derivation per touched trajectory); then [`spawn`] follows the store's
+//! subscription from the next position, applies each event, publishes the applied position on a
+//! `watch` (mutations wait on it for read-your-writes) and broadcasts the event to subscriptions
+//! — after applying, so a subscriber that queries on notification sees the event.
+//!
+//! An event the projector cannot decode (damage, or a newer schema than this build knows) is
+//! logged and counted, and its position still counts as applied: one bad event must not stall
+//! every mutation behind it. `jeugdpad verify` and the log tell the operator where it is.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::FutureExt;
+use jeugdpad_domain::{EventId, TeamCode, TrajectoryId};
+use jeugdpad_projections::{AsOf, Projections, Recorded};
+use jeugdpad_store::{EventStore, RecordedEvent, SledStore, StoreError, Subscription};
+use tokio::sync::{broadcast, watch};
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+
+/// How many events one catch-up read (and one live batch) takes at most.
+const BATCH: usize = 4096;
+
+/// An event the projections have applied, as subscriptions deliver it.
+#[derive(Debug, Clone)]
+pub(crate) struct Committed {
+    pub(crate) position: u64,
+    pub(crate) trajectory: TrajectoryId,
+    pub(crate) version: u64,
+    pub(crate) event_id: EventId,
+    pub(crate) event_type: String,
+    pub(crate) occurred_on: NaiveDate,
+    pub(crate) recorded_at: DateTime<Utc>,
+    /// The trajectory's team before and after the event (two teams for a transfer, so both the
+    /// handing-over and the receiving team hear of it).
+    pub(crate) teams: Vec<TeamCode>,
+}
+
+/// Applies every durable event to `projections`; returns the position applied up to.
+pub(crate) async fn catch_up(
+    store: &Arc<SledStore>,
+    projections: &RwLock<Projections>,
+) -> Result<u64, StoreError> {
+    let mut position = 0;
+    loop {
+        let reader = Arc::clone(store);
+        let from = position + 1;
+        let events = tokio::task::spawn_blocking(move || reader.read_all(from, BATCH))
+            .await
+            .map_err(|e| StoreError::Storage(format!("catch-up read task: {e}")))??;
+        let Some(last) = events.last() else {
+            return Ok(position);
+        };
+        position = last.position;
+        let batch: Vec<Recorded> = events.iter().filter_map(decode).collect();
+        write(projections).extend(batch);
+    }
+}
+
+/// Starts the live projector task. It ends when the store closes.
+pub(crate) fn spawn(
+    mut subscription: Subscription,
+    projections: Arc<RwLock<Projections>>,
+    applied: watch::Sender<u64>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+) {
+    tokio::spawn(async move {
+        // Runs until the store closes, not merely until the server starts stopping: mutations
+        // still in flight during a graceful shutdown wait for it (read-your-writes).
+        loop {
+            let Some(first) = subscription.next().await else {
+                break;
+            };
+            let mut batch = Vec::new();
+            let mut next = Some(first);
+            // Take whatever else is ready right now, so a burst costs one lock, not one per event.
+            while let Some(item) = next {
+                match item {
+                    Ok(event) => batch.push(event),
+                    Err(error) => {
+                        // The subscription retries from the same position on the next call.
+                        tracing::error!(%error, "reading the event log for the read models failed; retrying");
+                        metrics.projection_errors.inc();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+                if batch.len() >= BATCH {
+                    break;
+                }
+                next = subscription.next().now_or_never().flatten();
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let last = batch.last().map_or(0, |event| event.position);
+            let delivered = apply(&projections, &batch, &clock, &metrics);
+            applied.send_replace(last);
+            for event in delivered {
+                // No receivers is fine: nobody is subscribed.
+                let _ = committed.send(Arc::new(event));
+            }
+        }
+        tracing::info!("projector stopped");
+    });
+}
+
+/// Applies a batch under one write lock and returns what subscriptions should hear.
+fn apply(
+    projections: &RwLock<Projections>,
+    batch: &[RecordedEvent],
+    clock: &Clock,
+    metrics: &Metrics,
+) -> Vec<Committed> {
+    let today = clock.today();
+    let mut projections = write(projections);
+    let mut delivered = Vec::with_capacity(batch.len());
+    for event in batch {
+        let Some(recorded) = decode(event) else {
+            metrics.projection_errors.inc();
+            continue;
+        };
+        let id = recorded.trajectory;
+        let as_of = AsOf::date(today.max(event.occurred_on));
+        let before = projections.summary(id, as_of).map(|s| s.team);
+        projections.apply(recorded);
+        let after = projections.summary(id, as_of).map(|s| s.team);
+        let mut teams: Vec<TeamCode> = before.into_iter().collect();
+        if let Some(after) = after {
+            if !teams.contains(&after) {
+                teams.push(after);
+            }
+        }
+        delivered.push(Committed {
+            position: event.position,
+            trajectory: id,
+            version: event.version,
+            event_id: EventId::from_uuid(event.event_id),
+            event_type: event.event_type.clone(),
+            occurred_on: event.occurred_on,
+            recorded_at: event.recorded_at,
+            teams,
+        });
+    }
+    metrics
+        .projection_position
+        .set(i64::try_from(projections.position()).unwrap_or(i64::MAX));
+    delivered
+}
+
+/// Turns a stored envelope into what the projections take; `None` (logged) when it cannot.
+fn decode(event: &RecordedEvent) -> Option<Recorded> {
+    let Some(trajectory) = trajectory_of(&event.stream_id) else {
+        tracing::warn!(
+            position = event.position,
+            "skipping an event of a stream that is not a trajectory"
+        );
+        return None;
+    };
+    match jeugdpad_app::to_fact(event) {
+        Ok(fact) => Some(Recorded {
+            position: event.position,
+            trajectory,
+            recorded_at: event.recorded_at,
+            fact,
+        }),
+        Err(error) => {
+            tracing::error!(position = event.position, %error, "an event cannot be read into the read models; it is left out");
+            None
+        }
+    }
+}
+
+/// `trajectory-<uuid>` → the id.
+pub(crate) fn trajectory_of(stream_id: &str) -> Option<TrajectoryId> {
+    TrajectoryId::parse(stream_id.strip_prefix("trajectory-")?).ok()
+}
+
+fn write(projections: &RwLock<Projections>) -> std::sync::RwLockWriteGuard<'_, Projections> {
+    projections.write().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,53 @@
+//! The GraphQL schema: queries over the read models, one mutation per event, subscriptions.
+//!
+//! `schema/schema.graphql` at the repository root is [`sdl`] checked in; the `schema_file_is_current`
+//! test fails when it drifts.
+
+mod codes;
+mod enums;
+mod errors;
+mod inputs;
+mod mutation;
+mod query;
+mod reports;
+mod scalars;
+mod subscription;
+mod types;
+
+use async_graphql::{Schema, SchemaBuilder};
+use uuid::Uuid;
+
+pub use errors::ErrorCode;
+pub use mutation::Mutation;
+pub use query::Query;
+pub use subscription::Subscription;
+
+use crate::state::AppState;
+
+/// The schema type.
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
+
+/// The id of one HTTP request (or websocket connection): stored as the events' `correlation_id`,
+/// logged, and returned with `INTERNAL` errors so support can find the log line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestId(pub(crate) Uuid);
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
+}
+
+/// The schema serving `state`, with the depth and complexity limits. [`crate::app`] serves it
+/// over HTTP; tests and tools can execute requests on it directly (put a [`crate::Caller`] into
+/// the request data to record steps).
+pub fn build(state: &AppState) -> ApiSchema {
+    builder()
+        .data(state.clone())
+        .limit_depth(state.limits.depth)
+        .limit_complexity(state.limits.complexity)
+        .finish()
+}
+
+/// The schema in SDL, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,309 @@
+//! Vragen: every query reads the read models only (one read lock, one consistent snapshot), except
+//! `events`, which reads one stream from the store off the async workers.
+//!
+//! Every figure takes a reference date `asOf` (default: today) and optionally a `knownOn`
+//! instant: the figure exactly as the system could have shown it then (SPEC §4).
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Object, OneofObject, ID};
+use jeugdpad_domain::TeamCode;
+use jeugdpad_projections::{
+    AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitsQuery, PgbQuery, Projections,
+    WaitQuery,
+};
+
+use super::codes::CodeLists;
+use super::enums::{CohortGrouping, HelpForm, Level, Measure, Phase, Source, WaitGrouping};
+use super::errors::{ApiError, ApiResult};
+use super::inputs;
+use super::mutation::trajectory;
+use super::reports::{
+    Irregularity, NormalisationReport, OpenWait, PgbOverdueReport, WaitingTimeReport,
+};
+use super::scalars::{Date, DateTime};
+use super::types::{stored_events, StoredEvent, Trajectory, TrajectorySummary};
+use super::RequestId;
+use crate::state::{read, AppState};
+
+/// Largest page of `trajectories` and `openWaits`.
+const MAX_PAGE: i32 = 500;
+/// Page size when `first` is not given.
+const DEFAULT_PAGE: i32 = 50;
+
+/// Filters of the trajectory listing; all given filters must hold.
+#[derive(Debug, Clone, Default, InputObject)]
+pub(crate) struct TrajectoryFilter {
+    /// Owning team at the reference date.
+    team: Option<String>,
+    /// Phase at the reference date.
+    phase: Option<Phase>,
+    /// Current level: the highest level among open help episodes.
+    level: Option<Level>,
+    /// Highest level of any help started.
+    highest_level: Option<Level>,
+    /// Has (true) or has no (false) open wait.
+    waiting: Option<bool>,
+    /// Has (true) or has no (false) open wait over its norm.
+    norm_breach: Option<bool>,
+    /// Responsible consultant.
+    consultant: Option<String>,
+}
+
+/// An inclusive period.
+#[derive(Debug, Clone, InputObject)]
+pub(crate) struct DateRange {
+    /// First day.
+    from: Date,
+    /// Last day (inclusive).
+    to: Date,
+}
+
+/// How a normalisation cohort is drawn: exactly one of the two.
+#[derive(Debug, Clone, OneofObject)]
+pub(crate) enum CohortInput {
+    /// Trajectories closed in the period.
+    ClosedBetween(DateRange),
+    /// Trajectories signalled in the period (open ones included).
+    SignalledBetween(DateRange),
+}
+
+/// Every query.
+#[derive(Debug, Default)]
+pub struct Query;
+
+/// Reading trajectories and figures. Reports take `asOf` (reference date, default today) and optionally `knownOn` (the report as the system could have shown it at that instant).
+#[Object]
+impl Query {
+    /// One trajectory: summary, timeline, corrected history and raw events. `NOT_FOUND` when
+    /// there is no such trajectory (or it was not recorded yet at `knownOn`).
+    async fn trajectory(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+    ) -> async_graphql::Result<Trajectory> {
+        let state = ctx.data_unchecked::<AppState>();
+        let id = trajectory(&id)?;
+        let as_of = as_of_of(state, as_of, known_on);
+        Trajectory::load(&read(&state.projections), id, as_of)
+            .ok_or_else(|| ApiError::not_found("there is no trajectory with this id").into())
+    }
+
+    /// Trajectories in signal-date order (oldest first), filtered, as a Relay connection.
+    /// Forward pagination only: pass the last `endCursor` as `after`.
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize * child_complexity"
+    )]
+    async fn trajectories(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        filter: Option<TrajectoryFilter>,
+    ) -> async_graphql::Result<Connection<String, TrajectorySummary>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let first = page("first", first)?;
+        let filter = filter.unwrap_or_default();
+        let mut query = ListingQuery::new(as_of_of(state, as_of, known_on), first);
+        query.team = team(filter.team)?;
+        query.phase = filter.phase.map(Into::into);
+        query.current_level = filter.level.map(Into::into);
+        query.highest_level = filter.highest_level.map(Into::into);
+        query.waiting = filter.waiting;
+        query.norm_breach = filter.norm_breach;
+        query.consultant = filter
+            .consultant
+            .map(|c| inputs::user("filter.consultant", c))
+            .transpose()?;
+        query.after = after
+            .as_deref()
+            .map(ListingCursor::decode)
+            .transpose()
+            .map_err(|e| ApiError::invalid("after", e))?;
+        let paging = query.after.is_some();
+        let listing = run(ctx, move |p| p.list(&query)).await?;
+        let mut connection = Connection::new(paging, listing.has_next_page);
+        connection.edges.extend(
+            listing
+                .items
+                .into_iter()
+                .map(|item| Edge::new(item.cursor.encode(), TrajectorySummary(item.summary))),
+        );
+        Ok(connection)
+    }
+
+    /// Wachttijden: closed and open waits per measure with the norm applied (SPEC §4).
+    #[allow(clippy::too_many_arguments)]
+    async fn waiting_times(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        measure: Option<Measure>,
+        group_by: Option<WaitGrouping>,
+        team: Option<String>,
+        source: Option<Source>,
+        form: Option<HelpForm>,
+    ) -> async_graphql::Result<WaitingTimeReport> {
+        let state = ctx.data_unchecked::<AppState>();
+        let mut query = WaitQuery::new(as_of_of(state, as_of, known_on));
+        query.measure = measure.map(Into::into);
+        query.group_by = group_by.map(Into::into);
+        query.team = self::team(team)?;
+        query.source = source.map(Into::into);
+        query.form = form.map(Into::into);
+        Ok(run(ctx, move |p| p.waiting_times(&query)).await?.into())
+    }
+
+    /// Lopende wachttijden, longest first.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_waits(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        team: Option<String>,
+        measure: Option<Measure>,
+        breaches_only: Option<bool>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<OpenWait>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let mut query = OpenWaitsQuery::new(as_of_of(state, as_of, known_on));
+        query.team = self::team(team)?;
+        query.measure = measure.map(Into::into);
+        query.breaches_only = breaches_only.unwrap_or(false);
+        query.limit = Some(page("first", first)?);
+        let waits = run(ctx, move |p| p.open_waits(&query)).await?;
+        Ok(waits.into_iter().map(Into::into).collect())
+    }
+
+    /// Normalisatie: outcomes of a cohort — light resolution, escalation, out-of-home, foster
+    /// care prevented, recurrence within 12 months, pathway lengths (SPEC §4).
+    async fn normalisation(
+        &self,
+        ctx: &Context<'_>,
+        cohort: CohortInput,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        group_by: Option<CohortGrouping>,
+        team: Option<String>,
+    ) -> async_graphql::Result<NormalisationReport> {
+        let state = ctx.data_unchecked::<AppState>();
+        let (kind, range) = match cohort {
+            CohortInput::ClosedBetween(range) => (jeugdpad_projections::Cohort::Closed, range),
+            CohortInput::SignalledBetween(range) => {
+                (jeugdpad_projections::Cohort::Signalled, range)
+            }
+        };
+        if range.to < range.from {
+            return Err(ApiError::invalid("cohort", "the period ends before it starts").into());
+        }
+        let query = CohortQuery {
+            as_of: as_of_of(state, as_of, known_on),
+            cohort: kind,
+            from: range.from.0,
+            to: range.to.0,
+            group_by: group_by.map(Into::into),
+            team: self::team(team)?,
+        };
+        Ok(run(ctx, move |p| p.normalisation(&query)).await?.into())
+    }
+
+    /// Achterstallige pgb-controles: reviews past due without a result, with counts per team.
+    async fn pgb_overdue_reviews(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        team: Option<String>,
+    ) -> async_graphql::Result<PgbOverdueReport> {
+        let state = ctx.data_unchecked::<AppState>();
+        let query = PgbQuery {
+            as_of: as_of_of(state, as_of, known_on),
+            team: self::team(team)?,
+        };
+        Ok(run(ctx, move |p| p.pgb_overdue(&query)).await?.into())
+    }
+
+    /// Completed PGB reviews that suspected an irregularity (rechtmatigheid / care fraud).
+    async fn pgb_irregularities(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        known_on: Option<DateTime>,
+        team: Option<String>,
+    ) -> async_graphql::Result<Vec<Irregularity>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let query = PgbQuery {
+            as_of: as_of_of(state, as_of, known_on),
+            team: self::team(team)?,
+        };
+        let list = run(ctx, move |p| p.pgb_irregularities(&query)).await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    /// The raw stored events of one trajectory's stream, with their envelopes.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        trajectory_id: ID,
+    ) -> async_graphql::Result<Vec<StoredEvent>> {
+        let id = trajectory(&trajectory_id)?;
+        let events = stored_events(ctx, id).await?;
+        if events.is_empty() {
+            return Err(ApiError::not_found("there is no trajectory with this id").into());
+        }
+        Ok(events)
+    }
+
+    /// The code lists with their Dutch labels, the ladder levels and national codes.
+    async fn code_lists(&self) -> CodeLists {
+        CodeLists
+    }
+
+    /// The server's today: the default reference date and the latest date a step may have.
+    async fn today(&self, ctx: &Context<'_>) -> Date {
+        ctx.data_unchecked::<AppState>().today().into()
+    }
+}
+
+/// Runs a read-model query off the async workers (see [`AppState::query`]).
+async fn run<T, F>(ctx: &Context<'_>, query: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Projections) -> T + Send + 'static,
+{
+    let state = ctx.data_unchecked::<AppState>();
+    state.query(query).await.map_err(|error| {
+        ApiError::internal(
+            "something went wrong on our side while computing this; please try again",
+            &error,
+            ctx.data_opt::<RequestId>().map(|r| r.0),
+        )
+    })
+}
+
+fn as_of_of(state: &AppState, as_of: Option<Date>, known_on: Option<DateTime>) -> AsOf {
+    AsOf {
+        date: as_of.map_or_else(|| state.today(), |d| d.0),
+        known_on: known_on.map(|t| t.0),
+    }
+}
+
+fn team(team: Option<String>) -> ApiResult<Option<TeamCode>> {
+    team.map(|t| inputs::team("team", t)).transpose()
+}
+
+fn page(field: &'static str, first: Option<i32>) -> ApiResult<usize> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&first) {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    Ok(usize::try_from(first).unwrap_or(1))
+}

@@ -1,0 +1,597 @@
+//! The API in-process: the real router and a real store in a temporary directory, driven with
+//! `tower::ServiceExt::oneshot` (no sockets), so each case is fast.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use chrono::NaiveDate;
+use http_body_util::BodyExt;
+use jeugdpad_api::{AppState, Clock, Options};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const TODAY: &str = "2025-06-02";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    router: Router,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = jeugdpad_store::SledStore::open(dir.path()).expect("store opens");
+    let today: NaiveDate = TODAY.parse().expect("date");
+    let options = Options {
+        clock: Clock::fixed(today),
+        ..Options::default()
+    };
+    let state = AppState::start(store, options).await.expect("server state");
+    let router = jeugdpad_api::app(state.clone());
+    Harness {
+        _dir: dir,
+        state,
+        router,
+    }
+}
+
+/// The answer to one HTTP request.
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    /// The `extensions.code` of the first error.
+    fn code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.body))
+    }
+}
+
+impl Harness {
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    async fn post(&self, body: &Value, accept: Option<&str>) -> Answer {
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        self.send(request.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    async fn gql(&self, query: &str, variables: Value) -> Answer {
+        self.post(&json!({ "query": query, "variables": variables }), None)
+            .await
+    }
+
+    /// Opens a trajectory and returns its id.
+    async fn open(&self) -> String {
+        let answer = self
+            .gql(OPEN, json!({ "signal": signal("sk-test-1") }))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body["data"]["openTrajectory"]["trajectoryId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", answer.body))
+            .to_owned()
+    }
+}
+
+const OPEN: &str = "mutation($signal: SignalInput!, $eventId: ID) {
+  openTrajectory(signal: $signal, occurredOn: \"2025-05-01\", eventId: $eventId) {
+    trajectoryId version position alreadyRecorded
+    trajectory { version summary { phase team } }
+  }
+}";
+
+fn signal(subject_key: &str) -> Value {
+    json!({
+        "subjectKey": subject_key,
+        "team": "wijkteam-noord",
+        "source": "SCHOOL",
+        "concerns": ["PARENTING", "SCHOOL_ATTENDANCE"],
+        "urgency": "REGULAR",
+    })
+}
+
+#[tokio::test]
+async fn a_recorded_step_is_visible_in_the_answer_and_in_queries() {
+    let h = harness().await;
+    let id = h.open().await;
+    let steps = [
+        "completeAssessment(trajectoryId: $id, occurredOn: \"2025-05-10\", conclusion: LIGHT_HELP)",
+        "requestHelp(trajectoryId: $id, occurredOn: \"2025-05-11\", form: PARENTING_SUPPORT)",
+        "issueDecision(trajectoryId: $id, occurredOn: \"2025-05-20\", decision: { granted: true, form: PARENTING_SUPPORT, validFrom: \"2025-05-20\", funding: IN_KIND })",
+        "startHelp(trajectoryId: $id, occurredOn: \"2025-05-25\", help: { episodeId: \"E1\", form: PARENTING_SUPPORT })",
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let query = format!(
+            "mutation($id: ID!) {{ {step} {{ version trajectory {{ summary {{ phase }} }} }} }}"
+        );
+        let answer = h.gql(&query, json!({ "id": id })).await;
+        let payload = answer.body["data"]
+            .as_object()
+            .and_then(|d| d.values().next());
+        let payload = payload.unwrap_or_else(|| panic!("{}", answer.body));
+        assert_eq!(payload["version"], json!(i + 2), "{}", answer.body);
+    }
+    let answer = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { version summary { phase currentLevel } history { type } events { version recordedBy type } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let trajectory = &answer.body["data"]["trajectory"];
+    assert_eq!(trajectory["version"], json!(5));
+    assert_eq!(trajectory["summary"]["phase"], json!("IN_HELP"));
+    assert_eq!(trajectory["summary"]["currentLevel"], json!("LIGHT"));
+    assert_eq!(trajectory["events"][0]["recordedBy"], json!("local"));
+    assert_eq!(trajectory["events"][4]["type"], json!("help_started"));
+    assert_eq!(h.state.applied_position(), 5);
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_event_id_records_once() {
+    let h = harness().await;
+    let variables = json!({
+        "signal": signal("sk-retry"),
+        "eventId": "2f0b3c1e-2f52-4c4e-9a4b-6b1d1e0a7c11",
+    });
+    let first = h.gql(OPEN, variables.clone()).await;
+    let again = h.gql(OPEN, variables).await;
+    let (first, again) = (
+        &first.body["data"]["openTrajectory"],
+        &again.body["data"]["openTrajectory"],
+    );
+    assert_eq!(first["alreadyRecorded"], json!(false));
+    assert_eq!(again["alreadyRecorded"], json!(true), "{again}");
+    assert_eq!(first["trajectoryId"], again["trajectoryId"]);
+    assert_eq!(first["position"], again["position"]);
+    assert_eq!(h.state.store_head(), 1);
+}
+
+#[tokio::test]
+async fn a_subject_key_that_looks_like_a_bsn_is_a_validation_error_and_nothing_is_written() {
+    let h = harness().await;
+    let answer = h.gql(OPEN, json!({ "signal": signal("123456782") })).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.code(), "VALIDATION");
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["field"],
+        "subjectKey"
+    );
+    assert!(!answer.body.to_string().contains("123456782"));
+    assert_eq!(h.state.store_head(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_in_variables_is_a_validation_error() {
+    let h = harness().await;
+    let mut bad_team = signal("sk-2");
+    bad_team["team"] = json!("Wijkteam Noord");
+    let mut bad_enum = signal("sk-3");
+    bad_enum["source"] = json!("NEIGHBOUR");
+    let bad_date_query = OPEN.replace("2025-05-01", "2025-02-30");
+    for (query, variables) in [
+        (OPEN, json!({ "signal": bad_team })),
+        (OPEN, json!({ "signal": bad_enum })),
+        (
+            OPEN,
+            json!({ "signal": signal("sk-4"), "eventId": "not-a-uuid" }),
+        ),
+        (bad_date_query.as_str(), json!({ "signal": signal("sk-5") })),
+    ] {
+        let answer = h.gql(query, variables).await;
+        assert_eq!(answer.code(), "VALIDATION", "{}", answer.body);
+    }
+    assert_eq!(h.state.store_head(), 0);
+}
+
+#[tokio::test]
+async fn a_broken_rule_is_an_invalid_transition() {
+    let h = harness().await;
+    let id = h.open().await;
+    let answer = h
+        .gql(
+            "mutation($id: ID!) { endHelp(trajectoryId: $id, occurredOn: \"2025-05-20\", episodeId: \"E9\", result: GOALS_MET) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(answer.code(), "INVALID_TRANSITION", "{}", answer.body);
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["reason"],
+        json!("episode_not_started")
+    );
+    assert!(answer.body["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("E9")));
+}
+
+#[tokio::test]
+async fn a_future_date_is_refused() {
+    let h = harness().await;
+    let id = h.open().await;
+    let answer = h
+        .gql(
+            "mutation($id: ID!) { assignConsultant(trajectoryId: $id, occurredOn: \"2025-06-03\", consultant: \"c-1\") { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(answer.code(), "VALIDATION", "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict() {
+    let h = harness().await;
+    let id = h.open().await;
+    let assign = "mutation($id: ID!, $v: Int) { assignConsultant(trajectoryId: $id, occurredOn: \"2025-05-02\", consultant: \"c-1\", expectedVersion: $v) { version } }";
+    let ok = h.gql(assign, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(
+        ok.body["data"]["assignConsultant"]["version"],
+        json!(2),
+        "{}",
+        ok.body
+    );
+    let stale = h.gql(assign, json!({ "id": id, "v": 1 })).await;
+    assert_eq!(stale.code(), "CONFLICT", "{}", stale.body);
+}
+
+#[tokio::test]
+async fn an_unknown_trajectory_is_not_found() {
+    let h = harness().await;
+    let unknown = json!({ "id": "0b5c7a4e-0000-4000-8000-000000000000" });
+    let read = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { version } }",
+            unknown.clone(),
+        )
+        .await;
+    assert_eq!(read.code(), "NOT_FOUND", "{}", read.body);
+    let events = h
+        .gql(
+            "query($id: ID!) { events(trajectoryId: $id) { position } }",
+            unknown.clone(),
+        )
+        .await;
+    assert_eq!(events.code(), "NOT_FOUND", "{}", events.body);
+    let write = h
+        .gql(
+            "mutation($id: ID!) { assignConsultant(trajectoryId: $id, occurredOn: \"2025-05-02\", consultant: \"c-1\") { version } }",
+            unknown,
+        )
+        .await;
+    assert_eq!(write.code(), "NOT_FOUND", "{}", write.body);
+    assert_eq!(h.state.store_head(), 0);
+}
+
+#[tokio::test]
+async fn queries_answer_from_the_read_models() {
+    let h = harness().await;
+    let id = h.open().await;
+    let answer = h
+        .gql(
+            "{ trajectories(first: 10, filter: { team: \"wijkteam-noord\" }) { edges { cursor node { trajectoryId phase waiting } } pageInfo { hasNextPage } }
+               waitingTimes(measure: SIGNAL_TO_ASSESSMENT) { asOf measures { measure normDays overall { open openBreaches } } }
+               openWaits { trajectoryId measure daysWaited breach }
+               normalisation(cohort: { signalledBetween: { from: \"2025-01-01\", to: \"2025-12-31\" } }) { overall { trajectories } }
+               pgbOverdueReviews { overdue { trajectoryId } perTeam { team count } }
+               pgbIrregularities { trajectoryId }
+               codeLists { helpForms { code label levelNumber } }
+               today }",
+            json!({}),
+        )
+        .await;
+    let data = &answer.body["data"];
+    assert_eq!(answer.body["errors"], Value::Null, "{}", answer.body);
+    assert_eq!(
+        data["trajectories"]["edges"][0]["node"]["trajectoryId"],
+        json!(id)
+    );
+    assert_eq!(data["waitingTimes"]["asOf"], json!(TODAY));
+    assert_eq!(data["waitingTimes"]["measures"][0]["normDays"], json!(42));
+    assert_eq!(
+        data["waitingTimes"]["measures"][0]["overall"]["open"],
+        json!(1)
+    );
+    assert_eq!(data["normalisation"]["overall"]["trajectories"], json!(1));
+    assert_eq!(data["today"], json!(TODAY));
+    // Signalled 2025-05-01, today 2025-06-02: 32 days without an assessment, within 42.
+    let waits = data["openWaits"].as_array().expect("a list");
+    assert!(waits
+        .iter()
+        .any(|w| w["measure"] == json!("SIGNAL_TO_ASSESSMENT") && w["daysWaited"] == json!(32)));
+}
+
+#[tokio::test]
+async fn mutations_over_get_are_refused_with_405() {
+    let h = harness().await;
+    let uri = "/graphql?query=mutation%7B__typename%7D";
+    let answer = h
+        .send(Request::get(uri).body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.headers[header::ALLOW], "POST");
+    let query = h
+        .send(
+            Request::get("/graphql?query=%7B__typename%7D")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(query.status, StatusCode::OK);
+    assert_eq!(query.body["data"]["__typename"], json!("Query"));
+}
+
+#[tokio::test]
+async fn the_response_media_type_follows_accept() {
+    let h = harness().await;
+    let ok = json!({ "query": "{ __typename }" });
+    for (accept, expected) in [
+        (None, "application/json"),
+        (Some("application/json"), "application/json"),
+        (Some("*/*"), "application/json"),
+        (
+            Some("application/graphql-response+json"),
+            "application/graphql-response+json",
+        ),
+        (
+            Some("application/json;q=0.5, application/graphql-response+json"),
+            "application/graphql-response+json",
+        ),
+    ] {
+        let answer = h.post(&ok, accept).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(
+            answer.content_type.starts_with(expected),
+            "{accept:?} gave {}",
+            answer.content_type
+        );
+    }
+    let refused = h.post(&ok, Some("text/html")).await;
+    assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn request_errors_are_400_only_for_graphql_response_json() {
+    let h = harness().await;
+    let broken = json!({ "query": "{" });
+    let modern = h
+        .post(&broken, Some("application/graphql-response+json"))
+        .await;
+    assert_eq!(modern.status, StatusCode::BAD_REQUEST);
+    assert!(modern.body.get("data").is_none(), "{}", modern.body);
+    assert_eq!(modern.code(), "VALIDATION");
+    let legacy = h.post(&broken, Some("application/json")).await;
+    assert_eq!(legacy.status, StatusCode::OK);
+    assert_eq!(legacy.code(), "VALIDATION");
+    let not_json = h
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("{ __typename }"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(not_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let garbage = h
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{ nope"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_a_clear_error() {
+    let h = harness().await;
+    let padding = "x".repeat(300 * 1024);
+    let answer = h
+        .post(
+            &json!({ "query": "{ __typename }", "variables": { "p": padding } }),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.code(), "VALIDATION");
+    assert!(answer.content_type.starts_with("application/json"));
+    // Streamed without a Content-Length, the handler notices while reading.
+    let chunks =
+        futures_util::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(vec![b' '; 10 * 1024])));
+    let streamed = h
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(chunks))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(streamed.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(streamed.code(), "VALIDATION");
+}
+
+/// `{ __schema { types { fields { type { ofType { ofType ... } } } } } }`, `levels` deep.
+fn nested_introspection(of_types: usize) -> String {
+    let mut inner = "name".to_owned();
+    for _ in 0..of_types {
+        inner = format!("ofType {{ name {inner} }}");
+    }
+    format!("{{ __schema {{ types {{ fields {{ args {{ type {{ {inner} }} }} }} }} }} }}")
+}
+
+#[tokio::test]
+async fn deep_queries_are_refused_but_introspection_fits() {
+    let h = harness().await;
+    // GraphiQL's introspection query nests ofType about eight times.
+    let fits = h
+        .post(&json!({ "query": nested_introspection(9) }), None)
+        .await;
+    assert_eq!(fits.body["errors"], Value::Null, "{}", fits.body);
+    let too_deep = h
+        .post(&json!({ "query": nested_introspection(30) }), None)
+        .await;
+    assert_eq!(too_deep.code(), "VALIDATION", "{}", too_deep.body);
+    assert!(too_deep.body.get("data").is_none());
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_positions() {
+    let h = harness().await;
+    h.open().await;
+    let health = h
+        .send(
+            Request::get("/health")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(health.body["storeHead"], json!(1));
+    assert_eq!(health.body["projectionPosition"], json!(1));
+    let response = h
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    for expected in [
+        "jeugdpad_graphql_requests_total{operation=\"mutation\",outcome=\"ok\"} 1",
+        "jeugdpad_events_appended_total 1",
+        "jeugdpad_store_head_position 1",
+        "jeugdpad_projection_lag_events 0",
+        "jeugdpad_graphql_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn graphiql_is_served_at_the_root() {
+    let h = harness().await;
+    let response = h
+        .router
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert!(String::from_utf8_lossy(&bytes).contains("graphiql"));
+}
+
+#[tokio::test]
+async fn corrections_and_retractions_show_in_timeline_and_history() {
+    let h = harness().await;
+    let opened = h.gql(OPEN, json!({ "signal": signal("sk-fix") })).await;
+    let opened = &opened.body["data"]["openTrajectory"];
+    let id = opened["trajectoryId"].clone();
+    let request = h
+        .gql(
+            "mutation($id: ID!) { requestHelp(trajectoryId: $id, occurredOn: \"2025-05-05\", form: MEDIATION) { eventIds } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let request_event = request.body["data"]["requestHelp"]["eventIds"][0].clone();
+    let retracted = h
+        .gql(
+            "mutation($id: ID!, $e: ID!) { retractEvent(trajectoryId: $id, occurredOn: \"2025-05-06\", retracts: $e, reason: \"wrong file\") { version } }",
+            json!({ "id": id, "e": request_event }),
+        )
+        .await;
+    assert_eq!(retracted.body["errors"], Value::Null, "{}", retracted.body);
+    let answer = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { history { eventId type } timeline { eventId type retracts retractedBy } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let events = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { events { eventId } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let signal_event = events.body["data"]["trajectory"]["events"][0]["eventId"].clone();
+    let trajectory = &answer.body["data"]["trajectory"];
+    assert_eq!(trajectory["history"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        trajectory["timeline"][1]["retractedBy"],
+        trajectory["timeline"][2]["eventId"]
+    );
+    assert_eq!(trajectory["timeline"][2]["retracts"], request_event);
+
+    let mut moved = signal("sk-fix");
+    moved["team"] = json!("wijkteam-zuid");
+    let corrected = h
+        .gql(
+            "mutation($id: ID!, $e: ID!, $s: SignalInput!) { correctEvent(trajectoryId: $id, occurredOn: \"2025-05-07\", corrects: $e, reason: \"typed the wrong team\", replacementOccurredOn: \"2025-04-30\", replacement: { signalReceived: $s }) { version trajectory { summary { team signalOn } } } }",
+            json!({ "id": id, "e": signal_event, "s": moved }),
+        )
+        .await;
+    let summary = &corrected.body["data"]["correctEvent"]["trajectory"]["summary"];
+    assert_eq!(
+        summary["team"],
+        json!("wijkteam-zuid"),
+        "{}",
+        corrected.body
+    );
+    assert_eq!(summary["signalOn"], json!("2025-04-30"));
+    // A replacement of another type is the user's mistake.
+    let wrong = h
+        .gql(
+            "mutation($id: ID!, $e: ID!) { correctEvent(trajectoryId: $id, occurredOn: \"2025-05-07\", corrects: $e, reason: \"x\", replacement: { trajectoryClosed: { reason: OTHER } }) { version } }",
+            json!({ "id": id, "e": signal_event }),
+        )
+        .await;
+    assert_eq!(wrong.code(), "VALIDATION", "{}", wrong.body);
+}
