@@ -7,8 +7,14 @@
 //! ```text
 //! cargo run --release -p jeugdpad-bench -- append            # the full run (about a minute)
 //! cargo run --release -p jeugdpad-bench -- append --smoke    # seconds; what CI runs
+//! cargo run --release -p jeugdpad-bench -- load --trajectories 100000 --keep
+//! cargo run --release -p jeugdpad-bench -- load --smoke      # 200 trajectories; what CI runs
+//! cargo run --release -p jeugdpad-bench -- query --trajectories 100000 --keep
+//! cargo run --release -p jeugdpad-bench -- query --smoke     # seconds; what CI runs
 //! ```
 
+mod load;
+mod query;
 mod stats;
 mod workload;
 
@@ -32,6 +38,70 @@ enum Command {
     /// Durable appends per second with 1 and with many concurrent writers (group commit), next
     /// to the number of fsyncs per second this machine's disk manages.
     Append(AppendArgs),
+    /// Records a synthetic cohort (jeugdpad-synth, the Purmerend-like scenario) through the
+    /// application layer into a fresh store: events per second and bytes on disk per event.
+    Load(LoadArgs),
+    /// Starts the GraphQL API in-process on a store holding a synthetic cohort (a kept one from
+    /// `load --keep`, or loaded first) and measures over real HTTP: the projection rebuild at
+    /// start-up, and p50/p99 latency of a team's waiting-time report and of one timeline.
+    Query(QueryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CohortArgs {
+    /// How many trajectories to generate and record.
+    #[arg(long, default_value_t = 10_000)]
+    trajectories: u64,
+
+    /// The generator's seed: the same seed and `--today` give the same cohort.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// "Today" for the cohort (YYYY-MM-DD): no step is dated after it. Defaults to the real
+    /// date; pin it to reuse a kept store on another day.
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
+
+    /// Directory on the disk to measure; the store is made in it.
+    #[arg(long, default_value = "target/bench-data")]
+    dir: PathBuf,
+
+    /// Concurrent writer tasks; each records whole trajectories.
+    #[arg(long, default_value_t = 64)]
+    writers: usize,
+}
+
+impl CohortArgs {
+    fn plan(&self) -> load::LoadPlan {
+        load::LoadPlan {
+            trajectories: self.trajectories,
+            seed: self.seed,
+            today: self
+                .today
+                .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            writers: self.writers,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    #[command(flatten)]
+    cohort: CohortArgs,
+
+    /// Keep the store (in DIR/cohort-N-seed-S-TODAY) so `query` can reuse it; otherwise it is
+    /// removed after the run.
+    #[arg(long)]
+    keep: bool,
+
+    /// A quick run that only proves the benchmark still works (CI): 200 trajectories, and the
+    /// store verified afterwards.
+    #[arg(long)]
+    smoke: bool,
+
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,10 +136,43 @@ struct AppendArgs {
     json: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct QueryArgs {
+    #[command(flatten)]
+    cohort: CohortArgs,
+
+    /// Keep the store (in DIR/cohort-N-seed-S-TODAY) when it had to be loaded first.
+    #[arg(long)]
+    keep: bool,
+
+    /// Requests per run and query.
+    #[arg(long, default_value_t = 1_000)]
+    iterations: usize,
+
+    /// Runs per query; the table shows the median run's percentiles.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+
+    /// The team whose waiting-time report is measured.
+    #[arg(long, default_value = "noord")]
+    team: String,
+
+    /// A quick run that only proves the benchmark still works (CI): 200 trajectories, few
+    /// requests.
+    #[arg(long)]
+    smoke: bool,
+
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Append(args) => run_append(args),
+        Command::Load(args) => run_load(args),
+        Command::Query(args) => run_query(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -125,6 +228,183 @@ fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {
             "appends": rows.iter().map(|(writers, run)| serde_json::json!({
                 "writers": writers, "events_per_append": args.batch, "result": run,
             })).collect::<Vec<_>>(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn run_load(mut args: LoadArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if args.smoke {
+        args.cohort.trajectories = args.cohort.trajectories.min(200);
+    }
+    let plan = args.cohort.plan();
+    std::fs::create_dir_all(&args.cohort.dir)?;
+    // Without --keep the store lives in a scratch directory that is removed afterwards.
+    let scratch = tempfile::Builder::new()
+        .prefix("load-")
+        .tempdir_in(&args.cohort.dir)?;
+    let store_dir = if args.keep {
+        load::kept_store_dir(&args.cohort.dir, &plan)
+    } else {
+        scratch.path().join("store")
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    eprintln!(
+        "loading {} synthetic trajectories (seed {}, today {}) with {} writers into {}…",
+        plan.trajectories,
+        plan.seed,
+        plan.today,
+        plan.writers,
+        store_dir.display()
+    );
+    let report = runtime
+        .block_on(load::load(&store_dir, &plan))
+        .map_err(|error| -> Box<dyn std::error::Error> { error })?;
+    if args.smoke {
+        let verified = jeugdpad_store::verify_dir(&store_dir)?;
+        if !verified.is_ok() {
+            return Err(
+                format!("the store failed verification after the load: {verified:?}").into(),
+            );
+        }
+    }
+
+    println!();
+    println!(
+        "{:<14} {:>10} {:>10} {:>12} {:>14} {:>14} {:>10}",
+        "trajectories",
+        "events",
+        "seconds",
+        "events/s",
+        "trajectories/s",
+        "bytes on disk",
+        "B/event"
+    );
+    println!(
+        "{:<14} {:>10} {:>10.1} {:>12.0} {:>14.0} {:>14} {:>10.0}",
+        report.trajectories,
+        report.events,
+        report.seconds,
+        report.events_per_second,
+        report.trajectories_per_second,
+        report.bytes_on_disk,
+        report.bytes_per_event
+    );
+    if args.keep {
+        eprintln!("kept the store in {}", store_dir.display());
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+            "seed": plan.seed,
+            "today": plan.today,
+            "load": report,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn run_query(mut args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if args.smoke {
+        args.cohort.trajectories = args.cohort.trajectories.min(200);
+        args.iterations = args.iterations.min(20);
+        args.repeats = 1;
+    }
+    let plan = args.cohort.plan();
+    std::fs::create_dir_all(&args.cohort.dir)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("query-")
+        .tempdir_in(&args.cohort.dir)?;
+    let kept = load::kept_store_dir(&args.cohort.dir, &plan);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let boxed =
+        |error: Box<dyn std::error::Error + Send + Sync>| -> Box<dyn std::error::Error> { error };
+
+    let store_dir = if load::kept_cohort(&kept, &plan).is_some() {
+        eprintln!("reusing the kept store in {}", kept.display());
+        kept
+    } else {
+        let store_dir = if args.keep {
+            kept
+        } else {
+            scratch.path().join("store")
+        };
+        eprintln!(
+            "loading {} synthetic trajectories (seed {}, today {}) into {} first…",
+            plan.trajectories,
+            plan.seed,
+            plan.today,
+            store_dir.display()
+        );
+        let report = runtime
+            .block_on(load::load(&store_dir, &plan))
+            .map_err(boxed)?;
+        eprintln!(
+            "  loaded {} events in {:.1} s ({:.0} events/s)",
+            report.events, report.seconds, report.events_per_second
+        );
+        store_dir
+    };
+
+    // The timeline query cycles through the cohort's first trajectories.
+    let trajectories: Vec<String> = load::cohort(&plan)?
+        .take(256)
+        .map(|case| case.trajectory.to_string())
+        .collect();
+    let query_plan = query::QueryPlan {
+        iterations: args.iterations,
+        repeats: args.repeats,
+        team: args.team.clone(),
+    };
+    eprintln!(
+        "starting the API and measuring ({} requests × {} runs per query)…",
+        query_plan.iterations, query_plan.repeats
+    );
+    let report = runtime
+        .block_on(query::measure(
+            &store_dir,
+            &plan,
+            &query_plan,
+            &trajectories,
+        ))
+        .map_err(boxed)?;
+
+    println!();
+    println!(
+        "store: {} events; projection rebuild at start-up {:.2} s ({:.0} events/s)",
+        report.events, report.rebuild_seconds, report.rebuild_events_per_second
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>12}",
+        "query over HTTP (loopback)", "p50 ms", "p99 ms", "bytes"
+    );
+    for (name, latency) in [
+        (
+            format!("waiting-time report, team {}", args.team),
+            &report.waiting_times,
+        ),
+        ("one trajectory's timeline".to_owned(), &report.timeline),
+    ] {
+        println!(
+            "{:<44} {:>10.2} {:>10.2} {:>12}",
+            name, latency.p50_ms, latency.p99_ms, latency.response_bytes
+        );
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+            "trajectories": plan.trajectories,
+            "seed": plan.seed,
+            "today": plan.today,
+            "query": report,
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
         eprintln!("wrote {}", path.display());

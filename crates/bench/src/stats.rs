@@ -31,7 +31,7 @@ impl Summary {
 }
 
 /// Nearest-rank percentile (the value at rank ⌈q·n⌉), the definition SPEC §4 uses for reports.
-fn nearest_rank(sorted: &[Duration], q: f64) -> Duration {
+pub fn nearest_rank(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

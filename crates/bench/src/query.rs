@@ -1,0 +1,246 @@
+//! `query`: the read side over real HTTP, on a store holding a synthetic cohort.
+//!
+//! The API is started in-process on a loopback port exactly as `jeugdpad serve` would start it
+//! (open the store, rebuild the projections from the whole log, serve), and a plain HTTP/1.1
+//! client on one kept-alive connection sends GraphQL requests one after another, so each latency
+//! is one request's full round trip: parse, resolve against the read models, serialise, transfer.
+//! Two requests a municipality makes all day are measured: a team lead's waiting-time report and
+//! a consultant opening one trajectory's timeline.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use jeugdpad_api::{AppState, Clock, Options};
+use jeugdpad_store::SledStore;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::load::LoadPlan;
+use crate::stats::nearest_rank;
+
+type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A team lead's Monday-morning question: every waiting time of one team, grouped by month.
+const WAITING_TIMES: &str = "query TeamWaits($team: String!) {
+  waitingTimes(team: $team, groupBy: SIGNAL_MONTH) {
+    asOf
+    measures {
+      measure normDays
+      overall { closed open abandoned mean median p90 max withinNorm openBreaches }
+      groups { key stats { closed open mean median p90 max withinNorm openBreaches } }
+    }
+  }
+}";
+
+/// A consultant opening a case: the whole timeline with payloads.
+const TIMELINE: &str = "query Timeline($id: ID!) {
+  trajectory(id: $id) {
+    id version
+    timeline { position version eventId type label occurredOn recordedAt payload }
+  }
+}";
+
+/// How the measurement runs.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// Requests per run and query.
+    pub iterations: usize,
+    /// Runs per query; the report takes the median run's percentiles.
+    pub repeats: usize,
+    /// The team whose waiting-time report is asked.
+    pub team: String,
+}
+
+/// Latency of one query over `repeats` runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub requests_per_run: usize,
+    pub runs: usize,
+    /// Median over the runs of each run's nearest-rank p50.
+    pub p50_ms: f64,
+    /// Median over the runs of each run's nearest-rank p99.
+    pub p99_ms: f64,
+    /// Response size of the last request, for context.
+    pub response_bytes: usize,
+}
+
+/// The figures of one `query` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryReport {
+    pub events: u64,
+    /// Start-up: opening the store and rebuilding every projection from the whole log.
+    pub rebuild_seconds: f64,
+    pub rebuild_events_per_second: f64,
+    pub waiting_times: Latency,
+    pub timeline: Latency,
+}
+
+/// Starts the API on `store_dir` and measures. `trajectories` are the ids the timeline query
+/// cycles through (so one hot entry does not flatter the figure).
+pub async fn measure(
+    store_dir: &Path,
+    load: &LoadPlan,
+    plan: &QueryPlan,
+    trajectories: &[String],
+) -> Result<QueryReport, BenchError> {
+    let started = Instant::now();
+    let store = SledStore::open(store_dir)?;
+    let options = Options {
+        // The cohort's today, so the reports see it as the loader did.
+        clock: Clock::fixed(load.today),
+        ..Options::default()
+    };
+    let state = AppState::start(store, options).await?;
+    let rebuild = started.elapsed();
+    let events = state.applied_position();
+    eprintln!(
+        "  projections rebuilt from {events} events in {:.2} s",
+        rebuild.as_secs_f64()
+    );
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(jeugdpad_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let result = async {
+        let mut client = Client::connect(addr).await?;
+        let team = json!({ "team": plan.team });
+        let waiting_times = client
+            .latency(plan, |_| (WAITING_TIMES, team.clone()))
+            .await?;
+        eprintln!(
+            "  waiting-time report: p50 {:.2} ms, p99 {:.2} ms",
+            waiting_times.p50_ms, waiting_times.p99_ms
+        );
+        let timeline = client
+            .latency(plan, |i| {
+                let id = &trajectories[i % trajectories.len().max(1)];
+                (TIMELINE, json!({ "id": id }))
+            })
+            .await?;
+        eprintln!(
+            "  timeline: p50 {:.2} ms, p99 {:.2} ms",
+            timeline.p50_ms, timeline.p99_ms
+        );
+        Ok::<_, BenchError>((waiting_times, timeline))
+    }
+    .await;
+
+    let _ = stop.send(());
+    server.await??;
+    let (waiting_times, timeline) = result?;
+    Ok(QueryReport {
+        events,
+        rebuild_seconds: rebuild.as_secs_f64(),
+        rebuild_events_per_second: events as f64 / rebuild.as_secs_f64().max(f64::EPSILON),
+        waiting_times,
+        timeline,
+    })
+}
+
+/// One kept-alive HTTP/1.1 connection to the server.
+struct Client {
+    addr: SocketAddr,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Result<Client, BenchError> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                eprintln!("jeugdpad-bench: the HTTP connection failed: {error}");
+            }
+        });
+        Ok(Client { addr, sender })
+    }
+
+    /// Sends one GraphQL request and returns the response body; any GraphQL error fails the run,
+    /// so a broken query can never be measured as a fast one.
+    async fn post(
+        &mut self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Result<Bytes, BenchError> {
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables }))?;
+        let request = hyper::Request::post(format!("http://{}/graphql", self.addr))
+            .header(hyper::header::HOST, self.addr.to_string())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::ACCEPT, "application/json")
+            .body(Full::new(Bytes::from(body)))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            return Err(format!(
+                "the API answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            )
+            .into());
+        }
+        Ok(body)
+    }
+
+    /// Warms up, then `repeats` runs of `iterations` requests; `request(i)` gives the i-th.
+    async fn latency(
+        &mut self,
+        plan: &QueryPlan,
+        request: impl Fn(usize) -> (&'static str, serde_json::Value),
+    ) -> Result<Latency, BenchError> {
+        let (query, variables) = request(0);
+        let first = self.post(query, variables).await?;
+        let parsed: serde_json::Value = serde_json::from_slice(&first)?;
+        if let Some(errors) = parsed.get("errors") {
+            return Err(format!("the query failed: {errors}").into());
+        }
+        for i in 0..plan.iterations.min(50) {
+            let (query, variables) = request(i);
+            self.post(query, variables).await?;
+        }
+
+        let mut runs = Vec::with_capacity(plan.repeats);
+        let mut response_bytes = 0;
+        for _ in 0..plan.repeats.max(1) {
+            let mut latencies = Vec::with_capacity(plan.iterations);
+            for i in 0..plan.iterations.max(1) {
+                let (query, variables) = request(i);
+                let began = Instant::now();
+                let body = self.post(query, variables).await?;
+                latencies.push(began.elapsed());
+                response_bytes = body.len();
+            }
+            latencies.sort_unstable();
+            runs.push((
+                nearest_rank(&latencies, 0.50),
+                nearest_rank(&latencies, 0.99),
+            ));
+        }
+        Ok(Latency {
+            requests_per_run: plan.iterations.max(1),
+            runs: runs.len(),
+            p50_ms: millis(median(runs.iter().map(|run| run.0).collect())),
+            p99_ms: millis(median(runs.iter().map(|run| run.1).collect())),
+            response_bytes,
+        })
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
