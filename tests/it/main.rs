@@ -1,3 +1,4 @@
 //! The workspace integration tests: one binary, one module per area.
 
+mod api;
 mod record;
