@@ -38,7 +38,7 @@ pub enum ValueError {
     /// A subject key that looks like a BSN.
     #[error(
         "a subject key must be a pseudonym and this one looks like a BSN (8 or 9 digits); \
-         send a BSN in the `bsn` field so it is turned into a pseudonym, never as the key"
+         Jeugdpad never stores a BSN: use the youth's pseudonymous subject key"
     )]
     LooksLikeBsn,
     /// A team code that is not a slug.
