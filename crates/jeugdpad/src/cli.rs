@@ -52,6 +52,123 @@ pub enum Command {
     /// Run it on a copy (for example a restored backup) as well as on the live directory; stop
     /// the server first, because the store allows one process at a time.
     Verify,
+
+    /// Record a synthetic municipality into the data directory: the demo data.
+    ///
+    /// Generates a deterministic cohort (the same --seed, scenario and --today give the same
+    /// trajectories, ids included) of a Purmerend-sized municipality by default — six wijkteams,
+    /// 2,500 trajectories a year since 2021 — and records it, every step checked by the same
+    /// rules as a consultant's. Nobody in it is real: subject keys are `sk-synth-NNNNNN`.
+    ///
+    /// The data directory must be empty (or new) unless --allow-non-empty is given, and the
+    /// server must not be running on it: stop it, seed, start it again.
+    Seed(SeedArgs),
+
+    /// Import events from a JSON Lines file (one envelope per line, as `export --format jsonl
+    /// --what events` writes it): how a municipality migrates its history in.
+    ///
+    /// Every stream is replayed through the domain rules: each line must be acceptable given
+    /// the stream so far. A stream with a bad line is not imported at all (all-or-nothing per
+    /// stream); the report lists every line not imported with its line number, stream and
+    /// reason. Into an empty data directory the envelopes are kept exactly (positions,
+    /// recorded_at, recorded_by, event ids), so the event hashes equal the source's.
+    /// Exit code 0: everything imported; 1: some streams refused; 2: the import failed.
+    /// The server must not be running on the data directory.
+    Import(ImportArgs),
+
+    /// Export events or pseudonymised trajectory summaries as JSON Lines, CSV or Parquet.
+    ///
+    /// Summaries (one row per trajectory as of --as-of) and CSV/Parquet events are the
+    /// analyst's exports: a youth appears only by subject key, free text (correction reasons,
+    /// provider names) and staff ids are left out. JSON Lines events are the complete log, for
+    /// `jeugdpad import` elsewhere: treat that file like the data directory itself. The columns
+    /// are described in docs/export-columns.md. The server must not be running on the data
+    /// directory.
+    Export(ExportArgs),
+}
+
+/// Options of `jeugdpad seed`.
+#[derive(Debug, clap::Args)]
+pub struct SeedArgs {
+    /// Generate synthetic data (the only kind of seeding there is; required so that nobody
+    /// seeds a production directory by accident).
+    #[arg(long, required = true)]
+    pub synthetic: bool,
+
+    /// The generator's seed.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+
+    /// A scenario file (TOML; see examples/purmerend.toml); default: the built-in
+    /// Purmerend-like scenario.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// How many trajectories, instead of the scenario's trajectories_per_year × years.
+    #[arg(long, value_name = "N")]
+    pub trajectories: Option<u64>,
+
+    /// "Today" for the generator (YYYY-MM-DD): nothing is dated later; default: today.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<chrono::NaiveDate>,
+
+    /// Add to a data directory that already holds events.
+    #[arg(long)]
+    pub allow_non_empty: bool,
+}
+
+/// Options of `jeugdpad import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The JSON Lines file.
+    #[arg(value_name = "FILE.jsonl")]
+    pub file: PathBuf,
+
+    /// `recorded_by` for lines that carry none.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OPERATOR",
+        value_name = "USER",
+        default_value = "import"
+    )]
+    pub operator: String,
+
+    /// "Today" for the rules (no step after it); default: today.
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<chrono::NaiveDate>,
+}
+
+/// Options of `jeugdpad export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The file format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// What to export.
+    #[arg(long, value_enum, default_value = "summaries")]
+    pub what: What,
+
+    /// The reference date of the summaries (YYYY-MM-DD); default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum What {
+    Events,
+    Summaries,
 }
 
 /// Options of `jeugdpad serve`.

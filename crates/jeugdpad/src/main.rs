@@ -4,6 +4,7 @@
 //! domain or storage logic of its own, so everything it does can be tested without it.
 
 mod cli;
+mod interchange;
 mod serve;
 mod verify;
 
@@ -20,6 +21,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.data, &args),
         Command::Verify => verify::run(&cli.data),
+        Command::Seed(args) => interchange::seed(&cli.data, &args),
+        Command::Import(args) => interchange::import(&cli.data, &args),
+        Command::Export(args) => interchange::export(&cli.data, &args),
     };
     match result {
         Ok(code) => code,

@@ -168,3 +168,50 @@ fn help_explains_the_data_directory() {
         assert!(help.contains(expected), "--help lacks {expected}:\n{help}");
     }
 }
+
+#[test]
+fn seed_fills_an_empty_directory_and_refuses_a_second_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let args = [
+        "--data",
+        data,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        "50",
+        "--today",
+        "2026-06-30",
+    ];
+    let first = jeugdpad(&args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(stdout(&first).contains("Recorded 50 trajectories"));
+    let second = jeugdpad(&args);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already holds"));
+    let out = dir.path().join("out");
+    let export = jeugdpad(&[
+        "--data",
+        data,
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--as-of",
+        "2026-06-30",
+    ]);
+    assert!(export.status.success());
+    let csv = std::fs::read_to_string(out.join("summaries.csv")).expect("written");
+    assert_eq!(csv.lines().count(), 51);
+    assert!(
+        !csv.contains("consulent-"),
+        "no staff ids in the analyst export"
+    );
+    assert!(jeugdpad(&["--data", data, "verify"]).status.success());
+}

@@ -43,6 +43,19 @@
 //! append fails with `Storage` until the store is reopened, and reopening recovers whatever is
 //! durable. `Storage` therefore means "outcome unknown"; a retry with the same event ids is safe.
 //!
+//! # Import: events with their envelopes
+//!
+//! [`SledStore::import_batch`] stores events exactly as given — position, version, event id,
+//! `recorded_at`, `recorded_by` — so a log exported from one store and imported into an empty
+//! one has the same canonical bytes and therefore the same hash chain (the same
+//! [`VerifyReport::head_hash`]). It is accepted only when the events continue the log exactly:
+//! next position, next stream version, unused event id, `recorded_at` not before the previous
+//! event's. It goes through the same writer thread, group commit and chain as an append and is
+//! all-or-nothing per call. Appends after an import get a `recorded_at` no earlier than the last
+//! imported one, so `recorded_at` stays non-decreasing along the log. The store does not check
+//! payloads: the importer (`jeugdpad-interchange`) validates every stream through the domain
+//! before it calls this.
+//!
 //! # Durability guarantee, and its limits
 //!
 //! An append resolves `Ok` only after sled's `flush` returned for the batch holding it *and* an

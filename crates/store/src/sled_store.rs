@@ -11,7 +11,7 @@ use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead, SidecarWriter};
 use crate::verify::{self, VerifyReport};
-use crate::writer::{Request, Writer};
+use crate::writer::{Import, Job, Request, Writer};
 use crate::{
     validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
     StoreError, Subscription, MAX_EVENTS_PER_APPEND,
@@ -151,7 +151,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct SledStore {
     shared: Arc<Shared>,
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -287,7 +287,77 @@ impl SledStore {
         self.requests
             .as_ref()
             .ok_or(StoreError::Closed)?
-            .send(request)
+            .send(Job::Append(request))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(receiver)
+    }
+
+    /// Imports events **with their envelopes as they are**: position, version, event id,
+    /// `recorded_at`, `recorded_by` and the rest are stored unchanged, so a log exported from
+    /// one store and imported into an empty one gets the very same canonical bytes and therefore
+    /// the very same hash chain. This is how history migrates in (`jeugdpad import`).
+    ///
+    /// Accepted only when the events fit exactly where the log stands: the first event's
+    /// position is the head + 1 and each next one follows without a gap, each event's version is
+    /// its stream's next version, no event id is already stored, and `recorded_at` never
+    /// decreases along the log (nor goes back before the last stored event). It goes through the
+    /// same writer thread as every append — the same group commit, the same hash chain, durable
+    /// when it resolves — and is all-or-nothing: one misfit rejects the whole call
+    /// ([`StoreError::InvalidAppend`], [`StoreError::Conflict`] or
+    /// [`StoreError::EventIdReused`]) and nothing is written. At most
+    /// [`MAX_EVENTS_PER_APPEND`] events per call: import a long log in consecutive calls (they
+    /// may be in flight together; each is checked against the ones before it).
+    ///
+    /// The store does not interpret payloads: validating them against the domain is the
+    /// caller's job (`jeugdpad-interchange` replays every stream through the domain first).
+    pub fn import_batch(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit_import(events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    /// [`SledStore::import_batch`] for command-line tools: blocks the calling thread. Must not
+    /// be called on an async runtime's worker thread.
+    pub fn import_batch_blocking(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit_import(events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    fn submit_import(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::InvalidAppend(
+                "an import needs at least one event".into(),
+            ));
+        }
+        if events.len() > MAX_EVENTS_PER_APPEND {
+            return Err(StoreError::InvalidAppend(format!(
+                "an import may carry at most {MAX_EVENTS_PER_APPEND} events per call, not {}",
+                events.len()
+            )));
+        }
+        for event in &events {
+            validate_stream_id(&event.stream_id)?;
+            if event.event_type.is_empty() {
+                return Err(StoreError::InvalidAppend(format!(
+                    "event {} has an empty type",
+                    event.event_id
+                )));
+            }
+        }
+        let (reply, receiver) = oneshot::channel();
+        self.requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(Job::Import(Import { events, reply }))
             .map_err(|_| StoreError::Closed)?;
         Ok(receiver)
     }
@@ -516,5 +586,94 @@ mod tests {
         let store = SledStore::open(dir.path()).expect("reopen");
         assert_eq!(store.head(), 20);
         assert!(store.verify().expect("verify").is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_imported_log_keeps_its_envelopes_and_its_hash_chain() {
+        let source_dir = tempfile::tempdir().expect("tempdir");
+        let source = SledStore::open(source_dir.path()).expect("open");
+        for i in 0..30 {
+            source
+                .append(
+                    &format!("s-{}", i % 4),
+                    ExpectedVersion::Any,
+                    vec![event(i)],
+                )
+                .await
+                .expect("append");
+        }
+        let events = source.read_all(0, 100).expect("read");
+        let target_dir = tempfile::tempdir().expect("tempdir");
+        let target = SledStore::open(target_dir.path()).expect("open");
+        // Two calls in flight together: each is checked against the one before it.
+        let (first, rest) = events.split_at(12);
+        let a = target.import_batch(first.to_vec());
+        let b = target.import_batch(rest.to_vec());
+        assert_eq!(a.await.expect("first part").last_position, 12);
+        assert_eq!(b.await.expect("second part").last_position, 30);
+        assert_eq!(target.read_all(0, 100).expect("read"), events);
+        let (want, got) = (
+            source.verify().expect("verify"),
+            target.verify().expect("verify"),
+        );
+        assert!(got.is_ok());
+        assert_eq!(got.head_hash, want.head_hash);
+        // Appends after an import continue the chain, never earlier than the imported events.
+        let outcome = target
+            .append("s-0", ExpectedVersion::Exact(8), vec![event(99)])
+            .await
+            .expect("append after import");
+        assert_eq!(outcome.first_position, 31);
+        let last = target.read_all(31, 1).expect("read").remove(0);
+        assert!(last.recorded_at >= events[29].recorded_at);
+    }
+
+    #[tokio::test]
+    async fn an_import_that_does_not_fit_writes_nothing() {
+        let source_dir = tempfile::tempdir().expect("tempdir");
+        let source = SledStore::open(source_dir.path()).expect("open");
+        for i in 0..4 {
+            source
+                .append("s", ExpectedVersion::Any, vec![event(i)])
+                .await
+                .expect("append");
+        }
+        let events = source.read_all(0, 10).expect("read");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = SledStore::open(dir.path()).expect("open");
+        // A gap in positions.
+        let gap = vec![events[0].clone(), events[2].clone()];
+        assert!(matches!(
+            target.import_batch(gap).await,
+            Err(StoreError::InvalidAppend(_))
+        ));
+        // A version that is not the stream's next one.
+        let mut wrong_version = events[0].clone();
+        wrong_version.version = 2;
+        assert!(matches!(
+            target.import_batch(vec![wrong_version]).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        // recorded_at going backwards.
+        let mut backwards = events[..2].to_vec();
+        backwards[1].recorded_at = backwards[0].recorded_at - chrono::Duration::seconds(1);
+        assert!(matches!(
+            target.import_batch(backwards).await,
+            Err(StoreError::InvalidAppend(_))
+        ));
+        assert_eq!(target.head(), 0);
+        target
+            .import_batch(events[..1].to_vec())
+            .await
+            .expect("fits");
+        // An id the store already holds.
+        let mut reused = events[1].clone();
+        reused.event_id = events[0].event_id;
+        assert!(matches!(
+            target.import_batch(vec![reused]).await,
+            Err(StoreError::EventIdReused { .. })
+        ));
+        assert_eq!(target.head(), 1);
+        assert!(target.verify().expect("verify").is_ok());
     }
 }

@@ -25,6 +25,29 @@ const MAX_GROUP_EVENTS: usize = 20_000;
 
 pub(crate) type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
 
+/// Work waiting for the writer: an ordinary append, or an import of events with their envelopes.
+#[derive(Debug)]
+pub(crate) enum Job {
+    Append(Request),
+    Import(Import),
+}
+
+impl Job {
+    fn len(&self) -> usize {
+        match self {
+            Job::Append(request) => request.events.len(),
+            Job::Import(import) => import.events.len(),
+        }
+    }
+}
+
+/// An import waiting for the writer (see `SledStore::import_batch`).
+#[derive(Debug)]
+pub(crate) struct Import {
+    pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) reply: Reply,
+}
+
 /// One append waiting for the writer.
 #[derive(Debug)]
 pub(crate) struct Request {
@@ -37,10 +60,11 @@ pub(crate) struct Request {
 #[derive(Debug)]
 pub(crate) struct Writer {
     shared: Arc<Shared>,
-    requests: mpsc::Receiver<Request>,
+    requests: mpsc::Receiver<Job>,
     /// The durable chain head (position and hash of the last flushed event).
     head: ChainHead,
-    /// `recorded_at` of the last flushed event; the next one is never earlier.
+    /// `recorded_at` of the last flushed event; the next one is never earlier (imported events
+    /// included, so an import keeps the log's `recorded_at` non-decreasing too).
     last_recorded_at: Option<DateTime<Utc>>,
     sidecar: SidecarWriter,
     /// sled's log file, for the `fdatasync` after each flush (see [`Writer::commit`]).
@@ -55,7 +79,11 @@ pub(crate) struct Writer {
 struct Group {
     batch: sled::Batch,
     head: ChainHead,
-    recorded_at: DateTime<Utc>,
+    /// The group's clock reading: appended events get this, or the last staged `recorded_at`
+    /// when an import staged a later one.
+    now: DateTime<Utc>,
+    /// `recorded_at` of the last event staged (or flushed, before the first).
+    last_at: Option<DateTime<Utc>>,
     /// Stream versions as they will be once the group is durable.
     versions: HashMap<String, u64>,
     /// Events staged in this group, for idempotency checks by later requests of the same group.
@@ -66,7 +94,7 @@ struct Group {
 impl Writer {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        requests: mpsc::Receiver<Request>,
+        requests: mpsc::Receiver<Job>,
         head: ChainHead,
         last_recorded_at: Option<DateTime<Utc>>,
         sidecar: SidecarWriter,
@@ -87,12 +115,12 @@ impl Writer {
     /// submitted before the close are still committed and answered).
     pub(crate) fn run(mut self) {
         while let Ok(first) = self.requests.recv() {
-            let mut events = first.events.len();
+            let mut events = first.len();
             let mut group = vec![first];
             while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
                 match self.requests.try_recv() {
                     Ok(request) => {
-                        events += request.events.len();
+                        events += request.len();
                         group.push(request);
                     }
                     Err(_) => break,
@@ -103,33 +131,45 @@ impl Writer {
         tracing::debug!(head = self.head.position, "event store writer stopped");
     }
 
-    fn commit(&mut self, requests: Vec<Request>) {
+    fn commit(&mut self, requests: Vec<Job>) {
         if let Some(why) = &self.failed {
             for request in requests {
-                let _ = request.reply.send(Err(StoreError::Storage(why.clone())));
+                let reply = match request {
+                    Job::Append(request) => request.reply,
+                    Job::Import(import) => import.reply,
+                };
+                let _ = reply.send(Err(StoreError::Storage(why.clone())));
             }
             return;
         }
-        let now = Utc::now();
         let mut group = Group {
             batch: sled::Batch::default(),
             head: self.head,
-            recorded_at: self.last_recorded_at.map_or(now, |last| last.max(now)),
+            now: Utc::now(),
+            last_at: self.last_recorded_at,
             versions: HashMap::new(),
             staged: Vec::new(),
             staged_ids: HashMap::new(),
         };
         let mut answers = Vec::with_capacity(requests.len());
         for request in requests {
-            let result = self.check_and_stage(&mut group, &request);
-            answers.push((request.reply, result));
+            match request {
+                Job::Append(request) => {
+                    let result = self.check_and_stage(&mut group, &request);
+                    answers.push((request.reply, result));
+                }
+                Job::Import(import) => {
+                    let result = self.check_and_stage_import(&mut group, &import.events);
+                    answers.push((import.reply, result));
+                }
+            }
         }
 
         if !group.staged.is_empty() {
             let Group {
                 mut batch,
                 head,
-                recorded_at,
+                last_at: recorded_at,
                 ..
             } = group;
             batch.insert(
@@ -164,7 +204,7 @@ impl Writer {
                 return;
             }
             self.head = head;
-            self.last_recorded_at = Some(recorded_at);
+            self.last_recorded_at = recorded_at;
             if let Err(e) = self.sidecar.write(&head) {
                 // The events are durable; only the detection of a future cut is weakened.
                 tracing::error!(error = %e, "cannot update the chain-head sidecar");
@@ -203,6 +243,7 @@ impl Writer {
         }
 
         // Build everything first, so that an error leaves the group untouched.
+        let recorded_at = group.last_at.map_or(group.now, |last| last.max(group.now));
         let mut head = group.head;
         let mut staged = Vec::with_capacity(request.events.len());
         let mut records = Vec::with_capacity(request.events.len());
@@ -215,7 +256,7 @@ impl Writer {
                 event_type: new.event_type.clone(),
                 schema_version: new.schema_version,
                 occurred_on: new.occurred_on,
-                recorded_at: group.recorded_at,
+                recorded_at,
                 recorded_by: new.recorded_by.clone(),
                 correlation_id: new.correlation_id,
                 causation_id: new.causation_id,
@@ -244,24 +285,90 @@ impl Writer {
             stream_version: current + request.events.len() as u64,
             already_stored: false,
         };
-        for (event, record) in staged.into_iter().zip(records) {
-            let position = keys::encode_position(event.position);
-            group
-                .batch
-                .insert(&keys::log_key(event.position)[..], record);
-            group
-                .batch
-                .insert(keys::stream_key(stream_id, event.version), &position[..]);
-            group
-                .batch
-                .insert(&keys::event_id_key(event.event_id)[..], &position[..]);
-            group.staged_ids.insert(event.event_id, group.staged.len());
-            group.staged.push(event);
-        }
-        group.head = head;
         group
             .versions
             .insert(stream_id.to_owned(), outcome.stream_version);
+        stage(group, staged, records, head);
+        Ok(outcome)
+    }
+
+    /// Checks an import against the durable state plus the group so far and, if every event
+    /// fits exactly (next position, next stream version, unused id, `recorded_at` not before
+    /// the event before it), stages it whole. Nothing is staged when one event does not fit.
+    fn check_and_stage_import(
+        &self,
+        group: &mut Group,
+        events: &[RecordedEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let invalid = |what: String| Err(StoreError::InvalidAppend(what));
+        let mut head = group.head;
+        let mut last_at = group.last_at;
+        let mut versions: HashMap<&str, u64> = HashMap::new();
+        let mut ids = std::collections::HashSet::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            if event.position != head.position + 1 {
+                return invalid(format!(
+                    "imported event {} has position {}, but the next position is {}",
+                    event.event_id,
+                    event.position,
+                    head.position + 1
+                ));
+            }
+            let current = match versions.get(event.stream_id.as_str()) {
+                Some(version) => *version,
+                None => match group.versions.get(&event.stream_id) {
+                    Some(version) => *version,
+                    None => self.durable_version(&event.stream_id)?,
+                },
+            };
+            if event.version != current + 1 {
+                return Err(StoreError::Conflict {
+                    stream_id: event.stream_id.clone(),
+                    expected: ExpectedVersion::Exact(event.version.saturating_sub(1)),
+                    actual: current,
+                });
+            }
+            if !ids.insert(event.event_id) || self.find_event(group, event.event_id)?.is_some() {
+                return Err(StoreError::EventIdReused {
+                    event_id: event.event_id,
+                    reason: "an import never stores an event id the store already holds".into(),
+                });
+            }
+            if last_at.is_some_and(|last| event.recorded_at < last) {
+                return invalid(format!(
+                    "imported event {} was recorded at {}, before the event before it; \
+                     recorded_at never decreases along the log",
+                    event.event_id, event.recorded_at
+                ));
+            }
+            let canonical = envelope::canonical_bytes(event).map_err(StoreError::Storage)?;
+            if canonical.len() > MAX_EVENT_BYTES {
+                return invalid(format!(
+                    "event {} is {} bytes stored; at most {MAX_EVENT_BYTES} are allowed",
+                    event.event_id,
+                    canonical.len()
+                ));
+            }
+            let hash = envelope::chain(&head.hash, &canonical);
+            head = ChainHead {
+                position: event.position,
+                hash,
+            };
+            last_at = Some(event.recorded_at);
+            versions.insert(&event.stream_id, event.version);
+            records.push(envelope::record(&hash, &canonical));
+        }
+        let outcome = AppendOutcome {
+            first_position: group.head.position + 1,
+            last_position: head.position,
+            stream_version: events.last().map_or(0, |event| event.version),
+            already_stored: false,
+        };
+        for (stream_id, version) in versions {
+            group.versions.insert(stream_id.to_owned(), version);
+        }
+        stage(group, events.to_vec(), records, head);
         Ok(outcome)
     }
 
@@ -374,6 +481,28 @@ impl Writer {
             }),
         }
     }
+}
+
+/// Puts checked events into the group's batch (log record, stream index, event-id index) and
+/// moves the group's head and clock past them.
+fn stage(group: &mut Group, events: Vec<RecordedEvent>, records: Vec<Vec<u8>>, head: ChainHead) {
+    for (event, record) in events.into_iter().zip(records) {
+        let position = keys::encode_position(event.position);
+        group
+            .batch
+            .insert(&keys::log_key(event.position)[..], record);
+        group.batch.insert(
+            keys::stream_key(&event.stream_id, event.version),
+            &position[..],
+        );
+        group
+            .batch
+            .insert(&keys::event_id_key(event.event_id)[..], &position[..]);
+        group.last_at = Some(event.recorded_at);
+        group.staged_ids.insert(event.event_id, group.staged.len());
+        group.staged.push(event);
+    }
+    group.head = head;
 }
 
 /// Which field of a stored event differs from a retried one, if any. Correlation and causation

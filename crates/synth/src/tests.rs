@@ -496,3 +496,30 @@ fn a_million_trajectories_stream_quickly() {
     eprintln!("1,000,000 trajectories, {commands} commands in {elapsed:?}");
     assert!(elapsed.as_secs() < 60);
 }
+
+#[test]
+fn the_example_scenario_file_names_every_parameter_at_its_default() {
+    let text = include_str!("../../../examples/purmerend.toml");
+    let parsed: Scenario = toml::from_str(text).expect("examples/purmerend.toml parses");
+    assert_eq!(parsed, Scenario::default());
+    // Every field is written out (not merely defaulted): unknown fields are refused, and a
+    // scenario with every field present parses without `#[serde(default)]` doing any work.
+    for key in [
+        "start",
+        "years",
+        "trajectories_per_year",
+        "consultants_per_team",
+        "age_at_signal",
+        "[teams]",
+        "[sources]",
+        "[urgency]",
+        "[pathways]",
+        "[light_forms]",
+        "[specialist_forms]",
+        "[out_of_home_forms]",
+        "[shares]",
+        "[timing]",
+    ] {
+        assert!(text.contains(key), "examples/purmerend.toml lacks {key}");
+    }
+}

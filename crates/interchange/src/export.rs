@@ -1,0 +1,221 @@
+//! `jeugdpad export`: events and trajectory summaries as JSON Lines, CSV or Parquet.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use jeugdpad_store::{RecordedEvent, SledStore};
+use serde_json::Value;
+
+use crate::columns::{Cell, Sink, EVENT_COLUMNS, SUMMARY_COLUMNS};
+use crate::wire::EventLine;
+use crate::Error;
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON Lines: one JSON object per line.
+    Jsonl,
+    /// CSV with a header row (RFC 4180, UTF-8).
+    Csv,
+    /// Apache Parquet (Snappy-compressed), for pandas, DuckDB, R, Spark, Power BI.
+    Parquet,
+}
+
+impl ExportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// Every event. JSON Lines: the complete envelope (the migration and `import` form, with
+    /// free text and staff ids: **not** an analyst export). CSV/Parquet: the analyst's form.
+    Events,
+    /// One pseudonymised summary row per trajectory as of a date.
+    Summaries,
+}
+
+/// An export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The format.
+    pub format: ExportFormat,
+    /// What.
+    pub what: ExportWhat,
+    /// The directory to write into (created if missing); the file is `events.<ext>` or
+    /// `summaries.<ext>`.
+    pub out: PathBuf,
+    /// The reference date `D` of the summaries.
+    pub as_of: NaiveDate,
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Rows (lines) written, header not counted.
+    pub rows: u64,
+}
+
+/// Writes one export file. **Blocking.** `progress` is called with the number of events read.
+pub fn export(
+    store: &SledStore,
+    options: &ExportOptions,
+    progress: &dyn Fn(u64),
+) -> Result<ExportReport, Error> {
+    std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
+    let name = match options.what {
+        ExportWhat::Events => "events",
+        ExportWhat::Summaries => "summaries",
+    };
+    let path = options
+        .out
+        .join(format!("{name}.{}", options.format.extension()));
+    let mut rows = 0;
+    match (options.what, options.format) {
+        (ExportWhat::Events, ExportFormat::Jsonl) => {
+            let mut out = jsonl(&path)?;
+            crate::for_each_event(store, |event| {
+                write_line(&mut out, &path, &EventLine::from(event))?;
+                rows += 1;
+                progress(1);
+                Ok(())
+            })?;
+            out.flush().map_err(|e| Error::io(&path, e))?;
+        }
+        (ExportWhat::Events, format) => {
+            let mut sink = sink(&path, format, EVENT_COLUMNS)?;
+            crate::for_each_event(store, |event| {
+                sink.push(event_cells(&event))?;
+                rows += 1;
+                progress(1);
+                Ok(())
+            })?;
+            sink.finish()?;
+        }
+        (ExportWhat::Summaries, format) => {
+            let summaries = crate::summaries(store, options.as_of, progress)?;
+            if format == ExportFormat::Jsonl {
+                let mut out = jsonl(&path)?;
+                for summary in &summaries {
+                    write_line(&mut out, &path, summary)?;
+                }
+                out.flush().map_err(|e| Error::io(&path, e))?;
+            } else {
+                let mut sink = sink(&path, format, SUMMARY_COLUMNS)?;
+                for summary in &summaries {
+                    sink.push(summary.cells())?;
+                }
+                sink.finish()?;
+            }
+            rows = summaries.len() as u64;
+        }
+    }
+    Ok(ExportReport { path, rows })
+}
+
+fn jsonl(path: &Path) -> Result<BufWriter<File>, Error> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| Error::io(path, e))
+}
+
+fn write_line(
+    out: &mut BufWriter<File>,
+    path: &Path,
+    value: &impl serde::Serialize,
+) -> Result<(), Error> {
+    serde_json::to_writer(&mut *out, value).map_err(|e| Error::write(path, e))?;
+    out.write_all(b"\n").map_err(|e| Error::io(path, e))
+}
+
+fn sink(
+    path: &Path,
+    format: ExportFormat,
+    columns: &'static [crate::Column],
+) -> Result<Sink, Error> {
+    if format == ExportFormat::Parquet {
+        Sink::parquet(path, columns)
+    } else {
+        Sink::csv(path, columns)
+    }
+}
+
+/// The analyst's form of an event: the envelope without `recorded_by`, correlation and
+/// causation ids, and the payload without free text and staff ids (see [`redact`]).
+fn event_cells(event: &RecordedEvent) -> Vec<Cell> {
+    let mut payload = event.payload.clone();
+    redact(&event.event_type, &mut payload);
+    vec![
+        Cell::Int(i64::try_from(event.position).ok()),
+        Cell::Text(Some(
+            event
+                .stream_id
+                .strip_prefix("trajectory-")
+                .unwrap_or(&event.stream_id)
+                .to_owned(),
+        )),
+        Cell::Int(i64::try_from(event.version).ok()),
+        Cell::Text(Some(event.event_id.to_string())),
+        Cell::Text(Some(event.event_type.clone())),
+        Cell::Int(Some(i64::from(event.schema_version))),
+        Cell::Date(Some(event.occurred_on)),
+        Cell::Timestamp(Some(event.recorded_at)),
+        Cell::Text(Some(payload.to_string())),
+    ]
+}
+
+/// Payload fields an analyst export leaves out: free text a consultant typed (a correction's or
+/// retraction's `reason`, a `provider` name — both may name people) and staff ids
+/// (`consultant`). A trajectory's close `reason` is a code and stays.
+pub(crate) fn redact(event_type: &str, payload: &mut Value) {
+    let Value::Object(fields) = payload else {
+        return;
+    };
+    fields.remove("provider");
+    fields.remove("consultant");
+    if matches!(event_type, "event_corrected" | "event_retracted") {
+        fields.remove("reason");
+        if let Some(replacement) = fields.get_mut("payload") {
+            let kind = replacement
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            redact(&kind, replacement);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_and_staff_ids_are_left_out() {
+        let mut closed = serde_json::json!({"reason": "goals_met"});
+        redact("trajectory_closed", &mut closed);
+        assert_eq!(closed, serde_json::json!({"reason": "goals_met"}));
+        let mut corrected = serde_json::json!({
+            "corrects": "x", "reason": "typed the wrong provider",
+            "payload": {"type": "help_started", "provider": "Zorg BV", "form": "residential"}
+        });
+        redact("event_corrected", &mut corrected);
+        assert_eq!(
+            corrected,
+            serde_json::json!({"corrects": "x", "payload": {"type": "help_started", "form": "residential"}})
+        );
+        let mut assigned = serde_json::json!({"consultant": "consulent-noord-01"});
+        redact("consultant_assigned", &mut assigned);
+        assert_eq!(assigned, serde_json::json!({}));
+    }
+}

@@ -1,0 +1,168 @@
+//! `jeugdpad seed|import|export`: argument handling, the progress bar and the reports. The work
+//! is `jeugdpad_interchange`'s.
+
+use std::error::Error;
+use std::io::BufReader;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use jeugdpad_interchange::{ExportFormat, ExportOptions, ExportWhat, ImportOptions, SeedOptions};
+use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_synth::Scenario;
+
+use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Opens the store for a one-off command, with a plain message when the server holds it.
+fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
+    SledStore::open(data).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("in use by another process") {
+            format!(
+                "the data directory {} is in use: is `jeugdpad serve` running on it? Stop the \
+                 server (Ctrl-C), run this command, then start the server again",
+                data.display()
+            )
+            .into()
+        } else {
+            format!("could not open the store in {}: {e}", data.display()).into()
+        }
+    })
+}
+
+fn bar(length: Option<u64>, what: &str) -> ProgressBar {
+    let bar = match length {
+        Some(length) => ProgressBar::new(length),
+        None => ProgressBar::new_spinner(),
+    };
+    let template = if length.is_some() {
+        format!("{{spinner}} {what} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} ({{per_sec}}, eta {{eta}})")
+    } else {
+        format!("{{spinner}} {what} [{{elapsed_precise}}] {{human_pos}} ({{per_sec}})")
+    };
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let mut scenario = match &args.scenario {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            toml::from_str::<Scenario>(&text)
+                .map_err(|e| format!("{} is not a usable scenario: {e}", path.display()))?
+        }
+        None => Scenario::default(),
+    };
+    if let Some(count) = args.trajectories {
+        scenario.count = Some(count);
+    }
+    let options = SeedOptions {
+        scenario,
+        seed: args.seed,
+        today: args.today.unwrap_or_else(today),
+        recorded_by: "synthetic-seed".into(),
+        allow_non_empty: args.allow_non_empty,
+    };
+    let store = open(data)?;
+    let total = options.scenario.total();
+    println!(
+        "Seeding {total} synthetic trajectories (seed {}, today {}) into {} …",
+        options.seed,
+        options.today,
+        data.display()
+    );
+    let progress = bar(Some(total), "trajectories");
+    let result = jeugdpad_interchange::seed(&store, &options, &|n| progress.inc(n));
+    progress.finish_and_clear();
+    let report = result?;
+    store.close()?;
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "Recorded {} trajectories with {} events in {seconds:.1} s ({:.0} events/s); the log \
+         now ends at position {}.",
+        report.trajectories,
+        report.events,
+        report.events as f64 / seconds.max(0.001),
+        report.head
+    );
+    println!(
+        "Start the server with `jeugdpad serve --data {}` and open GraphiQL to see the figures.",
+        data.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let store = open(data)?;
+    let options = ImportOptions {
+        today: args.today.unwrap_or_else(today),
+        operator: args.operator.clone(),
+    };
+    let progress = bar(None, "events stored");
+    let result =
+        jeugdpad_interchange::import(&store, BufReader::new(file), &options, &|n| progress.inc(n));
+    progress.finish_and_clear();
+    let report = result?;
+    store.close()?;
+    for rejection in &report.rejections {
+        println!(
+            "line {}: {}: {}",
+            rejection.line,
+            rejection.stream_id.as_deref().unwrap_or("(unknown stream)"),
+            rejection.reason
+        );
+    }
+    println!(
+        "Read {} lines: imported {} events in {} streams; refused {} streams ({} lines). {}",
+        report.lines,
+        report.events_imported,
+        report.streams_imported,
+        report.streams_rejected,
+        report.rejections.len(),
+        if report.envelopes_kept {
+            "Envelopes kept as they were (recorded_at, recorded_by, positions in file order): with nothing refused, the event hashes equal the source's."
+        } else {
+            "The store was not empty: it gave new positions and recorded_at (ids, versions, dates, payloads and recorded_by kept)."
+        }
+    );
+    Ok(if report.rejections.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let store = open(data)?;
+    let options = ExportOptions {
+        format: match args.format {
+            Format::Jsonl => ExportFormat::Jsonl,
+            Format::Csv => ExportFormat::Csv,
+            Format::Parquet => ExportFormat::Parquet,
+        },
+        what: match args.what {
+            What::Events => ExportWhat::Events,
+            What::Summaries => ExportWhat::Summaries,
+        },
+        out: args.out.clone(),
+        as_of: args.as_of.unwrap_or_else(today),
+    };
+    let progress = bar(Some(store.head()), "events read");
+    let result = jeugdpad_interchange::export(&store, &options, &|n| progress.inc(n));
+    progress.finish_and_clear();
+    let report = result?;
+    store.close()?;
+    println!("Wrote {} rows to {}.", report.rows, report.path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Reads Jeugdpad's Parquet exports back with a mainstream reader (pyarrow) and checks the column
+# types and the row counts against the CSV exports of the same store.
+#
+#   scripts/check-parquet.sh            # builds the release binary if needed; needs python3 (venv) and PyPI
+#
+# It seeds a small synthetic municipality into a temporary data directory, exports summaries and
+# events as CSV and as Parquet, and asserts with pyarrow. The virtualenv is kept in
+# target/parquet-venv (or $JEUGDPAD_PARQUET_VENV) so later runs skip the install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+venv="${JEUGDPAD_PARQUET_VENV:-$target/parquet-venv}"
+
+cargo build --release -p jeugdpad
+bin="$target/release/jeugdpad"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+"$bin" --data "$work/data" seed --synthetic --trajectories 3000 --seed 11 --today 2026-06-30 >/dev/null
+for format in csv parquet; do
+  for what in summaries events; do
+    "$bin" --data "$work/data" export --format "$format" --what "$what" --out "$work/out" --as-of 2026-06-30 >/dev/null
+  done
+done
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check pyarrow
+fi
+
+"$venv/bin/python" - "$work/out" <<'PY'
+import csv, sys
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+out = sys.argv[1]
+expected = {
+    "summaries": {
+        "trajectory_id": pa.string(), "subject_key": pa.string(), "team": pa.string(),
+        "source": pa.string(), "ijw_verwijzer": pa.string(), "urgency": pa.string(),
+        "birth_year": pa.int64(), "signal_on": pa.date32(), "signal_month": pa.string(),
+        "phase": pa.string(), "highest_level": pa.int64(), "cbs_category": pa.string(),
+        "escalations": pa.int64(), "step_downs": pa.int64(), "buurtgezin_prevention": pa.bool_(),
+        "pathway_days": pa.int64(), "closed_on": pa.date32(), "close_reason": pa.string(),
+        "signal_to_assessment_days": pa.int64(), "signal_to_assessment_status": pa.string(),
+        "request_to_decision_days": pa.int64(), "request_to_decision_status": pa.string(),
+        "decision_to_start_days": pa.int64(), "decision_to_start_status": pa.string(),
+        "signal_to_first_help_days": pa.int64(), "signal_to_first_help_status": pa.string(),
+        "as_of": pa.date32(),
+    },
+    "events": {
+        "position": pa.int64(), "trajectory_id": pa.string(), "version": pa.int64(),
+        "event_id": pa.string(), "type": pa.string(), "schema_version": pa.int64(),
+        "occurred_on": pa.date32(), "recorded_at": pa.timestamp("us", tz="UTC"),
+        "payload": pa.string(),
+    },
+}
+for name, columns in expected.items():
+    table = pq.read_table(f"{out}/{name}.parquet")
+    got = {field.name: field.type for field in table.schema}
+    assert list(got) == list(columns), f"{name}: columns {list(got)}"
+    for column, kind in columns.items():
+        assert got[column] == kind, f"{name}.{column}: {got[column]} != {kind}"
+    with open(f"{out}/{name}.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert table.num_rows == len(rows) > 0, f"{name}: {table.num_rows} parquet rows, {len(rows)} csv rows"
+    assert table.column("trajectory_id")[0].as_py() == rows[0]["trajectory_id"], f"{name}: first row differs from the CSV"
+    print(f"{name}.parquet: {table.num_rows} rows, {len(columns)} columns, types as documented")
+summaries = pq.read_table(f"{out}/summaries.parquet")
+assert set(summaries.column("ijw_verwijzer").to_pylist()) <= {"01", "02", "03", "04", "05", "06", "08"}
+assert all(k.startswith("sk-synth-") for k in summaries.column("subject_key").to_pylist())
+print("parquet check passed")
+PY
