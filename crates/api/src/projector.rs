@@ -42,24 +42,87 @@ pub(crate) struct Committed {
 }
 
 /// Applies every durable event to `projections`; returns the position applied up to.
+///
+/// The log up to the durable head at the start is cut into chunks of [`BATCH`] positions, read
+/// and decoded by one reader thread per core (reader `k` takes chunks `k`, `k + n`, …: reading
+/// and decoding the envelopes is most of a rebuild's work), while this thread stores them in
+/// position order without deriving. Once everything is stored, every touched trajectory is
+/// derived once, spread over the cores ([`Projections::derive_pending`]). The write lock is held
+/// throughout: nobody queries the read models before `AppState::start` returns. Events that
+/// become durable meanwhile are left to the live projector, which subscribes from the returned
+/// position on.
 pub(crate) async fn catch_up(
     store: &Arc<SledStore>,
+    projections: &Arc<RwLock<Projections>>,
+) -> Result<u64, StoreError> {
+    let (store, projections) = (Arc::clone(store), Arc::clone(projections));
+    tokio::task::spawn_blocking(move || catch_up_blocking(&store, &projections))
+        .await
+        .map_err(|e| StoreError::Storage(format!("catch-up task: {e}")))?
+}
+
+fn catch_up_blocking(
+    store: &SledStore,
     projections: &RwLock<Projections>,
 ) -> Result<u64, StoreError> {
-    let mut position = 0;
-    loop {
-        let reader = Arc::clone(store);
-        let from = position + 1;
-        let events = tokio::task::spawn_blocking(move || reader.read_all(from, BATCH))
-            .await
-            .map_err(|e| StoreError::Storage(format!("catch-up read task: {e}")))??;
-        let Some(last) = events.last() else {
-            return Ok(position);
-        };
-        position = last.position;
-        let batch: Vec<Recorded> = events.iter().filter_map(decode).collect();
-        write(projections).extend(batch);
-    }
+    let mut projections = write(projections);
+    let head = store.head();
+    let chunk = BATCH as u64;
+    let chunks = head.div_ceil(chunk);
+    let readers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, usize::try_from(chunks).unwrap_or(1).max(1));
+    std::thread::scope(|scope| {
+        let mut inboxes = Vec::with_capacity(readers);
+        let mut handles = Vec::with_capacity(readers);
+        for reader in 0..readers {
+            // Two chunks in flight per reader: both threads busy, little memory.
+            let (sender, inbox) = std::sync::mpsc::sync_channel::<Vec<Recorded>>(2);
+            inboxes.push(inbox);
+            handles.push(scope.spawn(move || -> Result<(), StoreError> {
+                let mut index = reader as u64;
+                while index < chunks {
+                    let from = index * chunk + 1;
+                    let max = chunk.min(head + 1 - from);
+                    let events = store.read_all(from, usize::try_from(max).unwrap_or(BATCH))?;
+                    // Positions are gapless, so this chunk is exactly `from..from + max`.
+                    let batch: Vec<Recorded> = events
+                        .iter()
+                        .filter(|event| event.position < from + max)
+                        .filter_map(decode)
+                        .collect();
+                    if sender.send(batch).is_err() {
+                        return Ok(());
+                    }
+                    index += readers as u64;
+                }
+                Ok(())
+            }));
+        }
+        let mut received = 0;
+        'chunks: for index in 0..chunks {
+            match inboxes[(index % readers as u64) as usize].recv() {
+                Ok(batch) => projections.extend_deferred(batch),
+                // The reader stopped early: its error is reported below.
+                Err(_) => break 'chunks,
+            }
+            received += 1;
+        }
+        drop(inboxes);
+        for handle in handles {
+            match handle.join() {
+                Ok(result) => result?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        if received < chunks {
+            return Err(StoreError::Storage(
+                "a catch-up reader stopped before the end of the log".into(),
+            ));
+        }
+        projections.derive_pending();
+        Ok(head)
+    })
 }
 
 /// Starts the live projector task. It ends when the store closes.

@@ -29,6 +29,9 @@ pub struct LoadPlan {
     pub seed: u64,
     pub today: NaiveDate,
     pub writers: usize,
+    /// Record each case with one append of all its events, decided command by command through
+    /// the domain in memory (see [`write_cases_bulk`]); otherwise through `record`.
+    pub bulk: bool,
 }
 
 /// What a kept store holds (written as [`MARKER`] after a complete load).
@@ -116,7 +119,14 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
         .map(|_| {
             let (store, shared, context) =
                 (Arc::clone(&store), Arc::clone(&shared), context.clone());
-            tokio::spawn(async move { write_cases(&store, &shared, &context).await })
+            let bulk = plan.bulk;
+            tokio::spawn(async move {
+                if bulk {
+                    write_cases_bulk(&store, &shared, &context).await
+                } else {
+                    write_cases(&store, &shared, &context).await
+                }
+            })
         })
         .collect::<Vec<_>>();
     let mut failure = None;
@@ -208,6 +218,72 @@ async fn write_cases(
     Ok(())
 }
 
+/// One writer of the bulk path: each case's commands are decided one after another through the
+/// domain (`decide` on the state folded so far, exactly as `record` does, so every rule is still
+/// checked and a refused command fails the load), encoded with the event ids `record` would give
+/// them, and the whole case is appended at once with `NoStream` as the expected version: one
+/// durable append per trajectory instead of one stream read and one append per command. The
+/// stored events are the same envelopes `record` would store.
+async fn write_cases_bulk(
+    store: &Arc<SledStore>,
+    shared: &Shared,
+    context: &Context,
+) -> Result<(), BenchError> {
+    use jeugdpad_domain::{decide, evolve, EventId, RecordedFact, Trajectory};
+    use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent};
+    while let Some(case) = shared.next_case() {
+        let mut state = Trajectory::from_facts(Vec::new());
+        let mut envelopes = Vec::with_capacity(case.commands.len());
+        for (index, step) in case.commands.iter().enumerate() {
+            let decided = decide(&state, &step.command, context.today).map_err(|error| {
+                format!(
+                    "trajectory {} was refused at command {index} ({}): {error}",
+                    case.trajectory,
+                    step.command.to_event().event_type()
+                )
+            })?;
+            let first = step.event_id.as_uuid();
+            for (i, new) in decided.into_iter().enumerate() {
+                let id = if i == 0 {
+                    first
+                } else {
+                    uuid::Uuid::new_v5(&first, &i.to_be_bytes())
+                };
+                let encoded = new.event.encode();
+                envelopes.push(NewEvent {
+                    event_id: id,
+                    event_type: encoded.event_type.to_owned(),
+                    schema_version: encoded.schema_version,
+                    occurred_on: new.occurred_on,
+                    recorded_by: context.recorded_by.clone(),
+                    correlation_id: context.correlation_id,
+                    causation_id: None,
+                    payload: encoded.payload,
+                });
+                let fact = RecordedFact {
+                    event_id: EventId::from_uuid(id),
+                    version: envelopes.len() as u64,
+                    occurred_on: new.occurred_on,
+                    event: new.event,
+                };
+                state = evolve(state, &fact);
+            }
+        }
+        let events = envelopes.len() as u64;
+        store
+            .append(
+                &case.trajectory.stream_id(),
+                ExpectedVersion::NoStream,
+                envelopes,
+            )
+            .await
+            .map_err(|error| format!("appending trajectory {}: {error}", case.trajectory))?;
+        shared.done_events.fetch_add(events, Ordering::Relaxed);
+        shared.done_cases.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 /// A progress line on stderr, rewritten once a second.
 async fn report_progress(shared: Arc<Shared>, total: u64, started: Instant) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -225,7 +301,7 @@ async fn report_progress(shared: Arc<Shared>, total: u64, started: Instant) {
 }
 
 /// Bytes of every file under `dir`.
-fn dir_size(dir: &Path) -> std::io::Result<u64> {
+pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -249,6 +325,7 @@ mod tests {
             seed: 5,
             today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
             writers: 4,
+            bulk: false,
         }
     }
 
@@ -285,5 +362,50 @@ mod tests {
         let foreign = dir.path().join("not-ours");
         std::fs::create_dir_all(&foreign).unwrap();
         assert!(runtime.block_on(load(&foreign, &plan)).is_err());
+    }
+
+    #[test]
+    fn the_bulk_path_stores_what_record_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let one_by_one = dir.path().join("record");
+        runtime.block_on(load(&one_by_one, &plan)).unwrap();
+        let bulk_dir = dir.path().join("bulk");
+        let bulk = LoadPlan {
+            bulk: true,
+            ..plan.clone()
+        };
+        let report = runtime.block_on(load(&bulk_dir, &bulk)).unwrap();
+        assert!(jeugdpad_store::verify_dir(&bulk_dir).unwrap().is_ok());
+        // Same streams with the same events (ids, types, dates, payloads), whatever the order
+        // the writers interleaved them in.
+        let read = |path: &Path| {
+            use jeugdpad_store::EventStore;
+            let store = SledStore::open(path).unwrap();
+            let mut events: Vec<_> = store
+                .read_all(0, usize::MAX)
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.stream_id,
+                        e.version,
+                        e.event_id,
+                        e.event_type,
+                        e.occurred_on,
+                        e.payload,
+                    )
+                })
+                .collect();
+            events.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            events
+        };
+        let (a, b) = (read(&one_by_one), read(&bulk_dir));
+        assert_eq!(a.len() as u64, report.events);
+        assert_eq!(a, b);
     }
 }

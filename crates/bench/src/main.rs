@@ -5,6 +5,8 @@
 //! configuration runs `--repeats` times on a fresh store and the table shows medians.
 //!
 //! ```text
+//! cargo run --release -p jeugdpad-bench -- all               # the whole suite (docs/performance.md)
+//! cargo run --release -p jeugdpad-bench -- all --smoke       # seconds; what CI runs
 //! cargo run --release -p jeugdpad-bench -- append            # the full run (about a minute)
 //! cargo run --release -p jeugdpad-bench -- append --smoke    # seconds; what CI runs
 //! cargo run --release -p jeugdpad-bench -- load --trajectories 100000 --keep
@@ -13,8 +15,11 @@
 //! cargo run --release -p jeugdpad-bench -- query --smoke     # seconds; what CI runs
 //! ```
 
+mod all;
 mod load;
+mod measure;
 mod query;
+mod sqlite;
 mod stats;
 mod workload;
 
@@ -35,6 +40,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole suite in one run: machine limits, durable appends next to a SQLite baseline,
+    /// replay, memory and queries at a million trajectories; a table on stdout and JSON.
+    All(all::AllArgs),
+    /// (Used by `all`.) Rebuilds the read models of a kept cohort store in this fresh process and
+    /// reports replay speed, memory and, with --queries, query latency over HTTP.
+    #[command(hide = true)]
+    MeasureStore(MeasureArgs),
     /// Durable appends per second with 1 and with many concurrent writers (group commit), next
     /// to the number of fsyncs per second this machine's disk manages.
     Append(AppendArgs),
@@ -69,6 +81,11 @@ struct CohortArgs {
     /// Concurrent writer tasks; each records whole trajectories.
     #[arg(long, default_value_t = 64)]
     writers: usize,
+
+    /// Decide each case's commands through the domain in memory and append the whole case at
+    /// once (still validated; the same stored events), instead of `record` per command.
+    #[arg(long)]
+    bulk: bool,
 }
 
 impl CohortArgs {
@@ -80,6 +97,7 @@ impl CohortArgs {
                 .today
                 .unwrap_or_else(|| chrono::Utc::now().date_naive()),
             writers: self.writers,
+            bulk: self.bulk,
         }
     }
 }
@@ -167,9 +185,73 @@ struct QueryArgs {
     json: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct MeasureArgs {
+    #[arg(long)]
+    store: PathBuf,
+    #[arg(long)]
+    today: chrono::NaiveDate,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    trajectories: u64,
+    #[arg(long)]
+    queries: bool,
+    #[arg(long)]
+    skip_decomposition: bool,
+    #[arg(long, default_value_t = 500)]
+    iterations: usize,
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    #[arg(long, default_value = "noord")]
+    team: String,
+    #[arg(long, value_delimiter = ',', default_values_t = vec![16, 64])]
+    concurrency: Vec<usize>,
+    #[arg(long, default_value_t = 5.0)]
+    concurrency_seconds: f64,
+    #[arg(long)]
+    json: PathBuf,
+}
+
+fn run_measure(args: MeasureArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let plan = load::LoadPlan {
+        trajectories: args.trajectories,
+        seed: args.seed,
+        today: args.today,
+        writers: 1,
+        bulk: true,
+    };
+    let trajectories: Vec<String> = load::cohort(&plan)?
+        .take(256)
+        .map(|case| case.trajectory.to_string())
+        .collect();
+    let measure_plan = measure::MeasurePlan {
+        today: args.today,
+        queries: args.queries,
+        query: query::QueryPlan {
+            iterations: args.iterations,
+            repeats: args.repeats,
+            team: args.team,
+        },
+        concurrency: args.concurrency,
+        concurrency_seconds: args.concurrency_seconds,
+        skip_decomposition: args.skip_decomposition,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(measure::measure(&args.store, &measure_plan, &trajectories))
+        .map_err(|e| -> Box<dyn std::error::Error> { e })?;
+    std::fs::write(&args.json, serde_json::to_vec_pretty(&report)?)?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::All(args) => all::run(args),
+        Command::MeasureStore(args) => run_measure(args),
         Command::Append(args) => run_append(args),
         Command::Load(args) => run_load(args),
         Command::Query(args) => run_query(args),
@@ -413,7 +495,7 @@ fn run_query(mut args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Runs `measure` `repeats` times and keeps the run with the median rate.
-fn median_run(
+pub(crate) fn median_run(
     repeats: usize,
     mut measure: impl FnMut() -> Result<Summary, Box<dyn std::error::Error>>,
 ) -> Result<Summary, Box<dyn std::error::Error>> {

@@ -17,7 +17,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use jeugdpad_api::{AppState, Clock, Options};
 use jeugdpad_store::SledStore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::load::LoadPlan;
@@ -26,7 +26,7 @@ use crate::stats::nearest_rank;
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A team lead's Monday-morning question: every waiting time of one team, grouped by month.
-const WAITING_TIMES: &str = "query TeamWaits($team: String!) {
+pub(crate) const WAITING_TIMES: &str = "query TeamWaits($team: String!) {
   waitingTimes(team: $team, groupBy: SIGNAL_MONTH) {
     asOf
     measures {
@@ -38,7 +38,7 @@ const WAITING_TIMES: &str = "query TeamWaits($team: String!) {
 }";
 
 /// A consultant opening a case: the whole timeline with payloads.
-const TIMELINE: &str = "query Timeline($id: ID!) {
+pub(crate) const TIMELINE: &str = "query Timeline($id: ID!) {
   trajectory(id: $id) {
     id version
     timeline { position version eventId type label occurredOn recordedAt payload }
@@ -57,7 +57,7 @@ pub struct QueryPlan {
 }
 
 /// Latency of one query over `repeats` runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Latency {
     pub requests_per_run: usize,
     pub runs: usize,
@@ -70,7 +70,7 @@ pub struct Latency {
 }
 
 /// The figures of one `query` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueryReport {
     pub events: u64,
     /// Start-up: opening the store and rebuilding every projection from the whole log.
@@ -147,13 +147,13 @@ pub async fn measure(
 }
 
 /// One kept-alive HTTP/1.1 connection to the server.
-struct Client {
+pub(crate) struct Client {
     addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
 }
 
 impl Client {
-    async fn connect(addr: SocketAddr) -> Result<Client, BenchError> {
+    pub(crate) async fn connect(addr: SocketAddr) -> Result<Client, BenchError> {
         let stream = tokio::net::TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
@@ -167,7 +167,7 @@ impl Client {
 
     /// Sends one GraphQL request and returns the response body; any GraphQL error fails the run,
     /// so a broken query can never be measured as a fast one.
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         query: &str,
         variables: serde_json::Value,
@@ -193,7 +193,7 @@ impl Client {
     }
 
     /// Warms up, then `repeats` runs of `iterations` requests; `request(i)` gives the i-th.
-    async fn latency(
+    pub(crate) async fn latency(
         &mut self,
         plan: &QueryPlan,
         request: impl Fn(usize) -> (&'static str, serde_json::Value),
@@ -236,11 +236,11 @@ impl Client {
     }
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values.sort_unstable();
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
-fn millis(duration: Duration) -> f64 {
+pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }

@@ -36,6 +36,27 @@ pub fn fsync_rate(dir: &Path, seconds: f64) -> BenchResult {
     ))
 }
 
+/// Sequential write bandwidth: `mib` MiB written in 1 MiB blocks to a new file, then one
+/// `fdatasync`; MB/s (10^6 bytes) over the whole time including the sync. The most bytes per
+/// second any log on this disk can make durable.
+pub fn write_bandwidth(dir: &Path, mib: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let scratch = tempfile::Builder::new()
+        .prefix("bandwidth-")
+        .tempdir_in(dir)?;
+    let mut file = std::fs::File::create(scratch.path().join("blob"))?;
+    // Not all one byte, so no layer below can cheat by compressing.
+    let block: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let start = Instant::now();
+    for _ in 0..mib {
+        file.write_all(&block)?;
+    }
+    file.sync_data()?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok((mib * 1024 * 1024) as f64 / 1e6 / seconds.max(f64::EPSILON))
+}
+
 /// `writers` tasks append for `seconds`, each to streams of its own with an exact expected
 /// version (as the API does), `batch` events per append. Counts acknowledged events only:
 /// an acknowledgement means the events are flushed to disk.
@@ -71,6 +92,9 @@ pub async fn durable_appends(
     Ok(Summary::new(events, elapsed, latencies))
 }
 
+/// Events per stream in the append workloads: about one trajectory's worth.
+pub const EVENTS_PER_STREAM: u64 = 30;
+
 /// One writer: a realistic trajectory-sized stream of ~30 events, then the next stream.
 async fn write_until(
     store: &SledStore,
@@ -79,7 +103,6 @@ async fn write_until(
     start: Instant,
     budget: Duration,
 ) -> Result<Vec<Duration>, jeugdpad_store::StoreError> {
-    const EVENTS_PER_STREAM: u64 = 30;
     let mut latencies = Vec::new();
     let (mut stream, mut version) = (0u64, 0u64);
     while start.elapsed() < budget {
@@ -105,7 +128,7 @@ async fn write_until(
 }
 
 /// A payload shaped and sized like a real `help_started` event (synthetic, no personal data).
-fn sample_event(writer: usize, seq: u64) -> NewEvent {
+pub fn sample_event(writer: usize, seq: u64) -> NewEvent {
     NewEvent {
         event_id: Uuid::new_v4(),
         event_type: "help_started".to_owned(),

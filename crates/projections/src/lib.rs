@@ -35,7 +35,15 @@
 //!
 //! Indexes: trajectories by (signal date, id) for the listing's stable order, and subject key →
 //! trajectories for the 12-month recurrence (every key a trajectory's signal ever carried,
-//! originals and corrections, so the knownOn view finds it too).
+//! originals and corrections, so the knownOn view finds it too), and team → trajectories (every
+//! team a signal, a transfer or a correction of either ever named: a superset for any `D` and
+//! knownOn, so a one-team report visits only those and still checks the team at `D`).
+//!
+//! # Start-up rebuild
+//!
+//! [`Projections::extend_deferred`] stores facts without deriving; [`Projections::derive_pending`]
+//! then derives each touched trajectory once, spread over the cores (a trajectory's digest
+//! depends on its own facts only). The API's catch-up feeds the whole log this way.
 //!
 //! # Modules
 //!
@@ -58,7 +66,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, Trajectory, TrajectoryId};
+use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, TeamCode, Trajectory, TrajectoryId};
 use serde::Serialize;
 
 use crate::dated::Dated;
@@ -169,6 +177,8 @@ struct TrajectoryState {
     last_recorded_at: DateTime<Utc>,
     /// The digest of the full corrected history; `None` while the stream has no (valid) signal.
     dated: Option<Dated>,
+    /// Facts were stored since `dated` was derived (see [`Projections::extend_deferred`]).
+    pending: bool,
 }
 
 /// A trajectory as one query sees it: the digest under the query's knownOn, not yet cut at `D`.
@@ -189,6 +199,12 @@ pub struct Projections {
     by_signal: BTreeSet<(NaiveDate, TrajectoryId)>,
     /// Every subject key a trajectory's signal ever carried → those trajectories (indexes).
     by_subject: HashMap<SubjectKey, Vec<usize>>,
+    /// Every team any fact of a trajectory ever named (signal, transfer, or a correction of
+    /// one) → those trajectories: a superset of the trajectories of that team at any `D` under
+    /// any knownOn, so a one-team report visits only these (still checking the team at `D`).
+    by_team: HashMap<TeamCode, BTreeSet<usize>>,
+    /// Trajectories with facts stored but not yet derived, in first-touched order.
+    pending: Vec<usize>,
 }
 
 impl Projections {
@@ -201,6 +217,8 @@ impl Projections {
             by_id: HashMap::new(),
             by_signal: BTreeSet::new(),
             by_subject: HashMap::new(),
+            by_team: HashMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -222,6 +240,7 @@ impl Projections {
     /// Applies one recorded event. Events at or below [`Projections::position`] were applied
     /// already and are ignored, so a subscription may safely redeliver.
     pub fn apply(&mut self, recorded: Recorded) {
+        self.derive_pending();
         if let Some(at) = self.push(recorded) {
             self.derive(at);
         }
@@ -243,12 +262,14 @@ impl Projections {
                     facts: Vec::new(),
                     last_recorded_at: recorded.recorded_at,
                     dated: None,
+                    pending: false,
                 });
                 self.by_id.insert(recorded.trajectory, at);
                 at
             }
         };
         self.index_subject(at, &recorded.fact.event);
+        self.index_team(at, &recorded.fact.event);
         let state = &mut self.trajectories[at];
         state.last_recorded_at = state.last_recorded_at.max(recorded.recorded_at);
         state.facts.push(StoredFact {
@@ -275,11 +296,41 @@ impl Projections {
         }
     }
 
+    /// Remembers any team a signal, a transfer or a correction of either names.
+    fn index_team(&mut self, at: usize, event: &Event) {
+        let step = match event {
+            Event::Step(step) => step,
+            Event::Corrected(c) => match &c.payload {
+                Some(step) => step,
+                None => return,
+            },
+            Event::Retracted(_) => return,
+        };
+        let team = match step {
+            Step::SignalReceived(s) => &s.team,
+            Step::TeamTransferred(t) => &t.team,
+            _ => return,
+        };
+        match self.by_team.get_mut(team) {
+            Some(set) => {
+                set.insert(at);
+            }
+            None => {
+                self.by_team.insert(team.clone(), BTreeSet::from([at]));
+            }
+        }
+    }
+
     /// Re-derives one trajectory's digest from its full corrected history.
     fn derive(&mut self, at: usize) {
+        let dated = derive_dated(&self.trajectories[at]);
+        self.set_dated(at, dated);
+    }
+
+    /// Stores a freshly derived digest and keeps the signal-date index in step.
+    fn set_dated(&mut self, at: usize, dated: Option<Dated>) {
         let state = &mut self.trajectories[at];
-        let trajectory = Trajectory::from_facts(state.facts.iter().map(|f| f.fact.clone()));
-        let dated = Dated::from_trajectory(&trajectory);
+        state.pending = false;
         if let Some(old) = &state.dated {
             self.by_signal.remove(&(old.signal_on, state.id));
         }
@@ -320,6 +371,22 @@ impl Projections {
             .filter(move |view| view.dated.signal_on <= as_of.date)
     }
 
+    /// [`Projections::views`] restricted to trajectories that may belong to `team` (every one
+    /// when `None`), in the same order; the caller still checks the team at `D`.
+    pub(crate) fn views_for<'a>(
+        &'a self,
+        team: Option<&TeamCode>,
+        as_of: AsOf,
+    ) -> impl Iterator<Item = View<'a>> + 'a {
+        let candidates: Box<dyn Iterator<Item = usize> + 'a> = match team {
+            None => Box::new(0..self.trajectories.len()),
+            Some(team) => Box::new(self.by_team.get(team).into_iter().flatten().copied()),
+        };
+        candidates
+            .filter_map(move |at| self.view_of(&self.trajectories[at], as_of.known_on))
+            .filter(move |view| view.dated.signal_on <= as_of.date)
+    }
+
     /// One trajectory as of `as_of`; `None` when unknown or not yet signalled by then.
     pub(crate) fn view(&self, id: TrajectoryId, as_of: AsOf) -> Option<View<'_>> {
         let state = &self.trajectories[*self.by_id.get(&id)?];
@@ -349,18 +416,86 @@ impl Projections {
     }
 }
 
+impl Projections {
+    /// Stores a batch of facts **without** deriving the touched trajectories yet: the start-up
+    /// rebuild feeds the whole log this way and calls [`Projections::derive_pending`] once at the
+    /// end, so each trajectory is derived once however its events are spread over the log.
+    /// Until then the touched trajectories' figures are stale: answer no query in between
+    /// ([`Projections::apply`] and [`Extend::extend`] derive whatever is pending first).
+    pub fn extend_deferred<I: IntoIterator<Item = Recorded>>(&mut self, batch: I) {
+        for recorded in batch {
+            if let Some(at) = self.push(recorded) {
+                let state = &mut self.trajectories[at];
+                if !state.pending {
+                    state.pending = true;
+                    self.pending.push(at);
+                }
+            }
+        }
+    }
+
+    /// Derives every trajectory stored since the last derivation, spread over the machine's
+    /// cores (each trajectory's digest depends on its own facts only, so the result is the same
+    /// as deriving them one by one).
+    pub fn derive_pending(&mut self) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.derive_pending_on(threads, 512);
+    }
+
+    /// [`Projections::derive_pending`] on at most `threads` threads, each given at least
+    /// `min_per_thread` trajectories (fewer pending ones are derived on the calling thread).
+    fn derive_pending_on(&mut self, threads: usize, min_per_thread: usize) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable();
+        let threads = threads.min(pending.len() / min_per_thread.max(1)).max(1);
+        let derived: Vec<Option<Dated>> = if threads == 1 {
+            pending
+                .iter()
+                .map(|&at| derive_dated(&self.trajectories[at]))
+                .collect()
+        } else {
+            let chunk = pending.len().div_ceil(threads);
+            let trajectories = &self.trajectories;
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = pending
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|&at| derive_dated(&trajectories[at]))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|worker| match worker.join() {
+                        Ok(part) => part,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect()
+            })
+        };
+        for (at, dated) in pending.into_iter().zip(derived) {
+            self.set_dated(at, dated);
+        }
+    }
+}
+
+/// The digest of one trajectory's full corrected history (through the domain's fold).
+fn derive_dated(state: &TrajectoryState) -> Option<Dated> {
+    let trajectory = Trajectory::from_facts(state.facts.iter().map(|f| f.fact.clone()));
+    Dated::from_trajectory(&trajectory)
+}
+
 impl Extend<Recorded> for Projections {
     /// Applies a batch (e.g. the whole log at start-up), deriving each touched trajectory once at
     /// the end instead of after every event. Same result as applying them one by one.
     fn extend<I: IntoIterator<Item = Recorded>>(&mut self, batch: I) {
-        let mut touched = BTreeSet::new();
-        for recorded in batch {
-            if let Some(at) = self.push(recorded) {
-                touched.insert(at);
-            }
-        }
-        for at in touched {
-            self.derive(at);
-        }
+        self.extend_deferred(batch);
+        self.derive_pending();
     }
 }

@@ -154,7 +154,7 @@ impl Projections {
         let d = query.as_of.date;
         let mut all = Vec::new();
         let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
-        for view in self.views(query.as_of) {
+        for view in self.views_for(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
             if !in_cohort(query, dated)
                 || query.team.as_ref().is_some_and(|t| t != dated.team_at(d))

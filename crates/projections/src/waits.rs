@@ -7,6 +7,7 @@
 //! far), and **abandoned** when the trajectory closed without the end happening. A wait whose
 //! start lies after `D` does not exist yet.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -277,17 +278,22 @@ impl Acc {
     }
 }
 
-/// `YYYY-MM` of a date.
-fn month(date: NaiveDate) -> String {
-    format!("{:04}-{:02}", date.year(), date.month())
+/// A group's key while a report is being summed, without allocating one string per wait:
+/// within one report every key is the same variant, and this order equals the order of the
+/// keys as strings (`YYYY-MM` sorts as (year, month) for four-digit years), so the groups come
+/// out exactly as if keyed by the strings (team code, source or form code, `YYYY-MM`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Text(Cow<'a, str>),
+    Month(i32, u32),
 }
 
-fn group_key(grouping: WaitGrouping, dated: &Dated, d: NaiveDate, wait: &Wait) -> Option<String> {
-    match grouping {
-        WaitGrouping::Team => Some(dated.team_at(d).to_string()),
-        WaitGrouping::Source => Some(dated.source.code().to_owned()),
-        WaitGrouping::Form => wait.form.map(|f| f.code().to_owned()),
-        WaitGrouping::SignalMonth => Some(month(dated.signal_on)),
+impl Key<'_> {
+    fn into_string(self) -> String {
+        match self {
+            Key::Text(text) => text.into_owned(),
+            Key::Month(year, month) => format!("{year:04}-{month:02}"),
+        }
     }
 }
 
@@ -349,14 +355,28 @@ impl Projections {
             None => Measure::ALL.to_vec(),
         };
         let mut overall: BTreeMap<Measure, Acc> = BTreeMap::new();
-        let mut groups: BTreeMap<(Measure, String), Acc> = BTreeMap::new();
-        for view in self.views(query.as_of) {
+        let mut groups: BTreeMap<(Measure, Key<'_>), Acc> = BTreeMap::new();
+        for view in self.views_for(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
-            if query.team.as_ref().is_some_and(|t| t != dated.team_at(d))
+            let team = dated.team_at(d);
+            if query.team.as_ref().is_some_and(|t| t != team)
                 || query.source.is_some_and(|s| s != dated.source)
             {
                 continue;
             }
+            // The per-trajectory part of the key, once per trajectory; a team code borrowed from
+            // the index (which names every team) so it outlives an owned knownOn view.
+            let trajectory_key = match query.group_by {
+                Some(WaitGrouping::Team) => Some(match self.by_team.get_key_value(team) {
+                    Some((code, _)) => Key::Text(Cow::Borrowed(code.as_str())),
+                    None => Key::Text(Cow::Owned(team.to_string())),
+                }),
+                Some(WaitGrouping::Source) => Some(Key::Text(Cow::Borrowed(dated.source.code()))),
+                Some(WaitGrouping::SignalMonth) => {
+                    Some(Key::Month(dated.signal_on.year(), dated.signal_on.month()))
+                }
+                Some(WaitGrouping::Form) | None => None,
+            };
             for wait in waits(dated) {
                 if !measures.contains(&wait.measure)
                     || query.form.is_some_and(|f| wait.form != Some(f))
@@ -368,7 +388,13 @@ impl Projections {
                 };
                 let norm = self.norms.for_measure(wait.measure);
                 overall.entry(wait.measure).or_default().add(status, norm);
-                if let Some(key) = query.group_by.and_then(|g| group_key(g, dated, d, &wait)) {
+                let key = match query.group_by {
+                    Some(WaitGrouping::Form) => {
+                        wait.form.map(|f| Key::Text(Cow::Borrowed(f.code())))
+                    }
+                    _ => trajectory_key.clone(),
+                };
+                if let Some(key) = key {
                     groups
                         .entry((wait.measure, key))
                         .or_default()
@@ -379,10 +405,10 @@ impl Projections {
         let mut by_measure: BTreeMap<Measure, Vec<WaitGroup>> = BTreeMap::new();
         for ((measure, key), acc) in groups {
             let stats = acc.finish(self.norms.for_measure(measure));
-            by_measure
-                .entry(measure)
-                .or_default()
-                .push(WaitGroup { key, stats });
+            by_measure.entry(measure).or_default().push(WaitGroup {
+                key: key.into_string(),
+                stats,
+            });
         }
         let measures = measures
             .into_iter()
@@ -409,7 +435,7 @@ impl Projections {
     pub fn open_waits(&self, query: &OpenWaitsQuery) -> Vec<OpenWait> {
         let d = query.as_of.date;
         let mut list = Vec::new();
-        for view in self.views(query.as_of) {
+        for view in self.views_for(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
             if query.team.as_ref().is_some_and(|t| t != team) {

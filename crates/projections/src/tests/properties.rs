@@ -260,6 +260,17 @@ fn batch(log: &[Recorded]) -> Projections {
     p
 }
 
+/// The start-up path: every fact stored first (in several batches), then all derived on three
+/// threads with as little as one trajectory each, so the parallel path runs even on small logs.
+fn deferred_in_parallel(log: &[Recorded]) -> Projections {
+    let mut p = Projections::new(crate::Norms::default());
+    for part in log.chunks(7) {
+        p.extend_deferred(part.iter().cloned());
+    }
+    p.derive_pending_on(3, 1);
+    p
+}
+
 /// The log as if only the effective history up to `d` had ever been recorded: each trajectory's
 /// corrected facts dated `<= d`, as plain steps, in the original order of streams.
 fn cut_at(log: &[Recorded], d: NaiveDate) -> Vec<Recorded> {
@@ -305,6 +316,7 @@ proptest! {
         check_valid(&log);
         let incremental = one_by_one(&log);
         let rebuilt = batch(&log);
+        let parallel = deferred_in_parallel(&log);
         // Also a redelivered tail is ignored.
         let mut redelivered = one_by_one(&log);
         for r in log.iter().rev().take(3) {
@@ -314,6 +326,7 @@ proptest! {
         for d in DATES {
             let a = answers(&incremental, as_of(d));
             prop_assert_eq!(&a, &answers(&rebuilt, as_of(d)));
+            prop_assert_eq!(&a, &answers(&parallel, as_of(d)));
             prop_assert_eq!(&a, &answers(&redelivered, as_of(d)));
         }
         // Halfway: the incremental state then equals a rebuild of the first half.
@@ -352,6 +365,35 @@ proptest! {
         for d in DATES {
             let cut = batch(&cut_at(&log, day(d)));
             prop_assert_eq!(answers(&p, as_of(d)), answers(&cut, as_of(d)));
+        }
+    }
+
+    #[test]
+    fn the_team_index_finds_every_trajectory_of_the_team(actions in actions()) {
+        let log = generate(&actions);
+        let p = batch(&log);
+        let teams: Vec<_> = p.by_team.keys().cloned().collect();
+        prop_assert!(!teams.is_empty() || p.trajectory_count() == 0);
+        let instants: Vec<_> = [0, log.len() / 2, log.len().saturating_sub(1)]
+            .into_iter()
+            .filter_map(|k| log.get(k).map(|r| Some(r.recorded_at)))
+            .chain([None])
+            .collect();
+        for d in DATES {
+            for known_on in &instants {
+                let as_of = AsOf { date: day(d), known_on: *known_on };
+                for team in &teams {
+                    let of_team = |views: &mut dyn Iterator<Item = crate::View<'_>>| {
+                        views
+                            .filter(|v| v.dated.team_at(as_of.date) == team)
+                            .map(|v| v.id)
+                            .collect::<Vec<_>>()
+                    };
+                    let all = of_team(&mut p.views(as_of));
+                    let indexed = of_team(&mut p.views_for(Some(team), as_of));
+                    prop_assert_eq!(all, indexed);
+                }
+            }
         }
     }
 }

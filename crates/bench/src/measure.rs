@@ -1,0 +1,332 @@
+//! `measure-store` (run by `all` as a child process, so its peak memory is its own): opens a kept
+//! cohort store, rebuilds the read models exactly as `jeugdpad serve` does at start-up
+//! (`AppState::start`), and reports replay speed, resident memory, where the replay's time goes,
+//! and — when asked — query latency and throughput over real HTTP.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use jeugdpad_api::{AppState, Clock, Options};
+use jeugdpad_store::{EventStore, SledStore};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::query::{millis, Client, Latency, QueryPlan, TIMELINE, WAITING_TIMES};
+use crate::stats::nearest_rank;
+
+type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every team of the analysts' normalisation report, a year of closures.
+const NORMALISATION: &str = "query Normalisation($from: Date!, $to: Date!) {
+  normalisation(cohort: { closedBetween: { from: $from, to: $to } }, groupBy: TEAM) {
+    asOf from to
+    overall { trajectories resolvedLight escalated outOfHome buurtgezinPrevention fosterPrevented recurrenceBase recurrence12M closed medianPathwayDays }
+    groups { key outcomes { trajectories resolvedLight escalated outOfHome fosterPrevented recurrence12M closed medianPathwayDays } }
+  }
+}";
+
+/// All teams' waiting times as they stood a year ago (peildatum), grouped by team.
+const AS_OF: &str = "query AsOf($asOf: Date!) {
+  waitingTimes(asOf: $asOf, groupBy: TEAM) {
+    asOf
+    measures {
+      measure normDays
+      overall { closed open abandoned mean median p90 max withinNorm openBreaches }
+      groups { key stats { closed open mean median p90 max withinNorm openBreaches } }
+    }
+  }
+}";
+
+/// Memory of this process from `/proc/self/status`, in bytes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Memory {
+    pub rss: u64,
+    pub hwm: u64,
+}
+
+pub fn memory() -> Memory {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    Memory {
+        rss: field("VmRSS:"),
+        hwm: field("VmHWM:"),
+    }
+}
+
+/// Requests per second of one query with `connections` concurrent clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Throughput {
+    pub connections: usize,
+    pub seconds: f64,
+    pub requests: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Queries {
+    pub timeline: Latency,
+    pub team_waiting_times: Latency,
+    pub all_teams_normalisation: Latency,
+    pub as_of_year_back: Latency,
+    pub timeline_concurrent: Vec<Throughput>,
+}
+
+/// What `measure-store` reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreReport {
+    pub events: u64,
+    pub trajectories: usize,
+    /// `AppState::start`: open nothing more, read the whole log, decode, apply, derive.
+    pub rebuild_seconds: f64,
+    pub rebuild_events_per_second: f64,
+    /// Before opening the store / after the rebuild / peak (VmHWM) after the rebuild.
+    pub memory_before: Memory,
+    pub memory_after_rebuild: Memory,
+    /// (RSS after − RSS before) / trajectories: everything the rebuild keeps resident, sled's
+    /// page cache included.
+    pub resident_bytes_per_trajectory: f64,
+    /// After the rebuild, on the warm store: `read_all` alone, and `read_all` + `to_fact`.
+    pub read_all_events_per_second: f64,
+    pub read_and_decode_events_per_second: f64,
+    /// Sum of `serde_json::to_vec(envelope).len()` over the log (0 when not measured).
+    pub raw_json_bytes: u64,
+    pub queries: Option<Queries>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeasurePlan {
+    pub today: NaiveDate,
+    pub queries: bool,
+    pub query: QueryPlan,
+    pub concurrency: Vec<usize>,
+    pub concurrency_seconds: f64,
+    pub skip_decomposition: bool,
+}
+
+pub async fn measure(
+    store_dir: &Path,
+    plan: &MeasurePlan,
+    trajectories: &[String],
+) -> Result<StoreReport, BenchError> {
+    let memory_before = memory();
+    let started = Instant::now();
+    let store = SledStore::open(store_dir)?;
+    let options = Options {
+        clock: Clock::fixed(plan.today),
+        ..Options::default()
+    };
+    let state = AppState::start(store, options).await?;
+    let rebuild = started.elapsed().as_secs_f64();
+    let memory_after_rebuild = memory();
+    let events = state.applied_position();
+    let count = state.projections().trajectory_count();
+    eprintln!(
+        "  rebuilt {count} trajectories from {events} events in {rebuild:.1} s ({:.0} events/s); RSS {} → {} MB, peak {} MB",
+        events as f64 / rebuild,
+        memory_before.rss / 1_000_000,
+        memory_after_rebuild.rss / 1_000_000,
+        memory_after_rebuild.hwm / 1_000_000
+    );
+
+    let (read_rate, decode_rate, raw_json_bytes) = if plan.skip_decomposition {
+        (0.0, 0.0, 0)
+    } else {
+        let store = Arc::clone(state.store());
+        tokio::task::spawn_blocking(move || decomposition(&store)).await??
+    };
+
+    let queries = if plan.queries {
+        Some(queries(&state, plan, trajectories).await?)
+    } else {
+        None
+    };
+    Ok(StoreReport {
+        events,
+        trajectories: count,
+        rebuild_seconds: rebuild,
+        rebuild_events_per_second: events as f64 / rebuild.max(f64::EPSILON),
+        memory_before,
+        memory_after_rebuild,
+        resident_bytes_per_trajectory: memory_after_rebuild.rss.saturating_sub(memory_before.rss)
+            as f64
+            / count.max(1) as f64,
+        read_all_events_per_second: read_rate,
+        read_and_decode_events_per_second: decode_rate,
+        raw_json_bytes,
+        queries,
+    })
+}
+
+/// Where the replay's time goes: the store's `read_all` alone, then with `to_fact`.
+fn decomposition(store: &SledStore) -> Result<(f64, f64, u64), BenchError> {
+    let pass = |decode: bool| -> Result<f64, BenchError> {
+        let started = Instant::now();
+        let (mut position, mut events) = (0u64, 0u64);
+        loop {
+            let batch = store.read_all(position + 1, 4096)?;
+            let Some(last) = batch.last() else { break };
+            position = last.position;
+            events += batch.len() as u64;
+            if decode {
+                for event in &batch {
+                    std::hint::black_box(jeugdpad_app::to_fact(event).ok());
+                }
+            }
+        }
+        Ok(events as f64 / started.elapsed().as_secs_f64().max(f64::EPSILON))
+    };
+    let read = pass(false)?;
+    let decoded = pass(true)?;
+    eprintln!("  read_all alone {read:.0} events/s; read_all + to_fact {decoded:.0} events/s");
+    let (mut position, mut raw) = (0u64, 0u64);
+    loop {
+        let batch = store.read_all(position + 1, 4096)?;
+        let Some(last) = batch.last() else { break };
+        position = last.position;
+        for event in &batch {
+            raw += serde_json::to_vec(event)?.len() as u64;
+        }
+    }
+    Ok((read, decoded, raw))
+}
+
+async fn queries(
+    state: &AppState,
+    plan: &MeasurePlan,
+    trajectories: &[String],
+) -> Result<Queries, BenchError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(jeugdpad_api::serve(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let year_back = plan.today - chrono::Days::new(365);
+    let last_year = chrono::Datelike::year(&plan.today) - 1;
+    let from = NaiveDate::from_ymd_opt(last_year, 1, 1).unwrap_or(year_back);
+    let to = NaiveDate::from_ymd_opt(last_year, 12, 31).unwrap_or(plan.today);
+
+    let result = async {
+        let mut client = Client::connect(addr).await?;
+        let timeline = client
+            .latency(&plan.query, |i| {
+                let id = &trajectories[i % trajectories.len().max(1)];
+                (TIMELINE, json!({ "id": id }))
+            })
+            .await?;
+        eprintln!(
+            "  timeline: p50 {:.2} ms, p99 {:.2} ms",
+            timeline.p50_ms, timeline.p99_ms
+        );
+        let team = json!({ "team": plan.query.team });
+        let team_waiting_times = client
+            .latency(&plan.query, |_| (WAITING_TIMES, team.clone()))
+            .await?;
+        eprintln!(
+            "  team waiting times: p50 {:.2} ms, p99 {:.2} ms",
+            team_waiting_times.p50_ms, team_waiting_times.p99_ms
+        );
+        // The heavy reports run fewer times: each scans every trajectory.
+        let heavy = QueryPlan {
+            iterations: (plan.query.iterations / 5).max(1),
+            ..plan.query.clone()
+        };
+        let range = json!({ "from": from.to_string(), "to": to.to_string() });
+        let all_teams_normalisation = client
+            .latency(&heavy, |_| (NORMALISATION, range.clone()))
+            .await?;
+        eprintln!(
+            "  all-teams normalisation {from}..{to}: p50 {:.2} ms, p99 {:.2} ms",
+            all_teams_normalisation.p50_ms, all_teams_normalisation.p99_ms
+        );
+        let as_of = json!({ "asOf": year_back.to_string() });
+        let as_of_year_back = client.latency(&heavy, |_| (AS_OF, as_of.clone())).await?;
+        eprintln!(
+            "  all-teams waiting times as of {year_back}: p50 {:.2} ms, p99 {:.2} ms",
+            as_of_year_back.p50_ms, as_of_year_back.p99_ms
+        );
+        let mut timeline_concurrent = Vec::new();
+        for &connections in &plan.concurrency {
+            let run = concurrent(addr, connections, plan.concurrency_seconds, trajectories).await?;
+            eprintln!(
+                "  timeline with {connections} connections: {:.0} requests/s (p50 {:.2} ms, p99 {:.2} ms)",
+                run.requests_per_second, run.p50_ms, run.p99_ms
+            );
+            timeline_concurrent.push(run);
+        }
+        Ok::<_, BenchError>(Queries {
+            timeline,
+            team_waiting_times,
+            all_teams_normalisation,
+            as_of_year_back,
+            timeline_concurrent,
+        })
+    }
+    .await;
+    let _ = stop.send(());
+    server.await??;
+    result
+}
+
+/// `connections` clients, each on its own kept-alive connection, ask timelines back to back.
+async fn concurrent(
+    addr: std::net::SocketAddr,
+    connections: usize,
+    seconds: f64,
+    trajectories: &[String],
+) -> Result<Throughput, BenchError> {
+    let ids: Arc<Vec<String>> = Arc::new(trajectories.to_vec());
+    let done = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for c in 0..connections {
+        let mut client = Client::connect(addr).await?;
+        let (ids, done, counter) = (Arc::clone(&ids), Arc::clone(&done), Arc::clone(&counter));
+        clients.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = c;
+            while !done.load(Ordering::Relaxed) {
+                let id = &ids[i % ids.len().max(1)];
+                let began = Instant::now();
+                client.post(TIMELINE, json!({ "id": id })).await?;
+                latencies.push(began.elapsed());
+                counter.fetch_add(1, Ordering::Relaxed);
+                i += connections;
+            }
+            Ok::<_, BenchError>(latencies)
+        }));
+    }
+    // Warm-up second, then the measured window.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first = counter.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let requests = counter.load(Ordering::Relaxed) - first;
+    let elapsed = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for client in clients {
+        latencies.extend(client.await??);
+    }
+    latencies.sort_unstable();
+    Ok(Throughput {
+        connections,
+        seconds: elapsed,
+        requests,
+        requests_per_second: requests as f64 / elapsed.max(f64::EPSILON),
+        p50_ms: millis(nearest_rank(&latencies, 0.5)),
+        p99_ms: millis(nearest_rank(&latencies, 0.99)),
+    })
+}
