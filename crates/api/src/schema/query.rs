@@ -43,7 +43,8 @@ pub(crate) struct TrajectoryFilter {
     highest_level: Option<Level>,
     /// Has (true) or has no (false) open wait.
     waiting: Option<bool>,
-    /// Has (true) or has no (false) open wait over its norm.
+    /// Has (true) or has no (false) norm breach at the reference date: an open wait already
+    /// over its norm, or a closed wait that took longer than its norm.
     norm_breach: Option<bool>,
     /// Responsible consultant.
     consultant: Option<String>,

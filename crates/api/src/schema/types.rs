@@ -203,7 +203,8 @@ impl TrajectorySummary {
     async fn waiting(&self) -> bool {
         self.0.waiting
     }
-    /// Whether any open wait is over its norm.
+    /// Whether the trajectory breached a norm by the reference date: an open wait already over
+    /// its norm, or a closed wait that took longer than its norm.
     async fn norm_breach(&self) -> bool {
         self.0.norm_breach
     }
