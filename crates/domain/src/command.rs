@@ -148,6 +148,72 @@ impl Command {
     }
 
     /// The event this command would record.
+    /// The command that records `event` on `occurred_on`: the inverse of [`Command::to_event`]
+    /// (every event is one command's only fact). The importer uses it to check history from
+    /// another system by the same rules as a consultant's step.
+    pub fn from_event(occurred_on: NaiveDate, event: &Event) -> Command {
+        let step = match event {
+            Event::Corrected(correction) => {
+                return Command::CorrectEvent {
+                    occurred_on,
+                    correction: correction.clone(),
+                }
+            }
+            Event::Retracted(retraction) => {
+                return Command::RetractEvent {
+                    occurred_on,
+                    retraction: retraction.clone(),
+                }
+            }
+            Event::Step(step) => step.clone(),
+        };
+        match step {
+            Step::SignalReceived(signal) => Command::OpenFromSignal {
+                occurred_on,
+                signal,
+            },
+            Step::ConsultantAssigned(s) => Command::AssignConsultant {
+                occurred_on,
+                consultant: s.consultant,
+            },
+            Step::TeamTransferred(s) => Command::TransferTeam {
+                occurred_on,
+                team: s.team,
+            },
+            Step::AssessmentCompleted(s) => Command::CompleteAssessment {
+                occurred_on,
+                conclusion: s.conclusion,
+            },
+            Step::HelpRequested(s) => Command::RequestHelp {
+                occurred_on,
+                form: s.form,
+            },
+            Step::DecisionIssued(decision) => Command::IssueDecision {
+                occurred_on,
+                decision,
+            },
+            Step::HelpStarted(help) => Command::StartHelp { occurred_on, help },
+            Step::HelpEnded(s) => Command::EndHelp {
+                occurred_on,
+                episode_id: s.episode_id,
+                result: s.result,
+            },
+            Step::PgbGranted(pgb) => Command::GrantPgb { occurred_on, pgb },
+            Step::PgbReviewScheduled(s) => Command::SchedulePgbReview {
+                occurred_on,
+                due_on: s.due_on,
+            },
+            Step::PgbReviewCompleted(review) => Command::CompletePgbReview {
+                occurred_on,
+                review,
+            },
+            Step::TrajectoryClosed(s) => Command::Close {
+                occurred_on,
+                reason: s.reason,
+            },
+        }
+    }
+
     pub fn to_event(&self) -> Event {
         let step = match self {
             Command::OpenFromSignal { signal, .. } => Step::SignalReceived(signal.clone()),

@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use chrono::{NaiveDate, Utc};
 use jeugdpad_domain::{
-    decide, evolve, Command, Event, EventId, RecordedFact, Step, Trajectory, TrajectoryId,
+    decide, evolve, Command, Event, EventId, RecordedFact, Trajectory, TrajectoryId,
 };
 use jeugdpad_store::{
     EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
@@ -298,7 +298,11 @@ fn check_stream(
             Ok(event) => event,
             Err(e) => return refuse(e.to_string()),
         };
-        if let Err(e) = decide(&state, &command_of(line.occurred_on, &event), options.today) {
+        if let Err(e) = decide(
+            &state,
+            &Command::from_event(line.occurred_on, &event),
+            options.today,
+        ) {
             return refuse(e.to_string());
         }
         let fact = RecordedFact {
@@ -310,68 +314,4 @@ fn check_stream(
         state = evolve(state, &fact);
     }
     Ok(None)
-}
-
-/// The command that records `event`: every event is one command's only fact.
-fn command_of(occurred_on: NaiveDate, event: &Event) -> Command {
-    let step = match event {
-        Event::Corrected(correction) => {
-            return Command::CorrectEvent {
-                occurred_on,
-                correction: correction.clone(),
-            }
-        }
-        Event::Retracted(retraction) => {
-            return Command::RetractEvent {
-                occurred_on,
-                retraction: retraction.clone(),
-            }
-        }
-        Event::Step(step) => step.clone(),
-    };
-    match step {
-        Step::SignalReceived(signal) => Command::OpenFromSignal {
-            occurred_on,
-            signal,
-        },
-        Step::ConsultantAssigned(s) => Command::AssignConsultant {
-            occurred_on,
-            consultant: s.consultant,
-        },
-        Step::TeamTransferred(s) => Command::TransferTeam {
-            occurred_on,
-            team: s.team,
-        },
-        Step::AssessmentCompleted(s) => Command::CompleteAssessment {
-            occurred_on,
-            conclusion: s.conclusion,
-        },
-        Step::HelpRequested(s) => Command::RequestHelp {
-            occurred_on,
-            form: s.form,
-        },
-        Step::DecisionIssued(decision) => Command::IssueDecision {
-            occurred_on,
-            decision,
-        },
-        Step::HelpStarted(help) => Command::StartHelp { occurred_on, help },
-        Step::HelpEnded(s) => Command::EndHelp {
-            occurred_on,
-            episode_id: s.episode_id,
-            result: s.result,
-        },
-        Step::PgbGranted(pgb) => Command::GrantPgb { occurred_on, pgb },
-        Step::PgbReviewScheduled(s) => Command::SchedulePgbReview {
-            occurred_on,
-            due_on: s.due_on,
-        },
-        Step::PgbReviewCompleted(review) => Command::CompletePgbReview {
-            occurred_on,
-            review,
-        },
-        Step::TrajectoryClosed(s) => Command::Close {
-            occurred_on,
-            reason: s.reason,
-        },
-    }
 }

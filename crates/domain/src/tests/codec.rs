@@ -64,6 +64,15 @@ fn every_event() -> Vec<Event> {
 }
 
 #[test]
+fn every_event_is_the_fact_of_the_command_made_from_it() {
+    for event in every_event() {
+        let command = Command::from_event(day(3), &event);
+        assert_eq!(command.occurred_on(), day(3));
+        assert_eq!(command.to_event(), event);
+    }
+}
+
+#[test]
 fn every_event_type_round_trips() {
     let events = every_event();
     let types: std::collections::HashSet<_> = events.iter().map(Event::event_type).collect();
