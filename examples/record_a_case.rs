@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use jeugdpad_app::{load, record, Context, Request};
+use jeugdpad_app::{load, record, Context, FreeText, Request};
 use jeugdpad_domain::{AssessmentConclusion, CloseReason, HelpForm, HelpResult, TrajectoryId};
 use jeugdpad_store::SledStore;
 use jeugdpad_tests::{assess, assign, close, day, end, grant, open, request, start, today};
@@ -22,6 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         recorded_by: "consultant-example".to_owned(),
         today: today(),
         correlation_id: None,
+        // Free text (correction reasons) is sealed under the youth's key in the store's vault.
+        free_text: FreeText::new(store.vault()?),
     };
 
     let case = [

@@ -20,6 +20,11 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin" --data "$work/data" seed --synthetic --trajectories 5000 --seed 2026 --today 2026-11-26 >/dev/null
+# Seeding registers demo users; each role signs in with its own token.
+token() { "$bin" --data "$work/data" token create --user "$1" --label examples --quiet; }
+consultant="$(token demo-consultant-noord)"
+lead="$(token demo-lead-weidevenne)"
+analyst="$(token demo-analyst)"
 "$bin" --data "$work/data" serve --listen "127.0.0.1:$port" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 100); do
@@ -27,15 +32,17 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# run FILE VARIABLES-JSON: posts the operation and prints the answer; fails on GraphQL errors.
+# run TOKEN FILE VARIABLES-JSON: posts the operation as the token's user and prints the answer;
+# fails on GraphQL errors.
 run() {
-  local file="$1" variables="$2"
+  local token="$1" file="$2" variables="$3"
   echo "== $file"
   python3 - "$file" "$variables" <<'PY' >"$work/request.json"
 import json, sys
 print(json.dumps({"query": open(sys.argv[1]).read(), "variables": json.loads(sys.argv[2])}))
 PY
   curl -fsS -H 'content-type: application/json' -H 'accept: application/graphql-response+json' \
+    -H "authorization: Bearer $token" \
     --data @"$work/request.json" "http://127.0.0.1:$port/graphql" >"$work/answer.json"
   python3 - "$work/answer.json" <<'PY'
 import json, sys
@@ -48,7 +55,7 @@ PY
 }
 
 id="$(python3 -c 'import uuid; print(uuid.uuid4())')"
-run examples/consultant-record-a-case.graphql "{\"id\": \"$id\", \"subject\": \"sk-example-0001\"}"
-run examples/team-lead-monday-waiting-list.graphql '{"team": "weidevenne"}'
-run examples/analyst-yearly-normalisation.graphql '{"from": "2025-01-01", "to": "2025-12-31"}'
+run "$consultant" examples/consultant-record-a-case.graphql "{\"id\": \"$id\", \"subject\": \"sk-example-0001\"}"
+run "$lead" examples/team-lead-monday-waiting-list.graphql '{"team": "weidevenne"}'
+run "$analyst" examples/analyst-yearly-normalisation.graphql '{"from": "2025-01-01", "to": "2025-12-31"}'
 echo "all examples ran"

@@ -27,8 +27,16 @@ for (let attempt = 0; ; attempt++) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+// Every request signs in: the token comes from JEUGDPAD_TOKEN (the script creates one).
+const token = process.env.JEUGDPAD_TOKEN;
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers || {});
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return fetch(input, { ...init, headers });
+};
+
 const results = [];
-for (const audit of serverAudits({ url })) {
+for (const audit of serverAudits({ url, fetchFn })) {
   results.push(await audit.fn());
 }
 const label = { ok: 'PASS', warn: 'WARN', error: 'FAIL' };

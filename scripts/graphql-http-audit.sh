@@ -31,7 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-JEUGDPAD_LOG=warn "$target/debug/jeugdpad" --data "$data" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
+# Every request signs in: an analyst with an API token is enough for the audits' queries.
+bin="$target/debug/jeugdpad"
+JEUGDPAD_LOG=warn "$bin" --data "$data" user add audit --name "graphql-http audit" --role analyst >/dev/null
+export JEUGDPAD_TOKEN="$(JEUGDPAD_LOG=warn "$bin" --data "$data" token create --user audit --label audit --quiet)"
+
+JEUGDPAD_LOG=warn "$bin" --data "$data" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 
 status=0

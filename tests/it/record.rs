@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jeugdpad_app::{load, record, Context, RecordError, Request};
+use jeugdpad_app::{load, record, Context, FreeText, RecordError, Request};
 use jeugdpad_domain::{
     AssessmentConclusion::LightHelp, CloseReason, Command, Correction, Event, EventId, HelpForm,
     HelpResult, Level, Phase, Reason, Retraction, Step, TrajectoryId, Urgency,
@@ -12,11 +12,12 @@ use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
 use jeugdpad_tests::*;
 use uuid::Uuid;
 
-fn context() -> Context {
+fn context(store: &SledStore) -> Context {
     Context {
         recorded_by: "consultant-a".to_owned(),
         today: today(),
         correlation_id: None,
+        free_text: FreeText::new(store.vault().expect("the vault opens")),
     }
 }
 
@@ -43,7 +44,7 @@ fn fixture() -> Fixture {
 async fn record_all(store: &Arc<SledStore>, trajectory: TrajectoryId, commands: Vec<Command>) {
     for command in commands {
         let described = format!("{command:?}");
-        record(store, &for_case(trajectory, command), &context())
+        record(store, &for_case(trajectory, command), &context(store))
             .await
             .unwrap_or_else(|e| panic!("{described} was refused: {e}"));
     }
@@ -87,7 +88,7 @@ async fn a_whole_case_is_recorded_durably_and_replays_to_the_same_state() {
     let late = record(
         &store,
         &for_case(trajectory, assign(302, "consultant-b")),
-        &context(),
+        &context(&store),
     )
     .await;
     assert!(matches!(late, Err(RecordError::Rejected(_))), "{late:?}");
@@ -147,7 +148,7 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
         expected_version: Some(1),
         ..for_case(trajectory, assess(3, LightHelp))
     };
-    let outcome = record(&store, &stale, &context()).await;
+    let outcome = record(&store, &stale, &context(&store)).await;
 
     assert!(
         matches!(
@@ -175,7 +176,7 @@ async fn concurrent_recorders_with_the_same_expected_version_one_wins() {
             expected_version: Some(2),
             ..for_case(trajectory, assess(3 + i, LightHelp))
         };
-        tokio::spawn(async move { record(&store, &racer, &context()).await })
+        tokio::spawn(async move { record(&store, &racer, &context(&store)).await })
     });
     let mut won = 0;
     for racer in racers {
@@ -200,8 +201,10 @@ async fn a_retried_command_with_its_event_id_is_recorded_once() {
         ..for_case(trajectory, open(0, "sk-synthetic-2", "zuid"))
     };
 
-    let original = record(&store, &first, &context()).await.expect("recorded");
-    let retry = record(&store, &first, &context())
+    let original = record(&store, &first, &context(&store))
+        .await
+        .expect("recorded");
+    let retry = record(&store, &first, &context(&store))
         .await
         .expect("a retry succeeds");
 

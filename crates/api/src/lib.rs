@@ -31,13 +31,19 @@
 //! Request variables and query strings are never logged: the one log line per request holds the
 //! method, path, operation name and type, status and duration.
 //!
-//! # Seams for the next issues
+//! # Who may do what
 //!
-//! Authentication plugs in at one place: the handler puts a [`Caller`] into the request data (today
-//! the configured operator identity), and mutations record `recorded_by` from it. The `bsn`
-//! alternative to `subjectKey` belongs to the same issue (see `schema::mutation`).
+//! Every request except `/health`, `/metrics` and GraphiQL's page signs in first (`auth`: an API
+//! token or an identity provider's JWT; websockets in `connection_init`), is rate-limited per
+//! token, and every resolver asks the gate (`gate::allow`) with a named
+//! [`jeugdpad_access::Action`] before touching data. The gate applies the one policy of
+//! `jeugdpad-access` and writes the NEN 7513 access log. A BSN is accepted only in POST bodies,
+//! turned into a subject key at once (HMAC under the installation secret) and never stored or
+//! logged.
 
+mod auth;
 mod clock;
+mod gate;
 mod http;
 mod metrics;
 mod projector;
@@ -47,7 +53,23 @@ mod state;
 pub use clock::Clock;
 pub use http::{app, serve};
 pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode};
-pub use state::{AppState, Caller, Limits, Options, StartError};
+pub use state::{AppState, AuthOptions, Limits, Options, StartError, SECRET_FILE};
+
+/// Attaches a signed-in caller to a request run on the schema directly (tests and tools that
+/// do not go through HTTP); the gate treats it like a POST from an unknown address.
+pub fn as_caller(
+    request: async_graphql::Request,
+    principal: jeugdpad_access::Principal,
+) -> async_graphql::Request {
+    request
+        .data(gate::Gate {
+            principal,
+            client: gate::ClientInfo::default(),
+            expires_at: None,
+        })
+        .data(schema::RequestId(uuid::Uuid::now_v7()))
+        .data(schema::Transport(axum::http::Method::POST))
+}
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -92,11 +114,16 @@ impl TestServer {
 /// Opens a store in `dir`, starts the server on 127.0.0.1 with a free port and `clock`, and
 /// returns once it accepts connections. For integration tests: one line per test server.
 pub async fn start_for_tests(dir: &Path, clock: Clock) -> Result<TestServer, StartError> {
-    let store = jeugdpad_store::SledStore::open(dir)?;
     let options = Options {
         clock,
         ..Options::default()
     };
+    start_for_tests_with(dir, options).await
+}
+
+/// [`start_for_tests`] with every option given (identity provider, rate limit, …).
+pub async fn start_for_tests_with(dir: &Path, options: Options) -> Result<TestServer, StartError> {
+    let store = jeugdpad_store::SledStore::open(dir)?;
     let state = AppState::start(store, options).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await

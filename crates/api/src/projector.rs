@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
+use jeugdpad_access::{AdminEvent, Registry, ACCESS_LOG_STREAM, ADMIN_STREAM};
 use jeugdpad_domain::{EventId, TeamCode, TrajectoryId};
 use jeugdpad_projections::{AsOf, Projections, Recorded};
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore, StoreError, Subscription};
@@ -129,11 +130,12 @@ fn catch_up_blocking(
 pub(crate) fn spawn(
     mut subscription: Subscription,
     projections: Arc<RwLock<Projections>>,
+    registry: Arc<RwLock<Registry>>,
     applied: watch::Sender<u64>,
     committed: broadcast::Sender<Arc<Committed>>,
     clock: Clock,
     metrics: Arc<Metrics>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // Runs until the store closes, not merely until the server starts stopping: mutations
         // still in flight during a graceful shutdown wait for it (read-your-writes).
@@ -164,6 +166,7 @@ pub(crate) fn spawn(
                 continue;
             }
             let last = batch.last().map_or(0, |event| event.position);
+            apply_admin(&registry, &batch, &metrics);
             let delivered = apply(&projections, &batch, &clock, &metrics);
             applied.send_replace(last);
             for event in delivered {
@@ -172,7 +175,42 @@ pub(crate) fn spawn(
             }
         }
         tracing::info!("projector stopped");
-    });
+    })
+}
+
+/// The user registry as of `position`: the `admin` stream's events up to it (the live
+/// projector applies the later ones).
+pub(crate) fn registry_up_to(store: &SledStore, position: u64) -> Result<Registry, String> {
+    let mut registry = Registry::default();
+    for event in store.read_stream(ADMIN_STREAM).map_err(|e| e.to_string())? {
+        if event.position > position {
+            break;
+        }
+        registry.apply(&AdminEvent::decode(&event.event_type, &event.payload)?);
+    }
+    Ok(registry)
+}
+
+/// Folds the batch's `admin` events into the registry (before the batch counts as applied, so
+/// an admin change is in force when its mutation answers).
+fn apply_admin(registry: &RwLock<Registry>, batch: &[RecordedEvent], metrics: &Metrics) {
+    let mut admin = batch
+        .iter()
+        .filter(|e| e.stream_id == ADMIN_STREAM)
+        .peekable();
+    if admin.peek().is_none() {
+        return;
+    }
+    let mut registry = registry.write().unwrap_or_else(PoisonError::into_inner);
+    for event in admin {
+        match AdminEvent::decode(&event.event_type, &event.payload) {
+            Ok(change) => registry.apply(&change),
+            Err(error) => {
+                tracing::error!(position = event.position, %error, "an admin event cannot be read; the registry leaves it out");
+                metrics.projection_errors.inc();
+            }
+        }
+    }
 }
 
 /// Applies a batch under one write lock and returns what subscriptions should hear.
@@ -186,6 +224,9 @@ fn apply(
     let mut projections = write(projections);
     let mut delivered = Vec::with_capacity(batch.len());
     for event in batch {
+        if matches!(event.stream_id.as_str(), ADMIN_STREAM | ACCESS_LOG_STREAM) {
+            continue;
+        }
         let Some(recorded) = decode(event) else {
             metrics.projection_errors.inc();
             continue;
@@ -220,6 +261,9 @@ fn apply(
 
 /// Turns a stored envelope into what the projections take; `None` (logged) when it cannot.
 fn decode(event: &RecordedEvent) -> Option<Recorded> {
+    if matches!(event.stream_id.as_str(), ADMIN_STREAM | ACCESS_LOG_STREAM) {
+        return None;
+    }
     let Some(trajectory) = trajectory_of(&event.stream_id) else {
         tracing::warn!(
             position = event.position,

@@ -1,6 +1,8 @@
 //! The server's shared state: the store, the read models, the projector's progress and the
 //! settings every request needs.
 
+use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -8,19 +10,17 @@ use jeugdpad_projections::{Norms, Projections};
 use jeugdpad_store::{EventStore, SledStore, StoreError};
 use tokio::sync::{broadcast, watch};
 
+use jeugdpad_app::FreeText;
+use jeugdpad_oidc::{OidcConfig, OidcError, Verifier};
+use jeugdpad_secrets::{InstallSecret, SecretError};
+
+use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::projector::{self, Committed};
 
-/// Who is making the request: the seam where authentication plugs in.
-///
-/// Today the handler puts the configured operator identity into every request; the auth issue
-/// replaces that one line with the user from the verified token (and adds role and team).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Stored as `recorded_by` on every event this caller records.
-    pub user: String,
-}
+/// The installation secret's file name in the data directory.
+pub const SECRET_FILE: &str = "install-secret";
 
 /// Protective limits of the GraphQL endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -47,25 +47,36 @@ impl Default for Limits {
 }
 
 /// Installation settings for [`AppState::start`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Where "today" comes from.
     pub clock: Clock,
     /// The waiting-time norms every report applies (the municipality's verordening).
     pub norms: Norms,
-    /// The identity recorded as `recorded_by` until authentication arrives.
-    pub operator: String,
     /// Request limits.
     pub limits: Limits,
+    /// Sign-in: identity provider, rate limit, installation secret.
+    pub auth: AuthOptions,
 }
 
-impl Default for Options {
+/// How callers sign in and how fast they may go.
+#[derive(Debug, Clone)]
+pub struct AuthOptions {
+    /// The municipality's identity provider, if JWTs are accepted besides API tokens.
+    pub oidc: Option<OidcConfig>,
+    /// Requests per minute one token (or one identity-provider user) may make; bursts up to
+    /// the same number.
+    pub requests_per_minute: NonZeroU32,
+    /// The installation secret behind BSN pseudonyms; default `<data>/install-secret`.
+    pub secret_file: Option<PathBuf>,
+}
+
+impl Default for AuthOptions {
     fn default() -> Self {
-        Options {
-            clock: Clock::system(),
-            norms: Norms::default(),
-            operator: "local".to_owned(),
-            limits: Limits::default(),
+        AuthOptions {
+            oidc: None,
+            requests_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
+            secret_file: None,
         }
     }
 }
@@ -79,23 +90,37 @@ pub enum StartError {
     /// The listening socket could not be set up.
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
-    /// The operator identity is not a valid user id.
-    #[error("the operator identity is not usable: {0}")]
-    Operator(String),
+    /// The installation secret could not be read or created.
+    #[error("the installation secret: {0}")]
+    Secret(#[from] SecretError),
+    /// The identity provider's keys could not be loaded.
+    #[error("the identity provider (OIDC): {0}")]
+    Oidc(#[from] OidcError),
+    /// The user registry (the `admin` stream) cannot be read.
+    #[error("the user registry: {0}")]
+    Registry(String),
 }
 
 /// Everything a request handler needs. Cheap to clone (all shared).
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub(crate) store: Arc<SledStore>,
+    /// The live projector; it holds a subscription (and so the database) until it ends, which
+    /// it does once the store is closed. Shutdown waits for it so the directory is free.
+    pub(crate) projector: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     pub(crate) projections: Arc<RwLock<Projections>>,
     /// The global position up to which the projections include every event.
     pub(crate) applied: watch::Receiver<u64>,
     /// Every event after the projections applied it (for subscriptions).
     pub(crate) committed: broadcast::Sender<Arc<Committed>>,
     pub(crate) clock: Clock,
-    pub(crate) operator: Caller,
     pub(crate) limits: Limits,
+    /// Sign-in and rate limits; the user registry.
+    pub(crate) auth: Auth,
+    /// Seals and opens free text per subject (crypto-shredding).
+    pub(crate) free_text: FreeText,
+    /// The installation secret: BSN → subject key.
+    pub(crate) secret: Arc<InstallSecret>,
     pub(crate) metrics: Arc<Metrics>,
     /// Turns `true` when the server stops: subscriptions end, websockets close.
     pub(crate) stopping: watch::Receiver<bool>,
@@ -106,8 +131,23 @@ impl AppState {
     /// Rebuilds the read models from the whole log, starts the projector that keeps them current,
     /// and returns once they include every event that was durable at the start.
     pub async fn start(store: SledStore, options: Options) -> Result<AppState, StartError> {
-        jeugdpad_domain::UserId::parse(options.operator.as_str())
-            .map_err(|e| StartError::Operator(e.to_string()))?;
+        let secret_file = options
+            .auth
+            .secret_file
+            .clone()
+            .unwrap_or_else(|| store.dir().join(SECRET_FILE));
+        let (secret, created) = InstallSecret::load_or_create(&secret_file)?;
+        if created {
+            tracing::warn!(file = ?secret_file, "created the installation secret; back it up apart from the data (docs/security.md)");
+        }
+        let oidc = match options.auth.oidc.clone() {
+            Some(config) => {
+                let issuer = config.issuer.clone();
+                Some((Verifier::new(config).await?, issuer))
+            }
+            None => None,
+        };
+        let free_text = FreeText::new(store.vault()?);
         let store = Arc::new(store);
         let metrics = Arc::new(Metrics::new());
         let projections = Arc::new(RwLock::new(Projections::new(options.norms)));
@@ -119,12 +159,24 @@ impl AppState {
             seconds = started.elapsed().as_secs_f64(),
             "read models rebuilt from the event log"
         );
+        let registry = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || projector::registry_up_to(&store, position))
+                .await
+                .map_err(|e| StartError::Registry(e.to_string()))?
+                .map_err(StartError::Registry)?
+        };
+        if registry.users().is_empty() {
+            tracing::warn!("no users yet: add one with `jeugdpad user add` and `jeugdpad token create` (docs/operator guide)");
+        }
+        let registry = Arc::new(RwLock::new(registry));
         let (applied_tx, applied) = watch::channel(position);
         let (committed, _) = broadcast::channel(1024);
         let (stop, stopping) = watch::channel(false);
-        projector::spawn(
+        let projector = projector::spawn(
             store.subscribe(position + 1),
             Arc::clone(&projections),
+            Arc::clone(&registry),
             applied_tx,
             committed.clone(),
             options.clock.clone(),
@@ -132,14 +184,15 @@ impl AppState {
         );
         Ok(AppState {
             store,
+            projector: Arc::new(std::sync::Mutex::new(Some(projector))),
             projections,
             applied,
             committed,
             clock: options.clock,
-            operator: Caller {
-                user: options.operator,
-            },
             limits: options.limits,
+            auth: Auth::new(registry, oidc, options.auth.requests_per_minute),
+            free_text,
+            secret: Arc::new(secret),
             metrics,
             stopping,
             stop: Arc::new(stop),

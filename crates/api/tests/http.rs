@@ -6,7 +6,10 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
-use jeugdpad_api::{AppState, Clock, Options};
+use jeugdpad_access::{AdminEvent, Role};
+use jeugdpad_api::{AppState, AuthOptions, Clock, Options};
+use jeugdpad_app::admin::{change, create_token};
+use jeugdpad_domain::{TeamCode, UserId};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -16,23 +19,73 @@ struct Harness {
     _dir: tempfile::TempDir,
     state: AppState,
     router: Router,
+    /// A consultant of `wijkteam-noord` (sent with mutations).
+    consultant: String,
+    /// The team lead of `wijkteam-noord` (sent with queries).
+    lead: String,
 }
 
 async fn harness() -> Harness {
+    harness_with(AuthOptions::default()).await
+}
+
+async fn harness_with(auth: AuthOptions) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = jeugdpad_store::SledStore::open(dir.path()).expect("store opens");
     let today: NaiveDate = TODAY.parse().expect("date");
     let options = Options {
         clock: Clock::fixed(today),
+        auth,
         ..Options::default()
     };
     let state = AppState::start(store, options).await.expect("server state");
     let router = jeugdpad_api::app(state.clone());
+    let store = state.store();
+    let now = chrono::Utc::now();
+    let team = || TeamCode::parse("wijkteam-noord").expect("team");
+    let setup = [
+        AdminEvent::TeamAdded {
+            team: team(),
+            name: "Noord".into(),
+        },
+        AdminEvent::TeamAdded {
+            team: TeamCode::parse("wijkteam-zuid").expect("team"),
+            name: "Zuid".into(),
+        },
+        AdminEvent::UserAdded {
+            user: user("consulent-1"),
+            name: "C".into(),
+            role: Role::Consultant,
+            team: Some(team()),
+        },
+        AdminEvent::UserAdded {
+            user: user("lead-1"),
+            name: "L".into(),
+            role: Role::TeamLead,
+            team: Some(team()),
+        },
+    ];
+    for event in setup {
+        change(store, event, "local", now).await.expect("setup");
+    }
+    let (consultant, _) = create_token(store, user("consulent-1"), None, None, "local", now)
+        .await
+        .expect("token");
+    let (lead, outcome) = create_token(store, user("lead-1"), None, None, "local", now)
+        .await
+        .expect("token");
+    assert!(state.wait_applied(outcome.last_position).await);
     Harness {
         _dir: dir,
         state,
         router,
+        consultant: consultant.secret,
+        lead: lead.secret,
     }
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("user")
 }
 
 /// The answer to one HTTP request.
@@ -53,7 +106,27 @@ impl Answer {
 }
 
 impl Harness {
-    async fn send(&self, request: Request<Body>) -> Answer {
+    /// Sends `request`, signed in (unless it says who it is): mutations as the consultant, every
+    /// other operation as the team lead — the roles that may do them (`tests/it/api/access.rs`
+    /// checks the role matrix itself).
+    async fn send(&self, mut request: Request<Body>) -> Answer {
+        if !request.headers().contains_key(header::AUTHORIZATION) {
+            let (parts, body) = request.into_parts();
+            let bytes = body.collect().await.expect("body").to_bytes();
+            let is_mutation = std::str::from_utf8(&bytes)
+                .is_ok_and(|text| text.contains("mutation"))
+                || parts.uri.query().is_some_and(|q| q.contains("mutation"));
+            let token = if is_mutation {
+                &self.consultant
+            } else {
+                &self.lead
+            };
+            request = Request::from_parts(parts, Body::from(bytes));
+            request.headers_mut().insert(
+                header::AUTHORIZATION,
+                format!("Bearer {token}").parse().expect("header"),
+            );
+        }
         let response = self
             .router
             .clone()
@@ -95,6 +168,18 @@ impl Harness {
     async fn gql(&self, query: &str, variables: Value) -> Answer {
         self.post(&json!({ "query": query, "variables": variables }), None)
             .await
+    }
+
+    /// Events in trajectory streams (the log also holds the admin stream and the access log).
+    fn case_events(&self) -> usize {
+        use jeugdpad_store::EventStore;
+        self.state
+            .store()
+            .read_all(0, usize::MAX)
+            .expect("read")
+            .iter()
+            .filter(|e| e.stream_id.starts_with("trajectory-"))
+            .count()
     }
 
     /// Opens a trajectory and returns its id.
@@ -150,7 +235,7 @@ async fn a_recorded_step_is_visible_in_the_answer_and_in_queries() {
     }
     let answer = h
         .gql(
-            "query($id: ID!) { trajectory(id: $id) { version summary { phase currentLevel } history { type } events { version recordedBy type } } }",
+            "query($id: ID!) { trajectory(id: $id) { version summary { phase currentLevel } history { type } events { version position recordedBy type } } }",
             json!({ "id": id }),
         )
         .await;
@@ -158,9 +243,13 @@ async fn a_recorded_step_is_visible_in_the_answer_and_in_queries() {
     assert_eq!(trajectory["version"], json!(5));
     assert_eq!(trajectory["summary"]["phase"], json!("IN_HELP"));
     assert_eq!(trajectory["summary"]["currentLevel"], json!("LIGHT"));
-    assert_eq!(trajectory["events"][0]["recordedBy"], json!("local"));
+    assert_eq!(trajectory["events"][0]["recordedBy"], json!("consulent-1"));
     assert_eq!(trajectory["events"][4]["type"], json!("help_started"));
-    assert_eq!(h.state.applied_position(), 5);
+    // Read-your-writes: the read models include the last recorded step.
+    let last = trajectory["events"][4]["position"]
+        .as_u64()
+        .expect("a position");
+    assert!(h.state.applied_position() >= last);
 }
 
 #[tokio::test]
@@ -180,7 +269,7 @@ async fn a_retry_with_the_same_event_id_records_once() {
     assert_eq!(again["alreadyRecorded"], json!(true), "{again}");
     assert_eq!(first["trajectoryId"], again["trajectoryId"]);
     assert_eq!(first["position"], again["position"]);
-    assert_eq!(h.state.store_head(), 1);
+    assert_eq!(h.case_events(), 1);
 }
 
 #[tokio::test]
@@ -194,7 +283,7 @@ async fn a_subject_key_that_looks_like_a_bsn_is_a_validation_error_and_nothing_i
         "subjectKey"
     );
     assert!(!answer.body.to_string().contains("123456782"));
-    assert_eq!(h.state.store_head(), 0);
+    assert_eq!(h.case_events(), 0);
 }
 
 #[tokio::test]
@@ -217,7 +306,7 @@ async fn bad_input_in_variables_is_a_validation_error() {
         let answer = h.gql(query, variables).await;
         assert_eq!(answer.code(), "VALIDATION", "{}", answer.body);
     }
-    assert_eq!(h.state.store_head(), 0);
+    assert_eq!(h.case_events(), 0);
 }
 
 #[tokio::test]
@@ -294,7 +383,7 @@ async fn an_unknown_trajectory_is_not_found() {
         )
         .await;
     assert_eq!(write.code(), "NOT_FOUND", "{}", write.body);
-    assert_eq!(h.state.store_head(), 0);
+    assert_eq!(h.case_events(), 0);
 }
 
 #[tokio::test]
@@ -480,8 +569,12 @@ async fn health_and_metrics_report_positions() {
                 .expect("request"),
         )
         .await;
-    assert_eq!(health.body["storeHead"], json!(1));
-    assert_eq!(health.body["projectionPosition"], json!(1));
+    // The head includes the admin stream and the access log, not only the trajectory.
+    assert_eq!(health.body["storeHead"], json!(h.state.store_head()));
+    assert_eq!(
+        health.body["projectionPosition"],
+        json!(h.state.store_head())
+    );
     let response = h
         .router
         .clone()
@@ -499,10 +592,11 @@ async fn health_and_metrics_report_positions() {
         .expect("body")
         .to_bytes();
     let text = String::from_utf8_lossy(&bytes);
+    let head = format!("jeugdpad_store_head_position {}", h.state.store_head());
     for expected in [
         "jeugdpad_graphql_requests_total{operation=\"mutation\",outcome=\"ok\"} 1",
         "jeugdpad_events_appended_total 1",
-        "jeugdpad_store_head_position 1",
+        head.as_str(),
         "jeugdpad_projection_lag_events 0",
         "jeugdpad_graphql_request_duration_seconds_bucket",
     ] {
@@ -570,6 +664,14 @@ async fn corrections_and_retractions_show_in_timeline_and_history() {
     );
     assert_eq!(trajectory["timeline"][2]["retracts"], request_event);
 
+    // A replacement of another type is the user's mistake.
+    let wrong = h
+        .gql(
+            "mutation($id: ID!, $e: ID!) { correctEvent(trajectoryId: $id, occurredOn: \"2025-05-07\", corrects: $e, reason: \"x\", replacement: { trajectoryClosed: { reason: OTHER } }) { version } }",
+            json!({ "id": id, "e": signal_event }),
+        )
+        .await;
+    assert_eq!(wrong.code(), "VALIDATION", "{}", wrong.body);
     let mut moved = signal("sk-fix");
     moved["team"] = json!("wijkteam-zuid");
     let corrected = h
@@ -586,12 +688,78 @@ async fn corrections_and_retractions_show_in_timeline_and_history() {
         corrected.body
     );
     assert_eq!(summary["signalOn"], json!("2025-04-30"));
-    // A replacement of another type is the user's mistake.
-    let wrong = h
+    // The correction moved the trajectory to another team: its consultants no longer see it.
+    let gone = h
         .gql(
-            "mutation($id: ID!, $e: ID!) { correctEvent(trajectoryId: $id, occurredOn: \"2025-05-07\", corrects: $e, reason: \"x\", replacement: { trajectoryClosed: { reason: OTHER } }) { version } }",
-            json!({ "id": id, "e": signal_event }),
+            "mutation($id: ID!) { completeAssessment(trajectoryId: $id, occurredOn: \"2025-05-08\", conclusion: LIGHT_HELP) { version } }",
+            json!({ "id": id }),
         )
         .await;
-    assert_eq!(wrong.code(), "VALIDATION", "{}", wrong.body);
+    assert_eq!(gone.code(), "FORBIDDEN", "{}", gone.body);
+}
+
+#[tokio::test]
+async fn a_token_over_its_rate_is_told_to_wait() {
+    let h = harness_with(AuthOptions {
+        requests_per_minute: std::num::NonZeroU32::new(3).expect("non-zero"),
+        ..AuthOptions::default()
+    })
+    .await;
+    for _ in 0..3 {
+        let answer = h.gql("{ today }", json!({})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let limited = h.gql("{ today }", json!({})).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.code(), "RATE_LIMITED");
+    let wait: u64 = limited.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // Another token has its own allowance.
+    let other = h
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {}", h.consultant))
+                .body(Body::from(json!({ "query": "{ today }" }).to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+}
+
+#[tokio::test]
+async fn without_a_token_nothing_runs_and_the_attempt_is_logged() {
+    let h = harness().await;
+    let before = h.state.store_head();
+    let answer = h
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                // Well-formed, but never registered.
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", jeugdpad_secrets::mint().secret),
+                )
+                .body(Body::from(
+                    json!({ "query": OPEN, "variables": { "signal": signal("sk-x") } }).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.code(), "UNAUTHENTICATED");
+    assert_eq!(answer.headers[header::WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(h.case_events(), 0);
+    // Exactly one new event: the failed sign-in in the access log.
+    assert_eq!(h.state.store_head(), before + 1);
+    use jeugdpad_store::EventStore;
+    let logged = h.state.store().read_stream("access-log").expect("read");
+    let entry = &logged.last().expect("an entry").payload;
+    assert_eq!(entry["action"], json!("failed_sign_in"));
+    assert_eq!(entry["outcome"], json!("refused"));
+    assert_eq!(entry["reason"], json!("unknown_token"));
 }

@@ -1,12 +1,14 @@
-//! Subscriptions deliver events after the read models applied them, filtered by trajectory or
-//! team. Driven on the schema directly (the websocket transport is async-graphql's own).
+//! Subscriptions on the schema directly (no HTTP): who hears what, and that a transfer moves
+//! who may read the trajectory.
 
 use std::time::Duration;
 
 use async_graphql::{Request, Variables};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
-use jeugdpad_api::{AppState, Caller, Clock, Options};
+use jeugdpad_access::{AdminEvent, Credential, Principal, Role};
+use jeugdpad_api::{as_caller, AppState, Clock, Options};
+use jeugdpad_domain::{TeamCode, UserId};
 use serde_json::json;
 
 async fn state(dir: &std::path::Path) -> AppState {
@@ -15,71 +17,110 @@ async fn state(dir: &std::path::Path) -> AppState {
         clock: Clock::fixed(NaiveDate::from_ymd_opt(2025, 6, 2).expect("date")),
         ..Options::default()
     };
-    AppState::start(store, options).await.expect("state")
+    let state = AppState::start(store, options).await.expect("state");
+    for team in ["wijkteam-noord", "wijkteam-zuid", "wijkteam-oost"] {
+        let event = AdminEvent::TeamAdded {
+            team: TeamCode::parse(team).expect("team"),
+            name: team.into(),
+        };
+        let outcome =
+            jeugdpad_app::admin::change(state.store(), event, "local", chrono::Utc::now())
+                .await
+                .expect("team added");
+        assert!(state.wait_applied(outcome.last_position).await);
+    }
+    state
+}
+
+fn who(role: Role, team: &str) -> Principal {
+    let user = UserId::parse(format!("{role}-{team}")).expect("user");
+    let team = role
+        .is_team_bound()
+        .then(|| TeamCode::parse(team).expect("team"));
+    Principal::new(user, role, team, Credential::Local).expect("principal")
 }
 
 #[tokio::test]
-async fn subscribers_hear_of_new_events_and_can_query_them() {
+async fn subscribers_hear_of_new_events_and_a_transfer_moves_who_may_read() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = state(dir.path()).await;
     let schema = jeugdpad_api::build_schema(&state);
     let id = "5d7c1a52-3d0e-4b43-9a51-0c1f2d3e4f50";
-
-    let mut by_trajectory = schema.execute_stream(
-        Request::new(
-            "subscription($id: ID!) { trajectoryEvents(id: $id) { position version type teams trajectory { version summary { team } } } }",
-        )
-        .variables(Variables::from_json(json!({ "id": id }))),
-    );
-    let mut by_team = schema.execute_stream(Request::new(
-        "subscription { teamEvents(team: \"wijkteam-zuid\") { type teams } }",
-    ));
-    let mut other_team = schema.execute_stream(Request::new(
-        "subscription { teamEvents(team: \"wijkteam-oost\") { type } }",
-    ));
-
-    // A subscription starts listening when it is first polled (as a websocket server does at
-    // once); poll each briefly so they listen before anything is recorded.
-    for stream in [&mut by_trajectory, &mut by_team, &mut other_team] {
-        let _ = tokio::time::timeout(Duration::from_millis(20), stream.next()).await;
-    }
+    let consultant = who(Role::Consultant, "wijkteam-noord");
     let record = |query: &str| {
-        schema.execute(
-            Request::new(query.to_owned())
-                .variables(Variables::from_json(json!({ "id": id })))
-                .data(Caller {
-                    user: "consulent-1".into(),
-                }),
-        )
+        schema.execute(as_caller(
+            Request::new(query.to_owned()).variables(Variables::from_json(json!({ "id": id }))),
+            consultant.clone(),
+        ))
     };
     let opened = record(
         "mutation($id: ID!) { openTrajectory(trajectoryId: $id, occurredOn: \"2025-05-01\", signal: { subjectKey: \"sk-s\", team: \"wijkteam-noord\", source: HUISARTS, concerns: [BEHAVIOUR], urgency: URGENT }) { version } }",
     )
     .await;
     assert!(opened.errors.is_empty(), "{:?}", opened.errors);
+
+    let lead = who(Role::TeamLead, "wijkteam-noord");
+    let mut by_trajectory = schema.execute_stream(as_caller(
+        Request::new(
+            "subscription($id: ID!) { trajectoryEvents(id: $id) { position version type teams trajectory { version summary { team } } } }",
+        )
+        .variables(Variables::from_json(json!({ "id": id }))),
+        lead.clone(),
+    ));
+    let mut by_team = schema.execute_stream(as_caller(
+        Request::new("subscription { teamEvents(team: \"wijkteam-noord\") { type teams } }"),
+        lead,
+    ));
+    let mut other_team = schema.execute_stream(as_caller(
+        Request::new("subscription { teamEvents(team: \"wijkteam-oost\") { type } }"),
+        who(Role::TeamLead, "wijkteam-oost"),
+    ));
+    // A subscription starts listening when it is first polled (as a websocket server does at
+    // once); poll each briefly so they listen before anything is recorded.
+    for stream in [&mut by_trajectory, &mut by_team, &mut other_team] {
+        let _ = tokio::time::timeout(Duration::from_millis(20), stream.next()).await;
+    }
+
+    let assessed = record(
+        "mutation($id: ID!) { completeAssessment(trajectoryId: $id, occurredOn: \"2025-05-02\", conclusion: LIGHT_HELP) { version } }",
+    )
+    .await;
+    assert!(assessed.errors.is_empty(), "{:?}", assessed.errors);
+    let first = next(&mut by_trajectory)
+        .await
+        .data
+        .into_json()
+        .expect("json");
+    assert_eq!(
+        first["trajectoryEvents"]["type"],
+        json!("ASSESSMENT_COMPLETED")
+    );
+    assert_eq!(first["trajectoryEvents"]["version"], json!(2));
+    // Already in the read models when it arrives.
+    assert_eq!(
+        first["trajectoryEvents"]["trajectory"]["summary"]["team"],
+        json!("wijkteam-noord")
+    );
+
     let moved = record(
         "mutation($id: ID!) { transferTeam(trajectoryId: $id, occurredOn: \"2025-05-03\", team: \"wijkteam-zuid\") { version } }",
     )
     .await;
     assert!(moved.errors.is_empty(), "{:?}", moved.errors);
-
-    let first = next(&mut by_trajectory).await;
-    assert_eq!(first["trajectoryEvents"]["type"], json!("SIGNAL_RECEIVED"));
-    assert_eq!(first["trajectoryEvents"]["version"], json!(1));
-    let second = next(&mut by_trajectory).await;
+    // The old team hears of the transfer, but may no longer read the trajectory itself.
+    let transfer = next(&mut by_trajectory).await;
+    let code = transfer.errors[0]
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .cloned();
+    assert_eq!(code, Some(async_graphql::Value::from("FORBIDDEN")));
+    let team_notice = next(&mut by_team).await.data.into_json().expect("json");
+    let team_notice = &team_notice["teamEvents"];
+    assert_eq!(team_notice["type"], json!("ASSESSMENT_COMPLETED"));
+    let team_transfer = next(&mut by_team).await.data.into_json().expect("json");
     assert_eq!(
-        second["trajectoryEvents"]["type"],
-        json!("TEAM_TRANSFERRED")
-    );
-    // Already in the read models when it arrives.
-    assert_eq!(
-        second["trajectoryEvents"]["trajectory"]["summary"]["team"],
-        json!("wijkteam-zuid")
-    );
-    let transfer = next(&mut by_team).await;
-    assert_eq!(transfer["teamEvents"]["type"], json!("TEAM_TRANSFERRED"));
-    assert_eq!(
-        transfer["teamEvents"]["teams"],
+        team_transfer["teamEvents"]["teams"],
         json!(["wijkteam-noord", "wijkteam-zuid"])
     );
     let nothing = tokio::time::timeout(Duration::from_millis(200), other_team.next()).await;
@@ -90,9 +131,10 @@ async fn subscribers_hear_of_new_events_and_can_query_them() {
 async fn without_a_caller_nothing_is_recorded() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = state(dir.path()).await;
+    let head = state.store_head();
     let schema = jeugdpad_api::build_schema(&state);
     let answer = schema
-        .execute("mutation { openTrajectory(occurredOn: \"2025-05-01\", signal: { subjectKey: \"sk\", team: \"t\", source: SCHOOL, concerns: [OTHER], urgency: REGULAR }) { version } }")
+        .execute("mutation { openTrajectory(occurredOn: \"2025-05-01\", signal: { subjectKey: \"sk\", team: \"wijkteam-noord\", source: SCHOOL, concerns: [OTHER], urgency: REGULAR }) { version } }")
         .await;
     let code = answer.errors[0]
         .extensions
@@ -100,20 +142,15 @@ async fn without_a_caller_nothing_is_recorded() {
         .and_then(|e| e.get("code"))
         .cloned();
     assert_eq!(code, Some(async_graphql::Value::from("UNAUTHENTICATED")));
-    assert_eq!(state.store_head(), 0);
+    assert_eq!(state.store_head(), head);
 }
 
-/// The next item of a subscription stream as JSON, failing after five seconds.
+/// The next item of a subscription stream, failing after five seconds.
 async fn next(
     stream: &mut (impl futures_util::Stream<Item = async_graphql::Response> + Unpin),
-) -> serde_json::Value {
+) -> async_graphql::Response {
     tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .expect("an event in time")
         .expect("the stream goes on")
-        .into_result()
-        .expect("no errors")
-        .data
-        .into_json()
-        .expect("json")
 }

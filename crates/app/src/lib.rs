@@ -24,6 +24,11 @@ use jeugdpad_store::{
 };
 use uuid::Uuid;
 
+pub mod admin;
+mod free_text;
+
+pub use free_text::{FreeText, Readable};
+
 /// How often a command without an expected version is decided again after another writer got
 /// in first. The client did not pin a version, so deciding on the newer state is what it asked.
 const CONFLICT_RETRIES: usize = 3;
@@ -37,6 +42,8 @@ pub struct Context {
     pub today: NaiveDate,
     /// The request that caused this, for tracing.
     pub correlation_id: Option<Uuid>,
+    /// Seals free text (reasons) under the subject's data key before it is stored.
+    pub free_text: FreeText,
 }
 
 /// One command for one trajectory, as a client sends it.
@@ -209,7 +216,8 @@ async fn record_once<S: EventStore>(
         }
     }
 
-    let decided = decide(&state, &request.command, context.today)?;
+    let mut decided = decide(&state, &request.command, context.today)?;
+    seal_free_text(&mut decided, &state, &context.free_text).await?;
     let first_id = request.event_id.unwrap_or_else(Uuid::new_v4);
     let envelopes: Vec<NewEvent> = decided
         .iter()
@@ -253,6 +261,44 @@ async fn record_once<S: EventStore>(
         event_ids,
         trajectory,
     })
+}
+
+/// Replaces the free text of new events by its sealed form, under the trajectory's subject's
+/// data key (created durably on first use), before anything is appended.
+async fn seal_free_text(
+    decided: &mut [jeugdpad_domain::NewEvent],
+    state: &Trajectory,
+    free_text: &FreeText,
+) -> Result<(), RecordError> {
+    let has_text = |event: &Event| matches!(event, Event::Corrected(_) | Event::Retracted(_));
+    if !decided.iter().any(|new| has_text(&new.event)) {
+        return Ok(());
+    }
+    let Some(subject) = state.subject_key().cloned() else {
+        // No signal yet: `decide` refuses amendments before a signal, so this cannot happen.
+        return Ok(());
+    };
+    let free_text = free_text.clone();
+    let events: Vec<Event> = decided.iter().map(|new| new.event.clone()).collect();
+    let sealed = tokio::task::spawn_blocking(move || {
+        events
+            .into_iter()
+            .map(|mut event| {
+                match &mut event {
+                    Event::Corrected(c) => c.reason = free_text.seal(&subject, &c.reason)?,
+                    Event::Retracted(r) => r.reason = free_text.seal(&subject, &r.reason)?,
+                    Event::Step(_) => {}
+                }
+                Ok(event)
+            })
+            .collect::<Result<Vec<Event>, StoreError>>()
+    })
+    .await
+    .map_err(|join| RecordError::Store(StoreError::Storage(join.to_string())))??;
+    for (new, event) in decided.iter_mut().zip(sealed) {
+        new.event = event;
+    }
+    Ok(())
 }
 
 /// The id of the `index`-th event of one command: the client's id for the first, ids derived

@@ -107,6 +107,7 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
         recorded_by: "bench-loader".to_owned(),
         today: plan.today,
         correlation_id: None,
+        free_text: jeugdpad_app::FreeText::new(store.vault()?),
     };
 
     let started = Instant::now();

@@ -125,6 +125,7 @@ pub async fn measure(
     let store = SledStore::open(store_dir)?;
     let options = Options {
         clock: Clock::fixed(plan.today),
+        auth: crate::query::unlimited(),
         ..Options::default()
     };
     let state = AppState::start(store, options).await?;
@@ -218,8 +219,12 @@ async fn queries(
     let from = NaiveDate::from_ymd_opt(last_year, 1, 1).unwrap_or(year_back);
     let to = NaiveDate::from_ymd_opt(last_year, 12, 31).unwrap_or(plan.today);
 
+    let tokens = crate::query::sign_in(state, &plan.query.team).await?;
+    // Timelines are read by the team lead, so only their own team's trajectories.
+    let trajectories = &crate::query::of_team(state, trajectories, &plan.query.team)[..];
     let result = async {
-        let mut client = Client::connect(addr).await?;
+        let mut client = Client::connect(addr, &tokens.lead).await?;
+        let mut analyst = Client::connect(addr, &tokens.analyst).await?;
         let timeline = client
             .latency(&plan.query, |i| {
                 let id = &trajectories[i % trajectories.len().max(1)];
@@ -244,7 +249,7 @@ async fn queries(
             ..plan.query.clone()
         };
         let range = json!({ "from": from.to_string(), "to": to.to_string() });
-        let all_teams_normalisation = client
+        let all_teams_normalisation = analyst
             .latency(&heavy, |_| (NORMALISATION, range.clone()))
             .await?;
         eprintln!(
@@ -252,14 +257,21 @@ async fn queries(
             all_teams_normalisation.p50_ms, all_teams_normalisation.p99_ms
         );
         let as_of = json!({ "asOf": year_back.to_string() });
-        let as_of_year_back = client.latency(&heavy, |_| (AS_OF, as_of.clone())).await?;
+        let as_of_year_back = analyst.latency(&heavy, |_| (AS_OF, as_of.clone())).await?;
         eprintln!(
             "  all-teams waiting times as of {year_back}: p50 {:.2} ms, p99 {:.2} ms",
             as_of_year_back.p50_ms, as_of_year_back.p99_ms
         );
         let mut timeline_concurrent = Vec::new();
         for &connections in &plan.concurrency {
-            let run = concurrent(addr, connections, plan.concurrency_seconds, trajectories).await?;
+            let run = concurrent(
+                addr,
+                &tokens.lead,
+                connections,
+                plan.concurrency_seconds,
+                trajectories,
+            )
+            .await?;
             eprintln!(
                 "  timeline with {connections} connections: {:.0} requests/s (p50 {:.2} ms, p99 {:.2} ms)",
                 run.requests_per_second, run.p50_ms, run.p99_ms
@@ -283,6 +295,7 @@ async fn queries(
 /// `connections` clients, each on its own kept-alive connection, ask timelines back to back.
 async fn concurrent(
     addr: std::net::SocketAddr,
+    token: &str,
     connections: usize,
     seconds: f64,
     trajectories: &[String],
@@ -292,7 +305,7 @@ async fn concurrent(
     let counter = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::new();
     for c in 0..connections {
-        let mut client = Client::connect(addr).await?;
+        let mut client = Client::connect(addr, token).await?;
         let (ids, done, counter) = (Arc::clone(&ids), Arc::clone(&done), Arc::clone(&counter));
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::new();

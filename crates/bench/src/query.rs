@@ -93,9 +93,13 @@ pub async fn measure(
     let options = Options {
         // The cohort's today, so the reports see it as the loader did.
         clock: Clock::fixed(load.today),
+        auth: unlimited(),
         ..Options::default()
     };
     let state = AppState::start(store, options).await?;
+    let tokens = sign_in(&state, &plan.team).await?;
+    // The team lead reads timelines of their own team's trajectories.
+    let trajectories = of_team(&state, trajectories, &plan.team);
     let rebuild = started.elapsed();
     let events = state.applied_position();
     eprintln!(
@@ -111,7 +115,7 @@ pub async fn measure(
     }));
 
     let result = async {
-        let mut client = Client::connect(addr).await?;
+        let mut client = Client::connect(addr, &tokens.lead).await?;
         let team = json!({ "team": plan.team });
         let waiting_times = client
             .latency(plan, |_| (WAITING_TIMES, team.clone()))
@@ -146,14 +150,100 @@ pub async fn measure(
     })
 }
 
-/// One kept-alive HTTP/1.1 connection to the server.
+/// Bearer tokens for the benchmark's readers: the team lead of `team` (timelines of that team,
+/// its waiting-time report) and an analyst (all-teams figures). Registers the team and the two
+/// users on first use, so a kept cohort can be measured again.
+pub(crate) struct Tokens {
+    pub(crate) lead: String,
+    pub(crate) analyst: String,
+}
+
+pub(crate) async fn sign_in(state: &AppState, team: &str) -> Result<Tokens, BenchError> {
+    use jeugdpad_access::{AdminEvent, Role};
+    use jeugdpad_app::admin::{change, create_token, load_registry};
+    use jeugdpad_domain::{TeamCode, UserId};
+
+    let store = state.store();
+    let registry = {
+        let store = std::sync::Arc::clone(store);
+        tokio::task::spawn_blocking(move || load_registry(store.as_ref())).await??
+    };
+    let team = TeamCode::parse(team).map_err(|e| e.to_string())?;
+    let lead = UserId::parse(format!("bench-lead-{team}")).map_err(|e| e.to_string())?;
+    let analyst = UserId::parse("bench-analyst").map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now();
+    let mut setup = Vec::new();
+    if !registry.has_team(&team) {
+        setup.push(AdminEvent::TeamAdded {
+            team: team.clone(),
+            name: "benchmark".into(),
+        });
+    }
+    if !registry.users().contains_key(&lead) {
+        setup.push(AdminEvent::UserAdded {
+            user: lead.clone(),
+            name: "benchmark".into(),
+            role: Role::TeamLead,
+            team: Some(team),
+        });
+    }
+    if !registry.users().contains_key(&analyst) {
+        setup.push(AdminEvent::UserAdded {
+            user: analyst.clone(),
+            name: "benchmark".into(),
+            role: Role::Analyst,
+            team: None,
+        });
+    }
+    for event in setup {
+        change(store, event, "bench", now).await?;
+    }
+    let expires = Some(now + chrono::Duration::days(1));
+    let (lead, _) = create_token(store, lead, Some("bench".into()), expires, "bench", now).await?;
+    let (analyst, outcome) =
+        create_token(store, analyst, Some("bench".into()), expires, "bench", now).await?;
+    if !state.wait_applied(outcome.last_position).await {
+        return Err("the server did not take the benchmark's tokens in time".into());
+    }
+    Ok(Tokens {
+        lead: lead.secret,
+        analyst: analyst.secret,
+    })
+}
+
+/// The trajectories (of `ids`) that `team` owns today: the ones its team lead may read.
+pub(crate) fn of_team(state: &AppState, ids: &[String], team: &str) -> Vec<String> {
+    let projections = state.projections();
+    let today = jeugdpad_projections::AsOf::date(state.today());
+    ids.iter()
+        .filter(|id| {
+            jeugdpad_domain::TrajectoryId::parse(id)
+                .ok()
+                .and_then(|id| projections.summary(id, today))
+                .is_some_and(|summary| summary.team.as_str() == team)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Sign-in as configured, without the per-token rate limit: the benchmark asks far more than
+/// 600 questions a minute on purpose.
+pub(crate) fn unlimited() -> jeugdpad_api::AuthOptions {
+    jeugdpad_api::AuthOptions {
+        requests_per_minute: std::num::NonZeroU32::MAX,
+        ..jeugdpad_api::AuthOptions::default()
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection to the server, signed in with one token.
 pub(crate) struct Client {
     addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
+    token: String,
 }
 
 impl Client {
-    pub(crate) async fn connect(addr: SocketAddr) -> Result<Client, BenchError> {
+    pub(crate) async fn connect(addr: SocketAddr, token: &str) -> Result<Client, BenchError> {
         let stream = tokio::net::TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
@@ -162,7 +252,11 @@ impl Client {
                 eprintln!("jeugdpad-bench: the HTTP connection failed: {error}");
             }
         });
-        Ok(Client { addr, sender })
+        Ok(Client {
+            addr,
+            sender,
+            token: token.to_owned(),
+        })
     }
 
     /// Sends one GraphQL request and returns the response body; any GraphQL error fails the run,
@@ -177,6 +271,10 @@ impl Client {
             .header(hyper::header::HOST, self.addr.to_string())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(hyper::header::ACCEPT, "application/json")
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!("Bearer {}", self.token),
+            )
             .body(Full::new(Bytes::from(body)))?;
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;

@@ -47,6 +47,11 @@ pub enum ValueError {
     /// A product category that is not two digits.
     #[error("an iJw product category is exactly two digits, e.g. \"40\"")]
     NotAProductCategory,
+    /// Free text that starts like sealed text but is not.
+    #[error(
+        "a reason may not start with '{SEALED_TEXT_PREFIX}'; that prefix marks encrypted text"
+    )]
+    ForgedSeal,
     /// Not a UUID.
     #[error("{what} is not a valid UUID")]
     NotAUuid {
@@ -184,12 +189,42 @@ text_type!(
     |value| check_text("a provider", value, 200, false)
 );
 
+/// The prefix of free text sealed under a subject's data key (`jeugdpad-secrets`): what is
+/// stored in place of the text, so that erasing the key erases the text (crypto-shredding).
+pub const SEALED_TEXT_PREFIX: &str = "sealed:v1:";
+
+/// The longest sealed text accepted: a 1000-character reason of 4-byte characters, plus nonce
+/// and tag, in base64.
+const MAX_SEALED_LEN: usize = 6000;
+
 text_type!(
     /// Reden / toelichting: why a correction or retraction was made. Required, so the audit
     /// trail always explains itself; bounded, so it stays a note and not a file.
+    ///
+    /// It may name people, so it is stored *sealed*: the application layer replaces the text by
+    /// [`SEALED_TEXT_PREFIX`] + ciphertext before the event is appended, and the read side opens
+    /// it for display. The domain never reads a reason, so both forms are valid here; typed text
+    /// that merely looks sealed is refused.
     Reason,
-    |value| check_text("a reason", value, 1000, true)
+    |value| match value.strip_prefix(SEALED_TEXT_PREFIX) {
+        Some(sealed) => {
+            let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+            if sealed.is_empty() || value.len() > MAX_SEALED_LEN || !sealed.bytes().all(base64url) {
+                return Err(ValueError::ForgedSeal);
+            }
+            Ok(())
+        }
+        None if value.starts_with("sealed:") => Err(ValueError::ForgedSeal),
+        None => check_text("a reason", value, 1000, true),
+    }
 );
+
+impl Reason {
+    /// Whether this is sealed text rather than the text itself.
+    pub fn is_sealed(&self) -> bool {
+        self.0.starts_with(SEALED_TEXT_PREFIX)
+    }
+}
 
 /// Declares a UUID newtype.
 macro_rules! uuid_type {
@@ -361,6 +396,19 @@ mod tests {
                 len: 1001,
                 max: 1000,
             }),
+        );
+        check(Reason::parse("sealed:v1:AbC-_09"), Ok(()));
+        assert!(Reason::parse("sealed:v1:AbC").unwrap().is_sealed());
+        assert!(!Reason::parse("typed wrong").unwrap().is_sealed());
+        check(Reason::parse("sealed:v1:"), Err(ValueError::ForgedSeal));
+        check(
+            Reason::parse("sealed:v1:not base64!"),
+            Err(ValueError::ForgedSeal),
+        );
+        check(Reason::parse("sealed:v2:abc"), Err(ValueError::ForgedSeal));
+        check(
+            Reason::parse(format!("sealed:v1:{}", "a".repeat(6000))),
+            Err(ValueError::ForgedSeal),
         );
         check(Provider::parse("Parlan"), Ok(()));
     }

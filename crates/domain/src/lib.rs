@@ -75,7 +75,7 @@ pub use event::{
 pub use history::EffectiveFact;
 pub use ids::{
     EpisodeId, EventId, ProductCategory, Provider, Reason, SubjectKey, TeamCode, TrajectoryId,
-    UserId, ValueError,
+    UserId, ValueError, SEALED_TEXT_PREFIX,
 };
 pub use ladder::{CbsCategory, FormInfo, FormPurpose, HelpForm, Level, FORMS};
 pub use trajectory::{

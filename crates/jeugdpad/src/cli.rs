@@ -38,9 +38,25 @@ pub enum Command {
     /// check at /health and Prometheus metrics at /metrics. On stop, requests in flight are
     /// finished and appends flushed to disk before the process exits.
     ///
-    /// There is no sign-in yet: every step is recorded as the --operator identity. Listen on
-    /// 127.0.0.1 (the default) until authentication arrives.
+    /// Every request signs in with a bearer token: an API token (`jeugdpad token create`) or,
+    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what is
+    /// SPEC §5 (docs/security.md); every read of a youth's file goes to the access log.
     Serve(ServeArgs),
+
+    /// Teams (wijkteams): add and list. The server must not be running on the data directory
+    /// (while it runs, admins use the API's addTeam).
+    #[command(subcommand)]
+    Team(TeamCommand),
+
+    /// Users: add, deactivate and list. The server must not be running on the data directory
+    /// (while it runs, admins use the API).
+    #[command(subcommand)]
+    User(UserCommand),
+
+    /// API tokens: create (shown once), revoke and list. The server must not be running on the
+    /// data directory (while it runs, admins use the API's createToken / revokeToken).
+    #[command(subcommand)]
+    Token(TokenCommand),
 
     /// Check the store for damage or tampering, without changing it.
     ///
@@ -183,12 +199,117 @@ pub struct ServeArgs {
     )]
     pub listen: std::net::SocketAddr,
 
-    /// The user id recorded as `recorded_by` on every step, until sign-in arrives.
+    /// Requests per minute one token (or one identity-provider user) may make.
     #[arg(
         long,
-        env = "JEUGDPAD_OPERATOR",
-        value_name = "USER",
-        default_value = "local"
+        env = "JEUGDPAD_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 600
     )]
-    pub operator: String,
+    pub rate_limit: u32,
+
+    /// The identity provider's issuer (`iss`); turns on sign-in with its JWTs (RS256/ES256).
+    #[arg(long, env = "JEUGDPAD_OIDC_ISSUER", value_name = "URL", requires_all = ["oidc_audience", "oidc_jwks"])]
+    pub oidc_issuer: Option<String>,
+
+    /// The audience (`aud`) Jeugdpad's tokens must carry.
+    #[arg(long, env = "JEUGDPAD_OIDC_AUDIENCE", value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+
+    /// The identity provider's keys: a JWKS file, or an https URL (refetched when a new key id
+    /// appears, at most once a minute).
+    #[arg(long, env = "JEUGDPAD_OIDC_JWKS", value_name = "FILE|URL")]
+    pub oidc_jwks: Option<String>,
+
+    /// The claim holding the Jeugdpad role (consultant, team_lead, analyst, admin); a dotted
+    /// path reaches into nested claims, e.g. `realm_access.roles`.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OIDC_ROLE_CLAIM",
+        value_name = "CLAIM",
+        default_value = "jeugdpad_role"
+    )]
+    pub oidc_role_claim: String,
+
+    /// The claim holding the team code of consultants and team leads.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OIDC_TEAM_CLAIM",
+        value_name = "CLAIM",
+        default_value = "jeugdpad_team"
+    )]
+    pub oidc_team_claim: String,
+
+    /// The installation secret (BSN pseudonyms); default: DATA/install-secret, created on first
+    /// start with mode 0600. Back it up apart from the data (docs/security.md).
+    #[arg(long, env = "JEUGDPAD_SECRET_FILE", value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+}
+
+/// `jeugdpad team …`
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Add a team.
+    Add {
+        /// Its code, as trajectories name it (lowercase, digits, '-', '_'), e.g. `wijkteam-noord`.
+        code: String,
+        /// Its name, for people.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the teams.
+    List,
+}
+
+/// `jeugdpad user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// The user id (stored as `recorded_by`), e.g. `j.jansen`.
+        id: String,
+        /// Their display name.
+        #[arg(long)]
+        name: String,
+        /// consultant, team_lead, analyst or admin.
+        #[arg(long)]
+        role: String,
+        /// Their team (consultants and team leads only).
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Deactivate a user: none of their tokens works any more.
+    Deactivate {
+        /// The user id.
+        id: String,
+    },
+    /// List the users.
+    List,
+}
+
+/// `jeugdpad token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it, once: only its hash is kept.
+    Create {
+        /// Whose token.
+        #[arg(long)]
+        user: String,
+        /// What it is for ("laptop", "Power BI").
+        #[arg(long)]
+        label: Option<String>,
+        /// Days until it stops working.
+        #[arg(long, value_name = "DAYS", default_value_t = 90)]
+        expires_in_days: u32,
+        /// Print only the token (for scripts).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Revoke a token at once, by its id (the part after `jpt_`, shown by `token list`).
+    Revoke {
+        /// The token id.
+        id: String,
+    },
+    /// List tokens (ids, users, expiry, revoked) — never the tokens themselves.
+    List,
 }

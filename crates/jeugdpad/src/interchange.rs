@@ -52,7 +52,8 @@ fn bar(length: Option<u64>, what: &str) -> ProgressBar {
     bar
 }
 
-pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
+/// The scenario `seed` uses: the file given, or the built-in one, with `--trajectories` applied.
+pub fn scenario(args: &SeedArgs) -> Result<Scenario, Box<dyn Error>> {
     let mut scenario = match &args.scenario {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -65,6 +66,11 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
     if let Some(count) = args.trajectories {
         scenario.count = Some(count);
     }
+    Ok(scenario)
+}
+
+pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let scenario = scenario(args)?;
     let options = SeedOptions {
         scenario,
         seed: args.seed,

@@ -3,6 +3,7 @@
 //! This binary only parses arguments, sets up logging and calls the library crates; it holds no
 //! domain or storage logic of its own, so everything it does can be tested without it.
 
+mod access;
 mod cli;
 mod interchange;
 mod serve;
@@ -21,9 +22,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.data, &args),
         Command::Verify => verify::run(&cli.data),
-        Command::Seed(args) => interchange::seed(&cli.data, &args),
+        Command::Team(command) => access::team(&cli.data, &command),
+        Command::User(command) => access::user(&cli.data, &command),
+        Command::Token(command) => access::token(&cli.data, &command),
+        Command::Seed(args) => interchange::seed(&cli.data, &args)
+            .and_then(|code| access::after_seed(&cli.data, &args).map(|()| code)),
         Command::Import(args) => interchange::import(&cli.data, &args),
-        Command::Export(args) => interchange::export(&cli.data, &args),
+        // Logged before any data leaves, like every export through the API.
+        Command::Export(args) => {
+            let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
+            access::log_export(&cli.data, &operation.to_lowercase())
+                .and_then(|()| interchange::export(&cli.data, &args))
+        }
     };
     match result {
         Ok(code) => code,

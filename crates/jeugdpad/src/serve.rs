@@ -5,7 +5,8 @@ use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 
-use jeugdpad_api::{AppState, Options};
+use jeugdpad_api::{AppState, AuthOptions, Options};
+use jeugdpad_oidc::{JwksSource, OidcConfig};
 use jeugdpad_store::{EventStore, SledStore};
 
 use crate::cli::ServeArgs;
@@ -16,8 +17,28 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
         let store = SledStore::open(data)
             .map_err(|e| format!("could not open the store in {}: {e}", data.display()))?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");
+        let per_minute =
+            std::num::NonZeroU32::new(args.rate_limit).ok_or("--rate-limit must be at least 1")?;
+        let oidc = match (&args.oidc_issuer, &args.oidc_audience, &args.oidc_jwks) {
+            (Some(issuer), Some(audience), Some(jwks)) => {
+                let source = if jwks.starts_with("https://") || jwks.starts_with("http://") {
+                    JwksSource::Url(jwks.clone())
+                } else {
+                    JwksSource::File(jwks.into())
+                };
+                let mut config = OidcConfig::new(issuer.clone(), audience.clone(), source);
+                config.role_claim.clone_from(&args.oidc_role_claim);
+                config.team_claim.clone_from(&args.oidc_team_claim);
+                Some(config)
+            }
+            _ => None,
+        };
         let options = Options {
-            operator: args.operator.clone(),
+            auth: AuthOptions {
+                oidc,
+                requests_per_minute: per_minute,
+                secret_file: args.secret_file.clone(),
+            },
             ..Options::default()
         };
         let state = AppState::start(store, options).await?;

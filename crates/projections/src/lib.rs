@@ -56,6 +56,7 @@ mod listing;
 mod normalisation;
 mod pgb;
 mod stats;
+mod subjects;
 mod timeline;
 mod waits;
 

@@ -96,6 +96,7 @@ mod keys;
 mod sidecar;
 mod sled_store;
 mod subscription;
+mod vault;
 mod verify;
 mod writer;
 
@@ -109,6 +110,7 @@ use uuid::Uuid;
 pub use error::StoreError;
 pub use sled_store::SledStore;
 pub use subscription::Subscription;
+pub use vault::Vault;
 pub use verify::{verify_dir, Problem, VerifyReport};
 
 /// The longest stream id accepted, in bytes.

@@ -10,6 +10,7 @@ use tokio::sync::{oneshot, watch};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead, SidecarWriter};
+use crate::vault::Vault;
 use crate::verify::{self, VerifyReport};
 use crate::writer::{Import, Job, Request, Writer};
 use crate::{
@@ -244,6 +245,11 @@ impl SledStore {
     /// that died (a bug) or a final flush that failed.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.shutdown()
+    }
+
+    /// The kluis beside the log: removable secrets such as per-subject data keys (see [`Vault`]).
+    pub fn vault(&self) -> Result<Vault, StoreError> {
+        Vault::open(Arc::clone(&self.shared), &self.shared.dir)
     }
 
     /// The store directory.

@@ -678,3 +678,31 @@ async fn an_oversized_event_is_rejected_without_affecting_its_group() {
     assert_eq!((ok, store.head()), (7, 7));
     assert_gapless(&store);
 }
+
+#[test]
+fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path());
+        store
+            .append_blocking("s-1", ExpectedVersion::Any, events(1..3))
+            .unwrap();
+        let vault = store.vault().unwrap();
+        assert_eq!(vault.get(b"k").unwrap(), None);
+        assert_eq!(vault.get_or_insert(b"k", b"first").unwrap(), b"first");
+        // A racing second creator gets the first value, not its own.
+        assert_eq!(vault.get_or_insert(b"k", b"second").unwrap(), b"first");
+        assert_eq!(vault.get_or_insert(b"gone", b"x").unwrap(), b"x");
+        assert!(vault.remove(b"gone").unwrap());
+        assert!(!vault.remove(b"gone").unwrap());
+        store.close().unwrap();
+    }
+    let store = open(dir.path());
+    let vault = store.vault().unwrap();
+    assert_eq!(vault.get(b"k").unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(vault.get(b"gone").unwrap(), None);
+    // The vault is not part of the log: the chain still verifies and holds only the events.
+    let report = store.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(all(&store).len(), 2);
+}

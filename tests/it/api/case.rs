@@ -30,7 +30,9 @@ async fn a_case_with_escalation_and_step_down_from_signal_to_closure() {
     case.end("2026-05-31", "E2").await;
     case.start("2026-06-01", "E3", "BUURTGEZIN_AFTERCARE").await; // below ended level 3: step-down
 
+    // Read back by the consultant of the owning team.
     let open = server
+        .consultant("noord")
         .gql(
             &format!(
                 "{{ trajectory(id: \"{}\") {{ version summary {{ phase team consultant currentLevel
@@ -52,7 +54,9 @@ async fn a_case_with_escalation_and_step_down_from_signal_to_closure() {
     case.end("2026-06-20", "E3").await;
     case.close("2026-06-21", "GOALS_MET").await;
 
+    // The team lead reads the closed trajectory.
     let closed = server
+        .lead("noord")
         .gql(
             &format!(
                 "{{ trajectory(id: \"{}\") {{ summary {{ phase pathwayDays closedOn closeReason }}
@@ -79,8 +83,9 @@ async fn a_case_with_escalation_and_step_down_from_signal_to_closure() {
     assert_eq!(types.last(), Some(&"TRAJECTORY_CLOSED"));
     assert_eq!(types.len(), 12);
 
-    // The listing finds it by team and phase.
+    // The listing finds it by team and phase (the team lead's overview).
     let listing = server
+        .lead("noord")
         .gql(
             "{ trajectories(filter: { team: \"noord\", phase: CLOSED }) { nodes { trajectoryId } } }",
             json!({}),
@@ -111,7 +116,8 @@ async fn the_listing_pages_with_cursors_and_filters_on_waiting() {
         ids.push(case.id);
     }
 
-    let first = server
+    let lead = server.lead("oost");
+    let first = lead
         .gql(
             "{ trajectories(first: 2, filter: { team: \"oost\" }) {
                  nodes { trajectoryId } pageInfo { hasNextPage endCursor } } }",
@@ -119,14 +125,14 @@ async fn the_listing_pages_with_cursors_and_filters_on_waiting() {
         )
         .await;
     let cursor = first["trajectories"]["pageInfo"]["endCursor"].clone();
-    let rest = server
+    let rest = lead
         .gql(
             "query($after: String) { trajectories(first: 10, after: $after, filter: { team: \"oost\" }) {
                  nodes { trajectoryId } pageInfo { hasNextPage } } }",
             json!({ "after": cursor }),
         )
         .await;
-    let waiting = server
+    let waiting = lead
         .gql(
             "{ trajectories(filter: { team: \"oost\", waiting: true, normBreach: true }) {
                  nodes { trajectoryId } } }",

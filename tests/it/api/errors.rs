@@ -4,8 +4,10 @@ use serde_json::json;
 
 use super::Server;
 
-async fn head(server: &Server) -> u64 {
-    server.server.state.store_head()
+/// What the trajectory streams hold. Not the store's head: the log also holds the `admin`
+/// stream and the `access-log` stream, which records every attempt, refused ones included.
+async fn written(server: &Server) -> usize {
+    server.trajectory_event_count().await
 }
 
 #[tokio::test]
@@ -14,10 +16,11 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     let case = server
         .open("2026-03-01", "noord", "sk-err-1", "SCHOOL")
         .await;
-    let before = head(&server).await;
+    let consultant = server.consultant("noord");
+    let before = written(&server).await;
 
     // A subject key that looks like a BSN (nine digits, synthetic) is refused.
-    let (code, message) = server
+    let (code, message) = consultant
         .gql_error(
             "mutation($signal: SignalInput!) { openTrajectory(occurredOn: \"2026-03-01\", signal: $signal) { version } }",
             json!({ "signal": { "subjectKey": "123456782", "team": "noord", "source": "SCHOOL",
@@ -31,7 +34,7 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     );
 
     // Ending help that never started breaks a rule of the trajectory.
-    let (code, message) = server
+    let (code, message) = consultant
         .gql_error(
             &format!(
                 "mutation {{ endHelp(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
@@ -45,7 +48,7 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     assert!(message.contains("E9"), "{message}");
 
     // Retracting the signal would leave a trajectory without its opening: refused.
-    let (code, message) = server
+    let (code, message) = consultant
         .gql_error(
             &format!(
                 "mutation {{ retractEvent(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
@@ -58,7 +61,7 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     assert_eq!(code, "INVALID_TRANSITION", "{message}");
 
     // A step in the future.
-    let (code, _) = server
+    let (code, _) = consultant
         .gql_error(
             &format!(
                 "mutation {{ completeAssessment(trajectoryId: \"{}\", occurredOn: \"2026-07-01\",
@@ -74,7 +77,7 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     );
 
     // A trajectory that does not exist.
-    let (code, _) = server
+    let (code, _) = consultant
         .gql_error(
             &format!(
                 "{{ trajectory(id: \"{}\") {{ version }} }}",
@@ -86,11 +89,11 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
     assert_eq!(code, "NOT_FOUND");
 
     // A malformed id and an invalid team code.
-    let (code, _) = server
+    let (code, _) = consultant
         .gql_error("{ trajectory(id: \"not-a-uuid\") { version } }", json!({}))
         .await;
     assert_eq!(code, "VALIDATION");
-    let (code, _) = server
+    let (code, _) = consultant
         .gql_error(
             &format!(
                 "mutation {{ transferTeam(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
@@ -102,5 +105,87 @@ async fn user_mistakes_get_stable_codes_and_write_nothing() {
         .await;
     assert_eq!(code, "VALIDATION");
 
-    assert_eq!(head(&server).await, before, "a refused step writes nothing");
+    assert_eq!(
+        written(&server).await,
+        before,
+        "a refused step writes nothing"
+    );
+}
+
+/// A synthetic BSN (passes the elfproef) typed where it does not belong.
+const BSN: &str = "111222333";
+
+const OPEN: &str = "mutation($s: SignalInput!) { openTrajectory(occurredOn: \"2026-03-01\", signal: $s) { version } }";
+
+/// A signal by BSN with `changes` applied.
+fn signal(changes: serde_json::Value) -> serde_json::Value {
+    let mut signal = json!({ "bsn": BSN, "team": "noord", "source": "SCHOOL",
+                             "concerns": ["PARENTING"], "urgency": "REGULAR" });
+    if let (Some(base), serde_json::Value::Object(changes)) = (signal.as_object_mut(), changes) {
+        base.extend(changes);
+    }
+    json!({ "s": signal })
+}
+
+#[tokio::test]
+async fn a_bsn_in_the_wrong_place_is_refused_without_being_repeated() {
+    let server = Server::start().await;
+    let consultant = server.consultant("noord");
+    let before = written(&server).await;
+    let cases = [
+        // As a number instead of a string, inline and as a variable.
+        (
+            "mutation { openTrajectory(occurredOn: \"2026-03-01\", signal: { bsn: 111222333,
+                 team: \"noord\", source: SCHOOL, concerns: [PARENTING], urgency: REGULAR }) { version } }"
+                .to_owned(),
+            json!({}),
+        ),
+        (OPEN.to_owned(), signal(json!({ "bsn": 111_222_333 }))),
+        // In a field that does not exist.
+        (OPEN.to_owned(), signal(json!({ "remark": BSN }))),
+        // As a subject key, a trajectory id, or next to a subject key.
+        (
+            format!("{{ subjectTrajectories(subjectKey: \"{BSN}\") {{ team }} }}"),
+            json!({}),
+        ),
+        (format!("{{ trajectory(id: \"{BSN}\") {{ version }} }}"), json!({})),
+        (
+            format!("{{ subjectTrajectories(bsn: \"{BSN}\", subjectKey: \"{BSN}\") {{ team }} }}"),
+            json!({}),
+        ),
+        // One digit too many or a letter: not a BSN.
+        (
+            "{ subjectTrajectories(bsn: \"1112223330\") { team } }".to_owned(),
+            json!({}),
+        ),
+        (
+            "{ subjectTrajectories(bsn: \"11122233x\") { team } }".to_owned(),
+            json!({}),
+        ),
+    ];
+    for (query, variables) in cases {
+        let answer = consultant.send(&query, variables).await;
+        assert_eq!(answer.code(), Some("VALIDATION"), "{}", answer.text);
+        assert!(
+            !answer.text.contains(&BSN[..8]),
+            "the answer repeats the number: {}",
+            answer.text
+        );
+    }
+    assert_eq!(written(&server).await, before, "nothing was recorded");
+}
+
+#[tokio::test]
+async fn a_bsn_typed_into_a_code_field_is_not_repeated() {
+    let server = Server::start().await;
+    let answer = server
+        .consultant("noord")
+        .send(OPEN, signal(json!({ "source": BSN })))
+        .await;
+    assert_eq!(answer.code(), Some("VALIDATION"), "{}", answer.text);
+    assert!(
+        !answer.text.contains(&BSN[..8]),
+        "the answer repeats the number: {}",
+        answer.text
+    );
 }

@@ -3,13 +3,14 @@
 
 use serde_json::json;
 
-use super::{assert_close, expected_stats, Server, STATS};
+use super::{assert_close, expected_stats, Client, Server, STATS};
 
-async fn waiting(server: &Server, args: &str) -> serde_json::Value {
+/// The waiting-time report as `reader` (a team lead for their team's figures, or the analyst).
+async fn waiting(reader: &Client<'_>, args: &str) -> serde_json::Value {
     let query = format!(
         "{{ waitingTimes({args}) {{ asOf measures {{ measure normDays overall {{ {STATS} }} groups {{ key stats {{ {STATS} }} }} }} }} }}"
     );
-    server.gql(&query, json!({})).await["waitingTimes"].clone()
+    reader.gql(&query, json!({})).await["waitingTimes"].clone()
 }
 
 /// Ten trajectories of team `west`, signalled on 2026-01-05 + i, assessed after these many days.
@@ -51,7 +52,11 @@ async fn signal_to_assessment_for_one_team_matches_the_hand_count() {
     let server = Server::start().await;
     west(&server).await;
 
-    let report = waiting(&server, "team: \"west\", measure: SIGNAL_TO_ASSESSMENT").await;
+    let report = waiting(
+        &server.lead("west"),
+        "team: \"west\", measure: SIGNAL_TO_ASSESSMENT",
+    )
+    .await;
 
     let measure = &report["measures"][0];
     assert_eq!(measure["measure"], "SIGNAL_TO_ASSESSMENT");
@@ -74,7 +79,7 @@ async fn as_of_an_earlier_date_only_counts_what_had_happened() {
     west(&server).await;
 
     let report = waiting(
-        &server,
+        &server.analyst(),
         "asOf: \"2026-02-22\", team: \"west\", measure: SIGNAL_TO_ASSESSMENT",
     )
     .await;
@@ -95,6 +100,7 @@ async fn the_open_waits_list_is_longest_first_with_days_so_far() {
     west(&server).await;
 
     let data = server
+        .lead("west")
         .gql(
             "{ openWaits(team: \"west\", measure: SIGNAL_TO_ASSESSMENT) {
                  team measure startedOn daysWaited normDays breach } }",
@@ -132,7 +138,7 @@ async fn decisions_answer_the_earliest_request_and_starts_follow_their_decision(
     // … the next start of the decided form does: 04-20 → 05-30 = 40 days (over 28).
     case.start("2026-05-30", "E3", "YOUTH_MENTAL_HEALTH").await;
 
-    let report = waiting(&server, "team: \"oost\", groupBy: FORM").await;
+    let report = waiting(&server.analyst(), "team: \"oost\", groupBy: FORM").await;
     let measure = |code: &str| {
         report["measures"]
             .as_array()
@@ -175,7 +181,8 @@ async fn corrections_and_retractions_change_the_figures() {
         .await;
     let wrong = retracted.assess("2026-03-12").await; // 10 days
 
-    let before = waiting(&server, "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT").await;
+    let lead = server.lead("noord");
+    let before = waiting(&lead, "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT").await;
     assert_close(
         &before["measures"][0]["overall"],
         &expected_stats(&[49, 10], 42, 0, 0),
@@ -188,7 +195,7 @@ async fn corrections_and_retractions_change_the_figures() {
     // 03-02 → 06-30 = 120 days, over the norm.
     retracted.retract("2026-05-01", &wrong).await;
 
-    let after = waiting(&server, "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT").await;
+    let after = waiting(&lead, "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT").await;
     assert_close(
         &after["measures"][0]["overall"],
         &json!({ "closed": 1, "open": 1, "median": 39, "max": 39, "withinNorm": 1.0,
@@ -218,8 +225,12 @@ async fn known_on_shows_the_report_as_it_could_be_seen_then() {
         "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT, knownOn: \"{}\"",
         then.to_rfc3339()
     );
-    let as_known = waiting(&server, &args).await;
-    let now = waiting(&server, "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT").await;
+    let as_known = waiting(&server.analyst(), &args).await;
+    let now = waiting(
+        &server.lead("noord"),
+        "team: \"noord\", measure: SIGNAL_TO_ASSESSMENT",
+    )
+    .await;
 
     assert_close(
         &as_known["measures"][0]["overall"],
@@ -261,7 +272,10 @@ async fn pgb_reviews_past_due_are_overdue_and_irregularities_are_listed() {
         )
         .await;
 
+    // Lists that name trajectories are for the team: without a team argument, zuid's team
+    // lead sees zuid's lists (the only team with PGB reviews here).
     let data = server
+        .lead("zuid")
         .gql(
             "{ pgbOverdueReviews { overdue { trajectoryId team dueOn daysOverdue }
                                    perTeam { team count } }

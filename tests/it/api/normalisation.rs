@@ -40,7 +40,9 @@ async fn a_closed_cohort_gives_the_hand_computed_outcomes() {
     c.end("2026-04-30", "E2").await;
     c.close("2026-05-01", "GOALS_MET").await;
 
+    // Figures of all teams: the analyst's.
     let data = server
+        .analyst()
         .gql(
             "{ normalisation(cohort: { closedBetween: { from: \"2025-01-01\", to: \"2026-06-30\" } },
                              groupBy: TEAM) {
@@ -106,7 +108,9 @@ async fn a_signalled_cohort_includes_open_trajectories() {
         .open("2026-04-01", "west", "sk-norm-e", "SCHOOL")
         .await;
 
+    // Figures of all teams: the analyst's.
     let data = server
+        .analyst()
         .gql(
             "{ normalisation(cohort: { signalledBetween: { from: \"2026-01-01\", to: \"2026-03-31\" } }) {
                  overall { trajectories resolvedLight escalated outOfHome fosterPrevented

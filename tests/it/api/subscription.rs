@@ -1,35 +1,29 @@
 //! A real websocket client (graphql-transport-ws) receives what another client records.
 
-use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error, Message};
 
 use super::Server;
 
-async fn next_json<S>(socket: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+/// What a websocket client sends and receives.
+pub trait Socket:
+    Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> + Unpin
 {
-    loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket stays open")
-            .expect("a valid frame");
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).expect("JSON message");
-        }
-    }
 }
 
-#[tokio::test]
-async fn a_subscriber_receives_steps_recorded_by_another_client() {
-    let server = Server::start().await;
-    let case = server
-        .open("2026-03-01", "noord", "sk-sub-1", "SCHOOL")
-        .await;
+impl<S> Socket for S where
+    S: Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> + Unpin
+{
+}
 
+/// Opens a graphql-transport-ws connection and sends `connection_init` with `authorization`
+/// (the way browsers sign in: they cannot set headers on a websocket). Returns the socket and
+/// the server's first answer (`connection_ack`, or why not).
+pub async fn connect(server: &Server, authorization: Option<&str>) -> (impl Socket, Option<Value>) {
     let mut request = format!("ws://{}/graphql/ws", server.server.addr)
         .into_client_request()
         .expect("a websocket request");
@@ -40,21 +34,82 @@ async fn a_subscriber_receives_steps_recorded_by_another_client() {
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("the websocket connects");
-    let send = |value: Value| Message::Text(value.to_string().into());
-    socket
-        .send(send(json!({ "type": "connection_init", "payload": {} })))
-        .await
-        .expect("init sent");
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
-    socket
-        .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": format!("subscription {{ trajectoryEvents(id: \"{}\") {{ type version }} }}", case.id)
-        }})))
-        .await
-        .expect("subscribe sent");
+    let payload = match authorization {
+        Some(value) => json!({ "Authorization": value }),
+        None => json!({}),
+    };
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    let first = next_within(&mut socket, Duration::from_secs(10)).await;
+    (socket, first)
+}
 
-    // Another client records two steps; give the subscription a moment to be registered first.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+/// Starts subscription `id` with `query`.
+pub async fn subscribe(socket: &mut impl Socket, id: &str, query: &str) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    // Give the server a moment to register it before anything is recorded.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+async fn send(socket: &mut impl Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .expect("the message is sent");
+}
+
+/// The next JSON message within `wait`; `None` when none came or the socket closed.
+pub async fn next_within(socket: &mut impl Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        match message {
+            Ok(Message::Text(text)) => {
+                return Some(serde_json::from_str(&text).expect("JSON message"))
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The next JSON message, which must come within 10 s.
+pub async fn next_json(socket: &mut impl Socket) -> Value {
+    next_within(socket, Duration::from_secs(10))
+        .await
+        .expect("a message within 10 s")
+}
+
+#[tokio::test]
+async fn a_subscriber_receives_steps_recorded_by_another_client() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-sub-1", "SCHOOL")
+        .await;
+
+    // The team lead of the owning team watches; its consultant records.
+    let (mut socket, ack) = connect(&server, server.lead("noord").authorization()).await;
+    assert_eq!(ack.expect("an answer")["type"], "connection_ack");
+    subscribe(
+        &mut socket,
+        "1",
+        &format!(
+            "subscription {{ trajectoryEvents(id: \"{}\") {{ type version }} }}",
+            case.id
+        ),
+    )
+    .await;
+
+    // Another client records two steps.
     case.step(
         "assignConsultant",
         "2026-03-02",

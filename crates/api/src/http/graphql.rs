@@ -7,6 +7,7 @@
 //! 400 for `application/graphql-response+json` and 200 for `application/json`, without a `data`
 //! entry; an executed request is 200, field errors included.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -14,25 +15,106 @@ use async_graphql::{ServerError, Value};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, UPGRADE};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{
+    ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, UPGRADE, USER_AGENT, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use jeugdpad_access::{AccessAction, AccessEntry};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{upgrade_websocket, Http, RequestInfo};
-use crate::schema::{ErrorCode, RequestId};
-use crate::state::{AppState, Caller};
+use crate::auth::rate_key;
+use crate::gate::{log_access, ClientInfo, Gate};
+use crate::schema::{ErrorCode, RequestId, Transport};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 /// `application/json`: what older clients expect.
 pub(super) const JSON: &str = "application/json; charset=utf-8";
 
-/// The one place that says who is calling. Authentication replaces the body of this function.
-fn caller(_headers: &HeaderMap, state: &AppState) -> Result<Caller, (ErrorCode, &'static str)> {
-    Ok(state.operator.clone())
+/// The access point of a request: the peer address (when the server knows it) and the
+/// client application's `User-Agent`, shortened.
+pub(super) fn client_info(parts: &axum::http::request::Parts) -> ClientInfo {
+    ClientInfo {
+        address: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        application: parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|agent| agent.chars().take(120).collect()),
+    }
+}
+
+/// Signs the caller in, or answers `401`; logs a failed sign-in (unless the address is already
+/// over its rate, so a flood of bad requests cannot flood the access log). Then applies the
+/// caller's rate limit (`429`).
+async fn sign_in(
+    http: &Http,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+    media: &'static str,
+    request_id: Uuid,
+) -> Result<Gate, Response> {
+    let state = &http.state;
+    match state
+        .auth
+        .sign_in_headers(headers, chrono::Utc::now())
+        .await
+    {
+        Ok(signed_in) => {
+            if let Err(wait) = state.auth.check_rate(&rate_key(&signed_in.principal)) {
+                return Err(rate_limited(media, wait));
+            }
+            Ok(Gate {
+                principal: signed_in.principal,
+                client: client.clone(),
+                expires_at: signed_in.expires_at,
+            })
+        }
+        Err(failure) => {
+            let address_key = format!("addr:{}", client.address.as_deref().unwrap_or("unknown"));
+            if let Err(wait) = state.auth.check_rate(&address_key) {
+                return Err(rate_limited(media, wait));
+            }
+            let mut entry = AccessEntry::by(None, AccessAction::FailedSignIn, "graphql")
+                .refused(&failure.reason());
+            entry.client_address.clone_from(&client.address);
+            entry.client_application.clone_from(&client.application);
+            if let Err(error) = log_access(state, entry, Some(request_id)).await {
+                tracing::error!(error = %error.message(), "a failed sign-in could not be written to the access log");
+            }
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                media,
+                ErrorCode::Unauthenticated,
+                &failure.message(),
+            );
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            Err(response)
+        }
+    }
+}
+
+fn rate_limited(media: &'static str, wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        media,
+        ErrorCode::RateLimited,
+        &format!("too many requests with this token; wait {seconds} seconds and try again"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Query parameters of a GET request.
@@ -57,7 +139,10 @@ async fn get_request(http: &Http, request: Request) -> Response {
             GraphQLProtocol::from_request_parts(&mut parts, &()).await,
             WebSocketUpgrade::from_request_parts(&mut parts, &()).await,
         ) {
-            (Ok(protocol), Ok(upgrade)) => upgrade_websocket(http.clone(), protocol, upgrade),
+            (Ok(protocol), Ok(upgrade)) => {
+                let client = client_info(&parts);
+                upgrade_websocket(http.clone(), protocol, upgrade, client)
+            }
             (Err(rejection), _) => rejection.into_response(),
             (_, Err(rejection)) => rejection.into_response(),
         };
@@ -84,19 +169,23 @@ async fn get_request(http: &Http, request: Request) -> Response {
         Ok(request) => request,
         Err(message) => return bad_request(media, &message),
     };
-    execute(http, &parts.headers, request, Method::GET, media).await
+    let client = client_info(&parts);
+    execute(http, &parts.headers, client, request, Method::GET, media).await
 }
 
-pub(super) async fn graphql_post(
-    State(http): State<Http>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let response = post_request(&http, &headers, body).await;
+pub(super) async fn graphql_post(State(http): State<Http>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let client = client_info(&parts);
+    let response = post_request(&http, &parts.headers, client, body).await;
     count_rejected(&http, response)
 }
 
-async fn post_request(http: &Http, headers: &HeaderMap, body: Body) -> Response {
+async fn post_request(
+    http: &Http,
+    headers: &HeaderMap,
+    client: ClientInfo,
+    body: Body,
+) -> Response {
     let Some(media) = negotiate(headers) else {
         return not_acceptable();
     };
@@ -119,7 +208,7 @@ async fn post_request(http: &Http, headers: &HeaderMap, body: Body) -> Response 
         Ok(request) => request,
         Err(message) => return bad_request(media, &message),
     };
-    execute(http, headers, request, Method::POST, media).await
+    execute(http, headers, client, request, Method::POST, media).await
 }
 
 /// Counts a request refused before it reached the executor (bad media type, body or parameters).
@@ -192,6 +281,7 @@ fn build_request(
 async fn execute(
     http: &Http,
     headers: &HeaderMap,
+    client: ClientInfo,
     mut request: async_graphql::Request,
     method: Method,
     media: &'static str,
@@ -225,15 +315,22 @@ async fn execute(
         info.outcome = "rejected";
         return finish(http, response, info, started);
     }
-    let caller = match caller(headers, &http.state) {
-        Ok(caller) => caller,
-        Err((code, message)) => {
-            info.outcome = "unauthenticated";
-            let response = error_response(StatusCode::UNAUTHORIZED, media, code, message);
+    let gate = match sign_in(http, headers, &client, media, request_id).await {
+        Ok(gate) => gate,
+        Err(response) => {
+            info.outcome = if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                "rate_limited"
+            } else {
+                "unauthenticated"
+            };
             return finish(http, response, info, started);
         }
     };
-    let request = request.data(caller).data(RequestId(request_id));
+    info.user = Some(gate.principal.user().to_string());
+    let request = request
+        .data(gate)
+        .data(RequestId(request_id))
+        .data(Transport(method.clone()));
     let mut result = http.schema.execute(request).await;
     for error in &mut result.errors {
         ensure_code(error);
@@ -313,7 +410,35 @@ fn ensure_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", ErrorCode::Validation.as_str());
+        // async-graphql's own parse and coercion errors quote the refused value ("… does not
+        // contain the value \"111222333\""): a BSN typed into the wrong field must not come
+        // back, so long digit runs are masked.
+        error.message = mask_long_numbers(&error.message);
     }
+}
+
+/// Replaces every run of 8 or more digits (a BSN, with or without its leading zero) by `*`s.
+fn mask_long_numbers(message: &str) -> String {
+    let mut masked = String::with_capacity(message.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, masked: &mut String| {
+        if digits.len() >= 8 {
+            masked.extend(std::iter::repeat_n('*', digits.len()));
+        } else {
+            masked.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut masked);
+            masked.push(c);
+        }
+    }
+    flush(&mut digits, &mut masked);
+    masked
 }
 
 fn outcome_of(error: &ServerError) -> &'static str {
@@ -332,6 +457,7 @@ fn outcome_of(error: &ServerError) -> &'static str {
         Some("NOT_FOUND") => "not_found",
         Some("UNAUTHENTICATED") => "unauthenticated",
         Some("FORBIDDEN") => "forbidden",
+        Some("RATE_LIMITED") => "rate_limited",
         _ => "internal",
     }
 }
@@ -451,4 +577,22 @@ pub(super) fn too_large(limit: usize, media: &'static str) -> Response {
             limit / 1024
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_long_numbers;
+
+    #[test]
+    fn long_digit_runs_are_masked_short_ones_kept() {
+        assert_eq!(
+            mask_long_numbers(r#"does not contain the value "111222333""#),
+            r#"does not contain the value "*********""#
+        );
+        assert_eq!(
+            mask_long_numbers("12345678 and 1234567"),
+            "******** and 1234567"
+        );
+        assert_eq!(mask_long_numbers("line 3, column 17"), "line 3, column 17");
+    }
 }

@@ -13,7 +13,7 @@ use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -28,7 +28,11 @@ use uuid::Uuid;
 
 mod graphql;
 
-use crate::schema::{self, ApiSchema, ErrorCode, RequestId};
+use jeugdpad_access::{AccessAction, AccessEntry};
+
+use crate::auth::AuthFailure;
+use crate::gate::{log_access, ClientInfo, Gate};
+use crate::schema::{self, ApiSchema, ErrorCode, RequestId, Transport};
 use crate::state::AppState;
 use graphql::{error_response, graphql_get, graphql_post, too_large, JSON};
 
@@ -47,6 +51,8 @@ struct RequestInfo {
     operation: Option<String>,
     kind: &'static str,
     outcome: &'static str,
+    /// The signed-in user (never a token or a BSN).
+    user: Option<String>,
 }
 
 /// The router: GraphQL at `/graphql` (POST; GET for queries; websocket upgrade), websocket
@@ -85,7 +91,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopper = state.clone();
-    let result = axum::serve(listener, app(state.clone()))
+    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("stopping: finishing in-flight requests");
@@ -102,6 +109,11 @@ pub async fn serve(
 /// was still in flight.
 async fn close_store(state: AppState) {
     let mut store = std::sync::Arc::clone(&state.store);
+    let projector = state
+        .projector
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
     drop(state);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -111,6 +123,17 @@ async fn close_store(state: AppState) {
                     Ok(Ok(())) => tracing::info!("event store closed"),
                     Ok(Err(error)) => tracing::error!(%error, "closing the event store failed"),
                     Err(error) => tracing::error!(%error, "closing the event store failed"),
+                }
+                // The projector's subscription ends with the store; once the task is gone, so
+                // is the last handle on the database, and the directory is free for the next
+                // process.
+                if let Some(projector) = projector {
+                    if tokio::time::timeout(Duration::from_secs(5), projector)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("the projector did not stop within 5 s");
+                    }
                 }
                 return;
             }
@@ -152,19 +175,30 @@ async fn explain_body_limit(response: Response, limit: usize) -> Response {
     response
 }
 
-fn upgrade_websocket(http: Http, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+fn upgrade_websocket(
+    http: Http,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+    client: ClientInfo,
+) -> Response {
     let Http { state, schema } = http;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             let mut data = Data::default();
-            // The websocket seam for authentication is `on_connection_init` (browsers cannot
-            // set headers on a websocket); today every connection acts as the operator.
-            data.insert(state.operator.clone());
             data.insert(RequestId(Uuid::now_v7()));
+            data.insert(Transport(axum::http::Method::POST));
+            let auth_state = state.clone();
+            // Browsers cannot set headers on a websocket: the token comes in the
+            // `connection_init` payload, as `{"Authorization": "Bearer <token>"}`.
             let connection = GraphQLWebSocket::new(socket, schema, protocol)
                 .with_data(data)
-                .on_connection_init(|_payload| async { Ok(Data::default()) })
+                .on_connection_init(move |payload| async move {
+                    let gate = websocket_sign_in(&auth_state, &payload, client).await?;
+                    let mut data = Data::default();
+                    data.insert(gate);
+                    Ok(data)
+                })
                 .serve();
             let mut stopping = state.stopping.clone();
             tokio::select! {
@@ -174,12 +208,50 @@ fn upgrade_websocket(http: Http, protocol: GraphQLProtocol, upgrade: WebSocketUp
         })
 }
 
-async fn websocket(
-    State(http): State<Http>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade_websocket(http, protocol, upgrade)
+/// Signs in a websocket from its `connection_init` payload; a refusal closes the connection
+/// (graphql-transport-ws code 4403) and is written to the access log.
+async fn websocket_sign_in(
+    state: &AppState,
+    payload: &serde_json::Value,
+    client: ClientInfo,
+) -> async_graphql::Result<Gate> {
+    let header = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
+    let signed_in = match header {
+        Some(value) => state.auth.sign_in_bearer(value, chrono::Utc::now()).await,
+        None => Err(AuthFailure::Missing),
+    };
+    match signed_in {
+        Ok(signed_in) => Ok(Gate {
+            principal: signed_in.principal,
+            client,
+            expires_at: signed_in.expires_at,
+        }),
+        Err(failure) => {
+            let mut entry = AccessEntry::by(None, AccessAction::FailedSignIn, "websocket")
+                .refused(&failure.reason());
+            entry.client_address.clone_from(&client.address);
+            entry.client_application.clone_from(&client.application);
+            if let Err(error) = log_access(state, entry, None).await {
+                tracing::error!(error = %error.message(), "a failed sign-in could not be written to the access log");
+            }
+            Err(async_graphql::Error::new(failure.message()))
+        }
+    }
+}
+
+async fn websocket(State(http): State<Http>, request: axum::extract::Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let client = graphql::client_info(&parts);
+    match (
+        GraphQLProtocol::from_request_parts(&mut parts, &()).await,
+        WebSocketUpgrade::from_request_parts(&mut parts, &()).await,
+    ) {
+        (Ok(protocol), Ok(upgrade)) => upgrade_websocket(http, protocol, upgrade, client),
+        (Err(rejection), _) => rejection.into_response(),
+        (_, Err(rejection)) => rejection.into_response(),
+    }
 }
 
 /// `/health`: the store's head and how far the read models are.
@@ -235,6 +307,7 @@ async fn log_request(request: Request, next: Next) -> Response {
         operation = info.operation.as_deref().unwrap_or("-"),
         kind = if info.kind.is_empty() { "-" } else { info.kind },
         outcome = if info.outcome.is_empty() { "-" } else { info.outcome },
+        user = info.user.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id = %info.request_id.map(|id| id.to_string()).unwrap_or_default(),

@@ -4,7 +4,8 @@
 //! The three kinds of failure stay apart (STYLE.md): the user's mistake (`VALIDATION`,
 //! `INVALID_TRANSITION`, `NOT_FOUND`), a conflict (`CONFLICT`: reload and retry), and our fault
 //! (`INTERNAL`: the details go to the log with the request id, the client gets the id and an
-//! apology). `UNAUTHENTICATED` and `FORBIDDEN` are reserved for the authentication issue.
+//! apology). `UNAUTHENTICATED` (sign in), `FORBIDDEN` (not for your role or team) and `RATE_LIMITED`
+//! (slow down) come from the gate in front of every resolver.
 
 use std::fmt;
 
@@ -24,10 +25,12 @@ pub enum ErrorCode {
     Conflict,
     /// The named trajectory (or event) does not exist.
     NotFound,
-    /// No valid credentials (reserved for the authentication issue).
+    /// No valid credentials: no token, or an unknown, expired or revoked one.
     Unauthenticated,
-    /// Valid credentials, but not allowed (reserved for the authentication issue).
+    /// Signed in, but this role or team may not do this.
     Forbidden,
+    /// Too many requests with one token in a short time: wait and try again.
+    RateLimited,
     /// Our fault, not the user's.
     Internal,
 }
@@ -41,6 +44,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
+        ErrorCode::RateLimited,
         ErrorCode::Internal,
     ];
 
@@ -53,6 +57,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -104,6 +109,11 @@ impl ApiError {
             field: Some(field),
             ..ApiError::new(ErrorCode::Validation, format!("{field}: {error}"))
         }
+    }
+
+    /// The sentence the client sees.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> ApiError {

@@ -21,9 +21,12 @@ use super::scalars::Date;
 #[derive(Debug, Clone, InputObject)]
 pub(crate) struct SignalInput {
     /// The youth's pseudonymous subject key, shared by all their trajectories. Never a BSN: a
-    /// value that looks like one is refused. (A separate `bsn` field, turned into the key with a
-    /// keyed hash, comes with authentication.)
-    pub subject_key: String,
+    /// value that looks like one is refused. Give this or `bsn`, not both.
+    pub subject_key: Option<String>,
+    /// The youth's BSN, instead of `subjectKey`: checked with the elfproef and turned into the
+    /// subject key with a keyed hash at once; the BSN itself is never stored or logged. Only in
+    /// a POST body (never in a URL).
+    pub bsn: Option<String>,
     /// The team that owns the trajectory, as a slug like `wijkteam-noord`.
     pub team: String,
     /// Who raised the signal.
@@ -37,15 +40,58 @@ pub(crate) struct SignalInput {
 }
 
 impl SignalInput {
-    pub(crate) fn into_domain(self) -> ApiResult<d::SignalReceived> {
+    pub(crate) fn into_domain(self, subject: &SubjectOf<'_>) -> ApiResult<d::SignalReceived> {
         Ok(d::SignalReceived {
-            subject_key: parse("subjectKey", SubjectKey::parse(self.subject_key))?,
+            subject_key: subject.resolve(self.subject_key, self.bsn)?,
             team: team("team", self.team)?,
             source: self.source.into(),
             concerns: self.concerns.into_iter().map(Into::into).collect(),
             urgency: self.urgency.into(),
             birth_year: self.birth_year,
         })
+    }
+}
+
+/// Turns the `subjectKey` or `bsn` a client sent into the subject key.
+pub(crate) struct SubjectOf<'a> {
+    /// The installation secret.
+    pub(crate) secret: &'a jeugdpad_secrets::InstallSecret,
+    /// Whether the request came in a POST body (a BSN may not travel in a URL).
+    pub(crate) in_body: bool,
+}
+
+impl SubjectOf<'_> {
+    /// Exactly one of the two.
+    pub(crate) fn resolve(
+        &self,
+        subject_key: Option<String>,
+        bsn: Option<String>,
+    ) -> ApiResult<SubjectKey> {
+        match (subject_key, bsn) {
+            (Some(key), None) => parse("subjectKey", SubjectKey::parse(key)),
+            (None, Some(bsn)) => {
+                if !self.in_body {
+                    return Err(ApiError::invalid(
+                        "bsn",
+                        "a BSN may only be sent in the body of a POST request, never in a URL",
+                    ));
+                }
+                let bsn = jeugdpad_secrets::Bsn::parse(&bsn)
+                    .map_err(|e| ApiError::invalid("bsn", e.to_string()))?;
+                parse(
+                    "bsn",
+                    SubjectKey::parse(jeugdpad_secrets::subject_key(self.secret, &bsn)),
+                )
+            }
+            (Some(_), Some(_)) => Err(ApiError::invalid(
+                "bsn",
+                "give either subjectKey or bsn, not both",
+            )),
+            (None, None) => Err(ApiError::invalid(
+                "subjectKey",
+                "give the youth's subjectKey or bsn",
+            )),
+        }
     }
 }
 
@@ -242,9 +288,9 @@ pub(crate) enum StepInput {
 }
 
 impl StepInput {
-    pub(crate) fn into_domain(self) -> ApiResult<Step> {
+    pub(crate) fn into_domain(self, subject: &SubjectOf<'_>) -> ApiResult<Step> {
         Ok(match self {
-            StepInput::SignalReceived(s) => Step::SignalReceived(s.into_domain()?),
+            StepInput::SignalReceived(s) => Step::SignalReceived(s.into_domain(subject)?),
             StepInput::ConsultantAssigned(c) => Step::ConsultantAssigned(d::ConsultantAssigned {
                 consultant: user("consultant", c.consultant)?,
             }),

@@ -3,6 +3,7 @@
 //! `schema/schema.graphql` at the repository root is [`sdl`] checked in; the `schema_file_is_current`
 //! test fails when it drifts.
 
+mod admin;
 mod codes;
 mod enums;
 mod errors;
@@ -17,9 +18,19 @@ mod types;
 use async_graphql::{Schema, SchemaBuilder};
 use uuid::Uuid;
 
+pub use admin::{AdminMutation, AdminQuery};
 pub use errors::ErrorCode;
-pub use mutation::Mutation;
-pub use query::Query;
+pub(crate) use errors::{ApiError, ApiResult};
+pub use mutation::CaseMutation;
+pub use query::CaseQuery;
+
+/// Every query: a trajectory's file and the figures, then the admin's reads.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+pub struct Query(CaseQuery, AdminQuery);
+
+/// Every mutation: recording steps, then the admin's changes.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+pub struct Mutation(CaseMutation, AdminMutation);
 pub use subscription::Subscription;
 
 use crate::state::AppState;
@@ -32,8 +43,13 @@ pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestId(pub(crate) Uuid);
 
+/// The HTTP method a request came with: a BSN may never travel in a URL, so resolvers that
+/// take one refuse GET.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport(pub(crate) axum::http::Method);
+
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The schema serving `state`, with the depth and complexity limits. [`crate::app`] serves it

@@ -11,20 +11,24 @@
 //! so a retried open lands in the same trajectory.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
+use axum::http::Method;
+use jeugdpad_access::Action;
 use jeugdpad_app::{Context as RecordContext, Request};
 use jeugdpad_domain::{Command, Correction, EventId, Reason, Retraction, TrajectoryId};
 use jeugdpad_projections::AsOf;
 use uuid::Uuid;
 
 use super::enums::{AssessmentConclusion, CloseReason, HelpForm, HelpResult};
-use super::errors::{parse, ApiError, ApiResult, ErrorCode};
+use super::errors::{parse, ApiError, ApiResult};
 use super::inputs::{
     self, DecisionInput, HelpStartInput, PgbInput, PgbReviewResultInput, SignalInput, StepInput,
+    SubjectOf,
 };
 use super::scalars::Date;
 use super::types::Trajectory;
-use super::RequestId;
-use crate::state::{read, AppState, Caller};
+use super::{RequestId, Transport};
+use crate::gate::{allow, allow_trajectory, gate, About};
+use crate::state::{read, AppState};
 
 /// Namespace of trajectory ids derived from a client's event id (UUID v5), so a retried
 /// `openTrajectory` without a trajectory id still lands in one trajectory.
@@ -50,11 +54,11 @@ pub(crate) struct RecordPayload {
 
 /// Every mutation.
 #[derive(Debug, Default)]
-pub struct Mutation;
+pub struct CaseMutation;
 
 /// Recording steps: one mutation per event of the catalogue. Each answers the new stream version and the trajectory including the step.
 #[Object]
-impl Mutation {
+impl CaseMutation {
     /// Opens a trajectory from a signal (signaal ontvangen). Without `trajectoryId` the server
     /// chooses one (derived from `eventId` when given, so a retry is idempotent).
     async fn open_trajectory(
@@ -73,9 +77,18 @@ impl Mutation {
             }
             (None, None) => TrajectoryId::from_uuid(Uuid::now_v7()),
         };
+        let signal = signal.into_domain(&subject_of(ctx))?;
+        allow(
+            ctx,
+            Action::Record {
+                owner: signal.team.clone(),
+            },
+            About::trajectory(id, Some(signal.subject_key.clone())),
+        )
+        .await?;
         let command = Command::OpenFromSignal {
             occurred_on: occurred_on.0,
-            signal: signal.into_domain()?,
+            signal,
         };
         // No expected version: an existing id is refused by the domain with a clear message
         // ("already opened"), not as a version conflict.
@@ -109,9 +122,22 @@ impl Mutation {
         expected_version: Option<u64>,
         event_id: Option<ID>,
     ) -> async_graphql::Result<RecordPayload> {
+        let team = inputs::team("team", team)?;
+        let known = ctx
+            .data_unchecked::<AppState>()
+            .auth
+            .registry()
+            .has_team(&team);
+        if !known {
+            return Err(ApiError::invalid(
+                "team",
+                format!("there is no team '{team}'; an administrator adds teams"),
+            )
+            .into());
+        }
         let command = Command::TransferTeam {
             occurred_on: occurred_on.0,
-            team: inputs::team("team", team)?,
+            team,
         };
         step(ctx, &trajectory_id, command, expected_version, event_id).await
     }
@@ -291,7 +317,9 @@ impl Mutation {
         let correction = Correction {
             corrects: parse("corrects", EventId::parse(&corrects))?,
             occurred_on: replacement_occurred_on.map(|d| d.0),
-            payload: replacement.map(StepInput::into_domain).transpose()?,
+            payload: replacement
+                .map(|step| step.into_domain(&subject_of(ctx)))
+                .transpose()?,
             reason: parse("reason", Reason::parse(reason))?,
         };
         let command = Command::CorrectEvent {
@@ -336,6 +364,7 @@ async fn step(
 ) -> async_graphql::Result<RecordPayload> {
     let id = trajectory(trajectory_id)?;
     let event = event_uuid(event_id)?;
+    allow_trajectory(ctx, id, false).await?;
     Ok(record(ctx, id, command, expected_version, event).await?)
 }
 
@@ -349,12 +378,7 @@ async fn record(
 ) -> ApiResult<RecordPayload> {
     let state = ctx.data_unchecked::<AppState>();
     let request_id = ctx.data_opt::<RequestId>().map(|r| r.0);
-    let Some(caller) = ctx.data_opt::<Caller>() else {
-        return Err(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "sign in to record steps",
-        ));
-    };
+    let caller = gate(ctx)?;
     let today = state.today();
     let request = Request {
         trajectory: id,
@@ -363,9 +387,10 @@ async fn record(
         event_id,
     };
     let context = RecordContext {
-        recorded_by: caller.user.clone(),
+        recorded_by: caller.principal.user().to_string(),
         today,
         correlation_id: request_id,
+        free_text: state.free_text.clone(),
     };
     let recorded = jeugdpad_app::record(&state.store, &request, &context)
         .await
@@ -403,6 +428,16 @@ async fn record(
             .collect(),
         trajectory,
     })
+}
+
+/// How this request turns a `bsn` into a subject key.
+pub(crate) fn subject_of<'a>(ctx: &Context<'a>) -> SubjectOf<'a> {
+    SubjectOf {
+        secret: &ctx.data_unchecked::<AppState>().secret,
+        in_body: ctx
+            .data_opt::<Transport>()
+            .is_some_and(|t| t.0 != Method::GET),
+    }
 }
 
 pub(crate) fn trajectory(id: &ID) -> ApiResult<TrajectoryId> {

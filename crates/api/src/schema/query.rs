@@ -6,6 +6,7 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, OneofObject, ID};
+use jeugdpad_access::{effective_team, Action};
 use jeugdpad_domain::TeamCode;
 use jeugdpad_projections::{
     AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitsQuery, PgbQuery, Projections,
@@ -23,6 +24,7 @@ use super::reports::{
 use super::scalars::{Date, DateTime};
 use super::types::{stored_events, StoredEvent, Trajectory, TrajectorySummary};
 use super::RequestId;
+use crate::gate::{allow, allow_trajectory, gate, About};
 use crate::state::{read, AppState};
 
 /// Largest page of `trajectories` and `openWaits`.
@@ -70,11 +72,11 @@ pub(crate) enum CohortInput {
 
 /// Every query.
 #[derive(Debug, Default)]
-pub struct Query;
+pub struct CaseQuery;
 
 /// Reading trajectories and figures. Reports take `asOf` (reference date, default today) and optionally `knownOn` (the report as the system could have shown it at that instant).
 #[Object]
-impl Query {
+impl CaseQuery {
     /// One trajectory: summary, timeline, corrected history and raw events. `NOT_FOUND` when
     /// there is no such trajectory (or it was not recorded yet at `knownOn`).
     async fn trajectory(
@@ -86,6 +88,7 @@ impl Query {
     ) -> async_graphql::Result<Trajectory> {
         let state = ctx.data_unchecked::<AppState>();
         let id = trajectory(&id)?;
+        allow_trajectory(ctx, id, true).await?;
         let as_of = as_of_of(state, as_of, known_on);
         Trajectory::load(&read(&state.projections), id, as_of)
             .ok_or_else(|| ApiError::not_found("there is no trajectory with this id").into())
@@ -109,7 +112,7 @@ impl Query {
         let first = page("first", first)?;
         let filter = filter.unwrap_or_default();
         let mut query = ListingQuery::new(as_of_of(state, as_of, known_on), first);
-        query.team = team(filter.team)?;
+        query.team = list_scope(ctx, filter.team).await?;
         query.phase = filter.phase.map(Into::into);
         query.current_level = filter.level.map(Into::into);
         query.highest_level = filter.highest_level.map(Into::into);
@@ -153,7 +156,7 @@ impl Query {
         let mut query = WaitQuery::new(as_of_of(state, as_of, known_on));
         query.measure = measure.map(Into::into);
         query.group_by = group_by.map(Into::into);
-        query.team = self::team(team)?;
+        query.team = figures_scope(ctx, team).await?;
         query.source = source.map(Into::into);
         query.form = form.map(Into::into);
         Ok(run(ctx, move |p| p.waiting_times(&query)).await?.into())
@@ -173,7 +176,7 @@ impl Query {
     ) -> async_graphql::Result<Vec<OpenWait>> {
         let state = ctx.data_unchecked::<AppState>();
         let mut query = OpenWaitsQuery::new(as_of_of(state, as_of, known_on));
-        query.team = self::team(team)?;
+        query.team = list_scope(ctx, team).await?;
         query.measure = measure.map(Into::into);
         query.breaches_only = breaches_only.unwrap_or(false);
         query.limit = Some(page("first", first)?);
@@ -208,7 +211,7 @@ impl Query {
             from: range.from.0,
             to: range.to.0,
             group_by: group_by.map(Into::into),
-            team: self::team(team)?,
+            team: figures_scope(ctx, team).await?,
         };
         Ok(run(ctx, move |p| p.normalisation(&query)).await?.into())
     }
@@ -224,7 +227,7 @@ impl Query {
         let state = ctx.data_unchecked::<AppState>();
         let query = PgbQuery {
             as_of: as_of_of(state, as_of, known_on),
-            team: self::team(team)?,
+            team: list_scope(ctx, team).await?,
         };
         Ok(run(ctx, move |p| p.pgb_overdue(&query)).await?.into())
     }
@@ -240,7 +243,7 @@ impl Query {
         let state = ctx.data_unchecked::<AppState>();
         let query = PgbQuery {
             as_of: as_of_of(state, as_of, known_on),
-            team: self::team(team)?,
+            team: list_scope(ctx, team).await?,
         };
         let list = run(ctx, move |p| p.pgb_irregularities(&query)).await?;
         Ok(list.into_iter().map(Into::into).collect())
@@ -253,11 +256,39 @@ impl Query {
         trajectory_id: ID,
     ) -> async_graphql::Result<Vec<StoredEvent>> {
         let id = trajectory(&trajectory_id)?;
+        allow_trajectory(ctx, id, true).await?;
         let events = stored_events(ctx, id).await?;
         if events.is_empty() {
             return Err(ApiError::not_found("there is no trajectory with this id").into());
         }
         Ok(events)
+    }
+
+    /// De trajecten van één jeugdige: the trajectories of one youth, by `subjectKey` or by `bsn`
+    /// (POST only; turned into the subject key at once, never stored or logged), oldest first.
+    /// Consultants and team leads see those of their own team; the lookup is in the access log.
+    async fn subject_trajectories(
+        &self,
+        ctx: &Context<'_>,
+        subject_key: Option<String>,
+        bsn: Option<String>,
+        as_of: Option<Date>,
+    ) -> async_graphql::Result<Vec<TrajectorySummary>> {
+        let subject = super::mutation::subject_of(ctx).resolve(subject_key, bsn)?;
+        let team = effective_team(&gate(ctx)?.principal, None);
+        let about = About {
+            trajectory: None,
+            subject: Some(subject.clone()),
+        };
+        allow(ctx, Action::ListTrajectories { team: team.clone() }, about).await?;
+        let state = ctx.data_unchecked::<AppState>();
+        let as_of = as_of_of(state, as_of, None);
+        let found = run(ctx, move |p| p.subject_trajectories(&subject, as_of)).await?;
+        Ok(found
+            .into_iter()
+            .filter(|summary| team.as_ref().is_none_or(|t| &summary.team == t))
+            .map(TrajectorySummary)
+            .collect())
     }
 
     /// The code lists with their Dutch labels, the ladder levels and national codes.
@@ -296,6 +327,31 @@ fn as_of_of(state: &AppState, as_of: Option<Date>, known_on: Option<DateTime>) -
 
 fn team(team: Option<String>) -> ApiResult<Option<TeamCode>> {
     team.map(|t| inputs::team("team", t)).transpose()
+}
+
+/// The team a list of trajectories is limited to (a team-bound caller's own team when none is
+/// asked), once the gate allows it.
+async fn list_scope(ctx: &Context<'_>, asked: Option<String>) -> ApiResult<Option<TeamCode>> {
+    let team = effective_team(&gate(ctx)?.principal, self::team(asked)?);
+    allow(
+        ctx,
+        Action::ListTrajectories { team: team.clone() },
+        About::default(),
+    )
+    .await?;
+    Ok(team)
+}
+
+/// The team figures are limited to, once the gate allows it.
+async fn figures_scope(ctx: &Context<'_>, asked: Option<String>) -> ApiResult<Option<TeamCode>> {
+    let team = effective_team(&gate(ctx)?.principal, self::team(asked)?);
+    allow(
+        ctx,
+        Action::Figures { team: team.clone() },
+        About::default(),
+    )
+    .await?;
+    Ok(team)
 }
 
 fn page(field: &'static str, first: Option<i32>) -> ApiResult<usize> {

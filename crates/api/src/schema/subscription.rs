@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Subscription as SubscriptionDerive, ID};
 use futures_util::Stream;
+use jeugdpad_access::{permits, AccessAction, AccessEntry, Action, Refusal};
 use jeugdpad_domain::{TeamCode, TrajectoryId};
 use jeugdpad_projections::AsOf;
 use tokio::sync::broadcast::error::RecvError;
@@ -19,6 +20,7 @@ use super::inputs;
 use super::mutation::trajectory;
 use super::scalars::{Date, DateTime};
 use super::types::Trajectory;
+use crate::gate::{allow, allow_trajectory, gate, log_access, owner_of, About, Gate};
 use crate::projector::Committed;
 use crate::state::{read, AppState};
 
@@ -64,10 +66,15 @@ impl RecordedEventNotice {
         self.0.teams.iter().map(ToString::to_string).collect()
     }
     /// The trajectory as it stands now.
-    async fn trajectory(&self, ctx: &Context<'_>) -> Option<Trajectory> {
+    async fn trajectory(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Trajectory>> {
+        allow_trajectory(ctx, self.0.trajectory, true).await?;
         let state = ctx.data_unchecked::<AppState>();
         let as_of = AsOf::date(state.today().max(self.0.occurred_on));
-        Trajectory::load(&read(&state.projections), self.0.trajectory, as_of)
+        Ok(Trajectory::load(
+            &read(&state.projections),
+            self.0.trajectory,
+            as_of,
+        ))
     }
 }
 
@@ -85,7 +92,8 @@ impl Subscription {
         id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RecordedEventNotice>>> {
         let id: TrajectoryId = trajectory(&id)?;
-        Ok(events(ctx, move |event| event.trajectory == id))
+        allow_trajectory(ctx, id, true).await?;
+        events(ctx, Some(id), move |event| event.trajectory == id)
     }
 
     /// New events of every trajectory a team owns (both teams hear of a transfer).
@@ -95,28 +103,56 @@ impl Subscription {
         team: String,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RecordedEventNotice>>> {
         let team: TeamCode = inputs::team("team", team)?;
-        Ok(events(ctx, move |event| event.teams.contains(&team)))
+        allow(
+            ctx,
+            Action::ListTrajectories {
+                team: Some(team.clone()),
+            },
+            About::default(),
+        )
+        .await?;
+        events(ctx, None, move |event| event.teams.contains(&team))
     }
 }
 
-/// The committed events that pass `keep`, until the server stops.
+/// The committed events that pass `keep`, until the server stops — or until the caller may no
+/// longer have them: before each delivery the caller's sign-in is checked again (a revoked or
+/// expired token, a deactivated user) and, for one trajectory, whether its team still is the
+/// caller's (a transfer hands it over). Then the subscription answers once with
+/// `UNAUTHENTICATED` / `FORBIDDEN`, writes the refusal to the access log, and ends.
 fn events(
     ctx: &Context<'_>,
+    trajectory: Option<TrajectoryId>,
     keep: impl Fn(&Committed) -> bool + Send + Sync + 'static,
-) -> impl Stream<Item = async_graphql::Result<RecordedEventNotice>> {
-    let state = ctx.data_unchecked::<AppState>();
+) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RecordedEventNotice>>> {
+    let state = ctx.data_unchecked::<AppState>().clone();
+    let gate = gate(ctx)?.clone();
+    let operation = ctx.field().name().to_owned();
     let receiver = state.committed.subscribe();
     let stopping = state.stopping.clone();
-    futures_util::stream::unfold(
-        (receiver, stopping, keep),
-        |(mut receiver, mut stopping, keep)| async move {
+    let watch = Watch {
+        state,
+        gate,
+        trajectory,
+        operation,
+    };
+    Ok(futures_util::stream::unfold(
+        (receiver, stopping, keep, Some(watch)),
+        |(mut receiver, mut stopping, keep, watch)| async move {
+            // `None`: a refusal was delivered; the subscription is over.
+            let watch = watch?;
             loop {
                 let next = tokio::select! {
                     next = receiver.recv() => next,
                     _ = stopping.wait_for(|stop| *stop) => return None,
                 };
                 let item = match next {
-                    Ok(event) if keep(&event) => Ok(RecordedEventNotice(event)),
+                    Ok(event) if keep(&event) => match watch.still_allowed(&event).await {
+                        Ok(()) => Ok(RecordedEventNotice(event)),
+                        Err(refusal) => {
+                            return Some((Err(refusal.into()), (receiver, stopping, keep, None)))
+                        }
+                    },
                     Ok(_) => continue,
                     Err(RecvError::Lagged(missed)) => Err(ApiError::new(
                         ErrorCode::Internal,
@@ -128,8 +164,77 @@ fn events(
                     .into()),
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((item, (receiver, stopping, keep)));
+                return Some((item, (receiver, stopping, keep, Some(watch))));
             }
         },
-    )
+    ))
+}
+
+/// What a running subscription re-checks before each delivery.
+struct Watch {
+    state: AppState,
+    gate: Gate,
+    trajectory: Option<TrajectoryId>,
+    operation: String,
+}
+
+impl Watch {
+    /// `event.teams` are the owning team before and after the event: the handing-over team
+    /// still hears of its own transfer, and of nothing after it.
+    async fn still_allowed(&self, event: &Committed) -> Result<(), ApiError> {
+        let principal = &self.gate.principal;
+        let now = chrono::Utc::now();
+        let signed_in = self
+            .state
+            .auth
+            .still_signed_in(principal, self.gate.expires_at, now);
+        let (entry, error) = match (signed_in, self.trajectory) {
+            (Err(failure), _) => (
+                AccessEntry::by(Some(principal), AccessAction::FailedSignIn, &self.operation)
+                    .refused(&failure.reason()),
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    format!("{}; this subscription ends", failure.message()),
+                ),
+            ),
+            (Ok(()), Some(id)) => {
+                let verdicts: Vec<Result<(), Refusal>> = event
+                    .teams
+                    .iter()
+                    .map(|team| {
+                        permits(
+                            principal,
+                            &Action::ReadTrajectory {
+                                owner: team.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                if verdicts.iter().any(Result::is_ok) {
+                    return Ok(());
+                }
+                let Some(refused) = verdicts.into_iter().find_map(Result::err) else {
+                    return Ok(());
+                };
+                let mut entry =
+                    AccessEntry::by(Some(principal), AccessAction::Read, &self.operation)
+                        .refused(refused.reason());
+                entry.trajectory = Some(id);
+                entry.subject_key = owner_of(&self.state, id).map(|(_, subject)| subject);
+                let error = ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!("{refused}; this subscription ends"),
+                );
+                (entry, error)
+            }
+            (Ok(()), None) => return Ok(()),
+        };
+        let mut entry = entry;
+        entry.client_address.clone_from(&self.gate.client.address);
+        entry
+            .client_application
+            .clone_from(&self.gate.client.application);
+        log_access(&self.state, entry, None).await?;
+        Err(error)
+    }
 }

@@ -4,7 +4,8 @@
 //! `jeugdpad-projections`) and only renamed here.
 
 use async_graphql::{Context, Json, Object, ID};
-use jeugdpad_domain::{self as d, Event, TrajectoryId};
+use jeugdpad_app::Readable;
+use jeugdpad_domain::{self as d, Event, SubjectKey, TrajectoryId};
 use jeugdpad_projections::{self as p, AsOf, Projections};
 
 use super::enums::{CloseReason, EventType, Level, Phase, Source, Urgency};
@@ -23,7 +24,17 @@ pub(crate) struct Trajectory {
     timeline: p::Timeline,
 }
 
+/// What a reason reads after its subject was erased.
+const ERASED: &str = "[gewist]";
+/// What a reason reads when its sealed text does not open (damage).
+const UNREADABLE: &str = "[onleesbaar]";
+
 impl Trajectory {
+    /// The youth's pseudonym (from the summary at `asOf`).
+    fn subject(&self) -> Option<SubjectKey> {
+        self.summary.as_ref().map(|s| s.subject_key.clone())
+    }
+
     /// The snapshot of `id` as of `as_of`; `None` when the trajectory is unknown (or was not
     /// recorded yet at the knownOn instant).
     pub(crate) fn load(projections: &Projections, id: TrajectoryId, as_of: AsOf) -> Option<Self> {
@@ -80,7 +91,7 @@ impl Trajectory {
             .facts
             .iter()
             .cloned()
-            .map(TimelineEntry)
+            .map(|fact| TimelineEntry(fact, self.subject()))
             .collect()
     }
 
@@ -212,7 +223,7 @@ impl TrajectorySummary {
 
 /// Eén gebeurtenis op de tijdlijn, as recorded.
 #[derive(Debug, Clone)]
-pub(crate) struct TimelineEntry(p::TimelineFact);
+pub(crate) struct TimelineEntry(p::TimelineFact, Option<SubjectKey>);
 
 /// Eén gebeurtenis op de tijdlijn, as recorded; corrections and retractions are entries of their own.
 #[Object]
@@ -263,13 +274,28 @@ impl TimelineEntry {
             _ => None,
         }
     }
-    /// For a correction or retraction: why it was made.
-    async fn reason(&self) -> Option<&str> {
-        match &self.0.event {
-            Event::Corrected(c) => Some(c.reason.as_str()),
-            Event::Retracted(r) => Some(r.reason.as_str()),
-            Event::Step(_) => None,
-        }
+    /// For a correction or retraction: why it was made. Stored sealed under the youth's data
+    /// key; after an erasure (AVG art. 17) this reads `[gewist]`.
+    async fn reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let reason = match &self.0.event {
+            Event::Corrected(c) => c.reason.clone(),
+            Event::Retracted(r) => r.reason.clone(),
+            Event::Step(_) => return Ok(None),
+        };
+        let Some(subject) = self.1.clone() else {
+            return Ok(Some(ERASED.to_owned()));
+        };
+        let state = ctx.data_unchecked::<AppState>();
+        let free_text = state.free_text.clone();
+        let opened = tokio::task::spawn_blocking(move || free_text.open(&subject, &reason))
+            .await
+            .map_err(|e| ApiError::internal("the reason could not be read", &e, None))?
+            .map_err(|e| ApiError::internal("the reason could not be read", &e, None))?;
+        Ok(Some(match opened {
+            Readable::Text(text) => text,
+            Readable::Erased => ERASED.to_owned(),
+            Readable::Unreadable => UNREADABLE.to_owned(),
+        }))
     }
     /// For a step: the corrections of it, in recording order.
     async fn corrected_by(&self) -> Vec<ID> {

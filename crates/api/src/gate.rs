@@ -1,0 +1,172 @@
+//! De poort: where every resolver asks the one policy ([`jeugdpad_access::permits`]) and where
+//! the access log (NEN 7513) is written.
+//!
+//! A resolver names what it is about to do as an [`Action`] and calls [`allow`] before it
+//! touches any data. A refusal is logged and answered with `FORBIDDEN`; an access to a youth's
+//! file (a trajectory read, a list of trajectories, a step recorded, an export, an erasure, the
+//! access log itself) is logged *before* the data is returned — if the log cannot be written,
+//! the answer is not given. Aggregated figures and code lists are not logged: they name nobody.
+
+use async_graphql::Context;
+use chrono::NaiveDate;
+use jeugdpad_access::{
+    permits, AccessAction, AccessEntry, Action, Principal, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM,
+};
+use jeugdpad_domain::{SubjectKey, TeamCode, TrajectoryId};
+use jeugdpad_projections::AsOf;
+use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent};
+use uuid::Uuid;
+
+use crate::schema::{ApiError, ApiResult, ErrorCode, RequestId};
+use crate::state::{read, AppState};
+
+/// The access point of a request, for the access log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientInfo {
+    /// The peer's network address.
+    pub(crate) address: Option<String>,
+    /// The `User-Agent`, shortened.
+    pub(crate) application: Option<String>,
+}
+
+impl ClientInfo {
+    /// Fills in `entry`'s access point.
+    fn stamp(&self, mut entry: AccessEntry) -> AccessEntry {
+        entry.client_address.clone_from(&self.address);
+        entry.client_application.clone_from(&self.application);
+        entry
+    }
+}
+
+/// The signed-in caller of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    pub(crate) principal: Principal,
+    pub(crate) client: ClientInfo,
+    /// When an identity-provider token stops holding (long-lived websockets check it).
+    pub(crate) expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What an access concerns, for the log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct About {
+    pub(crate) trajectory: Option<TrajectoryId>,
+    pub(crate) subject: Option<SubjectKey>,
+}
+
+impl About {
+    /// One trajectory of one youth.
+    pub(crate) fn trajectory(id: TrajectoryId, subject: Option<SubjectKey>) -> About {
+        About {
+            trajectory: Some(id),
+            subject,
+        }
+    }
+}
+
+/// The caller of this request; `UNAUTHENTICATED` when the schema runs without one.
+pub(crate) fn gate<'a>(ctx: &Context<'a>) -> ApiResult<&'a Gate> {
+    ctx.data_opt::<Gate>()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "sign in first"))
+}
+
+/// Asks the policy whether the caller may do `action`; logs what the access log must hold.
+pub(crate) async fn allow(ctx: &Context<'_>, action: Action, about: About) -> ApiResult<()> {
+    let gate = gate(ctx)?;
+    let operation = ctx.field().name();
+    let state = ctx.data_unchecked::<AppState>();
+    let request = ctx.data_opt::<RequestId>().map(|r| r.0);
+    let logged = logged_as(&action);
+    let entry = |kind: AccessAction| {
+        let mut entry = AccessEntry::by(Some(&gate.principal), kind, operation);
+        entry.trajectory = about.trajectory;
+        entry.subject_key.clone_from(&about.subject);
+        gate.client.stamp(entry)
+    };
+    match permits(&gate.principal, &action) {
+        Ok(()) => {
+            if let Some(kind) = logged {
+                log_access(state, entry(kind), request).await?;
+            }
+            Ok(())
+        }
+        Err(refusal) => {
+            let kind = logged.unwrap_or(AccessAction::Read);
+            log_access(state, entry(kind).refused(refusal.reason()), request).await?;
+            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string()))
+        }
+    }
+}
+
+/// Which access-log action a granted `action` is written as (`None`: not logged).
+fn logged_as(action: &Action) -> Option<AccessAction> {
+    match action {
+        Action::ReadTrajectory { .. } => Some(AccessAction::Read),
+        Action::ListTrajectories { .. } => Some(AccessAction::List),
+        Action::Record { .. } => Some(AccessAction::Record),
+        Action::Export => Some(AccessAction::Export),
+        Action::Erase => Some(AccessAction::Erase),
+        Action::ManageAccess => Some(AccessAction::Administer),
+        Action::ReadAccessLog => Some(AccessAction::ReadAccessLog),
+        Action::Figures { .. } | Action::Reference => None,
+    }
+}
+
+/// Appends one entry to the access log; durable on return.
+pub(crate) async fn log_access(
+    state: &AppState,
+    entry: AccessEntry,
+    request: Option<Uuid>,
+) -> ApiResult<()> {
+    let event = NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: ACCESS_EVENT_TYPE.to_owned(),
+        schema_version: 1,
+        occurred_on: state.today(),
+        recorded_by: entry.recorded_by().to_owned(),
+        correlation_id: request,
+        causation_id: None,
+        payload: entry.payload(),
+    };
+    state
+        .store
+        .append(ACCESS_LOG_STREAM, ExpectedVersion::Any, vec![event])
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            ApiError::internal(
+                "the access log could not be written, so nothing was shown or changed; please try again",
+                &error,
+                request,
+            )
+        })
+}
+
+/// The team that owns trajectory `id` today and its youth's pseudonym; `None` if unknown.
+pub(crate) fn owner_of(state: &AppState, id: TrajectoryId) -> Option<(TeamCode, SubjectKey)> {
+    let today: NaiveDate = state.today();
+    read(&state.projections)
+        .summary(id, AsOf::date(today))
+        .map(|summary| (summary.team, summary.subject_key))
+}
+
+/// `allow` for one existing trajectory: `NOT_FOUND` when unknown, otherwise the policy with the
+/// team that owns it now.
+pub(crate) async fn allow_trajectory(
+    ctx: &Context<'_>,
+    id: TrajectoryId,
+    read_not_record: bool,
+) -> ApiResult<SubjectKey> {
+    let state = ctx.data_unchecked::<AppState>();
+    let Some((owner, subject)) = owner_of(state, id) else {
+        gate(ctx)?;
+        return Err(ApiError::not_found("there is no trajectory with this id"));
+    };
+    let action = if read_not_record {
+        Action::ReadTrajectory { owner }
+    } else {
+        Action::Record { owner }
+    };
+    allow(ctx, action, About::trajectory(id, Some(subject.clone()))).await?;
+    Ok(subject)
+}

@@ -1,0 +1,341 @@
+//! Beheer: teams, users, API tokens, erasure and the access log — for admins only, every call
+//! through the gate and into the access log. Changes go through `jeugdpad_app::admin::change`,
+//! the same function the `jeugdpad team|user|token` commands use.
+
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
+use chrono::Utc;
+use jeugdpad_access::{AccessEntry, Action, AdminEvent, Role as AccessRole, ACCESS_LOG_STREAM};
+use jeugdpad_app::admin::{change, AdminChangeError};
+use jeugdpad_domain::SubjectKey;
+use jeugdpad_store::EventStore;
+
+use super::errors::{ApiError, ApiResult, ErrorCode};
+use super::inputs;
+use super::mutation::subject_of;
+use super::scalars::DateTime;
+use super::RequestId;
+use crate::gate::{allow, gate, About};
+use crate::state::AppState;
+
+/// Rol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub(crate) enum Role {
+    /// Jeugdconsulent: records and reads their own team's trajectories.
+    Consultant,
+    /// Teamleider: reads their own team's trajectories and figures.
+    TeamLead,
+    /// Analist: figures and pseudonymised exports of all teams.
+    Analyst,
+    /// Beheerder: users, tokens, teams, erasure, the access log.
+    Admin,
+}
+
+impl From<Role> for AccessRole {
+    fn from(role: Role) -> AccessRole {
+        match role {
+            Role::Consultant => AccessRole::Consultant,
+            Role::TeamLead => AccessRole::TeamLead,
+            Role::Analyst => AccessRole::Analyst,
+            Role::Admin => AccessRole::Admin,
+        }
+    }
+}
+
+/// A new API token. The token itself is shown here once and never again: only its hash is kept.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct CreatedToken {
+    /// The token's public id (for `revokeToken`).
+    token_id: String,
+    /// The token: send it as `Authorization: Bearer <token>`. Store it in a password manager.
+    token: String,
+    /// When it stops working.
+    expires_at: Option<DateTime>,
+}
+
+/// What an erasure did.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct Erasure {
+    /// The subject's pseudonym, which the figures keep counting.
+    subject_key: String,
+    /// Whether a data key existed and was destroyed (false: the subject never had free text).
+    key_destroyed: bool,
+}
+
+/// One access-log entry.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct AccessLogEntry {
+    /// Position in the event log.
+    position: u64,
+    /// When.
+    at: DateTime,
+    /// What happened: read, list, record, export, erase, administer, read_access_log, failed_sign_in.
+    action: String,
+    /// granted or refused.
+    outcome: String,
+    /// The API operation.
+    operation: String,
+    /// Who (absent for a failed sign-in).
+    user: Option<String>,
+    /// In which role.
+    role: Option<String>,
+    /// For which team.
+    team: Option<String>,
+    /// Which trajectory.
+    trajectory_id: Option<ID>,
+    /// Which youth (pseudonym).
+    subject_key: Option<String>,
+    /// From which address.
+    client_address: Option<String>,
+    /// With which application.
+    client_application: Option<String>,
+    /// Why it was refused.
+    reason: Option<String>,
+}
+
+/// Admin reads.
+#[derive(Debug, Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    /// Het toegangslog (NEN 7513), newest first, filtered; reading it is logged too. Admins only.
+    #[allow(clippy::too_many_arguments)]
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        user: Option<String>,
+        subject_key: Option<String>,
+        bsn: Option<String>,
+        trajectory_id: Option<ID>,
+        from: Option<DateTime>,
+        to: Option<DateTime>,
+        #[graphql(default = 100)] first: i32,
+    ) -> async_graphql::Result<Vec<AccessLogEntry>> {
+        let subject = match (subject_key, bsn) {
+            (None, None) => None,
+            (key, bsn) => Some(subject_of(ctx).resolve(key, bsn)?),
+        };
+        let trajectory = trajectory_id
+            .map(|id| super::mutation::trajectory(&id))
+            .transpose()?;
+        let about = About {
+            trajectory,
+            subject: subject.clone(),
+        };
+        allow(ctx, Action::ReadAccessLog, about).await?;
+        let first = usize::try_from(first.clamp(1, 10_000)).unwrap_or(100);
+        let state = ctx.data_unchecked::<AppState>();
+        let store = std::sync::Arc::clone(&state.store);
+        let events = tokio::task::spawn_blocking(move || store.read_stream(ACCESS_LOG_STREAM))
+            .await
+            .map_err(|e| ApiError::internal("the access log could not be read", &e, request(ctx)))?
+            .map_err(|e| {
+                ApiError::internal("the access log could not be read", &e, request(ctx))
+            })?;
+        let mut entries = Vec::new();
+        for event in events.iter().rev() {
+            if from.as_ref().is_some_and(|f| event.recorded_at < f.0)
+                || to.as_ref().is_some_and(|t| event.recorded_at > t.0)
+            {
+                continue;
+            }
+            let Ok(entry) = AccessEntry::decode(&event.payload) else {
+                continue;
+            };
+            if user
+                .as_deref()
+                .is_some_and(|u| entry.user.as_ref().map(|x| x.as_str()) != Some(u))
+                || subject
+                    .as_ref()
+                    .is_some_and(|s| entry.subject_key.as_ref() != Some(s))
+                || trajectory.is_some_and(|t| entry.trajectory != Some(t))
+            {
+                continue;
+            }
+            entries.push(AccessLogEntry {
+                position: event.position,
+                at: event.recorded_at.into(),
+                action: entry.action.code().to_owned(),
+                outcome: serde_json::to_value(entry.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                operation: entry.operation,
+                user: entry.user.map(|u| u.to_string()),
+                role: entry.role.map(|r| r.code().to_owned()),
+                team: entry.team.map(|t| t.to_string()),
+                trajectory_id: entry.trajectory.map(|t| ID(t.to_string())),
+                subject_key: entry.subject_key.map(|s| s.to_string()),
+                client_address: entry.client_address,
+                client_application: entry.client_application,
+                reason: entry.reason,
+            });
+            if entries.len() >= first {
+                break;
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// Admin changes.
+#[derive(Debug, Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    /// Adds a team (wijkteam). Admins only.
+    async fn add_team(
+        &self,
+        ctx: &Context<'_>,
+        team: String,
+        name: String,
+    ) -> async_graphql::Result<bool> {
+        let team = inputs::team("team", team)?;
+        administer(ctx, AdminEvent::TeamAdded { team, name }).await?;
+        Ok(true)
+    }
+
+    /// Adds a user; consultants and team leads need a team, analysts and admins have none.
+    async fn add_user(
+        &self,
+        ctx: &Context<'_>,
+        user: String,
+        name: String,
+        role: Role,
+        team: Option<String>,
+    ) -> async_graphql::Result<bool> {
+        let event = AdminEvent::UserAdded {
+            user: inputs::user("user", user)?,
+            name,
+            role: role.into(),
+            team: team.map(|t| inputs::team("team", t)).transpose()?,
+        };
+        administer(ctx, event).await?;
+        Ok(true)
+    }
+
+    /// Deactivates a user: none of their tokens works any more.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        user: String,
+    ) -> async_graphql::Result<bool> {
+        let user = inputs::user("user", user)?;
+        administer(ctx, AdminEvent::UserDeactivated { user }).await?;
+        Ok(true)
+    }
+
+    /// Creates an API token for a user; the answer holds the token, shown this once.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        user: String,
+        label: Option<String>,
+        #[graphql(default = 90)] expires_in_days: i32,
+    ) -> async_graphql::Result<CreatedToken> {
+        if !(1..=3650).contains(&expires_in_days) {
+            return Err(ApiError::invalid("expiresInDays", "must be between 1 and 3650").into());
+        }
+        let minted = jeugdpad_secrets::mint();
+        let expires_at = Utc::now() + chrono::Duration::days(i64::from(expires_in_days));
+        let event = AdminEvent::TokenCreated {
+            token: minted.id.to_string(),
+            user: inputs::user("user", user)?,
+            hash: minted.hash.to_hex(),
+            expires_at: Some(expires_at),
+            label,
+        };
+        administer(ctx, event).await?;
+        Ok(CreatedToken {
+            token_id: minted.id.to_string(),
+            token: minted.secret,
+            expires_at: Some(expires_at.into()),
+        })
+    }
+
+    /// Revokes an API token at once.
+    async fn revoke_token(
+        &self,
+        ctx: &Context<'_>,
+        token_id: String,
+    ) -> async_graphql::Result<bool> {
+        administer(ctx, AdminEvent::TokenRevoked { token: token_id }).await?;
+        Ok(true)
+    }
+
+    /// Wist een jeugdige (AVG art. 17, where the law allows): destroys the data key that seals
+    /// the free text of their events. The events and every figure stay; the text is gone for good
+    /// (backups older than this keep it until they expire: docs/security.md).
+    async fn erase_subject(
+        &self,
+        ctx: &Context<'_>,
+        subject_key: Option<String>,
+        bsn: Option<String>,
+    ) -> async_graphql::Result<Erasure> {
+        let subject: SubjectKey = subject_of(ctx).resolve(subject_key, bsn)?;
+        let about = About {
+            trajectory: None,
+            subject: Some(subject.clone()),
+        };
+        allow(ctx, Action::Erase, about).await?;
+        let state = ctx.data_unchecked::<AppState>();
+        let free_text = state.free_text.clone();
+        let key = subject.clone();
+        let key_destroyed = tokio::task::spawn_blocking(move || free_text.erase(&key))
+            .await
+            .map_err(|e| {
+                ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx))
+            })?
+            .map_err(|e| {
+                ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx))
+            })?;
+        record(
+            ctx,
+            AdminEvent::SubjectErased {
+                subject_key: subject.clone(),
+            },
+        )
+        .await?;
+        Ok(Erasure {
+            subject_key: subject.to_string(),
+            key_destroyed,
+        })
+    }
+}
+
+/// Gate (manage access), then record the change.
+async fn administer(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
+    allow(ctx, Action::ManageAccess, About::default()).await?;
+    record(ctx, event).await
+}
+
+/// Records an admin change and waits until the registry includes it.
+async fn record(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
+    let state = ctx.data_unchecked::<AppState>();
+    let by = gate(ctx)?.principal.user().to_string();
+    let outcome =
+        change(&state.store, event, &by, Utc::now())
+            .await
+            .map_err(|error| match error {
+                AdminChangeError::Refused(refusal) => {
+                    ApiError::new(ErrorCode::Validation, refusal.to_string())
+                }
+                AdminChangeError::Conflict => ApiError::new(ErrorCode::Conflict, error.to_string()),
+                other => {
+                    ApiError::internal("the change could not be recorded", &other, request(ctx))
+                }
+            })?;
+    if !state.wait_applied(outcome.last_position).await {
+        return Err(ApiError::internal(
+            "the change was recorded but is not in force yet; check again in a moment",
+            &"the registry did not reach the change's position in time",
+            request(ctx),
+        ));
+    }
+    Ok(())
+}
+
+fn request(ctx: &Context<'_>) -> Option<uuid::Uuid> {
+    ctx.data_opt::<RequestId>().map(|r| r.0)
+}

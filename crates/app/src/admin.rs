@@ -1,0 +1,112 @@
+//! Beheer: changes to teams, users, tokens and erasures, recorded in the `admin` stream the same
+//! way a step is recorded in a trajectory — load, check, append with the version checked
+//! against — so the command line and the API cannot differ.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jeugdpad_access::{AdminError, AdminEvent, Registry, ADMIN_STREAM};
+use jeugdpad_store::{AppendOutcome, EventStore, ExpectedVersion, NewEvent, StoreError};
+use uuid::Uuid;
+
+/// Why an admin change was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminChangeError {
+    /// The change breaks a rule of the registry.
+    #[error(transparent)]
+    Refused(#[from] AdminError),
+    /// Someone else changed the registry at the same moment: try again.
+    #[error("the user registry changed in the meantime; try again")]
+    Conflict,
+    /// A stored admin event cannot be read (damage or a newer version).
+    #[error("the user registry cannot be read: {0}")]
+    Undecodable(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl AdminChangeError {
+    /// The API error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminChangeError::Refused(_) => "VALIDATION",
+            AdminChangeError::Conflict => "CONFLICT",
+            AdminChangeError::Undecodable(_) | AdminChangeError::Store(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<StoreError> for AdminChangeError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { .. } => AdminChangeError::Conflict,
+            other => AdminChangeError::Store(other),
+        }
+    }
+}
+
+/// Reads the `admin` stream into a registry. **Blocking.**
+pub fn load_registry<S: EventStore>(store: &S) -> Result<Registry, AdminChangeError> {
+    let mut registry = Registry::default();
+    for event in store.read_stream(ADMIN_STREAM)? {
+        let admin = AdminEvent::decode(&event.event_type, &event.payload)
+            .map_err(AdminChangeError::Undecodable)?;
+        registry.apply(&admin);
+    }
+    Ok(registry)
+}
+
+/// Checks `event` against the registry as stored and appends it, durable on return. `by` is
+/// the admin (or `local` operator) who made the change.
+pub async fn change<S: EventStore>(
+    store: &Arc<S>,
+    event: AdminEvent,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<AppendOutcome, AdminChangeError> {
+    let reader = Arc::clone(store);
+    let registry = tokio::task::spawn_blocking(move || load_registry(reader.as_ref()))
+        .await
+        .map_err(|join| AdminChangeError::Store(StoreError::Storage(join.to_string())))??;
+    registry.check(&event, now)?;
+    let envelope = NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: event.event_type().to_owned(),
+        schema_version: 1,
+        occurred_on: now.date_naive(),
+        recorded_by: by.to_owned(),
+        correlation_id: None,
+        causation_id: None,
+        payload: event.payload(),
+    };
+    Ok(store
+        .append(
+            ADMIN_STREAM,
+            ExpectedVersion::Exact(registry.version()),
+            vec![envelope],
+        )
+        .await?)
+}
+
+/// Creates an API token for `user` and records its hash; the returned token text is the only
+/// copy there will ever be (show it once).
+pub async fn create_token<S: EventStore>(
+    store: &Arc<S>,
+    user: jeugdpad_domain::UserId,
+    label: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(jeugdpad_secrets::MintedToken, AppendOutcome), AdminChangeError> {
+    let minted = jeugdpad_secrets::mint();
+    let event = AdminEvent::TokenCreated {
+        token: minted.id.to_string(),
+        user,
+        hash: minted.hash.to_hex(),
+        expires_at,
+        label,
+    };
+    let outcome = change(store, event, by, now).await?;
+    Ok((minted, outcome))
+}

@@ -1,0 +1,530 @@
+//! A BSN goes in, a pseudonym comes out, and the BSN itself is found nowhere: not in any file of
+//! the data directory, not in the server's log at TRACE level, not in any answer.
+//!
+//! This drives the real `jeugdpad` binary, as an operator runs it: the registry is set up with
+//! `jeugdpad team add / user add / token create --quiet`, the server runs as `jeugdpad serve`
+//! with `JEUGDPAD_LOG=trace` and its stderr captured, it is stopped with SIGTERM, and the
+//! store is checked with `jeugdpad verify`. Cargo gives `CARGO_BIN_EXE_jeugdpad` only to the
+//! `jeugdpad` package's own tests, so [`jeugdpad_binary`] builds it with the cargo that runs
+//! these tests (a no-op when it is up to date), or takes `JEUGDPAD_BIN`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use chrono::{Days, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+use super::super::{contains_bytes, files_under};
+
+/// Synthetic BSNs that pass the elfproef (9·1+8·1+7·1+6·2+5·2+4·2+3·3+2·3−1·3 = 66 = 6·11, and
+/// 9·2+8·7+7·1+6·8+5·3+4·9+3·4+2·5−1·4 = 198 = 18·11).
+const BSN_A: &str = "111222333";
+const BSN_B: &str = "271839454";
+/// Fails the elfproef (the sum is 65).
+const BSN_BAD: &str = "111222334";
+
+/// The jeugdpad binary: `JEUGDPAD_BIN`, or built by cargo (once per test run).
+fn jeugdpad_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("JEUGDPAD_BIN") {
+                return PathBuf::from(path);
+            }
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+            let mut build = Command::new(cargo);
+            // Cargo gives this test process the variables of the package under test
+            // (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, …). Build scripts that watch them (ring's
+            // does) would see a change and be rebuilt with everything above them, here and
+            // again in the next `cargo test`: build as if from a plain shell.
+            for (key, _) in std::env::vars_os() {
+                let key_text = key.to_string_lossy();
+                if key_text.starts_with("CARGO_PKG_")
+                    || key_text.starts_with("CARGO_MANIFEST_")
+                    || key_text.starts_with("CARGO_CFG_")
+                    || [
+                        "CARGO_CRATE_NAME",
+                        "CARGO_BIN_NAME",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                        "OUT_DIR",
+                    ]
+                    .contains(&key_text.as_ref())
+                {
+                    build.env_remove(&key);
+                }
+            }
+            // The target directory these tests were built in (…/TARGET/debug/deps/it-…), unless
+            // `CARGO_TARGET_DIR` names it anyway: the binary shares their dependencies.
+            if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+                let exe = std::env::current_exe().expect("the test binary's path");
+                if let Some(target) = exe.ancestors().nth(3) {
+                    build.arg("--target-dir").arg(target);
+                }
+            }
+            let output = build
+                .args(["build", "--package", "jeugdpad", "--bin", "jeugdpad"])
+                .arg("--message-format=json-render-diagnostics")
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("cargo runs");
+            assert!(
+                output.status.success(),
+                "building the jeugdpad binary failed"
+            );
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|message| {
+                    message["reason"] == "compiler-artifact"
+                        && message["target"]["name"] == "jeugdpad"
+                })
+                .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+                .expect("cargo names the jeugdpad executable")
+        })
+        .clone()
+}
+
+/// `jeugdpad --data DATA ARGS…`, which must succeed; returns its stdout.
+fn jeugdpad(data: &Path, args: &[&str]) -> String {
+    let output = command(data).args(args).output().expect("jeugdpad runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "jeugdpad {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The binary with `--data DATA` and none of the operator's `JEUGDPAD_*` settings.
+fn command(data: &Path) -> Command {
+    let mut command = Command::new(jeugdpad_binary());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("JEUGDPAD_") {
+            command.env_remove(key);
+        }
+    }
+    command.arg("--data").arg(data);
+    command
+}
+
+/// The running `jeugdpad serve`; killed if a test fails before it is stopped.
+struct Serve {
+    child: Option<Child>,
+}
+
+impl Serve {
+    /// Sends SIGTERM and waits for a clean exit; on anything else shows the end of `log`.
+    fn terminate(mut self, log: &Path) {
+        let mut child = self.child.take().expect("running");
+        // Through kill(1): the workspace forbids `unsafe`, which `libc::kill` needs.
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                if !status.success() {
+                    let text = std::fs::read_to_string(log).unwrap_or_default();
+                    let tail: String = text
+                        .chars()
+                        .rev()
+                        .take(6000)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    panic!("jeugdpad serve exited with {status}; the end of its log:\n{tail}");
+                }
+                return;
+            }
+            assert!(Instant::now() < deadline, "jeugdpad serve did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A free loopback port (bound and released; `serve` binds it again at once).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// An HTTP client of the binary's API that keeps every answer it receives.
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    answers: Vec<String>,
+}
+
+impl Api {
+    async fn send(&mut self, token: &str, query: &str, variables: Value) -> Value {
+        let request = self
+            .http
+            .post(&self.url)
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }));
+        self.keep(request).await
+    }
+
+    async fn get(&mut self, token: &str, query: &str, variables: Value) -> Value {
+        let request = self
+            .http
+            .get(&self.url)
+            .bearer_auth(token)
+            .query(&[("query", query), ("variables", &variables.to_string())]);
+        self.keep(request).await
+    }
+
+    /// Sends `request` and keeps its answer for the search at the end.
+    async fn keep(&mut self, request: reqwest::RequestBuilder) -> Value {
+        let text = request
+            .send()
+            .await
+            .expect("the server answers")
+            .text()
+            .await
+            .expect("an answer");
+        self.answers.push(text.clone());
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    async fn ok(&mut self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.send(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "{body:#}\n{query}");
+        body["data"].clone()
+    }
+}
+
+/// A date `days` before the server's today (its clock is the system's).
+fn days_ago(days: u64) -> String {
+    let today: NaiveDate = Utc::now().date_naive();
+    today
+        .checked_sub_days(Days::new(days))
+        .expect("a date")
+        .to_string()
+}
+
+/// The ways a BSN could be written down that a search must not find: the bare digits, the
+/// first eight (any longer form contains them), and the dotted and spaced forms.
+fn spellings(bsn: &str) -> Vec<String> {
+    vec![
+        bsn.to_owned(),
+        bsn[..8].to_owned(),
+        format!("{}.{}.{}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+        format!("{} {} {}", &bsn[..3], &bsn[3..6], &bsn[6..]),
+    ]
+}
+
+#[tokio::test]
+async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
+    let binary = tokio::task::spawn_blocking(jeugdpad_binary)
+        .await
+        .expect("the binary is found");
+    assert!(binary.is_file(), "{}", binary.display());
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    let log_file = work.path().join("serve.log");
+
+    // The operator registers a team, a consultant and an admin, and gives each a token.
+    let cli = [
+        jeugdpad(
+            &data,
+            &[
+                "team",
+                "add",
+                "noord",
+                "--name",
+                "Wijkteam Noord (synthetisch)",
+            ],
+        ),
+        jeugdpad(
+            &data,
+            &[
+                "user",
+                "add",
+                "consultant-noord",
+                "--name",
+                "Consulent (synthetisch)",
+                "--role",
+                "consultant",
+                "--team",
+                "noord",
+            ],
+        ),
+        jeugdpad(
+            &data,
+            &[
+                "user",
+                "add",
+                "beheer",
+                "--name",
+                "Beheerder (synthetisch)",
+                "--role",
+                "admin",
+            ],
+        ),
+    ];
+    let consultant = jeugdpad(
+        &data,
+        &["token", "create", "--user", "consultant-noord", "--quiet"],
+    )
+    .trim()
+    .to_owned();
+    let admin = jeugdpad(&data, &["token", "create", "--user", "beheer", "--quiet"])
+        .trim()
+        .to_owned();
+    assert!(consultant.starts_with("jpt_") && admin.starts_with("jpt_"));
+
+    let port = free_port();
+    let serve = Serve {
+        child: Some(
+            command(&data)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .env("JEUGDPAD_LOG", "trace")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log_file).expect("a log file"))
+                .spawn()
+                .expect("jeugdpad serve starts"),
+        ),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "jeugdpad serve did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut api = Api {
+        http,
+        url: format!("http://127.0.0.1:{port}/graphql"),
+        answers: Vec::new(),
+    };
+
+    // Two youths recorded by BSN (the second written with dots, as on a letter).
+    let open = "mutation($on: Date!, $bsn: String!) {
+        openTrajectory(occurredOn: $on, signal: { bsn: $bsn, team: \"noord\", source: SCHOOL,
+                       concerns: [PARENTING], urgency: REGULAR }) {
+          trajectoryId eventIds trajectory { summary { subjectKey } } } }";
+    let a = api
+        .ok(
+            &consultant,
+            open,
+            json!({ "on": days_ago(60), "bsn": BSN_A }),
+        )
+        .await;
+    let b = api
+        .ok(
+            &consultant,
+            open,
+            json!({ "on": days_ago(59), "bsn": spellings(BSN_B)[2] }),
+        )
+        .await;
+    let id_a = a["openTrajectory"]["trajectoryId"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let id_b = b["openTrajectory"]["trajectoryId"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let key_a = a["openTrajectory"]["trajectory"]["summary"]["subjectKey"]
+        .as_str()
+        .expect("a key")
+        .to_owned();
+    let key_b = b["openTrajectory"]["trajectory"]["summary"]["subjectKey"]
+        .as_str()
+        .expect("a key")
+        .to_owned();
+    assert!(
+        key_a.starts_with("p-") && key_b.starts_with("p-"),
+        "{key_a} {key_b}"
+    );
+    assert_ne!(key_a, key_b);
+
+    // A step and a correction with a reason.
+    let assessed = api
+        .ok(
+            &consultant,
+            "mutation($id: ID!, $on: Date!) { completeAssessment(trajectoryId: $id, occurredOn: $on,
+                 conclusion: LIGHT_HELP) { eventIds } }",
+            json!({ "id": id_a, "on": days_ago(50) }),
+        )
+        .await;
+    let assessment = assessed["completeAssessment"]["eventIds"][0].clone();
+    api.ok(
+        &consultant,
+        "mutation($id: ID!, $on: Date!, $event: ID!, $to: Date!) { correctEvent(trajectoryId: $id,
+             occurredOn: $on, corrects: $event, reason: \"datum overgenomen uit de verkeerde brief\",
+             replacementOccurredOn: $to) { version } }",
+        json!({ "id": id_a, "on": days_ago(40), "event": assessment, "to": days_ago(52) }),
+    )
+    .await;
+
+    // Looked up by BSN (any spelling), each youth has their own trajectory.
+    let lookup =
+        "query($bsn: String!) { subjectTrajectories(bsn: $bsn) { trajectoryId subjectKey } }";
+    for (bsn, id, key) in [
+        (BSN_A.to_owned(), &id_a, &key_a),
+        (spellings(BSN_A)[3].clone(), &id_a, &key_a),
+        (BSN_B.to_owned(), &id_b, &key_b),
+    ] {
+        let found = api.ok(&consultant, lookup, json!({ "bsn": bsn })).await;
+        assert_eq!(
+            found["subjectTrajectories"],
+            json!([{ "trajectoryId": id, "subjectKey": key }])
+        );
+    }
+
+    // The timelines.
+    let timeline = "query($id: ID!) { trajectory(id: $id) { summary { subjectKey }
+                      timeline { type reason payload } } }";
+    let read_a = api.ok(&consultant, timeline, json!({ "id": id_a })).await;
+    assert_eq!(
+        read_a["trajectory"]["summary"]["subjectKey"],
+        key_a.as_str()
+    );
+    assert!(read_a["trajectory"]["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .any(|entry| entry["reason"] == "datum overgenomen uit de verkeerde brief"));
+    let read_b = api.ok(&consultant, timeline, json!({ "id": id_b })).await;
+    assert_eq!(
+        read_b["trajectory"]["summary"]["subjectKey"],
+        key_b.as_str()
+    );
+
+    // The admin asks the access log by BSN: youth A's entries, one `read` for the one read.
+    let log = api
+        .ok(
+            &admin,
+            "query($bsn: String!) { accessLog(bsn: $bsn, first: 1000) {
+                 position action outcome user role team subjectKey trajectoryId clientAddress } }",
+            json!({ "bsn": BSN_A }),
+        )
+        .await;
+    let entries = log["accessLog"].as_array().expect("entries");
+    assert!(
+        entries.iter().all(|e| e["subjectKey"] == key_a.as_str()),
+        "{entries:#?}"
+    );
+    let reads: Vec<&Value> = entries.iter().filter(|e| e["action"] == "read").collect();
+    assert_eq!(reads.len(), 1, "{entries:#?}");
+    assert_eq!(
+        reads[0],
+        &json!({ "position": reads[0]["position"], "action": "read", "outcome": "granted",
+                 "user": "consultant-noord", "role": "consultant", "team": "noord",
+                 "subjectKey": key_a, "trajectoryId": id_a, "clientAddress": "127.0.0.1" })
+    );
+    // Opened, assessed, corrected; looked up twice.
+    let count = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
+    assert_eq!((count("record"), count("list")), (3, 2), "{entries:#?}");
+
+    // A number that fails the elfproef is refused without repeating it.
+    for query in [open, lookup] {
+        let refused = api
+            .send(
+                &consultant,
+                query,
+                json!({ "on": days_ago(10), "bsn": BSN_BAD }),
+            )
+            .await;
+        let error = &refused["errors"][0];
+        assert_eq!(error["extensions"]["code"], "VALIDATION", "{refused}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(!message.contains(&BSN_BAD[..8]), "{message}");
+    }
+    // A BSN never travels in a URL: over GET the lookup is refused.
+    let refused = api.get(&consultant, lookup, json!({ "bsn": BSN_A })).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{refused}"
+    );
+    assert!(refused["data"].is_null() || refused["data"]["subjectTrajectories"].is_null());
+
+    // The last entry of the access log: this very read of it.
+    let last = api
+        .ok(
+            &admin,
+            "{ accessLog(first: 1) { position action } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(last["accessLog"][0]["action"], "read_access_log");
+    let last_logged = last["accessLog"][0]["position"]
+        .as_u64()
+        .expect("a position");
+
+    serve.terminate(&log_file);
+
+    // Nowhere: not in any file of the data directory, the server's log or any answer.
+    let log = std::fs::read(&log_file).expect("the log reads");
+    assert!(
+        contains_bytes(&log, b"TRACE") && contains_bytes(&log, b"jeugdpad_api::request"),
+        "the log was captured at TRACE level"
+    );
+    let mut places: Vec<(String, Vec<u8>)> = files_under(&data)
+        .into_iter()
+        .map(|file| {
+            let bytes = std::fs::read(&file).expect("a file of the store reads");
+            (file.display().to_string(), bytes)
+        })
+        .collect();
+    assert!(places.len() > 1, "the store's files are there");
+    places.push(("the server's log".to_owned(), log));
+    for (i, answer) in api.answers.iter().enumerate() {
+        places.push((format!("answer {i}"), answer.clone().into_bytes()));
+    }
+    for (i, output) in cli.iter().enumerate() {
+        places.push((format!("command output {i}"), output.clone().into_bytes()));
+    }
+    for bsn in [BSN_A, BSN_B, BSN_BAD] {
+        for spelling in spellings(bsn) {
+            for (place, bytes) in &places {
+                assert!(
+                    !contains_bytes(bytes, spelling.as_bytes()),
+                    "{spelling} found in {place}"
+                );
+            }
+        }
+    }
+
+    // `jeugdpad verify`: intact, with the access log inside the verified chain.
+    let report = jeugdpad(&data, &["verify"]);
+    assert!(report.contains("OK: no problems found"), "{report}");
+    let head: u64 = report
+        .split("head position ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no head position in {report}"));
+    assert!(
+        head >= last_logged,
+        "head {head}, last access-log entry {last_logged}"
+    );
+}
