@@ -181,7 +181,7 @@ pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dy
 pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Arc::new(SledStore::open(data)?);
+        let store = Arc::new(reopen(data)?);
         let registry = load_registry(store.as_ref())?;
         let mut events = Vec::new();
         for team in teams {
@@ -254,8 +254,25 @@ pub fn log_export(data: &Path, operation: &str) -> Result<(), Box<dyn Error>> {
         causation_id: None,
         payload: entry.payload(),
     };
-    let store = SledStore::open(data)?;
+    let store = reopen(data)?;
     store.append_blocking(ACCESS_LOG_STREAM, ExpectedVersion::Any, vec![event])?;
     store.close()?;
     Ok(())
+}
+
+/// Opens the store, waiting up to five seconds while it is locked: a step of this same process
+/// may just have closed it (sled lets go of its file lock when its last internal handle drops,
+/// which can trail `close` by a moment). A server holding it still gets the "in use" error.
+pub(crate) fn reopen(data: &Path) -> Result<SledStore, jeugdpad_store::StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match SledStore::open(data) {
+            Err(error)
+                if error.to_string().contains("in use") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
 }

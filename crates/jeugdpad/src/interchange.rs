@@ -20,7 +20,7 @@ fn today() -> chrono::NaiveDate {
 
 /// Opens the store for a one-off command, with a plain message when the server holds it.
 fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
-    SledStore::open(data).map_err(|e| {
+    crate::access::reopen(data).map_err(|e| {
         let text = e.to_string();
         if text.contains("in use by another process") {
             format!(

@@ -243,8 +243,20 @@ impl SledStore {
 
     /// Stops the writer after it answered every submitted append, and flushes. Reports a writer
     /// that died (a bug) or a final flush that failed.
+    ///
+    /// Returns once the directory is free for the next opener: sled releases its file lock
+    /// when its last internal handle drops, which can trail the final flush by a moment (its
+    /// I/O threads let go afterwards), so this waits — up to five seconds — until the lock can
+    /// be taken. Other handles on the store (a subscription, a vault) keep it open, as before.
     pub fn close(mut self) -> Result<(), StoreError> {
-        self.shutdown()
+        let result = self.shutdown();
+        let log = self.shared.dir.join(SLED_DIR).join("db");
+        let alone = Arc::strong_count(&self.shared) == 1;
+        drop(self);
+        if alone {
+            wait_until_unlocked(&log);
+        }
+        result
     }
 
     /// The kluis beside the log: removable secrets such as per-subject data keys (see [`Vault`]).
@@ -411,6 +423,26 @@ impl EventStore for SledStore {
 
 /// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
 /// sled's log file for the writer's `fdatasync`.
+/// Waits (up to five seconds) until nobody holds sled's lock on `log`.
+fn wait_until_unlocked(log: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while let Ok(file) = std::fs::File::open(log) {
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                return;
+            }
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(_) => {
+                tracing::warn!(?log, "the store's lock is still held 5 s after closing");
+                return;
+            }
+        }
+    }
+}
+
 fn sync_dirs_and_open_log(dir: &Path) -> Result<std::fs::File, StoreError> {
     let sled_dir = dir.join(SLED_DIR);
     for path in [dir, sled_dir.as_path()] {

@@ -12,6 +12,7 @@ mod access;
 mod case;
 mod concurrency;
 mod errors;
+mod export;
 mod figures;
 mod lifecycle;
 mod normalisation;
@@ -275,7 +276,6 @@ impl Server {
             tokens,
         } = self;
         server.shutdown().await.expect("the server stops cleanly");
-        wait_until_released(&dir.path().join("data")).await;
         let server = start_for_tests_with(&dir.path().join("data"), options.clone())
             .await
             .expect("the server starts again");
@@ -292,36 +292,7 @@ impl Server {
     pub async fn stop(self) -> Stopped {
         let Server { dir, server, .. } = self;
         server.shutdown().await.expect("the server stops cleanly");
-        wait_until_released(&dir.path().join("data")).await;
         Stopped { dir }
-    }
-}
-
-/// Waits until no handle holds the store in `data` any more.
-///
-/// Workaround: `TestServer::shutdown` returns before the projector task has dropped its store
-/// subscription (which holds the sled database), so for a moment the directory is still
-/// locked and opening it fails with "in use by another process (or another handle in this
-/// one)". `api::lifecycle` shows it (`#[ignore]`d until fixed in crates/api).
-async fn wait_until_released(data: &Path) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let dir = data.to_path_buf();
-        let opened = tokio::task::spawn_blocking(move || SledStore::open(&dir))
-            .await
-            .expect("the open runs");
-        match opened {
-            Ok(store) => {
-                store.close().expect("the store closes");
-                return;
-            }
-            Err(error)
-                if error.to_string().contains("in use") && std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            Err(error) => panic!("the stopped server's store does not open: {error}"),
-        }
     }
 }
 

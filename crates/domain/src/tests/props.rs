@@ -80,18 +80,18 @@ fn mutate(step: &Step, seed: usize) -> Step {
         Step::DecisionIssued(p) => {
             p.form = form(seed);
             p.foster = None;
-            p.granted = seed % 4 != 0;
+            p.granted = !seed.is_multiple_of(4);
         }
         Step::HelpStarted(p) => {
             p.form = form(seed);
             p.foster = (p.form == FosterCare).then(foster);
-            if seed % 3 == 0 {
+            if seed.is_multiple_of(3) {
                 p.episode_id = episode(seed / 3);
             }
         }
         Step::HelpEnded(p) => {
             p.result = HelpResult::ALL[seed % HelpResult::ALL.len()];
-            if seed % 3 == 0 {
+            if seed.is_multiple_of(3) {
                 p.episode_id = episode(seed / 3);
             }
         }

@@ -163,7 +163,7 @@ fn command(kind: u8, state: &Trajectory, on: NaiveDate, e: usize) -> Command {
             decision: decision(
                 &on.to_string(),
                 state.open_requests().nth(e % 2).map_or(form, |r| r.form),
-                e % 3 != 0,
+                !e.is_multiple_of(3),
             ),
         },
         6 => Command::StartHelp {
@@ -172,7 +172,7 @@ fn command(kind: u8, state: &Trajectory, on: NaiveDate, e: usize) -> Command {
                 &format!("E{}", state.episodes().len()),
                 // Often the form of a decided request, so decision → start waits close.
                 match state.requests().iter().rev().find(|r| r.answer.is_some()) {
-                    Some(r) if e % 3 != 0 => r.form,
+                    Some(r) if !e.is_multiple_of(3) => r.form,
                     _ => form,
                 },
             ),
@@ -193,12 +193,12 @@ fn command(kind: u8, state: &Trajectory, on: NaiveDate, e: usize) -> Command {
             occurred_on: on,
             review: PgbReviewCompleted {
                 decision: PgbReviewDecision::Adjust,
-                quality_concern: e % 2 == 0,
-                irregularity_suspected: e % 3 == 0,
+                quality_concern: e.is_multiple_of(2),
+                irregularity_suspected: e.is_multiple_of(3),
             },
         },
         // Closing ends a stream: only one in four attempts, so streams grow longer first.
-        10 if e % 4 != 0 => Command::RequestHelp {
+        10 if !e.is_multiple_of(4) => Command::RequestHelp {
             occurred_on: on,
             form,
         },
@@ -394,6 +394,89 @@ proptest! {
                     prop_assert_eq!(all, indexed);
                 }
             }
+        }
+    }
+}
+
+/// What the waiting-time report says of one measure, worked out from per-trajectory waits.
+fn stats_of(waits: &[crate::TrajectoryWait], norm: Option<i64>) -> crate::WaitStats {
+    use crate::WaitStatus;
+    let mut closed: Vec<i64> = waits
+        .iter()
+        .filter(|w| w.status == WaitStatus::Closed)
+        .filter_map(|w| w.days)
+        .collect();
+    closed.sort_unstable();
+    let open: Vec<i64> = waits
+        .iter()
+        .filter(|w| w.status == WaitStatus::Open)
+        .filter_map(|w| w.days)
+        .collect();
+    let within = norm.map(|n| closed.iter().filter(|&&len| len <= n).count());
+    crate::WaitStats {
+        closed: closed.len(),
+        open: open.len(),
+        abandoned: waits
+            .iter()
+            .filter(|w| w.status == WaitStatus::Abandoned)
+            .count(),
+        mean: crate::mean(&closed),
+        median: crate::nearest_rank(&closed, 50),
+        p90: crate::nearest_rank(&closed, 90),
+        max: closed.last().copied(),
+        within_norm: within
+            .and_then(|w| (!closed.is_empty()).then(|| w as f64 / closed.len() as f64)),
+        open_breaches: open
+            .iter()
+            .filter(|&&len| norm.is_some_and(|n| len > n))
+            .count(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// One trajectory's figures from its own facts are the read model's: the same summary, and
+    /// waits that add up to the waiting-time report and the open-waits list exactly.
+    #[test]
+    fn one_trajectorys_figures_are_the_read_models(actions in actions()) {
+        let log = generate(&actions);
+        let p = batch(&log);
+        let norms = crate::Norms::default();
+        let mut streams: HashMap<TrajectoryId, Vec<RecordedFact>> = HashMap::new();
+        for r in &log {
+            streams.entry(r.trajectory).or_default().push(r.fact.clone());
+        }
+        for d in DATES {
+            let mut all = Vec::new();
+            for (id, facts) in &streams {
+                let figures = crate::trajectory_figures(*id, facts.iter().cloned(), day(d), &norms);
+                let summary = p.summary(*id, as_of(d));
+                prop_assert_eq!(figures.as_ref().map(|f| &f.summary), summary.as_ref());
+                all.extend(figures.into_iter().flat_map(|f| f.waits).map(|w| (*id, w)));
+            }
+            let report = p.waiting_times(&WaitQuery::new(as_of(d)));
+            for measure in &report.measures {
+                let of_measure: Vec<_> = all
+                    .iter()
+                    .filter(|(_, w)| w.measure == measure.measure)
+                    .map(|(_, w)| *w)
+                    .collect();
+                prop_assert_eq!(&stats_of(&of_measure, measure.norm_days), &measure.overall);
+            }
+            let mut open: Vec<_> = all
+                .iter()
+                .filter(|(_, w)| w.status == crate::WaitStatus::Open)
+                .map(|(id, w)| (*id, w.measure, w.form, w.started_on, w.days))
+                .collect();
+            let mut listed: Vec<_> = p
+                .open_waits(&OpenWaitsQuery::new(as_of(d)))
+                .into_iter()
+                .map(|o| (o.trajectory, o.measure, o.form, o.started_on, Some(o.days_waited)))
+                .collect();
+            open.sort();
+            listed.sort();
+            prop_assert_eq!(open, listed);
         }
     }
 }
