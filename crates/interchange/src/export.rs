@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde_json::Value;
 
 use crate::columns::{Cell, Sink, EVENT_COLUMNS, SUMMARY_COLUMNS};
@@ -66,7 +66,14 @@ pub struct ExportReport {
     pub rows: u64,
 }
 
-/// Writes one export file. **Blocking.** `progress` is called with the number of events read.
+/// Writes one export file. **Blocking.** `progress` is called with the number of log events
+/// read.
+///
+/// Streams: events go from the log to the file in position order, one page of the log at a
+/// time; summaries come from [`crate::for_each_summary`], one trajectory at a time; CSV and
+/// JSON Lines rows are written as they come, Parquet rows in row groups of 65,536. Only
+/// trajectory streams (`trajectory-…`) are exported: whatever else the store holds (`admin`,
+/// `access-log`) is skipped. Everything up to the store's head at the start is exported.
 pub fn export(
     store: &SledStore,
     options: &ExportOptions,
@@ -80,44 +87,48 @@ pub fn export(
     let path = options
         .out
         .join(format!("{name}.{}", options.format.extension()));
+    let head = store.head();
     let mut rows = 0;
     match (options.what, options.format) {
         (ExportWhat::Events, ExportFormat::Jsonl) => {
             let mut out = jsonl(&path)?;
-            crate::for_each_event(store, |event| {
-                write_line(&mut out, &path, &EventLine::from(event))?;
-                rows += 1;
+            crate::for_each_event(store, head, |event| {
                 progress(1);
+                if crate::trajectory_of_stream(&event.stream_id).is_some() {
+                    write_line(&mut out, &path, &EventLine::from(event))?;
+                    rows += 1;
+                }
                 Ok(())
             })?;
             out.flush().map_err(|e| Error::io(&path, e))?;
         }
         (ExportWhat::Events, format) => {
             let mut sink = sink(&path, format, EVENT_COLUMNS)?;
-            crate::for_each_event(store, |event| {
-                sink.push(event_cells(&event))?;
-                rows += 1;
+            crate::for_each_event(store, head, |event| {
                 progress(1);
+                if crate::trajectory_of_stream(&event.stream_id).is_some() {
+                    sink.push(event_cells(&event))?;
+                    rows += 1;
+                }
                 Ok(())
             })?;
             sink.finish()?;
         }
+        (ExportWhat::Summaries, ExportFormat::Jsonl) => {
+            let mut out = jsonl(&path)?;
+            crate::for_each_summary(store, options.as_of, progress, |summary| {
+                rows += 1;
+                write_line(&mut out, &path, &summary)
+            })?;
+            out.flush().map_err(|e| Error::io(&path, e))?;
+        }
         (ExportWhat::Summaries, format) => {
-            let summaries = crate::summaries(store, options.as_of, progress)?;
-            if format == ExportFormat::Jsonl {
-                let mut out = jsonl(&path)?;
-                for summary in &summaries {
-                    write_line(&mut out, &path, summary)?;
-                }
-                out.flush().map_err(|e| Error::io(&path, e))?;
-            } else {
-                let mut sink = sink(&path, format, SUMMARY_COLUMNS)?;
-                for summary in &summaries {
-                    sink.push(summary.cells())?;
-                }
-                sink.finish()?;
-            }
-            rows = summaries.len() as u64;
+            let mut sink = sink(&path, format, SUMMARY_COLUMNS)?;
+            crate::for_each_summary(store, options.as_of, progress, |summary| {
+                rows += 1;
+                sink.push(summary.cells())
+            })?;
+            sink.finish()?;
         }
     }
     Ok(ExportReport { path, rows })

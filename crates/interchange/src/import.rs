@@ -4,9 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use chrono::{NaiveDate, Utc};
-use jeugdpad_domain::{
-    decide, evolve, Command, Event, EventId, RecordedFact, Trajectory, TrajectoryId,
-};
+use jeugdpad_domain::{decide, evolve, Command, Event, EventId, RecordedFact, Trajectory};
 use jeugdpad_store::{
     EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
 };
@@ -84,6 +82,7 @@ pub fn import(
     let mut streams: Vec<Stream> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut seen_ids = HashSet::new();
+    let mut foreign_streams: HashSet<String> = HashSet::new();
 
     for (index, line) in input.lines().enumerate() {
         let number = index + 1;
@@ -110,6 +109,20 @@ pub fn import(
             });
             continue;
         };
+        if crate::trajectory_of_stream(&stream_id).is_none() {
+            // Only trajectories are imported; the store's own streams (`admin`, `access-log`)
+            // and anything else are refused line by line, never stored.
+            foreign_streams.insert(stream_id.clone());
+            report.rejections.push(Rejection {
+                line: number,
+                reason: format!(
+                    "{stream_id:?} is not a trajectory stream (trajectory-<uuid>): only \
+                     trajectories are imported"
+                ),
+                stream_id: Some(stream_id),
+            });
+            continue;
+        }
         let at = *by_id.entry(stream_id.clone()).or_insert_with(|| {
             streams.push(Stream {
                 id: stream_id.clone(),
@@ -137,6 +150,7 @@ pub fn import(
         }
     }
 
+    report.streams_rejected = foreign_streams.len();
     for stream in &mut streams {
         if stream.refused.is_none() {
             stream.refused = check_stream(store, stream, options)?;
@@ -255,21 +269,6 @@ fn check_stream(
     stream: &mut Stream,
     options: &ImportOptions,
 ) -> Result<Option<(usize, String)>, Error> {
-    let first_line = stream.lines.first().map_or(0, |(n, _)| *n);
-    if stream
-        .id
-        .strip_prefix("trajectory-")
-        .and_then(|id| TrajectoryId::parse(id).ok())
-        .is_none()
-    {
-        return Ok(Some((
-            first_line,
-            format!(
-                "{:?} is not a trajectory stream (trajectory-<uuid>)",
-                stream.id
-            ),
-        )));
-    }
     let stored = store.read_stream(&stream.id)?;
     let facts = stored
         .iter()

@@ -2,20 +2,26 @@
 //! analyst's pseudonymised exports.
 //!
 //! - [`seed`]: records a deterministic synthetic cohort ([`jeugdpad_synth`]) into a store. Each
-//!   case is decided command by command through the domain (`decide`/`evolve`, pure), and all
-//!   its events go to the store in **one** append with `ExpectedVersion::NoStream`, many cases
-//!   in flight at once so the store's group commit fills each flush. Still validated by the
-//!   domain, still durable, still one hash chain; about ten times faster than recording one
-//!   command at a time through `jeugdpad_app::record`.
+//!   case is decided command by command through the domain (`decide`/`evolve`, pure); into an
+//!   empty store the decided cases stream, in cohort order and with their positions assigned
+//!   here, into large [`SledStore::import_batch`] calls (up to ten thousand events each, a few in
+//!   flight) through the store's one writer, group commit and hash chain. A bounded number of
+//!   cases is in memory at any moment, whatever the cohort's size. A non-empty store is seeded
+//!   case by case with `ExpectedVersion::NoStream` appends (so re-seeding is an idempotent retry).
 //! - [`import`]: events from JSON Lines (the envelope of SPEC §1, as [`export`] writes it),
 //!   replayed per stream through the domain — every line must be acceptable given the stream so
-//!   far — and stored all-or-nothing per stream, with a report of every rejected line. Into an
-//!   empty store the envelopes are kept as they are ([`jeugdpad_store::SledStore::import_batch`]),
-//!   so an export imported elsewhere has the same event hashes.
+//!   far — and stored all-or-nothing per stream, with a report of every rejected line. Only
+//!   trajectory streams are imported: a line of any other stream is refused with its reason.
+//!   Into an empty store the envelopes are kept as they are
+//!   ([`jeugdpad_store::SledStore::import_batch`]), so an export imported elsewhere has the same
+//!   event hashes.
 //! - [`export`]: the events (JSON Lines: complete, for migration and backup; CSV/Parquet:
 //!   the analyst's form, without free text and staff ids) and one summary row per trajectory
 //!   (CSV, Parquet, JSON Lines), pseudonymised: a youth is only ever a subject key. The columns
-//!   are documented in `docs/export-columns.md`; [`columns`] is their single definition.
+//!   are documented in `docs/export-columns.md`; [`columns`] is their single definition. Every
+//!   figure of a summary row comes from `jeugdpad-projections` ([`summarise`]): one definition
+//!   of every figure. Exports stream (one page of the log, one trajectory at a time) and skip
+//!   every stream that is not `trajectory-…` (the store's `admin` and `access-log` streams).
 //!
 //! Everything here reads or writes a [`SledStore`] and files; the command line
 //! (`jeugdpad seed|import|export`) only parses arguments, draws the progress bar and prints the
@@ -24,6 +30,7 @@
 mod columns;
 mod export;
 mod import;
+mod json_row;
 mod pipeline;
 mod seed;
 mod summary;
@@ -35,7 +42,7 @@ pub use columns::{Column, ColumnKind, EVENT_COLUMNS, SUMMARY_COLUMNS};
 pub use export::{export, ExportFormat, ExportOptions, ExportReport, ExportWhat};
 pub use import::{import, ImportOptions, ImportReport, Rejection};
 pub use seed::{seed, SeedOptions, SeedReport};
-pub use summary::{summaries, summarise, Summary, WaitStatus};
+pub use summary::{for_each_summary, summaries, summarise, Summary, WaitFigure, WaitStatus};
 pub use wire::EventLine;
 
 use jeugdpad_store::{SledStore, StoreError};
@@ -44,10 +51,11 @@ use jeugdpad_store::{SledStore, StoreError};
 /// they are reported in [`ImportReport::rejections`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The store already holds events and the operation needs an empty one.
+    /// The store already holds trajectories and seeding needs a store without any.
     #[error(
-        "the store already holds {events} events; seeding is meant for an empty data directory \
-         (use another --data directory, or pass --allow-non-empty to add to this one)"
+        "the store already holds trajectories ({events} events); seeding is meant for a data \
+         directory without any (use another --data directory, or pass --allow-non-empty to add \
+         to this one)"
     )]
     NotEmpty {
         /// The store's head.
@@ -113,17 +121,33 @@ impl Error {
     }
 }
 
-/// Reads the whole log in pages and hands every event to `each`, in position order.
+/// The prefix of every trajectory stream (`trajectory-<uuid>`, SPEC §1). The store holds other
+/// streams too (`admin`, `access-log`): every exporter skips them and the importer refuses them.
+pub const TRAJECTORY_STREAM_PREFIX: &str = "trajectory-";
+
+/// The trajectory of a stream id; `None` for any stream that is not `trajectory-<uuid>`.
+pub fn trajectory_of_stream(stream_id: &str) -> Option<jeugdpad_domain::TrajectoryId> {
+    stream_id
+        .strip_prefix(TRAJECTORY_STREAM_PREFIX)
+        .and_then(|id| jeugdpad_domain::TrajectoryId::parse(id).ok())
+}
+
+/// Events read from the log per page: the most an export holds of the log at once.
+const PAGE: usize = 10_000;
+
+/// Reads the log up to position `head` in pages of [`PAGE`] and hands every event to `each`, in
+/// position order (every stream: callers skip what is not theirs). Holds one page at a time.
 /// **Blocking**: call it from a plain thread.
 pub(crate) fn for_each_event(
     store: &SledStore,
+    head: u64,
     mut each: impl FnMut(jeugdpad_store::RecordedEvent) -> Result<(), Error>,
 ) -> Result<(), Error> {
     use jeugdpad_store::EventStore;
-    const PAGE: usize = 10_000;
     let mut from = 1;
-    loop {
-        let page = store.read_all(from, PAGE)?;
+    while from <= head {
+        let want = usize::try_from(head - from + 1).map_or(PAGE, |left| left.min(PAGE));
+        let page = store.read_all(from, want)?;
         let Some(last) = page.last().map(|event| event.position) else {
             return Ok(());
         };
@@ -132,4 +156,5 @@ pub(crate) fn for_each_event(
         }
         from = last + 1;
     }
+    Ok(())
 }

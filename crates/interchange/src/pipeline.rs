@@ -29,4 +29,9 @@ impl Batches {
             .into_iter()
             .try_for_each(|result| result.map(|_| ()))
     }
+
+    /// Waits for one future (e.g. a submitted import) on this thread.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
 }

@@ -1,39 +1,30 @@
 //! One pseudonymised summary row per trajectory, as of a reference date `D` (SPEC §4).
 //!
-//! Computed from the domain's corrected history of the stream. Everything the domain derives for
-//! the whole history, restricted to dates `<= D`, equals what it derives for the history cut at
-//! `D` (the fold runs in `occurred_on` order; the projections crate relies on the same fact), so
-//! "as of `D`" is a date filter here too.
+//! Every figure of a row comes from the read models' own per-trajectory derivation
+//! ([`jeugdpad_projections::trajectory_figures_of`]: the domain's corrected history, the dated
+//! digest, the waits and their closed/open/abandoned rule of the waiting-time report), so the
+//! export and the API never disagree: there is one definition of every figure, in
+//! `jeugdpad-projections`. This module only picks the row's columns from it.
+//!
+//! [`for_each_summary`] streams: it walks the log once in position order and, at each stream's
+//! first event, has that one stream read and summarised (by a few threads, rows put back in
+//! order), so it holds one page of the log and a bounded number of trajectories at a time —
+//! never the whole cohort.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Mutex};
 
 use chrono::{Datelike, NaiveDate};
-use jeugdpad_domain::{HelpForm, Level, Phase, Step, Trajectory, TrajectoryId};
+use jeugdpad_domain::{Trajectory, TrajectoryId};
+use jeugdpad_projections::{trajectory_figures_of, Measure, Norms, TrajectoryWait};
+use jeugdpad_store::{EventStore, SledStore};
 use serde::Serialize;
 
 use crate::columns::Cell;
 
-/// Where a wait stands at `D` (SPEC §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitStatus {
-    /// Its end happened by `D`; the days are end − start.
-    Closed,
-    /// Still waiting at `D`; the days are `D` − start.
-    Open,
-    /// The trajectory closed before the end happened: neither closed nor open.
-    Abandoned,
-}
-
-impl WaitStatus {
-    fn code(self) -> &'static str {
-        match self {
-            WaitStatus::Closed => "closed",
-            WaitStatus::Open => "open",
-            WaitStatus::Abandoned => "abandoned",
-        }
-    }
-}
+/// Where a wait stands at `D` (SPEC §4): the read models' own status.
+pub use jeugdpad_projections::WaitStatus;
 
 /// The first wait of one measure: its status and length in days (`None` when abandoned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +33,15 @@ pub struct WaitFigure {
     pub status: WaitStatus,
     /// Days: closed length or days so far; `None` when abandoned.
     pub days: Option<i64>,
+}
+
+impl From<&TrajectoryWait> for WaitFigure {
+    fn from(wait: &TrajectoryWait) -> Self {
+        WaitFigure {
+            status: wait.status,
+            days: wait.days,
+        }
+    }
 }
 
 /// Samenvatting for analysts: one trajectory as of `D`, without free text and without staff.
@@ -73,172 +73,177 @@ pub struct Summary {
     pub as_of: NaiveDate,
 }
 
-/// The summary of one trajectory as of `d`; `None` when it has no signal by `d`.
+/// The summary of one trajectory as of `d`; `None` when it has no signal by `d`. The figures are
+/// the projections' ([`trajectory_figures_of`]); a measure's column holds the trajectory's
+/// **first** wait of that measure ([`jeugdpad_projections::TrajectoryFigures::first`]).
 pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, d: NaiveDate) -> Option<Summary> {
-    let signal = trajectory.signal()?;
-    let signal_on = signal.received_on;
-    if signal_on > d {
-        return None;
-    }
-    let closure = trajectory.closure().filter(|c| c.closed_on <= d);
-    let closed_by_d = closure.is_some();
-    let team = trajectory
-        .effective_history()
-        .iter()
-        .rev()
-        .filter(|fact| fact.occurred_on <= d)
-        .find_map(|fact| match &fact.step {
-            Step::TeamTransferred(t) => Some(t.team.as_str().to_owned()),
-            _ => None,
-        })
-        .unwrap_or_else(|| signal.details.team.as_str().to_owned());
-    let started: Vec<_> = trajectory
-        .episodes()
-        .iter()
-        .filter(|e| e.started_on <= d)
-        .collect();
-    let highest = started.iter().max_by_key(|e| e.level);
-    let highest_level = highest.map_or(Level::None, |e| e.level);
-    let open_at_d = started
-        .iter()
-        .any(|e| e.end.as_ref().is_none_or(|end| end.ended_on > d));
-    let phase = if closed_by_d {
-        Phase::Closed
-    } else if open_at_d {
-        Phase::InHelp
-    } else if !started.is_empty() {
-        Phase::HelpEnded
-    } else if trajectory.assessments().iter().any(|a| a.completed_on <= d) {
-        Phase::Assessed
-    } else {
-        Phase::Signalled
-    };
-    let wait = |start: NaiveDate, end: Option<NaiveDate>| -> Option<WaitFigure> {
-        if start > d {
-            return None;
-        }
-        Some(match end {
-            Some(end) if end <= d => WaitFigure {
-                status: WaitStatus::Closed,
-                days: Some((end - start).num_days()),
-            },
-            _ if closed_by_d => WaitFigure {
-                status: WaitStatus::Abandoned,
-                days: None,
-            },
-            _ => WaitFigure {
-                status: WaitStatus::Open,
-                days: Some((d - start).num_days()),
-            },
-        })
-    };
-    let first_assessment = trajectory
-        .assessments()
-        .iter()
-        .map(|a| a.completed_on)
-        .min();
-    let first_help = trajectory.episodes().iter().map(|e| e.started_on).min();
-    let first_request = trajectory
-        .requests()
-        .iter()
-        .min_by_key(|r| r.requested_on)
-        .and_then(|r| wait(r.requested_on, r.answer.as_ref().map(|a| a.decided_on)));
-    let first_grant = trajectory
-        .requests()
-        .iter()
-        .filter_map(|r| {
-            r.answer
-                .as_ref()
-                .filter(|a| a.granted)
-                .map(|a| (a.decided_on, r.form))
-        })
-        .min()
-        .and_then(|(decided_on, form)| wait(decided_on, first_start(trajectory, form, decided_on)));
+    // The norms only decide the listing's `norm_breach` flag, which the export does not carry.
+    let figures = trajectory_figures_of(id, trajectory, d, &Norms::default())?;
+    let summary = &figures.summary;
+    let first = |measure| figures.first(measure).map(WaitFigure::from);
     Some(Summary {
         trajectory_id: id,
-        subject_key: signal.details.subject_key.as_str().to_owned(),
-        team,
-        source: signal.details.source.code(),
-        ijw_verwijzer: signal.details.source.ijw_verwijzer(),
-        urgency: signal.details.urgency.to_string(),
-        birth_year: signal.details.birth_year,
-        signal_on,
-        signal_month: format!("{:04}-{:02}", signal_on.year(), signal_on.month()),
-        phase: phase.to_string(),
-        highest_level: highest_level as u8,
-        cbs_category: highest_level.cbs_category().map(|c| match c {
+        subject_key: summary.subject_key.as_str().to_owned(),
+        team: summary.team.as_str().to_owned(),
+        source: summary.source.code(),
+        ijw_verwijzer: summary.source.ijw_verwijzer(),
+        urgency: summary.urgency.to_string(),
+        birth_year: figures.birth_year,
+        signal_on: summary.signal_on,
+        signal_month: format!(
+            "{:04}-{:02}",
+            summary.signal_on.year(),
+            summary.signal_on.month()
+        ),
+        phase: summary.phase.to_string(),
+        highest_level: summary.highest_level as u8,
+        cbs_category: summary.highest_level.cbs_category().map(|c| match c {
             jeugdpad_domain::CbsCategory::WithoutStay => "without_stay",
             jeugdpad_domain::CbsCategory::WithStay => "with_stay",
         }),
-        escalations: started.iter().filter(|e| e.escalation).count(),
-        step_downs: started.iter().filter(|e| e.step_down).count(),
-        buurtgezin_prevention: started
-            .iter()
-            .any(|e| e.form == HelpForm::BuurtgezinPrevention),
-        pathway_days: (closure.map_or(d, |c| c.closed_on) - signal_on).num_days(),
-        closed_on: closure.map(|c| c.closed_on),
-        close_reason: closure.map(|c| c.reason.to_string()),
-        signal_to_assessment: wait(signal_on, first_assessment),
-        request_to_decision: first_request,
-        decision_to_start: first_grant,
-        signal_to_first_help: wait(signal_on, first_help),
+        escalations: summary.escalations,
+        step_downs: summary.step_downs,
+        buurtgezin_prevention: figures.buurtgezin_prevention,
+        pathway_days: summary.pathway_days,
+        closed_on: summary.closed_on,
+        close_reason: summary.close_reason.map(|reason| reason.to_string()),
+        signal_to_assessment: first(Measure::SignalToAssessment),
+        request_to_decision: first(Measure::RequestToDecision),
+        decision_to_start: first(Measure::DecisionToStart),
+        signal_to_first_help: first(Measure::SignalToFirstHelp),
         as_of: d,
     })
 }
 
-/// The first start of help in `form` on or after a decision (SPEC §4, `decision_to_start`).
-fn first_start(
-    trajectory: &Trajectory,
-    form: HelpForm,
-    decided_on: NaiveDate,
-) -> Option<NaiveDate> {
-    trajectory
-        .episodes()
-        .iter()
-        .filter(|e| e.form == form && e.started_on >= decided_on)
-        .map(|e| e.started_on)
-        .min()
+/// Trajectories being read and summarised at once, at most: bounds the memory of
+/// [`for_each_summary`] (each is one stream's facts, then one row).
+const IN_FLIGHT: usize = 256;
+
+/// Hands the summary of every trajectory of the store as of `d` to `each`, in the order of the
+/// trajectories' first events in the log. **Blocking**; uses a few threads of its own. Streams
+/// that are not `trajectory-…` are skipped. `progress` is called with the number of log events
+/// read.
+///
+/// Memory is bounded by one page of the log plus [`IN_FLIGHT`] trajectories, whatever the
+/// store's size: this thread reads the log once in position order and, at each stream's first
+/// event (version 1), hands the stream to a reading thread, which reads that one stream whole
+/// (up to the head at the start, so appends during the export are not half seen), folds it
+/// through the domain, summarises it and drops it; the rows are put back in order here.
+pub fn for_each_summary(
+    store: &SledStore,
+    d: NaiveDate,
+    progress: &dyn Fn(u64),
+    mut each: impl FnMut(Summary) -> Result<(), crate::Error>,
+) -> Result<(), crate::Error> {
+    type Done = (u64, Result<Option<Summary>, crate::Error>);
+    let head = store.head();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (jobs, queue) = mpsc::sync_channel::<(u64, TrajectoryId, String)>(IN_FLIGHT);
+    let queue = Mutex::new(queue);
+    let (done, finished) = mpsc::channel::<Done>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (queue, done) = (&queue, done.clone());
+            scope.spawn(move || loop {
+                let job = match queue.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                let Ok((sequence, id, stream_id)) = job else {
+                    return; // no more streams
+                };
+                let summary = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    summarise_stream(store, head, id, &stream_id, d)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(crate::Error::Undecodable {
+                        position: 0,
+                        why: format!("summarising {stream_id} panicked"),
+                    })
+                });
+                if done.send((sequence, summary)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done);
+        // Rows that finished before the ones before them wait here (at most IN_FLIGHT + threads).
+        let mut waiting: BTreeMap<u64, Option<Summary>> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut accept = |(sequence, summary): Done| -> Result<(), crate::Error> {
+            waiting.insert(sequence, summary?);
+            while let Some(summary) = waiting.remove(&next) {
+                next += 1;
+                if let Some(summary) = summary {
+                    each(summary)?;
+                }
+            }
+            Ok(())
+        };
+        let mut sequence = 0u64;
+        let walked = crate::for_each_event(store, head, |event| {
+            progress(1);
+            if event.version != 1 {
+                return Ok(()); // the stream is summarised from its first event
+            }
+            let Some(id) = crate::trajectory_of_stream(&event.stream_id) else {
+                return Ok(()); // not a trajectory stream: nothing to summarise
+            };
+            jobs.send((sequence, id, event.stream_id))
+                .map_err(|_| crate::Error::Undecodable {
+                    position: event.position,
+                    why: "the summarising threads stopped".into(),
+                })?;
+            sequence += 1;
+            while let Ok(finished) = finished.try_recv() {
+                accept(finished)?;
+            }
+            Ok(())
+        });
+        drop(jobs); // the threads end when the queue is empty
+        walked?;
+        for finished in finished.iter() {
+            accept(finished)?;
+        }
+        Ok(())
+    })
 }
 
-/// Every trajectory of the store as of `d`, in the order of their first event in the log.
-/// **Blocking**; holds every trajectory's facts in memory while it reads (about 1 KiB per
-/// event), so export a million trajectories on a machine with a few GiB to spare.
+/// Reads one trajectory stream up to `head`, folds it through the domain and summarises it.
+fn summarise_stream(
+    store: &SledStore,
+    head: u64,
+    id: TrajectoryId,
+    stream_id: &str,
+    d: NaiveDate,
+) -> Result<Option<Summary>, crate::Error> {
+    let facts = store
+        .read_stream(stream_id)?
+        .into_iter()
+        .take_while(|stored| stored.position <= head)
+        .map(|stored| {
+            jeugdpad_app::to_fact(&stored).map_err(|e| crate::Error::Undecodable {
+                position: stored.position,
+                why: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(summarise(id, &Trajectory::from_facts(facts), d))
+}
+
+/// Every trajectory's summary as of `d`, collected ([`for_each_summary`] without the streaming:
+/// holds every row, about 300 bytes each). **Blocking.**
 pub fn summaries(
-    store: &jeugdpad_store::SledStore,
+    store: &SledStore,
     d: NaiveDate,
     progress: &dyn Fn(u64),
 ) -> Result<Vec<Summary>, crate::Error> {
-    let mut order = Vec::new();
-    let mut streams: HashMap<TrajectoryId, Vec<jeugdpad_domain::RecordedFact>> = HashMap::new();
-    crate::for_each_event(store, |event| {
-        let Some(id) = event
-            .stream_id
-            .strip_prefix("trajectory-")
-            .and_then(|id| TrajectoryId::parse(id).ok())
-        else {
-            return Ok(()); // not a trajectory stream: nothing to summarise
-        };
-        let fact = jeugdpad_app::to_fact(&event).map_err(|e| crate::Error::Undecodable {
-            position: event.position,
-            why: e.to_string(),
-        })?;
-        streams
-            .entry(id)
-            .or_insert_with(|| {
-                order.push(id);
-                Vec::new()
-            })
-            .push(fact);
-        progress(1);
+    let mut rows = Vec::new();
+    for_each_summary(store, d, progress, |summary| {
+        rows.push(summary);
         Ok(())
     })?;
-    Ok(order
-        .into_iter()
-        .filter_map(|id| {
-            let facts = streams.remove(&id)?;
-            summarise(id, &Trajectory::from_facts(facts), d)
-        })
-        .collect())
+    Ok(rows)
 }
 
 impl Summary {

@@ -224,6 +224,12 @@ impl Dated {
             .unwrap_or_default()
     }
 
+    /// Whether an episode of `form` started by `d` (e.g. `buurtgezin_prevention`: the
+    /// denominator of `foster_prevented`).
+    pub(crate) fn started_form_by(&self, form: HelpForm, d: NaiveDate) -> bool {
+        self.episodes_at(d).any(|e| e.form == form)
+    }
+
     /// Escalations among the help starts by `d`.
     pub(crate) fn escalations_at(&self, d: NaiveDate) -> usize {
         self.episodes_at(d).filter(|e| e.escalation).count()

@@ -48,10 +48,12 @@
 //! # Modules
 //!
 //! `dated` (the digest and its as-of accessors), `waits` (the four waiting-time measures),
+//! `figures` (one trajectory's figures from its own facts, for per-row exports),
 //! `stats` (nearest-rank percentiles, mean), `timeline`, `listing` (summaries and the Relay
 //! listing), `normalisation` (cohort outcomes), `pgb` (overdue reviews, irregularities).
 
 mod dated;
+mod figures;
 mod listing;
 mod normalisation;
 mod pgb;
@@ -72,6 +74,9 @@ use serde::Serialize;
 
 use crate::dated::Dated;
 
+pub use figures::{
+    trajectory_figures, trajectory_figures_of, TrajectoryFigures, TrajectoryWait, WaitStatus,
+};
 pub use listing::{CursorError, ListingCursor, ListingItem, ListingPage, ListingQuery, Summary};
 pub use normalisation::{
     Cohort, CohortGrouping, CohortQuery, LevelMedian, NormalisationReport, OutcomeGroup, Outcomes,

@@ -197,8 +197,7 @@ impl Projections {
             matches!(reason, CloseReason::GoalsMet | CloseReason::NoHelpNeeded)
         }) && highest <= Level::Light;
         let prevention = dated
-            .episodes_at(d)
-            .any(|e| e.form == HelpForm::BuurtgezinPrevention)
+            .started_form_by(HelpForm::BuurtgezinPrevention, d)
             .then_some(highest < Level::OutOfHome);
         let recurrence = closure
             .filter(|(on, _)| on.checked_add_days(Days::new(365)).is_some_and(|x| x <= d))

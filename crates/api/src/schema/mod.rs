@@ -7,6 +7,7 @@ mod admin;
 mod codes;
 mod enums;
 mod errors;
+mod export;
 mod inputs;
 mod mutation;
 mod query;
@@ -21,12 +22,13 @@ use uuid::Uuid;
 pub use admin::{AdminMutation, AdminQuery};
 pub use errors::ErrorCode;
 pub(crate) use errors::{ApiError, ApiResult};
+pub use export::ExportQuery;
 pub use mutation::CaseMutation;
 pub use query::CaseQuery;
 
-/// Every query: a trajectory's file and the figures, then the admin's reads.
+/// Every query: a trajectory's file and the figures, the analyst's export, the admin's reads.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(CaseQuery, AdminQuery);
+pub struct Query(CaseQuery, ExportQuery, AdminQuery);
 
 /// Every mutation: recording steps, then the admin's changes.
 #[derive(Debug, Default, async_graphql::MergedObject)]

@@ -1,0 +1,45 @@
+//! A summary row as JSON: how the API's analyst export (`summaryExport`) answers — the same
+//! columns, names and values as `summaries.csv`, from the same [`Summary`].
+
+use serde_json::{Map, Value};
+
+use crate::columns::{Cell, SUMMARY_COLUMNS};
+use crate::summary::Summary;
+
+impl Summary {
+    /// The row keyed by the export's column names ([`SUMMARY_COLUMNS`]); empty cells are `null`,
+    /// dates `YYYY-MM-DD`.
+    pub fn to_json_row(&self) -> Map<String, Value> {
+        SUMMARY_COLUMNS
+            .iter()
+            .zip(self.cells())
+            .map(|(column, cell)| (column.name.to_owned(), json(cell)))
+            .collect()
+    }
+}
+
+fn json(cell: Cell) -> Value {
+    match cell {
+        Cell::Text(v) => v.map_or(Value::Null, Value::String),
+        Cell::Date(v) => v.map_or(Value::Null, |d| Value::String(d.to_string())),
+        Cell::Int(v) => v.map_or(Value::Null, Value::from),
+        Cell::Timestamp(v) => v.map_or(Value::Null, |t| Value::String(t.to_rfc3339())),
+        Cell::Bool(v) => v.map_or(Value::Null, Value::Bool),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_become_json_values() {
+        assert_eq!(json(Cell::Text(None)), Value::Null);
+        assert_eq!(json(Cell::Int(Some(3))), Value::from(3));
+        assert_eq!(
+            json(Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 1, 5))),
+            Value::from("2026-01-05")
+        );
+        assert_eq!(json(Cell::Bool(Some(true))), Value::Bool(true));
+    }
+}
