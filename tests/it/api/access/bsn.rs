@@ -60,6 +60,7 @@ fn jeugdpad_binary() -> PathBuf {
             }
             // The target directory these tests were built in (…/TARGET/debug/deps/it-…), unless
             // `CARGO_TARGET_DIR` names it anyway: the binary shares their dependencies.
+            build.args(["build", "--package", "jeugdpad", "--bin", "jeugdpad"]);
             if std::env::var_os("CARGO_TARGET_DIR").is_none() {
                 let exe = std::env::current_exe().expect("the test binary's path");
                 if let Some(target) = exe.ancestors().nth(3) {
@@ -67,7 +68,6 @@ fn jeugdpad_binary() -> PathBuf {
                 }
             }
             let output = build
-                .args(["build", "--package", "jeugdpad", "--bin", "jeugdpad"])
                 .arg("--message-format=json-render-diagnostics")
                 .arg("--manifest-path")
                 .arg(&manifest)
