@@ -31,7 +31,7 @@ pub(crate) struct ClientInfo {
 
 impl ClientInfo {
     /// Fills in `entry`'s access point.
-    fn stamp(&self, mut entry: AccessEntry) -> AccessEntry {
+    pub(crate) fn stamp(&self, mut entry: AccessEntry) -> AccessEntry {
         entry.client_address.clone_from(&self.address);
         entry.client_application.clone_from(&self.application);
         entry
@@ -140,6 +140,22 @@ pub(crate) async fn log_access(
                 request,
             )
         })
+}
+
+/// Writes a failed sign-in (`reason`: the auth failure's slug) from `client` to the access log.
+/// The caller is refused either way, so a log that cannot be written is reported, not fatal.
+pub(crate) async fn log_failed_sign_in(
+    state: &AppState,
+    client: &ClientInfo,
+    operation: &str,
+    reason: &str,
+    request: Option<Uuid>,
+) {
+    let entry =
+        client.stamp(AccessEntry::by(None, AccessAction::FailedSignIn, operation).refused(reason));
+    if let Err(error) = log_access(state, entry, request).await {
+        tracing::error!(error = %error.message(), "a failed sign-in could not be written to the access log");
+    }
 }
 
 /// The team that owns trajectory `id` today and its youth's pseudonym; `None` if unknown.

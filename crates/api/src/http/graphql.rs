@@ -21,13 +21,12 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use jeugdpad_access::{AccessAction, AccessEntry};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{upgrade_websocket, Http, RequestInfo};
 use crate::auth::rate_key;
-use crate::gate::{log_access, ClientInfo, Gate};
+use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
 use crate::schema::{ErrorCode, RequestId, Transport};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
@@ -82,13 +81,14 @@ async fn sign_in(
             if let Err(wait) = state.auth.check_rate(&address_key) {
                 return Err(rate_limited(media, wait));
             }
-            let mut entry = AccessEntry::by(None, AccessAction::FailedSignIn, "graphql")
-                .refused(&failure.reason());
-            entry.client_address.clone_from(&client.address);
-            entry.client_application.clone_from(&client.application);
-            if let Err(error) = log_access(state, entry, Some(request_id)).await {
-                tracing::error!(error = %error.message(), "a failed sign-in could not be written to the access log");
-            }
+            log_failed_sign_in(
+                state,
+                client,
+                "graphql",
+                &failure.reason(),
+                Some(request_id),
+            )
+            .await;
             let mut response = error_response(
                 StatusCode::UNAUTHORIZED,
                 media,

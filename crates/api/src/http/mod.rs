@@ -28,10 +28,8 @@ use uuid::Uuid;
 
 mod graphql;
 
-use jeugdpad_access::{AccessAction, AccessEntry};
-
 use crate::auth::AuthFailure;
-use crate::gate::{log_access, ClientInfo, Gate};
+use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
 use crate::schema::{self, ApiSchema, ErrorCode, RequestId, Transport};
 use crate::state::AppState;
 use graphql::{error_response, graphql_get, graphql_post, too_large, JSON};
@@ -229,13 +227,7 @@ async fn websocket_sign_in(
             expires_at: signed_in.expires_at,
         }),
         Err(failure) => {
-            let mut entry = AccessEntry::by(None, AccessAction::FailedSignIn, "websocket")
-                .refused(&failure.reason());
-            entry.client_address.clone_from(&client.address);
-            entry.client_application.clone_from(&client.application);
-            if let Err(error) = log_access(state, entry, None).await {
-                tracing::error!(error = %error.message(), "a failed sign-in could not be written to the access log");
-            }
+            log_failed_sign_in(state, &client, "websocket", &failure.reason(), None).await;
             Err(async_graphql::Error::new(failure.message()))
         }
     }

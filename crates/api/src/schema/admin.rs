@@ -5,7 +5,7 @@
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::Utc;
 use jeugdpad_access::{AccessEntry, Action, AdminEvent, Role as AccessRole, ACCESS_LOG_STREAM};
-use jeugdpad_app::admin::{change, AdminChangeError};
+use jeugdpad_app::admin::{change, create_token, AdminChangeError};
 use jeugdpad_domain::SubjectKey;
 use jeugdpad_store::EventStore;
 
@@ -237,16 +237,15 @@ impl AdminMutation {
         if !(1..=3650).contains(&expires_in_days) {
             return Err(ApiError::invalid("expiresInDays", "must be between 1 and 3650").into());
         }
-        let minted = jeugdpad_secrets::mint();
-        let expires_at = Utc::now() + chrono::Duration::days(i64::from(expires_in_days));
-        let event = AdminEvent::TokenCreated {
-            token: minted.id.to_string(),
-            user: inputs::user("user", user)?,
-            hash: minted.hash.to_hex(),
-            expires_at: Some(expires_at),
-            label,
-        };
-        administer(ctx, event).await?;
+        let user = inputs::user("user", user)?;
+        allow(ctx, Action::ManageAccess, About::default()).await?;
+        let state = ctx.data_unchecked::<AppState>();
+        let by = gate(ctx)?.principal.user().to_string();
+        let now = Utc::now();
+        let expires_at = now + chrono::Duration::days(i64::from(expires_in_days));
+        let created = create_token(&state.store, user, label, Some(expires_at), &by, now).await;
+        let (minted, outcome) = created.map_err(|error| change_error(ctx, error))?;
+        in_force(ctx, outcome.last_position).await?;
         Ok(CreatedToken {
             token_id: minted.id.to_string(),
             token: minted.secret,
@@ -314,19 +313,30 @@ async fn administer(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
 async fn record(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
     let state = ctx.data_unchecked::<AppState>();
     let by = gate(ctx)?.principal.user().to_string();
-    let outcome =
-        change(&state.store, event, &by, Utc::now())
-            .await
-            .map_err(|error| match error {
-                AdminChangeError::Refused(refusal) => {
-                    ApiError::new(ErrorCode::Validation, refusal.to_string())
-                }
-                AdminChangeError::Conflict => ApiError::new(ErrorCode::Conflict, error.to_string()),
-                other => {
-                    ApiError::internal("the change could not be recorded", &other, request(ctx))
-                }
-            })?;
-    if !state.wait_applied(outcome.last_position).await {
+    let outcome = change(&state.store, event, &by, Utc::now())
+        .await
+        .map_err(|error| change_error(ctx, error))?;
+    in_force(ctx, outcome.last_position).await
+}
+
+/// An admin change's error as the client sees it.
+fn change_error(ctx: &Context<'_>, error: AdminChangeError) -> ApiError {
+    match error {
+        AdminChangeError::Refused(refusal) => {
+            ApiError::new(ErrorCode::Validation, refusal.to_string())
+        }
+        AdminChangeError::Conflict => ApiError::new(ErrorCode::Conflict, error.to_string()),
+        other => ApiError::internal("the change could not be recorded", &other, request(ctx)),
+    }
+}
+
+/// Waits until the registry includes the change at `position`.
+async fn in_force(ctx: &Context<'_>, position: u64) -> ApiResult<()> {
+    if !ctx
+        .data_unchecked::<AppState>()
+        .wait_applied(position)
+        .await
+    {
         return Err(ApiError::internal(
             "the change was recorded but is not in force yet; check again in a moment",
             &"the registry did not reach the change's position in time",
