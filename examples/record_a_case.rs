@@ -11,7 +11,7 @@ use std::sync::Arc;
 use jeugdpad_app::{load, record, Context, FreeText, Request};
 use jeugdpad_domain::{AssessmentConclusion, CloseReason, HelpForm, HelpResult, TrajectoryId};
 use jeugdpad_store::SledStore;
-use jeugdpad_tests::{assess, assign, close, day, end, grant, open, request, start, today};
+use jeugdpad_tests::{assess, assign, close, date, end, grant, open, request, start};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,23 +20,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trajectory = TrajectoryId::from_uuid(uuid::Uuid::new_v4());
     let context = Context {
         recorded_by: "consultant-example".to_owned(),
-        today: today(),
+        today: date("2027-02-09"),
         correlation_id: None,
-        // Free text (correction reasons) is sealed under the youth's key in the store's vault.
-        free_text: FreeText::new(store.vault()?),
     };
+    // Free text (correction reasons) is sealed under the youth's key in the store's vault.
+    let free_text = FreeText::new(store.vault()?);
 
     let case = [
-        open(0, "sk-example-0001", "noord"),
-        assign(2, "consultant-example"),
-        assess(30, AssessmentConclusion::LightHelp),
-        start(31, "E1", HelpForm::BuurtgezinPrevention),
-        end(120, "E1", HelpResult::PartlyMet),
-        request(121, HelpForm::SpecialistAmbulant),
-        grant(150, HelpForm::SpecialistAmbulant),
-        start(160, "E2", HelpForm::SpecialistAmbulant),
-        end(280, "E2", HelpResult::GoalsMet),
-        close(281, CloseReason::GoalsMet),
+        open("2026-01-05", "sk-example-0001", "noord"),
+        assign("2026-01-07", "consultant-example"),
+        assess("2026-02-04", AssessmentConclusion::LightHelp),
+        start("2026-02-05", "E1", HelpForm::BuurtgezinPrevention),
+        end("2026-05-05", "E1", HelpResult::PartlyMet),
+        request("2026-05-06", HelpForm::SpecialistAmbulant),
+        grant("2026-06-04", HelpForm::SpecialistAmbulant),
+        start("2026-06-14", "E2", HelpForm::SpecialistAmbulant),
+        end("2026-10-12", "E2", HelpResult::GoalsMet),
+        close("2026-10-13", CloseReason::GoalsMet),
     ];
     for command in case {
         let request = Request {
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             expected_version: None,
             event_id: None,
         };
-        let recorded = record(&store, &request, &context).await?;
+        let recorded = record(&store, &free_text, &request, &context).await?;
         println!(
             "recorded at position {:>2}: {:?}",
             recorded.outcome.last_position,
@@ -56,18 +56,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A step after closure is refused, and nothing is written.
     let late = Request {
         trajectory,
-        command: assign(300, "consultant-other"),
+        command: assign("2026-11-01", "consultant-other"),
         expected_version: None,
         event_id: None,
     };
-    if let Err(refusal) = record(&store, &late, &context).await {
+    if let Err(refusal) = record(&store, &free_text, &late, &context).await {
         println!("\nrefused ({}): {refusal}", refusal.code());
     }
 
-    let (_, state) = load(&store, trajectory).await?;
+    let state = load(&store, trajectory).await?.trajectory;
     println!(
         "\nsignal on {}, closed: {:?}",
-        day(0),
+        date("2026-01-05"),
         state.closure().map(|c| c.reason)
     );
     println!(

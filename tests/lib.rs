@@ -8,21 +8,15 @@ use jeugdpad_domain::{
     Urgency, UserId,
 };
 
-/// A date in the synthetic calendar: day 0 is 2026-01-05.
-pub fn day(n: i64) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 1, 5)
-        .and_then(|start| start.checked_add_signed(chrono::Duration::days(n)))
-        .expect("test dates stay within chrono's range")
+/// A date written as it reads, `date("2026-01-05")`: the one date helper of the tests.
+pub fn date(iso: &str) -> NaiveDate {
+    iso.parse()
+        .unwrap_or_else(|_| panic!("{iso:?} is not a date (YYYY-MM-DD)"))
 }
 
-/// "Today" for the tests: well after every step they record.
-pub fn today() -> NaiveDate {
-    day(400)
-}
-
-pub fn open(on: i64, subject: &str, team: &str) -> Command {
+pub fn open(on: &str, subject: &str, team: &str) -> Command {
     Command::OpenFromSignal {
-        occurred_on: day(on),
+        occurred_on: date(on),
         signal: SignalReceived {
             subject_key: SubjectKey::parse(subject).expect("a synthetic subject key"),
             team: TeamCode::parse(team).expect("a team code"),
@@ -34,36 +28,36 @@ pub fn open(on: i64, subject: &str, team: &str) -> Command {
     }
 }
 
-pub fn assign(on: i64, consultant: &str) -> Command {
+pub fn assign(on: &str, consultant: &str) -> Command {
     Command::AssignConsultant {
-        occurred_on: day(on),
+        occurred_on: date(on),
         consultant: UserId::parse(consultant).expect("a user id"),
     }
 }
 
-pub fn assess(on: i64, conclusion: AssessmentConclusion) -> Command {
+pub fn assess(on: &str, conclusion: AssessmentConclusion) -> Command {
     Command::CompleteAssessment {
-        occurred_on: day(on),
+        occurred_on: date(on),
         conclusion,
     }
 }
 
-pub fn request(on: i64, form: HelpForm) -> Command {
+pub fn request(on: &str, form: HelpForm) -> Command {
     Command::RequestHelp {
-        occurred_on: day(on),
+        occurred_on: date(on),
         form,
     }
 }
 
-pub fn grant(on: i64, form: HelpForm) -> Command {
+pub fn grant(on: &str, form: HelpForm) -> Command {
     Command::IssueDecision {
-        occurred_on: day(on),
+        occurred_on: date(on),
         decision: DecisionIssued {
             granted: true,
             form,
             product_category: None,
             provider: None,
-            valid_from: day(on),
+            valid_from: date(on),
             valid_until: None,
             funding: DecisionFunding::InKind,
             foster: None,
@@ -71,9 +65,9 @@ pub fn grant(on: i64, form: HelpForm) -> Command {
     }
 }
 
-pub fn start(on: i64, episode: &str, form: HelpForm) -> Command {
+pub fn start(on: &str, episode: &str, form: HelpForm) -> Command {
     Command::StartHelp {
-        occurred_on: day(on),
+        occurred_on: date(on),
         help: HelpStarted {
             episode_id: EpisodeId::parse(episode).expect("an episode id"),
             form,
@@ -83,17 +77,96 @@ pub fn start(on: i64, episode: &str, form: HelpForm) -> Command {
     }
 }
 
-pub fn end(on: i64, episode: &str, result: HelpResult) -> Command {
+pub fn end(on: &str, episode: &str, result: HelpResult) -> Command {
     Command::EndHelp {
-        occurred_on: day(on),
+        occurred_on: date(on),
         episode_id: EpisodeId::parse(episode).expect("an episode id"),
         result,
     }
 }
 
-pub fn close(on: i64, reason: CloseReason) -> Command {
+pub fn close(on: &str, reason: CloseReason) -> Command {
     Command::Close {
-        occurred_on: day(on),
+        occurred_on: date(on),
         reason,
+    }
+}
+
+/// A real server for the integration tests: its address, its state, and the means to stop it.
+pub mod server {
+    use std::net::SocketAddr;
+    use std::path::Path;
+
+    use jeugdpad_api::{serve, AppState, Options, StartError};
+    use jeugdpad_app::Clock;
+    use tokio::sync::oneshot;
+    use tokio::task::JoinHandle;
+
+    /// A server started by [`start`]: where it listens and the state it serves.
+    #[derive(Debug)]
+    pub struct TestServer {
+        /// Where it listens (127.0.0.1, a free port).
+        pub addr: SocketAddr,
+        /// The state it serves (to read projections or the store in assertions).
+        pub state: AppState,
+        stop: Option<oneshot::Sender<()>>,
+        task: Option<JoinHandle<Result<(), std::io::Error>>>,
+    }
+
+    impl TestServer {
+        /// `http://127.0.0.1:PORT/graphql`.
+        pub fn graphql_url(&self) -> String {
+            format!("http://{}/graphql", self.addr)
+        }
+
+        /// Stops the server gracefully (in-flight requests finish, the store is closed) and
+        /// waits.
+        pub async fn shutdown(self) -> Result<(), std::io::Error> {
+            let TestServer {
+                state, stop, task, ..
+            } = self;
+            // Our clone of the state holds the store too: let go of it so the server can close it.
+            drop(state);
+            if let Some(stop) = stop {
+                let _ = stop.send(());
+            }
+            match task {
+                Some(task) => task.await.map_err(std::io::Error::other)?,
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// Opens a store in `dir`, starts the server on 127.0.0.1 with a free port and `clock`, and
+    /// returns once it accepts connections.
+    pub async fn start(dir: &Path, clock: Clock) -> Result<TestServer, StartError> {
+        start_with(
+            dir,
+            Options {
+                clock,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    /// [`start`] with every option given (identity provider, rate limit, …).
+    pub async fn start_with(dir: &Path, options: Options) -> Result<TestServer, StartError> {
+        let store = jeugdpad_store::SledStore::open(dir)?;
+        let state = AppState::start(store, options).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(StartError::Listen)?;
+        let addr = listener.local_addr().map_err(StartError::Listen)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Ok(TestServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 }

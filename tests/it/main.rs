@@ -1,5 +1,9 @@
-//! The workspace integration tests: one binary, one module per area.
+//! The workspace integration tests: one binary, one module per area. (Two tests live with their
+//! crates because they need their own binaries: the store's crash test, which re-runs its own
+//! test binary as the child it kills, and the command line's tests of the real `jeugdpad`.)
 
 mod api;
 mod interchange;
+mod oidc;
 mod record;
+mod store;

@@ -1,4 +1,4 @@
-//! End-to-end checks of `Verifier` with the synthetic keys in `tests/fixtures/`: tokens are
+//! End-to-end checks of `Verifier` with the synthetic keys in `tests/it/fixtures/oidc/`: tokens are
 //! signed here with `jsonwebtoken::encode` (or built by hand where no honest library would),
 //! and each case states the claims it expects or the `reason()` slug of its refusal.
 
@@ -20,7 +20,7 @@ const AUDIENCE: &str = "jeugdpad";
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+        .join("it/fixtures/oidc")
         .join(name)
 }
 

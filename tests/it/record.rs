@@ -3,22 +3,28 @@
 
 use std::sync::Arc;
 
-use jeugdpad_app::{load, record, Context, FreeText, RecordError, Request};
+use jeugdpad_app::{load, record, Context, FreeText, Loaded, RecordError, Request};
 use jeugdpad_domain::{
     AssessmentConclusion::LightHelp, CloseReason, Command, Correction, Event, EventId, HelpForm,
     HelpResult, Level, Phase, Reason, Retraction, Step, TrajectoryId, Urgency,
 };
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
 use jeugdpad_tests::*;
 use uuid::Uuid;
 
-fn context(store: &SledStore) -> Context {
+/// "Today" for these cases: well after every step they record.
+const TODAY: &str = "2027-02-09";
+
+fn context() -> Context {
     Context {
         recorded_by: "consultant-a".to_owned(),
-        today: today(),
+        today: date(TODAY),
         correlation_id: None,
-        free_text: FreeText::new(store.vault().expect("the vault opens")),
     }
+}
+
+fn free_text(store: &SledStore) -> FreeText {
+    FreeText::new(store.vault().expect("the vault opens"))
 }
 
 fn for_case(trajectory: TrajectoryId, command: Command) -> Request {
@@ -44,27 +50,32 @@ fn fixture() -> Fixture {
 async fn record_all(store: &Arc<SledStore>, trajectory: TrajectoryId, commands: Vec<Command>) {
     for command in commands {
         let described = format!("{command:?}");
-        record(store, &for_case(trajectory, command), &context(store))
-            .await
-            .unwrap_or_else(|e| panic!("{described} was refused: {e}"));
+        record(
+            store,
+            &free_text(store),
+            &for_case(trajectory, command),
+            &context(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{described} was refused: {e}"));
     }
 }
 
 /// Signal → light help → escalation to specialist care → step-down to light aftercare → closure.
 fn escalating_case() -> Vec<Command> {
     vec![
-        open(0, "sk-synthetic-1", "noord"),
-        assign(1, "consultant-a"),
-        assess(20, LightHelp),
-        start(21, "E1", HelpForm::ParentingSupport),
-        end(80, "E1", HelpResult::NotMet),
-        request(81, HelpForm::YouthMentalHealth),
-        grant(120, HelpForm::YouthMentalHealth),
-        start(130, "E2", HelpForm::YouthMentalHealth),
-        end(250, "E2", HelpResult::GoalsMet),
-        start(251, "E3", HelpForm::WijkteamSupport),
-        end(300, "E3", HelpResult::GoalsMet),
-        close(301, CloseReason::GoalsMet),
+        open("2026-01-05", "sk-synthetic-1", "noord"),
+        assign("2026-01-06", "consultant-a"),
+        assess("2026-01-25", LightHelp),
+        start("2026-01-26", "E1", HelpForm::ParentingSupport),
+        end("2026-03-26", "E1", HelpResult::NotMet),
+        request("2026-03-27", HelpForm::YouthMentalHealth),
+        grant("2026-05-05", HelpForm::YouthMentalHealth),
+        start("2026-05-15", "E2", HelpForm::YouthMentalHealth),
+        end("2026-09-12", "E2", HelpResult::GoalsMet),
+        start("2026-09-13", "E3", HelpForm::WijkteamSupport),
+        end("2026-11-01", "E3", HelpResult::GoalsMet),
+        close("2026-11-02", CloseReason::GoalsMet),
     ]
 }
 
@@ -74,7 +85,10 @@ async fn a_whole_case_is_recorded_durably_and_replays_to_the_same_state() {
     let trajectory = TrajectoryId::from_uuid(Uuid::new_v4());
     record_all(&store, trajectory, escalating_case()).await;
 
-    let (events, state) = load(&store, trajectory).await.expect("the case loads");
+    let Loaded {
+        events,
+        trajectory: state,
+    } = load(&store, trajectory).await.expect("the case loads");
 
     assert_eq!(events.len(), 12);
     assert_eq!(state.version(), 12);
@@ -87,8 +101,9 @@ async fn a_whole_case_is_recorded_durably_and_replays_to_the_same_state() {
     // Nothing may be recorded after closure, and the refusal writes nothing.
     let late = record(
         &store,
-        &for_case(trajectory, assign(302, "consultant-b")),
-        &context(&store),
+        &free_text(&store),
+        &for_case(trajectory, assign("2026-11-03", "consultant-b")),
+        &context(),
     )
     .await;
     assert!(matches!(late, Err(RecordError::Rejected(_))), "{late:?}");
@@ -100,18 +115,21 @@ async fn corrections_and_retractions_change_the_state_but_keep_the_stream() {
     let Fixture { _dir, store } = fixture();
     let trajectory = TrajectoryId::from_uuid(Uuid::new_v4());
     record_all(&store, trajectory, escalating_case()[..8].to_vec()).await;
-    let (events, _) = load(&store, trajectory).await.expect("loads");
+    let events = load(&store, trajectory).await.expect("loads").events;
     let escalation = EventId::from_uuid(events[7].event_id);
 
     let retract = Command::RetractEvent {
-        occurred_on: day(140),
+        occurred_on: date("2026-05-25"),
         retraction: Retraction {
             retracts: escalation,
             reason: Reason::parse("recorded in the wrong file").expect("a reason"),
         },
     };
     record_all(&store, trajectory, vec![retract]).await;
-    let (events, state) = load(&store, trajectory).await.expect("loads");
+    let Loaded {
+        events,
+        trajectory: state,
+    } = load(&store, trajectory).await.expect("loads");
     assert_eq!(events.len(), 9, "the retracted step stays in the stream");
     assert_eq!(state.escalation_count(), 0);
     assert_eq!(state.highest_level(), Level::Light);
@@ -122,7 +140,7 @@ async fn corrections_and_retractions_change_the_state_but_keep_the_stream() {
     };
     signal.urgency = Urgency::Urgent;
     let correct = Command::CorrectEvent {
-        occurred_on: day(141),
+        occurred_on: date("2026-05-26"),
         correction: Correction {
             corrects: state.facts()[0].event_id,
             occurred_on: None,
@@ -131,7 +149,7 @@ async fn corrections_and_retractions_change_the_state_but_keep_the_stream() {
         },
     };
     record_all(&store, trajectory, vec![correct]).await;
-    let (_, state) = load(&store, trajectory).await.expect("loads");
+    let state = load(&store, trajectory).await.expect("loads").trajectory;
     assert_eq!(
         state.signal().map(|s| s.details.urgency),
         Some(Urgency::Urgent)
@@ -146,9 +164,9 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
 
     let stale = Request {
         expected_version: Some(1),
-        ..for_case(trajectory, assess(3, LightHelp))
+        ..for_case(trajectory, assess("2026-01-08", LightHelp))
     };
-    let outcome = record(&store, &stale, &context(&store)).await;
+    let outcome = record(&store, &free_text(&store), &stale, &context()).await;
 
     assert!(
         matches!(
@@ -160,7 +178,10 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
         ),
         "{outcome:?}"
     );
-    assert_eq!(outcome.map(|_| ()).unwrap_err().code(), "CONFLICT");
+    assert_eq!(
+        outcome.map(|_| ()).unwrap_err().code(),
+        jeugdpad_app::ErrorCode::Conflict
+    );
     assert_eq!(store.head(), 2);
 }
 
@@ -174,9 +195,12 @@ async fn concurrent_recorders_with_the_same_expected_version_one_wins() {
         let store = Arc::clone(&store);
         let racer = Request {
             expected_version: Some(2),
-            ..for_case(trajectory, assess(3 + i, LightHelp))
+            ..for_case(
+                trajectory,
+                assess(&format!("2026-01-{:02}", 8 + i), LightHelp),
+            )
         };
-        tokio::spawn(async move { record(&store, &racer, &context(&store)).await })
+        tokio::spawn(async move { record(&store, &free_text(&store), &racer, &context()).await })
     });
     let mut won = 0;
     for racer in racers {
@@ -198,13 +222,13 @@ async fn a_retried_command_with_its_event_id_is_recorded_once() {
     let event_id = Uuid::new_v4();
     let first = Request {
         event_id: Some(event_id),
-        ..for_case(trajectory, open(0, "sk-synthetic-2", "zuid"))
+        ..for_case(trajectory, open("2026-01-05", "sk-synthetic-2", "zuid"))
     };
 
-    let original = record(&store, &first, &context(&store))
+    let original = record(&store, &free_text(&store), &first, &context())
         .await
         .expect("recorded");
-    let retry = record(&store, &first, &context(&store))
+    let retry = record(&store, &free_text(&store), &first, &context())
         .await
         .expect("a retry succeeds");
 
@@ -214,7 +238,7 @@ async fn a_retried_command_with_its_event_id_is_recorded_once() {
         retry.outcome.first_position,
         original.outcome.first_position
     );
-    assert_eq!(retry.event_ids, vec![event_id]);
+    assert_eq!(retry.event_id, event_id);
     assert_eq!(store.head(), 1);
 }
 
@@ -223,11 +247,11 @@ async fn an_old_signal_without_urgency_is_upcast_when_read() {
     let Fixture { _dir, store } = fixture();
     let trajectory = TrajectoryId::from_uuid(Uuid::new_v4());
     // What an installation of the first schema wrote: no `urgency` field, schema version 0.
-    let v0 = NewEvent {
+    let v0 = ProposedEvent {
         event_id: Uuid::new_v4(),
         event_type: "signal_received".to_owned(),
         schema_version: 0,
-        occurred_on: day(0),
+        occurred_on: date("2026-01-05"),
         recorded_by: "migration".to_owned(),
         correlation_id: None,
         causation_id: None,
@@ -243,7 +267,10 @@ async fn an_old_signal_without_urgency_is_upcast_when_read() {
         .await
         .expect("appended");
 
-    let (events, state) = load(&store, trajectory).await.expect("loads");
+    let Loaded {
+        events,
+        trajectory: state,
+    } = load(&store, trajectory).await.expect("loads");
 
     assert_eq!(
         events[0].schema_version, 0,
@@ -254,5 +281,10 @@ async fn an_old_signal_without_urgency_is_upcast_when_read() {
         Some(Urgency::Regular)
     );
     // And the trajectory goes on as any other.
-    record_all(&store, trajectory, vec![assign(1, "consultant-a")]).await;
+    record_all(
+        &store,
+        trajectory,
+        vec![assign("2026-01-06", "consultant-a")],
+    )
+    .await;
 }

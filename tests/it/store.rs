@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jeugdpad_store::{
-    verify_dir, AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore,
-    StoreError,
+    verify_dir, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
+    SledStore, StoreError,
 };
 use uuid::Uuid;
 
-fn event(n: u64) -> NewEvent {
-    NewEvent {
+fn event(n: u64) -> ProposedEvent {
+    ProposedEvent {
         event_id: Uuid::from_u128(0xE000_0000 + u128::from(n)),
         event_type: "signal_received".into(),
         schema_version: 1,
@@ -25,7 +25,7 @@ fn event(n: u64) -> NewEvent {
     }
 }
 
-fn events(range: std::ops::Range<u64>) -> Vec<NewEvent> {
+fn events(range: std::ops::Range<u64>) -> Vec<ProposedEvent> {
     range.map(event).collect()
 }
 
@@ -611,7 +611,7 @@ fn verify_dir_refuses_what_is_not_a_closed_store() {
     let live = open(empty.path());
     assert!(matches!(
         verify_dir(empty.path()),
-        Err(StoreError::Storage(_))
+        Err(StoreError::Locked(_))
     ));
     drop(live);
     assert!(verify_dir(empty.path()).expect("verify").is_ok());
@@ -623,7 +623,7 @@ fn open_refuses_a_store_in_use() {
     let _store = open(dir.path());
     assert!(matches!(
         SledStore::open(dir.path()),
-        Err(StoreError::Storage(_))
+        Err(StoreError::Locked(_))
     ));
 }
 

@@ -9,12 +9,9 @@
 
 use async_graphql::Context;
 use chrono::NaiveDate;
-use jeugdpad_access::{
-    permits, AccessAction, AccessEntry, Action, Principal, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM,
-};
+use jeugdpad_access::{permits, AccessAction, AccessEntry, Action, Principal};
 use jeugdpad_domain::{SubjectKey, TeamCode, TrajectoryId};
 use jeugdpad_projections::AsOf;
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent};
 use uuid::Uuid;
 
 use crate::schema::{ApiError, ApiResult, ErrorCode, RequestId};
@@ -118,21 +115,8 @@ pub(crate) async fn log_access(
     entry: AccessEntry,
     request: Option<Uuid>,
 ) -> ApiResult<()> {
-    let event = NewEvent {
-        event_id: Uuid::now_v7(),
-        event_type: ACCESS_EVENT_TYPE.to_owned(),
-        schema_version: 1,
-        occurred_on: state.today(),
-        recorded_by: entry.recorded_by().to_owned(),
-        correlation_id: request,
-        causation_id: None,
-        payload: entry.payload(),
-    };
-    state
-        .store
-        .append(ACCESS_LOG_STREAM, ExpectedVersion::Any, vec![event])
+    jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request)
         .await
-        .map(|_| ())
         .map_err(|error| {
             ApiError::internal(
                 "the access log could not be written, so nothing was shown or changed; please try again",

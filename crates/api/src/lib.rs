@@ -42,7 +42,6 @@
 //! logged.
 
 mod auth;
-mod clock;
 mod gate;
 mod http;
 mod metrics;
@@ -50,13 +49,14 @@ mod projector;
 mod schema;
 mod state;
 
-pub use clock::Clock;
 pub use http::{app, serve};
 pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode};
 pub use state::{AppState, AuthOptions, Limits, Options, StartError, SECRET_FILE};
 
-/// Attaches a signed-in caller to a request run on the schema directly (tests and tools that
-/// do not go through HTTP); the gate treats it like a POST from an unknown address.
+/// Attaches a signed-in caller to a request run on the schema directly, without signing in:
+/// for the workspace's tests only (feature `test-support`, never in the product binary). The
+/// gate treats it like a POST from an unknown address.
+#[cfg(feature = "test-support")]
 pub fn as_caller(
     request: async_graphql::Request,
     principal: jeugdpad_access::Principal,
@@ -69,74 +69,4 @@ pub fn as_caller(
         })
         .data(schema::RequestId(uuid::Uuid::now_v7()))
         .data(schema::Transport(axum::http::Method::POST))
-}
-
-use std::net::SocketAddr;
-use std::path::Path;
-
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// A server started by [`start_for_tests`]: its address and the means to stop it.
-#[derive(Debug)]
-pub struct TestServer {
-    /// Where it listens (127.0.0.1, a free port).
-    pub addr: SocketAddr,
-    /// The state it serves (to read projections or the store in assertions).
-    pub state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), std::io::Error>>>,
-}
-
-impl TestServer {
-    /// `http://127.0.0.1:PORT/graphql`.
-    pub fn graphql_url(&self) -> String {
-        format!("http://{}/graphql", self.addr)
-    }
-
-    /// Stops the server gracefully (in-flight requests finish, the store is closed) and waits.
-    pub async fn shutdown(self) -> Result<(), std::io::Error> {
-        let TestServer {
-            state, stop, task, ..
-        } = self;
-        // Our clone of the state holds the store too: let go of it so the server can close it.
-        drop(state);
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
-        match task {
-            Some(task) => task.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
-    }
-}
-
-/// Opens a store in `dir`, starts the server on 127.0.0.1 with a free port and `clock`, and
-/// returns once it accepts connections. For integration tests: one line per test server.
-pub async fn start_for_tests(dir: &Path, clock: Clock) -> Result<TestServer, StartError> {
-    let options = Options {
-        clock,
-        ..Options::default()
-    };
-    start_for_tests_with(dir, options).await
-}
-
-/// [`start_for_tests`] with every option given (identity provider, rate limit, …).
-pub async fn start_for_tests_with(dir: &Path, options: Options) -> Result<TestServer, StartError> {
-    let store = jeugdpad_store::SledStore::open(dir)?;
-    let state = AppState::start(store, options).await?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(StartError::Listen)?;
-    let addr = listener.local_addr().map_err(StartError::Listen)?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, state.clone(), async move {
-        let _ = stopped.await;
-    }));
-    Ok(TestServer {
-        addr,
-        state,
-        stop: Some(stop),
-        task: Some(task),
-    })
 }

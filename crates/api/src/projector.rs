@@ -1,7 +1,7 @@
 //! De projector: keeps the read models in step with the durable log.
 //!
 //! One task owns every write to the projections. At start-up [`catch_up`] applies the whole log
-//! in batches (one derivation per touched trajectory); then [`spawn`] follows the store's
+//! through the application layer's feed (one derivation per touched trajectory); then [`spawn`] follows the store's
 //! subscription from the next position, applies each event, publishes the applied position on a
 //! `watch` (mutations wait on it for read-your-writes) and broadcasts the event to subscriptions
 //! — after applying, so a subscriber that queries on notification sees the event.
@@ -15,16 +15,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
-use jeugdpad_access::{AdminEvent, Registry, ACCESS_LOG_STREAM, ADMIN_STREAM};
+use jeugdpad_access::{AdminEvent, Registry, ADMIN_STREAM};
+use jeugdpad_app::Clock;
 use jeugdpad_domain::{EventId, TeamCode, TrajectoryId};
-use jeugdpad_projections::{AsOf, Projections, Recorded};
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore, StoreError, Subscription};
+use jeugdpad_projections::{AsOf, Projections};
+use jeugdpad_store::{RecordedEvent, SledStore, StoreError, Subscription};
 use tokio::sync::{broadcast, watch};
 
-use crate::clock::Clock;
 use crate::metrics::Metrics;
 
-/// How many events one catch-up read (and one live batch) takes at most.
+/// How many events one live batch takes at most.
 const BATCH: usize = 4096;
 
 /// An event the projections have applied, as subscriptions deliver it.
@@ -42,88 +42,19 @@ pub(crate) struct Committed {
     pub(crate) teams: Vec<TeamCode>,
 }
 
-/// Applies every durable event to `projections`; returns the position applied up to.
-///
-/// The log up to the durable head at the start is cut into chunks of [`BATCH`] positions, read
-/// and decoded by one reader thread per core (reader `k` takes chunks `k`, `k + n`, …: reading
-/// and decoding the envelopes is most of a rebuild's work), while this thread stores them in
-/// position order without deriving. Once everything is stored, every touched trajectory is
-/// derived once, spread over the cores ([`Projections::derive_pending`]). The write lock is held
-/// throughout: nobody queries the read models before `AppState::start` returns. Events that
-/// become durable meanwhile are left to the live projector, which subscribes from the returned
-/// position on.
+/// Applies every durable event to `projections` (the application layer's start-up rebuild,
+/// [`jeugdpad_app::feed::catch_up`]); returns the position applied up to. The write lock is
+/// held throughout: nobody queries the read models before `AppState::start` returns.
 pub(crate) async fn catch_up(
     store: &Arc<SledStore>,
     projections: &Arc<RwLock<Projections>>,
 ) -> Result<u64, StoreError> {
     let (store, projections) = (Arc::clone(store), Arc::clone(projections));
-    tokio::task::spawn_blocking(move || catch_up_blocking(&store, &projections))
-        .await
-        .map_err(|e| StoreError::Storage(format!("catch-up task: {e}")))?
-}
-
-fn catch_up_blocking(
-    store: &SledStore,
-    projections: &RwLock<Projections>,
-) -> Result<u64, StoreError> {
-    let mut projections = write(projections);
-    let head = store.head();
-    let chunk = BATCH as u64;
-    let chunks = head.div_ceil(chunk);
-    let readers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, usize::try_from(chunks).unwrap_or(1).max(1));
-    std::thread::scope(|scope| {
-        let mut inboxes = Vec::with_capacity(readers);
-        let mut handles = Vec::with_capacity(readers);
-        for reader in 0..readers {
-            // Two chunks in flight per reader: both threads busy, little memory.
-            let (sender, inbox) = std::sync::mpsc::sync_channel::<Vec<Recorded>>(2);
-            inboxes.push(inbox);
-            handles.push(scope.spawn(move || -> Result<(), StoreError> {
-                let mut index = reader as u64;
-                while index < chunks {
-                    let from = index * chunk + 1;
-                    let max = chunk.min(head + 1 - from);
-                    let events = store.read_all(from, usize::try_from(max).unwrap_or(BATCH))?;
-                    // Positions are gapless, so this chunk is exactly `from..from + max`.
-                    let batch: Vec<Recorded> = events
-                        .iter()
-                        .filter(|event| event.position < from + max)
-                        .filter_map(decode)
-                        .collect();
-                    if sender.send(batch).is_err() {
-                        return Ok(());
-                    }
-                    index += readers as u64;
-                }
-                Ok(())
-            }));
-        }
-        let mut received = 0;
-        'chunks: for index in 0..chunks {
-            match inboxes[(index % readers as u64) as usize].recv() {
-                Ok(batch) => projections.extend_deferred(batch),
-                // The reader stopped early: its error is reported below.
-                Err(_) => break 'chunks,
-            }
-            received += 1;
-        }
-        drop(inboxes);
-        for handle in handles {
-            match handle.join() {
-                Ok(result) => result?,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        if received < chunks {
-            return Err(StoreError::Storage(
-                "a catch-up reader stopped before the end of the log".into(),
-            ));
-        }
-        projections.derive_pending();
-        Ok(head)
+    tokio::task::spawn_blocking(move || {
+        jeugdpad_app::feed::catch_up(store.as_ref(), &mut write(&projections))
     })
+    .await
+    .map_err(|e| StoreError::Storage(format!("catch-up task: {e}")))?
 }
 
 /// Starts the live projector task. It ends when the store closes.
@@ -178,19 +109,6 @@ pub(crate) fn spawn(
     })
 }
 
-/// The user registry as of `position`: the `admin` stream's events up to it (the live
-/// projector applies the later ones).
-pub(crate) fn registry_up_to(store: &SledStore, position: u64) -> Result<Registry, String> {
-    let mut registry = Registry::default();
-    for event in store.read_stream(ADMIN_STREAM).map_err(|e| e.to_string())? {
-        if event.position > position {
-            break;
-        }
-        registry.apply(&AdminEvent::decode(&event.event_type, &event.payload)?);
-    }
-    Ok(registry)
-}
-
 /// Folds the batch's `admin` events into the registry (before the batch counts as applied, so
 /// an admin change is in force when its mutation answers).
 fn apply_admin(registry: &RwLock<Registry>, batch: &[RecordedEvent], metrics: &Metrics) {
@@ -224,12 +142,14 @@ fn apply(
     let mut projections = write(projections);
     let mut delivered = Vec::with_capacity(batch.len());
     for event in batch {
-        if matches!(event.stream_id.as_str(), ADMIN_STREAM | ACCESS_LOG_STREAM) {
-            continue;
-        }
-        let Some(recorded) = decode(event) else {
-            metrics.projection_errors.inc();
-            continue;
+        let recorded = match jeugdpad_app::feed::logged_fact(event) {
+            None => continue, // the registry, the access log: not the read models'
+            Some(Ok(recorded)) => recorded,
+            Some(Err(error)) => {
+                tracing::error!(position = event.position, %error, "an event cannot be read into the read models; it is left out");
+                metrics.projection_errors.inc();
+                continue;
+            }
         };
         let id = recorded.trajectory;
         let as_of = AsOf::date(today.max(event.occurred_on));
@@ -257,37 +177,6 @@ fn apply(
         .projection_position
         .set(i64::try_from(projections.position()).unwrap_or(i64::MAX));
     delivered
-}
-
-/// Turns a stored envelope into what the projections take; `None` (logged) when it cannot.
-fn decode(event: &RecordedEvent) -> Option<Recorded> {
-    if matches!(event.stream_id.as_str(), ADMIN_STREAM | ACCESS_LOG_STREAM) {
-        return None;
-    }
-    let Some(trajectory) = trajectory_of(&event.stream_id) else {
-        tracing::warn!(
-            position = event.position,
-            "skipping an event of a stream that is not a trajectory"
-        );
-        return None;
-    };
-    match jeugdpad_app::to_fact(event) {
-        Ok(fact) => Some(Recorded {
-            position: event.position,
-            trajectory,
-            recorded_at: event.recorded_at,
-            fact,
-        }),
-        Err(error) => {
-            tracing::error!(position = event.position, %error, "an event cannot be read into the read models; it is left out");
-            None
-        }
-    }
-}
-
-/// `trajectory-<uuid>` → the id.
-pub(crate) fn trajectory_of(stream_id: &str) -> Option<TrajectoryId> {
-    TrajectoryId::parse(stream_id.strip_prefix("trajectory-")?).ok()
 }
 
 fn write(projections: &RwLock<Projections>) -> std::sync::RwLockWriteGuard<'_, Projections> {

@@ -10,12 +10,11 @@ use jeugdpad_projections::{Norms, Projections};
 use jeugdpad_store::{EventStore, SledStore, StoreError};
 use tokio::sync::{broadcast, watch};
 
-use jeugdpad_app::FreeText;
+use jeugdpad_app::{Clock, FreeText};
 use jeugdpad_oidc::{OidcConfig, OidcError, Verifier};
 use jeugdpad_secrets::{InstallSecret, SecretError};
 
 use crate::auth::Auth;
-use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::projector::{self, Committed};
 
@@ -161,10 +160,12 @@ impl AppState {
         );
         let registry = {
             let store = Arc::clone(&store);
-            tokio::task::spawn_blocking(move || projector::registry_up_to(&store, position))
-                .await
-                .map_err(|e| StartError::Registry(e.to_string()))?
-                .map_err(StartError::Registry)?
+            tokio::task::spawn_blocking(move || {
+                jeugdpad_app::admin::load_registry(store.as_ref(), position)
+            })
+            .await
+            .map_err(|e| StartError::Registry(e.to_string()))?
+            .map_err(|e| StartError::Registry(e.to_string()))?
         };
         if registry.users().is_empty() {
             tracing::warn!("no users yet: add one with `jeugdpad user add` and `jeugdpad token create` (docs/operator guide)");
@@ -222,6 +223,11 @@ impl AppState {
     /// Today's date by the server's clock.
     pub fn today(&self) -> chrono::NaiveDate {
         self.clock.today()
+    }
+
+    /// The server's clock (for tools and tests that record beside it, such as admin changes).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Runs `query` on the read models on a blocking thread: a report over a million

@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jeugdpad_access::{AdminError, AdminEvent, Registry, ADMIN_STREAM};
-use jeugdpad_store::{AppendOutcome, EventStore, ExpectedVersion, NewEvent, StoreError};
+use jeugdpad_store::{AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, StoreError};
 use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::code::ErrorCode;
 
 /// Why an admin change was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +30,12 @@ pub enum AdminChangeError {
 }
 
 impl AdminChangeError {
-    /// The API error code.
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients see.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AdminChangeError::Refused(_) => "VALIDATION",
-            AdminChangeError::Conflict => "CONFLICT",
-            AdminChangeError::Undecodable(_) | AdminChangeError::Store(_) => "INTERNAL",
+            AdminChangeError::Refused(_) => ErrorCode::Validation,
+            AdminChangeError::Conflict => ErrorCode::Conflict,
+            AdminChangeError::Undecodable(_) | AdminChangeError::Store(_) => ErrorCode::Internal,
         }
     }
 }
@@ -46,10 +49,18 @@ impl From<StoreError> for AdminChangeError {
     }
 }
 
-/// Reads the `admin` stream into a registry. **Blocking.**
-pub fn load_registry<S: EventStore>(store: &S) -> Result<Registry, AdminChangeError> {
+/// The registry as the `admin` stream's events up to global position `up_to` make it
+/// (`u64::MAX`: every event). The one replay of the registry: the command line, the admin
+/// mutations and the server's start all read it here. **Blocking.**
+pub fn load_registry<S: EventStore + ?Sized>(
+    store: &S,
+    up_to: u64,
+) -> Result<Registry, AdminChangeError> {
     let mut registry = Registry::default();
     for event in store.read_stream(ADMIN_STREAM)? {
+        if event.position > up_to {
+            break;
+        }
         let admin = AdminEvent::decode(&event.event_type, &event.payload)
             .map_err(AdminChangeError::Undecodable)?;
         registry.apply(&admin);
@@ -63,18 +74,18 @@ pub async fn change<S: EventStore>(
     store: &Arc<S>,
     event: AdminEvent,
     by: &str,
-    now: DateTime<Utc>,
+    clock: &Clock,
 ) -> Result<AppendOutcome, AdminChangeError> {
     let reader = Arc::clone(store);
-    let registry = tokio::task::spawn_blocking(move || load_registry(reader.as_ref()))
+    let registry = tokio::task::spawn_blocking(move || load_registry(reader.as_ref(), u64::MAX))
         .await
         .map_err(|join| AdminChangeError::Store(StoreError::Storage(join.to_string())))??;
-    registry.check(&event, now)?;
-    let envelope = NewEvent {
+    registry.check(&event, clock.now())?;
+    let envelope = ProposedEvent {
         event_id: Uuid::new_v4(),
         event_type: event.event_type().to_owned(),
         schema_version: 1,
-        occurred_on: now.date_naive(),
+        occurred_on: clock.today(),
         recorded_by: by.to_owned(),
         correlation_id: None,
         causation_id: None,
@@ -97,7 +108,7 @@ pub async fn create_token<S: EventStore>(
     label: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     by: &str,
-    now: DateTime<Utc>,
+    clock: &Clock,
 ) -> Result<(jeugdpad_secrets::MintedToken, AppendOutcome), AdminChangeError> {
     let minted = jeugdpad_secrets::mint();
     let event = AdminEvent::TokenCreated {
@@ -107,6 +118,6 @@ pub async fn create_token<S: EventStore>(
         expires_at,
         label,
     };
-    let outcome = change(store, event, by, now).await?;
+    let outcome = change(store, event, by, clock).await?;
     Ok((minted, outcome))
 }

@@ -1,11 +1,17 @@
-//! Vandaag: the date the server considers "today".
+//! Vandaag: the one definition of "today" — for the server, the command line and every tool.
 //!
-//! `today` is what the domain refuses steps after, and the default reference date (`asOf`) of
-//! every figure. A municipality works in Dutch local time: a Veilig Thuis consultant recording a
-//! step at 00:30 in the night must not be told that today's date "lies in the future" because the
-//! server's UTC date is still yesterday. So the system clock answers the calendar date in
-//! Europe/Amsterdam (CET, CEST under the EU summer-time rule), computed here without a time-zone
-//! database: the rule has been fixed since 1996.
+//! `today` is what the domain refuses steps after, the default reference date (`asOf`) of every
+//! figure and export, and the `occurred_on` of admin changes and access-log entries. A
+//! municipality works in Dutch local time: a Veilig Thuis consultant recording a step at 00:30 in
+//! the night must not be told that today's date "lies in the future" because the machine's UTC
+//! date is still yesterday — and `jeugdpad export` on a server whose system time zone is UTC
+//! must give the same `as_of` as the API's `summaryExport`. So the system clock answers the
+//! calendar date in Europe/Amsterdam (CET, CEST under the EU summer-time rule) whatever the
+//! machine's time zone, computed here without a time-zone database: the rule has been fixed since
+//! 1996.
+//!
+//! Instants (`now`: token expiry, sign-in checks) are UTC. A fixed clock pins the calendar date
+//! only; its instants stay real, because the store stamps `recorded_at` from its own reading.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -39,7 +45,13 @@ impl Clock {
         }
     }
 
-    /// Today's date.
+    /// The current instant (UTC), for expiry checks. Real on every clock: a fixed clock pins
+    /// only the date.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Today's date in the municipality.
     pub fn today(&self) -> NaiveDate {
         match &self.0 {
             Source::System => amsterdam_date(Utc::now()),

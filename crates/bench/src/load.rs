@@ -107,8 +107,8 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
         recorded_by: "bench-loader".to_owned(),
         today: plan.today,
         correlation_id: None,
-        free_text: jeugdpad_app::FreeText::new(store.vault()?),
     };
+    let free_text = jeugdpad_app::FreeText::new(store.vault()?);
 
     let started = Instant::now();
     let progress = tokio::spawn(report_progress(
@@ -118,14 +118,18 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
     ));
     let writers = (0..plan.writers.max(1))
         .map(|_| {
-            let (store, shared, context) =
-                (Arc::clone(&store), Arc::clone(&shared), context.clone());
+            let (store, shared, context, free_text) = (
+                Arc::clone(&store),
+                Arc::clone(&shared),
+                context.clone(),
+                free_text.clone(),
+            );
             let bulk = plan.bulk;
             tokio::spawn(async move {
                 if bulk {
                     write_cases_bulk(&store, &shared, &context).await
                 } else {
-                    write_cases(&store, &shared, &context).await
+                    write_cases(&store, &free_text, &shared, &context).await
                 }
             })
         })
@@ -192,6 +196,7 @@ impl Shared {
 /// in order with the version each one expects.
 async fn write_cases(
     store: &Arc<SledStore>,
+    free_text: &jeugdpad_app::FreeText,
     shared: &Shared,
     context: &Context,
 ) -> Result<(), BenchError> {
@@ -203,16 +208,16 @@ async fn write_cases(
                 expected_version: Some(version as u64),
                 event_id: Some(step.event_id.as_uuid()),
             };
-            let recorded = record(store, &request, context).await.map_err(|error| {
-                format!(
-                    "trajectory {} was refused at command {version} ({}): {error}",
-                    case.trajectory,
-                    step.command.to_event().event_type()
-                )
-            })?;
-            shared
-                .done_events
-                .fetch_add(recorded.event_ids.len() as u64, Ordering::Relaxed);
+            record(store, free_text, &request, context)
+                .await
+                .map_err(|error| {
+                    format!(
+                        "trajectory {} was refused at command {version} ({}): {error}",
+                        case.trajectory,
+                        step.command.to_event().event_type()
+                    )
+                })?;
+            shared.done_events.fetch_add(1, Ordering::Relaxed);
         }
         shared.done_cases.fetch_add(1, Ordering::Relaxed);
     }
@@ -220,56 +225,28 @@ async fn write_cases(
 }
 
 /// One writer of the bulk path: each case's commands are decided one after another through the
-/// domain (`decide` on the state folded so far, exactly as `record` does, so every rule is still
-/// checked and a refused command fails the load), encoded with the event ids `record` would give
-/// them, and the whole case is appended at once with `NoStream` as the expected version: one
-/// durable append per trajectory instead of one stream read and one append per command. The
-/// stored events are the same envelopes `record` would store.
+/// domain and encoded by the application layer (`decide_stream`: every rule is still checked, a
+/// refused command fails the load, and the envelopes are the ones `record` would store), and the
+/// whole case is appended at once with `NoStream` as the expected version: one durable append per
+/// trajectory instead of one stream read and one append per command.
 async fn write_cases_bulk(
     store: &Arc<SledStore>,
     shared: &Shared,
     context: &Context,
 ) -> Result<(), BenchError> {
-    use jeugdpad_domain::{decide, evolve, EventId, RecordedFact, Trajectory};
-    use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent};
+    use jeugdpad_store::{EventStore, ExpectedVersion};
     while let Some(case) = shared.next_case() {
-        let mut state = Trajectory::from_facts(Vec::new());
-        let mut envelopes = Vec::with_capacity(case.commands.len());
-        for (index, step) in case.commands.iter().enumerate() {
-            let decided = decide(&state, &step.command, context.today).map_err(|error| {
-                format!(
-                    "trajectory {} was refused at command {index} ({}): {error}",
-                    case.trajectory,
-                    step.command.to_event().event_type()
-                )
-            })?;
-            let first = step.event_id.as_uuid();
-            for (i, new) in decided.into_iter().enumerate() {
-                let id = if i == 0 {
-                    first
-                } else {
-                    uuid::Uuid::new_v5(&first, &i.to_be_bytes())
-                };
-                let encoded = new.event.encode();
-                envelopes.push(NewEvent {
-                    event_id: id,
-                    event_type: encoded.event_type.to_owned(),
-                    schema_version: encoded.schema_version,
-                    occurred_on: new.occurred_on,
-                    recorded_by: context.recorded_by.clone(),
-                    correlation_id: context.correlation_id,
-                    causation_id: None,
-                    payload: encoded.payload,
-                });
-                let fact = RecordedFact {
-                    event_id: EventId::from_uuid(id),
-                    version: envelopes.len() as u64,
-                    occurred_on: new.occurred_on,
-                    event: new.event,
-                };
-                state = evolve(state, &fact);
-            }
-        }
+        let steps = case
+            .commands
+            .iter()
+            .map(|step| (&step.command, step.event_id));
+        let envelopes = jeugdpad_app::decide_stream(steps, context).map_err(|(index, error)| {
+            format!(
+                "trajectory {} was refused at command {index} ({}): {error}",
+                case.trajectory,
+                case.commands[index].command.to_event().event_type()
+            )
+        })?;
         let events = envelopes.len() as u64;
         store
             .append(

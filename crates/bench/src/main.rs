@@ -95,7 +95,7 @@ impl CohortArgs {
             seed: self.seed,
             today: self
                 .today
-                .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                .unwrap_or_else(|| jeugdpad_app::Clock::system().today()),
             writers: self.writers,
             bulk: self.bulk,
         }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_api::{AppState, Clock, Options};
+use jeugdpad_api::{AppState, Options};
+use jeugdpad_app::Clock;
 use jeugdpad_store::{EventStore, SledStore};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -15,7 +15,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use jeugdpad_api::{AppState, Clock, Options};
+use jeugdpad_api::{AppState, Options};
+use jeugdpad_app::Clock;
 use jeugdpad_store::SledStore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -166,12 +167,13 @@ pub(crate) async fn sign_in(state: &AppState, team: &str) -> Result<Tokens, Benc
     let store = state.store();
     let registry = {
         let store = std::sync::Arc::clone(store);
-        tokio::task::spawn_blocking(move || load_registry(store.as_ref())).await??
+        tokio::task::spawn_blocking(move || load_registry(store.as_ref(), u64::MAX)).await??
     };
     let team = TeamCode::parse(team).map_err(|e| e.to_string())?;
     let lead = UserId::parse(format!("bench-lead-{team}")).map_err(|e| e.to_string())?;
     let analyst = UserId::parse("bench-analyst").map_err(|e| e.to_string())?;
-    let now = chrono::Utc::now();
+    let clock = jeugdpad_app::Clock::system();
+    let now = clock.now();
     let mut setup = Vec::new();
     if !registry.has_team(&team) {
         setup.push(AdminEvent::TeamAdded {
@@ -196,12 +198,20 @@ pub(crate) async fn sign_in(state: &AppState, team: &str) -> Result<Tokens, Benc
         });
     }
     for event in setup {
-        change(store, event, "bench", now).await?;
+        change(store, event, "bench", &clock).await?;
     }
     let expires = Some(now + chrono::Duration::days(1));
-    let (lead, _) = create_token(store, lead, Some("bench".into()), expires, "bench", now).await?;
-    let (analyst, outcome) =
-        create_token(store, analyst, Some("bench".into()), expires, "bench", now).await?;
+    let (lead, _) =
+        create_token(store, lead, Some("bench".into()), expires, "bench", &clock).await?;
+    let (analyst, outcome) = create_token(
+        store,
+        analyst,
+        Some("bench".into()),
+        expires,
+        "bench",
+        &clock,
+    )
+    .await?;
     if !state.wait_applied(outcome.last_position).await {
         return Err("the server did not take the benchmark's tokens in time".into());
     }

@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use jeugdpad_store::{ExpectedVersion, NewEvent};
+use jeugdpad_store::{ExpectedVersion, ProposedEvent};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
@@ -52,7 +52,7 @@ CREATE UNIQUE INDEX events_event_id ON events (event_id);
 struct Append {
     stream_id: String,
     expected: ExpectedVersion,
-    events: Vec<NewEvent>,
+    events: Vec<ProposedEvent>,
     reply: oneshot::Sender<Result<u64, String>>,
 }
 
@@ -95,7 +95,7 @@ impl SqliteLog {
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: Vec<ProposedEvent>,
     ) -> Result<u64, BenchError> {
         let (reply, answer) = oneshot::channel();
         self.sender

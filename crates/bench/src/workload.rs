@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
 use uuid::Uuid;
 
 use crate::stats::Summary;
@@ -128,8 +128,8 @@ async fn write_until(
 }
 
 /// A payload shaped and sized like a real `help_started` event (synthetic, no personal data).
-pub fn sample_event(writer: usize, seq: u64) -> NewEvent {
-    NewEvent {
+pub fn sample_event(writer: usize, seq: u64) -> ProposedEvent {
+    ProposedEvent {
         event_id: Uuid::new_v4(),
         event_type: "help_started".to_owned(),
         schema_version: 1,

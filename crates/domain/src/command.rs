@@ -1,20 +1,17 @@
 //! Commands and `decide`: what a user asks, and the facts it produces if every rule holds.
 
-use chrono::{Datelike, NaiveDate};
-use uuid::Uuid;
-
 use crate::codes::{AssessmentConclusion, CloseReason, HelpResult};
 use crate::error::DomainError;
 use crate::event::{
     AssessmentCompleted, ConsultantAssigned, Correction, DecisionIssued, Event, HelpEnded,
-    HelpRequested, HelpStarted, NewEvent, PgbGranted, PgbReviewCompleted, PgbReviewScheduled,
-    RecordedFact, Retraction, SignalReceived, Step, TeamTransferred, TrajectoryClosed,
+    HelpRequested, HelpStarted, PgbGranted, PgbReviewCompleted, PgbReviewScheduled, RecordedFact,
+    Retraction, SignalReceived, Step, TeamTransferred, TrajectoryClosed,
 };
 use crate::history::{check_correction, check_target};
 use crate::ids::{EpisodeId, EventId, TeamCode, UserId};
 use crate::ladder::HelpForm;
-use crate::rules::replay;
 use crate::trajectory::Trajectory;
+use chrono::{Datelike, NaiveDate};
 
 /// How many years before today a birth year may lie. Youth care can run to 23 (verlengde
 /// jeugdhulp); 30 leaves room for late registrations without letting typos like 1907 through.
@@ -258,10 +255,24 @@ impl Command {
     }
 }
 
-/// Decides whether `command` may be recorded on `state`, and if so which facts it produces.
+/// What [`decide`] accepted: the one fact the command records — under the event id the caller
+/// gave, at the stream's next version — and the trajectory as it stands with that fact applied.
 ///
-/// Pure: `today` comes from the caller. The facts carry no event id or version: the application
-/// layer assigns the id (client-supplied or new), the store the version and position.
+/// The state comes from the same validating fold that checked the command, so the caller needs
+/// no second replay ([`crate::evolve`] on the fact gives the same trajectory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The fact to store: its `version` is the stream's next one, its id the caller's.
+    pub fact: RecordedFact,
+    /// The trajectory after the fact.
+    pub trajectory: Trajectory,
+}
+
+/// Decides whether `command` may be recorded on `state`, and if so as which fact.
+///
+/// Pure: `today` and the new fact's `event_id` come from the caller (the application layer
+/// takes a client-supplied id or draws a new one); the store gives the fact its global position.
+/// Every command records exactly one fact.
 ///
 /// Checks run from cheap to thorough: the command's own values, then its place in recording
 /// order (opened? closed?), then the candidate history — the current facts plus this one — goes
@@ -274,17 +285,42 @@ impl Command {
 pub fn decide(
     state: &Trajectory,
     command: &Command,
+    event_id: EventId,
     today: NaiveDate,
-) -> Result<Vec<NewEvent>, DomainError> {
+) -> Result<Decision, DomainError> {
     let occurred_on = command.occurred_on();
     not_in_future(occurred_on, today)?;
     let event = command.to_event();
     match &event {
         Event::Step(step) => decide_step(state, occurred_on, step, today)?,
-        Event::Corrected(correction) => decide_correction(state, occurred_on, correction, today)?,
-        Event::Retracted(retraction) => decide_retraction(state, occurred_on, retraction)?,
+        Event::Corrected(correction) => decide_correction(state, correction, today)?,
+        Event::Retracted(retraction) => {
+            check_target(state.facts(), retraction.retracts)?;
+        }
     }
-    Ok(vec![NewEvent { occurred_on, event }])
+    if let (Some(signal), Event::Corrected(_) | Event::Retracted(_)) = (state.signal(), &event) {
+        not_before_signal(event.event_type(), occurred_on, signal.received_on)?;
+    }
+    let fact = RecordedFact {
+        event_id,
+        version: state.version() + 1,
+        occurred_on,
+        event,
+    };
+    let trajectory = state
+        .with(fact.clone())
+        .map_err(|violation| match &fact.event {
+            Event::Step(_) => violation,
+            Event::Corrected(correction) => DomainError::CorrectionBreaksRule {
+                event_id: correction.corrects,
+                source: Box::new(violation),
+            },
+            Event::Retracted(retraction) => DomainError::RetractionBreaksRule {
+                event_id: retraction.retracts,
+                source: Box::new(violation),
+            },
+        })?;
+    Ok(Decision { fact, trajectory })
 }
 
 fn decide_step(
@@ -310,12 +346,11 @@ fn decide_step(
             closed_on: closure.closed_on,
         });
     }
-    check_candidate(state, occurred_on, Event::Step(step.clone()))
+    Ok(())
 }
 
 fn decide_correction(
     state: &Trajectory,
-    occurred_on: NaiveDate,
     correction: &Correction,
     today: NaiveDate,
 ) -> Result<(), DomainError> {
@@ -328,53 +363,7 @@ fn decide_correction(
     if let Some(step) = &correction.payload {
         validate_step(step, today)?;
     }
-    check_correction(state.facts(), correction)?;
-    if let Some(signal) = state.signal() {
-        not_before_signal("event_corrected", occurred_on, signal.received_on)?;
-    }
-    check_candidate(state, occurred_on, Event::Corrected(correction.clone())).map_err(|e| {
-        DomainError::CorrectionBreaksRule {
-            event_id: correction.corrects,
-            source: Box::new(e),
-        }
-    })
-}
-
-fn decide_retraction(
-    state: &Trajectory,
-    occurred_on: NaiveDate,
-    retraction: &Retraction,
-) -> Result<(), DomainError> {
-    check_target(state.facts(), retraction.retracts)?;
-    if let Some(signal) = state.signal() {
-        not_before_signal("event_retracted", occurred_on, signal.received_on)?;
-    }
-    check_candidate(state, occurred_on, Event::Retracted(retraction.clone())).map_err(|e| {
-        DomainError::RetractionBreaksRule {
-            event_id: retraction.retracts,
-            source: Box::new(e),
-        }
-    })
-}
-
-/// The candidate history — the recorded facts plus `event` at the next version — must break no rule.
-fn check_candidate(
-    state: &Trajectory,
-    occurred_on: NaiveDate,
-    event: Event,
-) -> Result<(), DomainError> {
-    let mut candidate = state.facts().to_vec();
-    candidate.push(RecordedFact {
-        // Nothing can name the candidate fact yet, so any id will do.
-        event_id: EventId::from_uuid(Uuid::nil()),
-        version: state.version() + 1,
-        occurred_on,
-        event,
-    });
-    match replay(&candidate).violation {
-        Some(violation) => Err(violation),
-        None => Ok(()),
-    }
+    check_correction(state.facts(), correction)
 }
 
 fn not_in_future(date: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {

@@ -202,10 +202,21 @@ fn join(ids: &[EpisodeId]) -> String {
         .join(", ")
 }
 
+/// The two kinds of user mistake the domain tells apart. The API turns them into the stable
+/// codes `VALIDATION` and `INVALID_TRANSITION` of GraphQL's `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// The command is malformed in itself, whatever the trajectory's state: fix the input.
+    Validation,
+    /// The command is well-formed, but the trajectory's state (or the history it would make)
+    /// forbids it.
+    InvalidTransition,
+}
+
 impl DomainError {
-    /// Stable machine code for API clients (GraphQL `extensions.code`): `VALIDATION` when the
-    /// command is malformed in itself, `INVALID_TRANSITION` when the trajectory's state forbids it.
-    pub fn code(&self) -> &'static str {
+    /// Which kind of mistake this is: [`RuleKind::Validation`] when the command is malformed in
+    /// itself, [`RuleKind::InvalidTransition`] when the trajectory's state forbids it.
+    pub fn kind(&self) -> RuleKind {
         use DomainError::*;
         match self {
             InvalidValue(_)
@@ -219,8 +230,8 @@ impl DomainError {
             | AmountNotPositive(_)
             | ReviewDueBeforeScheduled { .. }
             | EmptyCorrection
-            | CorrectionChangesType { .. } => "VALIDATION",
-            _ => "INVALID_TRANSITION",
+            | CorrectionChangesType { .. } => RuleKind::Validation,
+            _ => RuleKind::InvalidTransition,
         }
     }
 

@@ -257,7 +257,8 @@ impl From<Step> for Event {
     }
 }
 
-/// An event as stored: what [`crate::evolve`] consumes. The id is needed because corrections and
+/// An event as stored in its stream: what [`crate::evolve`] consumes and [`crate::decide`]
+/// produces (with the version it will be stored at). The id is needed because corrections and
 /// retractions name events by it; the version orders same-day facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedFact {
@@ -265,16 +266,6 @@ pub struct RecordedFact {
     pub event_id: EventId,
     /// Its 1-based position in the stream.
     pub version: u64,
-    /// When it happened in the world.
-    pub occurred_on: NaiveDate,
-    /// What happened.
-    pub event: Event,
-}
-
-/// A fact [`crate::decide`] accepted. The application layer gives it an event id (client-supplied
-/// or new); the store gives it its version and position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEvent {
     /// When it happened in the world.
     pub occurred_on: NaiveDate,
     /// What happened.

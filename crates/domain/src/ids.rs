@@ -277,10 +277,21 @@ uuid_type!(
     "an event id"
 );
 
+/// The prefix of every trajectory's stream name: `trajectory-<uuid>`. The store holds other
+/// streams too (`admin`, `access-log`); this prefix is how a trajectory's stream is told apart.
+pub const TRAJECTORY_STREAM_PREFIX: &str = "trajectory-";
+
 impl TrajectoryId {
-    /// The name of this trajectory's stream (SPEC §1).
+    /// The name of this trajectory's stream: `trajectory-<uuid>`.
     pub fn stream_id(&self) -> String {
-        format!("trajectory-{}", self.0)
+        format!("{TRAJECTORY_STREAM_PREFIX}{}", self.0)
+    }
+
+    /// The trajectory whose stream is `stream_id`, the inverse of [`TrajectoryId::stream_id`];
+    /// `None` for every stream that is not `trajectory-<uuid>`.
+    pub fn from_stream_id(stream_id: &str) -> Option<TrajectoryId> {
+        let id = stream_id.strip_prefix(TRAJECTORY_STREAM_PREFIX)?;
+        Uuid::parse_str(id).ok().map(TrajectoryId)
     }
 }
 
@@ -427,6 +438,16 @@ mod tests {
             id.stream_id(),
             "trajectory-6f1c1a52-3d0e-4b43-9a51-0c1f2d3e4f50"
         );
+        assert_eq!(TrajectoryId::from_stream_id(&id.stream_id()), Some(id));
+        for other in [
+            "admin",
+            "access-log",
+            "trajectory-",
+            "trajectory-nope",
+            "6f1c1a52-3d0e-4b43-9a51-0c1f2d3e4f50",
+        ] {
+            assert_eq!(TrajectoryId::from_stream_id(other), None, "{other}");
+        }
         check(
             EventId::parse("nope"),
             Err(ValueError::NotAUuid {

@@ -9,8 +9,9 @@
 //!
 //! One trajectory is one event stream. Its behaviour is two functions:
 //!
-//! - [`decide`]`(state, command, today) -> Result<Vec<NewEvent>, DomainError>` answers "may this be
-//!   recorded, and as which facts?" It never changes anything.
+//! - [`decide`]`(state, command, event_id, today) -> Result<Decision, DomainError>` answers "may
+//!   this be recorded, and as which fact?" — and gives the trajectory with that fact, so the
+//!   caller does not replay again. It never changes anything.
 //! - [`evolve`]`(state, fact) -> state` applies a fact that was recorded. It never refuses: the
 //!   fact has happened, the store holds it.
 //!
@@ -64,18 +65,17 @@ pub use codes::{
     AssessmentConclusion, CloseReason, Concern, DecisionFunding, EventType, FosterKind, FosterMode,
     HelpResult, PgbPeriod, PgbReviewDecision, Source, UnknownCode, Urgency, IJW_VERWIJZER_UNKNOWN,
 };
-pub use command::{decide, Command, MAX_BIRTH_YEARS_AGO};
-pub use error::DomainError;
+pub use command::{decide, Command, Decision, MAX_BIRTH_YEARS_AGO};
+pub use error::{DomainError, RuleKind};
 pub use event::{
     AssessmentCompleted, ConsultantAssigned, Correction, DecisionIssued, Event, FosterPlacement,
-    HelpEnded, HelpRequested, HelpStarted, NewEvent, PgbGranted, PgbReviewCompleted,
-    PgbReviewScheduled, RecordedFact, Retraction, SignalReceived, Step, TeamTransferred,
-    TrajectoryClosed,
+    HelpEnded, HelpRequested, HelpStarted, PgbGranted, PgbReviewCompleted, PgbReviewScheduled,
+    RecordedFact, Retraction, SignalReceived, Step, TeamTransferred, TrajectoryClosed,
 };
 pub use history::EffectiveFact;
 pub use ids::{
     EpisodeId, EventId, ProductCategory, Provider, Reason, SubjectKey, TeamCode, TrajectoryId,
-    UserId, ValueError, SEALED_TEXT_PREFIX,
+    UserId, ValueError, SEALED_TEXT_PREFIX, TRAJECTORY_STREAM_PREFIX,
 };
 pub use ladder::{CbsCategory, FormInfo, FormPurpose, HelpForm, Level, FORMS};
 pub use trajectory::{

@@ -186,6 +186,19 @@ impl Trajectory {
         Trajectory { facts, state }
     }
 
+    /// This trajectory with `fact` (the stream's next version) added, or the rule the resulting
+    /// history would break. The check of every candidate history in [`crate::decide`].
+    pub(crate) fn with(&self, fact: RecordedFact) -> Result<Trajectory, DomainError> {
+        let mut facts = Vec::with_capacity(self.facts.len() + 1);
+        facts.extend_from_slice(&self.facts);
+        facts.push(fact);
+        let state = replay(&facts);
+        match state.violation {
+            Some(violation) => Err(violation),
+            None => Ok(Trajectory { facts, state }),
+        }
+    }
+
     /// The raw facts in version order, corrections and retractions visible as such.
     pub fn facts(&self) -> &[RecordedFact] {
         &self.facts

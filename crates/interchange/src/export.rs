@@ -5,6 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use jeugdpad_domain::TrajectoryId;
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde_json::Value;
 
@@ -94,7 +95,7 @@ pub fn export(
             let mut out = jsonl(&path)?;
             crate::for_each_event(store, head, |event| {
                 progress(1);
-                if crate::trajectory_of_stream(&event.stream_id).is_some() {
+                if TrajectoryId::from_stream_id(&event.stream_id).is_some() {
                     write_line(&mut out, &path, &EventLine::from(event))?;
                     rows += 1;
                 }
@@ -106,7 +107,7 @@ pub fn export(
             let mut sink = sink(&path, format, EVENT_COLUMNS)?;
             crate::for_each_event(store, head, |event| {
                 progress(1);
-                if crate::trajectory_of_stream(&event.stream_id).is_some() {
+                if TrajectoryId::from_stream_id(&event.stream_id).is_some() {
                     sink.push(event_cells(&event))?;
                     rows += 1;
                 }
@@ -168,13 +169,8 @@ fn event_cells(event: &RecordedEvent) -> Vec<Cell> {
     redact(&event.event_type, &mut payload);
     vec![
         Cell::Int(i64::try_from(event.position).ok()),
-        Cell::Text(Some(
-            event
-                .stream_id
-                .strip_prefix("trajectory-")
-                .unwrap_or(&event.stream_id)
-                .to_owned(),
-        )),
+        // Only trajectory streams are exported (see the callers).
+        Cell::Text(TrajectoryId::from_stream_id(&event.stream_id).map(|id| id.to_string())),
         Cell::Int(i64::try_from(event.version).ok()),
         Cell::Text(Some(event.event_id.to_string())),
         Cell::Text(Some(event.event_type.clone())),

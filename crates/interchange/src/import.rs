@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use chrono::{NaiveDate, Utc};
-use jeugdpad_domain::{decide, evolve, Command, Event, EventId, RecordedFact, Trajectory};
+use jeugdpad_domain::{decide, Command, Event, EventId, TrajectoryId};
 use jeugdpad_store::{
-    EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
+    EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
 };
 
 use crate::pipeline::Batches;
@@ -56,6 +56,7 @@ pub struct ImportReport {
 
 struct Stream {
     id: String,
+    trajectory: TrajectoryId,
     lines: Vec<(usize, EventLine)>,
     /// Set when the stream is refused: the first bad line and why.
     refused: Option<(usize, String)>,
@@ -109,7 +110,7 @@ pub fn import(
             });
             continue;
         };
-        if crate::trajectory_of_stream(&stream_id).is_none() {
+        let Some(trajectory) = TrajectoryId::from_stream_id(&stream_id) else {
             // Only trajectories are imported; the store's own streams (`admin`, `access-log`)
             // and anything else are refused line by line, never stored.
             foreign_streams.insert(stream_id.clone());
@@ -122,10 +123,11 @@ pub fn import(
                 stream_id: Some(stream_id),
             });
             continue;
-        }
+        };
         let at = *by_id.entry(stream_id.clone()).or_insert_with(|| {
             streams.push(Stream {
                 id: stream_id.clone(),
+                trajectory,
                 lines: Vec::new(),
                 refused: None,
                 stored_version: 0,
@@ -227,7 +229,7 @@ pub fn import(
                 let expected = chunk.first().map_or(0, |(_, l)| l.version - 1);
                 let events = chunk
                     .iter()
-                    .map(|(_, line)| NewEvent {
+                    .map(|(_, line)| ProposedEvent {
                         event_id: line.event_id,
                         event_type: line.event_type.clone(),
                         schema_version: line.schema_version,
@@ -269,17 +271,7 @@ fn check_stream(
     stream: &mut Stream,
     options: &ImportOptions,
 ) -> Result<Option<(usize, String)>, Error> {
-    let stored = store.read_stream(&stream.id)?;
-    let facts = stored
-        .iter()
-        .map(|event| {
-            jeugdpad_app::to_fact(event).map_err(|e| Error::Undecodable {
-                position: event.position,
-                why: e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut state = Trajectory::from_facts(facts);
+    let mut state = jeugdpad_app::load_blocking(store, stream.trajectory)?.trajectory;
     stream.stored_version = state.version();
     for (number, line) in &stream.lines {
         let refuse = |why: String| Ok(Some((*number, why)));
@@ -297,20 +289,16 @@ fn check_stream(
             Ok(event) => event,
             Err(e) => return refuse(e.to_string()),
         };
-        if let Err(e) = decide(
+        let command = Command::from_event(line.occurred_on, &event);
+        match decide(
             &state,
-            &Command::from_event(line.occurred_on, &event),
+            &command,
+            EventId::from_uuid(line.event_id),
             options.today,
         ) {
-            return refuse(e.to_string());
+            Ok(decision) => state = decision.trajectory,
+            Err(e) => return refuse(e.to_string()),
         }
-        let fact = RecordedFact {
-            event_id: EventId::from_uuid(line.event_id),
-            version: line.version,
-            occurred_on: line.occurred_on,
-            event,
-        };
-        state = evolve(state, &fact);
     }
     Ok(None)
 }

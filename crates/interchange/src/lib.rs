@@ -105,6 +105,20 @@ pub enum Error {
     },
 }
 
+impl From<jeugdpad_app::RecordError> for Error {
+    fn from(error: jeugdpad_app::RecordError) -> Self {
+        match error {
+            jeugdpad_app::RecordError::Store(store) => Error::Store(store),
+            jeugdpad_app::RecordError::Undecodable { position, source } => Error::Undecodable {
+                position,
+                why: source.to_string(),
+            },
+            // Reading a stream cannot refuse a command or conflict; should it, say what it was.
+            other => Error::Store(StoreError::Storage(other.to_string())),
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         Error::Io {
@@ -119,17 +133,6 @@ impl Error {
             why: why.to_string(),
         }
     }
-}
-
-/// The prefix of every trajectory stream (`trajectory-<uuid>`, SPEC §1). The store holds other
-/// streams too (`admin`, `access-log`): every exporter skips them and the importer refuses them.
-pub const TRAJECTORY_STREAM_PREFIX: &str = "trajectory-";
-
-/// The trajectory of a stream id; `None` for any stream that is not `trajectory-<uuid>`.
-pub fn trajectory_of_stream(stream_id: &str) -> Option<jeugdpad_domain::TrajectoryId> {
-    stream_id
-        .strip_prefix(TRAJECTORY_STREAM_PREFIX)
-        .and_then(|id| jeugdpad_domain::TrajectoryId::parse(id).ok())
 }
 
 /// Events read from the log per page: the most an export holds of the log at once.

@@ -39,10 +39,11 @@ use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jeugdpad_domain::{decide, evolve, RecordedFact, Trajectory};
+use jeugdpad_app::Context;
+use jeugdpad_domain::TrajectoryId;
 use jeugdpad_store::{
-    AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore, StoreError,
-    MAX_EVENTS_PER_APPEND,
+    AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore,
+    StoreError, MAX_EVENTS_PER_APPEND,
 };
 use jeugdpad_synth::{Cohort, Scenario, SyntheticCase};
 
@@ -138,7 +139,7 @@ fn holds_trajectories(store: &SledStore) -> Result<bool, Error> {
         let page = store.read_all(from, PAGE)?;
         if page
             .iter()
-            .any(|event| crate::trajectory_of_stream(&event.stream_id).is_some())
+            .any(|event| TrajectoryId::from_stream_id(&event.stream_id).is_some())
         {
             return Ok(true);
         }
@@ -156,7 +157,7 @@ fn deciding_threads() -> usize {
 }
 
 /// One chunk of decided cases: each case's stream id and its encoded events.
-type Decided = Vec<(String, Vec<NewEvent>)>;
+type Decided = Vec<(String, Vec<ProposedEvent>)>;
 
 /// The generator, shared by the deciding threads, with a window that keeps them at most a few
 /// chunks ahead of what the store has been handed.
@@ -329,7 +330,7 @@ struct Loader<'a> {
 impl Loader<'_> {
     /// Adds one decided case; submits the batch first when the case would not fit in it. (A
     /// case longer than [`IMPORT_EVENTS`] goes alone; a synthetic case is tens of events.)
-    fn add_case(&mut self, stream_id: String, events: Vec<NewEvent>) -> Result<(), Error> {
+    fn add_case(&mut self, stream_id: String, events: Vec<ProposedEvent>) -> Result<(), Error> {
         if self.batch.len() + events.len() > IMPORT_EVENTS {
             self.submit()?;
         }
@@ -476,38 +477,21 @@ fn worker(
     result
 }
 
-/// Decides a whole case through the domain, command by command, and encodes its events.
-fn decide_case(case: &SyntheticCase, options: &SeedOptions) -> Result<Vec<NewEvent>, Error> {
-    let mut state = Trajectory::default();
-    let mut encoded = Vec::with_capacity(case.commands.len());
-    for (index, command) in case.commands.iter().enumerate() {
-        let refused = |why: String| Error::SyntheticRefused {
-            trajectory: case.trajectory.to_string(),
-            index,
-            why,
-        };
-        let decided =
-            decide(&state, &command.command, options.today).map_err(|e| refused(e.to_string()))?;
-        let [new] = <[_; 1]>::try_from(decided)
-            .map_err(|_| refused("a synthetic command must produce exactly one event".into()))?;
-        let fact = RecordedFact {
-            event_id: command.event_id,
-            version: state.version() + 1,
-            occurred_on: new.occurred_on,
-            event: new.event,
-        };
-        let stored = fact.event.encode();
-        encoded.push(NewEvent {
-            event_id: command.event_id.as_uuid(),
-            event_type: stored.event_type.to_owned(),
-            schema_version: stored.schema_version,
-            occurred_on: fact.occurred_on,
-            recorded_by: options.recorded_by.clone(),
-            correlation_id: None,
-            causation_id: None,
-            payload: stored.payload,
-        });
-        state = evolve(state, &fact);
-    }
-    Ok(encoded)
+/// Decides a whole case through the domain, command by command, and encodes its events
+/// (the application layer's one way from commands to envelopes).
+fn decide_case(case: &SyntheticCase, options: &SeedOptions) -> Result<Vec<ProposedEvent>, Error> {
+    let context = Context {
+        recorded_by: options.recorded_by.clone(),
+        today: options.today,
+        correlation_id: None,
+    };
+    let steps = case
+        .commands
+        .iter()
+        .map(|step| (&step.command, step.event_id));
+    jeugdpad_app::decide_stream(steps, &context).map_err(|(index, why)| Error::SyntheticRefused {
+        trajectory: case.trajectory.to_string(),
+        index,
+        why: why.to_string(),
+    })
 }

@@ -186,7 +186,7 @@ pub fn for_each_summary(
             if event.version != 1 {
                 return Ok(()); // the stream is summarised from its first event
             }
-            let Some(id) = crate::trajectory_of_stream(&event.stream_id) else {
+            let Some(id) = TrajectoryId::from_stream_id(&event.stream_id) else {
                 return Ok(()); // not a trajectory stream: nothing to summarise
             };
             jobs.send((sequence, id, event.stream_id))
@@ -217,18 +217,10 @@ fn summarise_stream(
     stream_id: &str,
     d: NaiveDate,
 ) -> Result<Option<Summary>, crate::Error> {
-    let facts = store
-        .read_stream(stream_id)?
-        .into_iter()
-        .take_while(|stored| stored.position <= head)
-        .map(|stored| {
-            jeugdpad_app::to_fact(&stored).map_err(|e| crate::Error::Undecodable {
-                position: stored.position,
-                why: e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(summarise(id, &Trajectory::from_facts(facts), d))
+    let events = store.read_stream(stream_id)?;
+    let trajectory =
+        jeugdpad_app::fold(events.iter().take_while(|stored| stored.position <= head))?;
+    Ok(summarise(id, &trajectory, d))
 }
 
 /// Every trajectory's summary as of `d`, collected ([`for_each_summary`] without the streaming:

@@ -6,13 +6,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::Utc;
-use jeugdpad_access::{
-    AccessAction, AccessEntry, AdminEvent, Credential, Role, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM,
-};
+use jeugdpad_access::{AccessAction, AccessEntry, AdminEvent, Credential, Role};
 use jeugdpad_app::admin::{change, create_token, load_registry};
+use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
-use jeugdpad_store::{ExpectedVersion, NewEvent, SledStore};
+use jeugdpad_store::SledStore;
 
 use crate::cli::{TeamCommand, TokenCommand, UserCommand};
 
@@ -28,11 +26,11 @@ pub fn team(data: &Path, command: &TeamCommand) -> Result<ExitCode, Box<dyn Erro
                     team,
                     name: name.clone(),
                 };
-                change(&store, event, LOCAL, Utc::now()).await?;
+                change(&store, event, LOCAL, &Clock::system()).await?;
                 println!("team '{code}' added");
             }
             TeamCommand::List => {
-                for (code, team) in load_registry(store.as_ref())?.teams() {
+                for (code, team) in load_registry(store.as_ref(), u64::MAX)?.teams() {
                     println!("{code}\t{}", team.name);
                 }
             }
@@ -56,7 +54,7 @@ pub fn user(data: &Path, command: &UserCommand) -> Result<ExitCode, Box<dyn Erro
                     role: role.parse::<Role>()?,
                     team: team.as_deref().map(TeamCode::parse).transpose()?,
                 };
-                change(&store, event, LOCAL, Utc::now()).await?;
+                change(&store, event, LOCAL, &Clock::system()).await?;
                 println!(
                     "user '{id}' added; give them a token with: jeugdpad token create --user {id}"
                 );
@@ -65,11 +63,11 @@ pub fn user(data: &Path, command: &UserCommand) -> Result<ExitCode, Box<dyn Erro
                 let event = AdminEvent::UserDeactivated {
                     user: UserId::parse(id.as_str())?,
                 };
-                change(&store, event, LOCAL, Utc::now()).await?;
+                change(&store, event, LOCAL, &Clock::system()).await?;
                 println!("user '{id}' deactivated: none of their tokens works any more");
             }
             UserCommand::List => {
-                for (id, user) in load_registry(store.as_ref())?.users() {
+                for (id, user) in load_registry(store.as_ref(), u64::MAX)?.users() {
                     let team = user.team.as_ref().map_or("-", TeamCode::as_str);
                     let state = if user.active { "active" } else { "deactivated" };
                     println!("{id}\t{}\t{team}\t{state}\t{}", user.role, user.name);
@@ -92,12 +90,18 @@ pub fn token(data: &Path, command: &TokenCommand) -> Result<ExitCode, Box<dyn Er
                 if !(1..=3650).contains(expires_in_days) {
                     return Err("--expires-in-days must be between 1 and 3650".into());
                 }
-                let now = Utc::now();
-                let expires_at = now + chrono::Duration::days(i64::from(*expires_in_days));
+                let clock = Clock::system();
+                let expires_at = clock.now() + chrono::Duration::days(i64::from(*expires_in_days));
                 let user_id = UserId::parse(user.as_str())?;
-                let (minted, _) =
-                    create_token(&store, user_id, label.clone(), Some(expires_at), LOCAL, now)
-                        .await?;
+                let (minted, _) = create_token(
+                    &store,
+                    user_id,
+                    label.clone(),
+                    Some(expires_at),
+                    LOCAL,
+                    &clock,
+                )
+                .await?;
                 if *quiet {
                     println!("{}", minted.secret);
                 } else {
@@ -120,11 +124,11 @@ pub fn token(data: &Path, command: &TokenCommand) -> Result<ExitCode, Box<dyn Er
             }
             TokenCommand::Revoke { id } => {
                 let event = AdminEvent::TokenRevoked { token: id.clone() };
-                change(&store, event, LOCAL, Utc::now()).await?;
+                change(&store, event, LOCAL, &Clock::system()).await?;
                 println!("token {id} revoked");
             }
             TokenCommand::List => {
-                for (id, token) in load_registry(store.as_ref())?.tokens() {
+                for (id, token) in load_registry(store.as_ref(), u64::MAX)?.tokens() {
                     let expires = token
                         .expires_at
                         .map_or("never".to_owned(), |at| at.format("%Y-%m-%d").to_string());
@@ -149,10 +153,7 @@ where
 {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = SledStore::open(data).map_err(|e| {
-            format!("could not open the store in {}: {e} (stop the server first: while it runs, admins use the API)", data.display())
-        })?;
-        let store = Arc::new(store);
+        let store = Arc::new(crate::store::open(data, WHILE_RUNNING)?);
         let result = work(Arc::clone(&store)).await;
         if let Ok(store) = Arc::try_unwrap(store) {
             store.close()?;
@@ -160,6 +161,10 @@ where
         result
     })
 }
+
+/// What an admin can do about the registry while the server runs.
+const WHILE_RUNNING: &str = "While it runs, change teams, users and tokens through its admin \
+     API (addTeam, addUser, createToken, revokeToken; docs/guide-operator.md), or stop it first.";
 
 /// After `seed --synthetic`: the scenario's teams and demo users, and how to sign in.
 pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dyn Error>> {
@@ -181,8 +186,8 @@ pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dy
 pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Arc::new(reopen(data)?);
-        let registry = load_registry(store.as_ref())?;
+        let store = Arc::new(crate::store::open(data, crate::store::STOP_THE_SERVER)?);
+        let registry = load_registry(store.as_ref(), u64::MAX)?;
         let mut events = Vec::new();
         for team in teams {
             if !registry.has_team(team) {
@@ -222,7 +227,7 @@ pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box
             added.push(id);
         }
         for event in events {
-            change(&store, event, LOCAL, Utc::now()).await?;
+            change(&store, event, LOCAL, &Clock::system()).await?;
         }
         if let Ok(store) = Arc::try_unwrap(store) {
             store.close()?;
@@ -244,35 +249,14 @@ pub fn log_export(data: &Path, operation: &str) -> Result<(), Box<dyn Error>> {
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
     entry.client_application = Some("jeugdpad command line".into());
-    let event = NewEvent {
-        event_id: uuid::Uuid::now_v7(),
-        event_type: ACCESS_EVENT_TYPE.to_owned(),
-        schema_version: 1,
-        occurred_on: chrono::Local::now().date_naive(),
-        recorded_by: entry.recorded_by().to_owned(),
-        correlation_id: None,
-        causation_id: None,
-        payload: entry.payload(),
-    };
-    let store = reopen(data)?;
-    store.append_blocking(ACCESS_LOG_STREAM, ExpectedVersion::Any, vec![event])?;
+    let store = crate::store::open(data, crate::store::STOP_THE_SERVER)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(jeugdpad_app::access_log::append(
+        &store,
+        &entry,
+        &Clock::system(),
+        None,
+    ))?;
     store.close()?;
     Ok(())
-}
-
-/// Opens the store, waiting up to five seconds while it is locked: a step of this same process
-/// may just have closed it (sled lets go of its file lock when its last internal handle drops,
-/// which can trail `close` by a moment). A server holding it still gets the "in use" error.
-pub(crate) fn reopen(data: &Path) -> Result<SledStore, jeugdpad_store::StoreError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match SledStore::open(data) {
-            Err(error)
-                if error.to_string().contains("in use") && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            result => return result,
-        }
-    }
 }

@@ -15,24 +15,12 @@ use jeugdpad_synth::Scenario;
 use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
 
 fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    jeugdpad_app::Clock::system().today()
 }
 
-/// Opens the store for a one-off command, with a plain message when the server holds it.
+/// Opens the store for a one-off command that needs it to itself.
 fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
-    crate::access::reopen(data).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("in use by another process") {
-            format!(
-                "the data directory {} is in use: is `jeugdpad serve` running on it? Stop the \
-                 server (Ctrl-C), run this command, then start the server again",
-                data.display()
-            )
-            .into()
-        } else {
-            format!("could not open the store in {}: {e}", data.display()).into()
-        }
-    })
+    Ok(crate::store::open(data, crate::store::STOP_THE_SERVER)?)
 }
 
 fn bar(length: Option<u64>, what: &str) -> ProgressBar {

@@ -7,6 +7,7 @@ mod access;
 mod cli;
 mod interchange;
 mod serve;
+mod store;
 mod verify;
 
 use std::io::IsTerminal;

@@ -7,15 +7,17 @@ use std::process::ExitCode;
 
 use jeugdpad_api::{AppState, AuthOptions, Options};
 use jeugdpad_oidc::{JwksSource, OidcConfig};
-use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_store::EventStore;
 
 use crate::cli::ServeArgs;
 
 pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = SledStore::open(data)
-            .map_err(|e| format!("could not open the store in {}: {e}", data.display()))?;
+        let store = crate::store::open(
+            data,
+            "One data directory serves one `jeugdpad serve` at a time: stop the other one first.",
+        )?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");
         let per_minute =
             std::num::NonZeroU32::new(args.rate_limit).ok_or("--rate-limit must be at least 1")?;

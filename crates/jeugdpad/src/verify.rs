@@ -6,7 +6,17 @@ use std::process::ExitCode;
 
 pub fn run(data: &Path) -> Result<ExitCode, Box<dyn Error>> {
     println!("Verifying the Jeugdpad store in {} …", data.display());
-    let report = jeugdpad_store::verify_dir(data)?;
+    let report = match jeugdpad_store::verify_dir(data) {
+        Err(jeugdpad_store::StoreError::Locked(_)) => {
+            return Err(format!(
+                "the data directory {} is in use: is `jeugdpad serve` running on it? Stop it \
+                 first, or verify a copy (a backup) instead",
+                data.display()
+            )
+            .into())
+        }
+        other => other?,
+    };
     print!("{report}");
     if report.is_ok() {
         println!(

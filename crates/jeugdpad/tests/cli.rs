@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
 use uuid::Uuid;
 
 const EVENTS: u64 = 40;
@@ -33,7 +33,7 @@ fn populated_store(dir: &Path) {
     runtime.block_on(async {
         let store = SledStore::open(dir).expect("store opens");
         for n in 1..=EVENTS {
-            let event = NewEvent {
+            let event = ProposedEvent {
                 event_id: Uuid::new_v4(),
                 event_type: "consultant_assigned".to_owned(),
                 schema_version: 1,

@@ -89,9 +89,10 @@ pub use waits::{
     WaitReport, WaitStats,
 };
 
-/// One stored event as the global log delivers it: the envelope fields the read models need.
+/// A domain fact with its place in the global log: what the read models are fed, in position
+/// order (`jeugdpad_app::feed` makes them from stored envelopes).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
+pub struct LoggedFact {
     /// Global position in the whole log: 1-based, strictly increasing.
     pub position: u64,
     /// The trajectory (stream) the event belongs to.
@@ -245,7 +246,7 @@ impl Projections {
 
     /// Applies one recorded event. Events at or below [`Projections::position`] were applied
     /// already and are ignored, so a subscription may safely redeliver.
-    pub fn apply(&mut self, recorded: Recorded) {
+    pub fn apply(&mut self, recorded: LoggedFact) {
         self.derive_pending();
         if let Some(at) = self.push(recorded) {
             self.derive(at);
@@ -253,7 +254,7 @@ impl Projections {
     }
 
     /// Stores the raw fact; returns the trajectory's index when something new was stored.
-    fn push(&mut self, recorded: Recorded) -> Option<usize> {
+    fn push(&mut self, recorded: LoggedFact) -> Option<usize> {
         // Positions are 1-based (SPEC §1), so 0 means "nothing applied yet".
         if recorded.position <= self.position {
             return None;
@@ -428,7 +429,7 @@ impl Projections {
     /// end, so each trajectory is derived once however its events are spread over the log.
     /// Until then the touched trajectories' figures are stale: answer no query in between
     /// ([`Projections::apply`] and [`Extend::extend`] derive whatever is pending first).
-    pub fn extend_deferred<I: IntoIterator<Item = Recorded>>(&mut self, batch: I) {
+    pub fn extend_deferred<I: IntoIterator<Item = LoggedFact>>(&mut self, batch: I) {
         for recorded in batch {
             if let Some(at) = self.push(recorded) {
                 let state = &mut self.trajectories[at];
@@ -497,10 +498,10 @@ fn derive_dated(state: &TrajectoryState) -> Option<Dated> {
     Dated::from_trajectory(&trajectory)
 }
 
-impl Extend<Recorded> for Projections {
+impl Extend<LoggedFact> for Projections {
     /// Applies a batch (e.g. the whole log at start-up), deriving each touched trajectory once at
     /// the end instead of after every event. Same result as applying them one by one.
-    fn extend<I: IntoIterator<Item = Recorded>>(&mut self, batch: I) {
+    fn extend<I: IntoIterator<Item = LoggedFact>>(&mut self, batch: I) {
         self.extend_deferred(batch);
         self.derive_pending();
     }

@@ -62,6 +62,11 @@ pub enum StoreError {
     #[error("the event store is closed")]
     Closed,
 
+    /// Another process (typically `jeugdpad serve`), or another handle in this one, has the
+    /// store open: the embedded store allows one opener at a time. Nothing was read or written.
+    #[error("the store in {0:?} is in use by another process (or another handle in this one)")]
+    Locked(PathBuf),
+
     /// The directory does not hold an event store (used by [`crate::verify_dir`], which must not
     /// create a store where there is none).
     #[error("{0:?} does not hold a Jeugdpad event store")]

@@ -121,10 +121,10 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// The most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
 
-/// An event to append, as the caller supplies it. The store adds position, version and
-/// `recorded_at`.
+/// An event proposed for appending, as the caller supplies it: not stored yet. The store adds
+/// position, version and `recorded_at`, and then hands it back as a [`RecordedEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewEvent {
+pub struct ProposedEvent {
     /// Client-supplied id; appending the same id again stores it once (idempotency).
     pub event_id: Uuid,
     /// The event's name, e.g. `signal_received`.
@@ -152,23 +152,23 @@ pub struct RecordedEvent {
     pub stream_id: String,
     /// Its version in that stream: 1-based, gapless.
     pub version: u64,
-    /// See [`NewEvent::event_id`].
+    /// See [`ProposedEvent::event_id`].
     pub event_id: Uuid,
-    /// See [`NewEvent::event_type`].
+    /// See [`ProposedEvent::event_type`].
     pub event_type: String,
-    /// See [`NewEvent::schema_version`].
+    /// See [`ProposedEvent::schema_version`].
     pub schema_version: u32,
-    /// See [`NewEvent::occurred_on`].
+    /// See [`ProposedEvent::occurred_on`].
     pub occurred_on: NaiveDate,
     /// When the store committed it (UTC). Never decreases along the log, even if the clock does.
     pub recorded_at: DateTime<Utc>,
-    /// See [`NewEvent::recorded_by`].
+    /// See [`ProposedEvent::recorded_by`].
     pub recorded_by: String,
-    /// See [`NewEvent::correlation_id`].
+    /// See [`ProposedEvent::correlation_id`].
     pub correlation_id: Option<Uuid>,
-    /// See [`NewEvent::causation_id`].
+    /// See [`ProposedEvent::causation_id`].
     pub causation_id: Option<Uuid>,
-    /// See [`NewEvent::payload`].
+    /// See [`ProposedEvent::payload`].
     pub payload: serde_json::Value,
 }
 
@@ -229,7 +229,7 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: Vec<ProposedEvent>,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
 
     /// All durable events of one stream in version order (empty when the stream does not exist).

@@ -14,7 +14,7 @@ use crate::vault::Vault;
 use crate::verify::{self, VerifyReport};
 use crate::writer::{Import, Job, Request, Writer};
 use crate::{
-    validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
     StoreError, Subscription, MAX_EVENTS_PER_APPEND,
 };
 
@@ -50,10 +50,9 @@ pub(crate) fn sled_config(dir: &Path) -> sled::Config {
 
 pub(crate) fn map_open_error(dir: &Path, error: sled::Error) -> StoreError {
     match &error {
+        // sled 0.34 reports a held file lock only as this I/O error text.
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-            StoreError::Storage(format!(
-                "the store in {dir:?} is in use by another process (or another handle in this one)"
-            ))
+            StoreError::Locked(dir.to_path_buf())
         }
         sled::Error::Corruption { .. } => StoreError::Corrupt {
             position: None,
@@ -234,7 +233,7 @@ impl SledStore {
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: Vec<ProposedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         self.submit(stream_id, expected, events)?
             .blocking_recv()
@@ -292,7 +291,7 @@ impl SledStore {
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: Vec<ProposedEvent>,
     ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
         validate_append(stream_id, &events)?;
         let (reply, receiver) = oneshot::channel();
@@ -398,7 +397,7 @@ impl EventStore for SledStore {
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: Vec<ProposedEvent>,
     ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
         let submitted = self.submit(stream_id, expected, events);
         async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
@@ -454,7 +453,7 @@ fn sync_dirs_and_open_log(dir: &Path) -> Result<std::fs::File, StoreError> {
     std::fs::File::open(&log).map_err(|e| StoreError::storage(&format!("cannot open {log:?}"), e))
 }
 
-fn validate_append(stream_id: &str, events: &[NewEvent]) -> Result<(), StoreError> {
+fn validate_append(stream_id: &str, events: &[ProposedEvent]) -> Result<(), StoreError> {
     validate_stream_id(stream_id)?;
     if events.is_empty() {
         return Err(StoreError::InvalidAppend(
@@ -588,8 +587,8 @@ fn check_sidecar(db: &sled::Db, dir: &Path, head: &ChainHead) -> Result<(), Stor
 mod tests {
     use super::*;
 
-    fn event(n: u128) -> NewEvent {
-        NewEvent {
+    fn event(n: u128) -> ProposedEvent {
+        ProposedEvent {
             event_id: uuid::Uuid::from_u128(n),
             event_type: "t".into(),
             schema_version: 1,

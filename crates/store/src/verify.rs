@@ -137,11 +137,8 @@ pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
     let copy = {
         let lock = std::fs::File::open(&db_file)
             .map_err(|e| StoreError::storage(&format!("cannot open {db_file:?}"), e))?;
-        fs2::FileExt::try_lock_exclusive(&lock).map_err(|_| {
-            StoreError::Storage(format!(
-                "the store in {dir:?} is in use by another process; stop it or verify a backup"
-            ))
-        })?;
+        fs2::FileExt::try_lock_exclusive(&lock)
+            .map_err(|_| StoreError::Locked(dir.to_path_buf()))?;
         let copy = ScratchDir::new(dir)?;
         copy_tree(&sled_dir, &copy.path.join(SLED_DIR))
             .map_err(|e| StoreError::storage("cannot copy the store for verification", e))?;

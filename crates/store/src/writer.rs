@@ -16,7 +16,9 @@ use crate::envelope;
 use crate::keys;
 use crate::sidecar::{ChainHead, SidecarWriter};
 use crate::sled_store::Shared;
-use crate::{AppendOutcome, ExpectedVersion, NewEvent, RecordedEvent, StoreError, MAX_EVENT_BYTES};
+use crate::{
+    AppendOutcome, ExpectedVersion, ProposedEvent, RecordedEvent, StoreError, MAX_EVENT_BYTES,
+};
 
 /// At most this many requests share one flush, so one group's latency stays bounded.
 const MAX_GROUP_REQUESTS: usize = 1024;
@@ -53,7 +55,7 @@ pub(crate) struct Import {
 pub(crate) struct Request {
     pub(crate) stream_id: String,
     pub(crate) expected: ExpectedVersion,
-    pub(crate) events: Vec<NewEvent>,
+    pub(crate) events: Vec<ProposedEvent>,
     pub(crate) reply: Reply,
 }
 
@@ -507,7 +509,7 @@ fn stage(group: &mut Group, events: Vec<RecordedEvent>, records: Vec<Vec<u8>>, h
 
 /// Which field of a stored event differs from a retried one, if any. Correlation and causation
 /// ids are left out: a retried request may carry a new request id.
-fn differing_field(stored: &RecordedEvent, new: &NewEvent) -> Option<&'static str> {
+fn differing_field(stored: &RecordedEvent, new: &ProposedEvent) -> Option<&'static str> {
     if stored.event_type != new.event_type {
         Some("type")
     } else if stored.schema_version != new.schema_version {

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use uuid::Uuid;
 
@@ -33,8 +33,8 @@ fn event_id(seed: u64, writer: u64, seq: u64, i: u64) -> Uuid {
     )
 }
 
-fn new_event(seed: u64, writer: u64, seq: u64, i: u64, n: u64) -> NewEvent {
-    NewEvent {
+fn new_event(seed: u64, writer: u64, seq: u64, i: u64, n: u64) -> ProposedEvent {
+    ProposedEvent {
         event_id: event_id(seed, writer, seq, i),
         event_type: "crash_test_event".into(),
         schema_version: 1,

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use jeugdpad_domain::{
-    decide, evolve, CloseReason, DomainError, Event, EventType, HelpForm, Level, RecordedFact,
-    Trajectory,
+    decide, CloseReason, DomainError, Event, EventType, HelpForm, Level, Trajectory,
 };
 
 use crate::{generate, Pathway, Scenario, ScenarioError, Span, SyntheticCase};
@@ -24,21 +23,13 @@ fn cohort(count: u64, seed: u64) -> Vec<SyntheticCase> {
 }
 
 /// Records a case command by command as the application would — `decide` on the state so far,
-/// then `evolve` with the event id the case names and the next version — without a store.
+/// under the event id the case names — without a store.
 fn replay(case: &SyntheticCase, today: NaiveDate) -> Result<Trajectory, (usize, DomainError)> {
     let mut state = Trajectory::default();
     for (i, step) in case.commands.iter().enumerate() {
-        let decided = decide(&state, &step.command, today).map_err(|e| (i, e))?;
-        assert_eq!(decided.len(), 1, "every command records one event");
-        for new in decided {
-            let fact = RecordedFact {
-                event_id: step.event_id,
-                version: state.version() + 1,
-                occurred_on: new.occurred_on,
-                event: new.event,
-            };
-            state = evolve(state, &fact);
-        }
+        state = decide(&state, &step.command, step.event_id, today)
+            .map_err(|e| (i, e))?
+            .trajectory;
     }
     Ok(state)
 }

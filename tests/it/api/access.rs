@@ -678,7 +678,7 @@ async fn without_valid_credentials_nothing_is_answered_and_nothing_is_written() 
     assert_eq!(events["events"], json!([{ "type": "signal_received" }]));
 }
 
-/// The OIDC fixtures of `crates/oidc/tests/fixtures` (synthetic keys, test use only).
+/// The OIDC fixtures of `tests/it/fixtures/oidc` (synthetic keys, test use only).
 mod oidc {
     use std::path::PathBuf;
 
@@ -692,7 +692,7 @@ mod oidc {
 
     pub fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../crates/oidc/tests/fixtures")
+            .join("it/fixtures/oidc")
             .join(name)
     }
 
@@ -844,6 +844,13 @@ async fn the_rate_limit_holds_per_token() {
     let answer = consultant.send("{ today }", json!({})).await;
     assert_eq!(answer.status, 429, "{}", answer.text);
     assert_eq!(answer.code(), Some("RATE_LIMITED"), "{}", answer.text);
+    let wait: u64 = answer
+        .retry_after
+        .as_deref()
+        .expect("a Retry-After header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
     // Another token has its own allowance.
     server.lead("noord").gql("{ today }", json!({})).await;
 }

@@ -69,6 +69,22 @@ async fn a_retry_with_the_same_event_id_is_recorded_once() {
         json!([event_id.to_string()])
     );
     assert_eq!(event_count(&server, &case.id).await, 2);
+
+    // Opening a trajectory without naming it: the id is derived from the event id, so a
+    // retried open lands in the same trajectory and records nothing new.
+    let open = "mutation($eventId: ID) { openTrajectory(eventId: $eventId, occurredOn: \"2026-03-01\",
+        signal: { subjectKey: \"sk-retry-2\", team: \"noord\", source: SCHOOL, concerns: [PARENTING],
+        urgency: REGULAR }) { trajectoryId position alreadyRecorded } }";
+    let variables = json!({ "eventId": uuid::Uuid::new_v4().to_string() });
+    let first = case.client.gql(open, variables.clone()).await;
+    let retry = case.client.gql(open, variables).await;
+    let (first, retry) = (&first["openTrajectory"], &retry["openTrajectory"]);
+    assert_eq!(first["alreadyRecorded"], false);
+    assert_eq!(retry["alreadyRecorded"], true);
+    assert_eq!(first["trajectoryId"], retry["trajectoryId"]);
+    assert_eq!(first["position"], retry["position"]);
+    let opened = first["trajectoryId"].as_str().expect("an id");
+    assert_eq!(event_count(&server, opened).await, 1);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Stopping a server and starting it again on the same data directory.
 
-use jeugdpad_api::start_for_tests_with;
 use jeugdpad_store::SledStore;
+use jeugdpad_tests::server::start_with as start_for_tests_with;
 
 use super::options;
 

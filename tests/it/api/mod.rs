@@ -14,8 +14,11 @@ mod concurrency;
 mod errors;
 mod export;
 mod figures;
+mod in_process;
 mod lifecycle;
 mod normalisation;
+mod on_the_schema;
+mod schema;
 mod subscription;
 
 use std::collections::BTreeMap;
@@ -24,19 +27,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_access::{AccessEntry, AdminEvent, Role, ACCESS_LOG_STREAM};
-use jeugdpad_api::{start_for_tests_with, Clock, Options, TestServer};
+use jeugdpad_api::Options;
 use jeugdpad_app::admin::{change, create_token};
+use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
+pub use jeugdpad_tests::date;
+use jeugdpad_tests::server::{start_with as start_for_tests_with, TestServer};
 use serde_json::{json, Value};
 
 /// The fixed "today" of every API test: the default reference date `D`.
 pub fn today() -> NaiveDate {
     date("2026-06-30")
-}
-
-pub fn date(iso: &str) -> NaiveDate {
-    iso.parse().expect("a valid test date")
 }
 
 /// Every team the API tests record for (each is registered, with a consultant and a team lead).
@@ -103,14 +105,13 @@ impl Server {
     /// each with an API token, the way an operator does (`jeugdpad_app::admin`).
     async fn register(&mut self) {
         let store = Arc::clone(self.server.state.store());
-        let now = Utc::now();
         let mut users: Vec<(String, Role, Option<TeamCode>)> = Vec::new();
         for team in TEAMS {
             let event = AdminEvent::TeamAdded {
                 team: team_code(team),
                 name: format!("Wijkteam {team} (synthetisch)"),
             };
-            change(&store, event, OPERATOR, now)
+            change(&store, event, OPERATOR, &self.options.clock)
                 .await
                 .expect("a team is added");
             users.push((consultant_id(team), Role::Consultant, Some(team_code(team))));
@@ -133,7 +134,7 @@ impl Server {
             role,
             team,
         };
-        change(store, event, OPERATOR, Utc::now())
+        change(store, event, OPERATOR, &self.options.clock)
             .await
             .expect("a user is added");
         self.mint_token(user, None).await.1
@@ -153,7 +154,7 @@ impl Server {
             Some("integration test".to_owned()),
             expires_at,
             OPERATOR,
-            Utc::now(),
+            &self.options.clock,
         )
         .await
         .expect("a token is created");
@@ -323,6 +324,8 @@ pub struct Answer {
     pub text: String,
     /// The body as JSON (`null` when it is not JSON).
     pub body: Value,
+    /// The `Retry-After` header, when the answer says to wait.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -443,9 +446,19 @@ async fn answer(request: reqwest::RequestBuilder) -> Answer {
         .await
         .expect("the request reaches the server");
     let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let text = response.text().await.expect("the answer arrives");
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status, text, body }
+    Answer {
+        status,
+        text,
+        body,
+        retry_after,
+    }
 }
 
 /// One trajectory under construction. Every step returns the id of the event it recorded.

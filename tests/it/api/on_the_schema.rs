@@ -4,17 +4,18 @@
 use std::time::Duration;
 
 use async_graphql::{Request, Variables};
-use chrono::NaiveDate;
 use futures_util::StreamExt;
 use jeugdpad_access::{AdminEvent, Credential, Principal, Role};
-use jeugdpad_api::{as_caller, AppState, Clock, Options};
+use jeugdpad_api::{as_caller, AppState, Options};
+use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
+use jeugdpad_tests::date;
 use serde_json::json;
 
 async fn state(dir: &std::path::Path) -> AppState {
     let store = jeugdpad_store::SledStore::open(dir).expect("store opens");
     let options = Options {
-        clock: Clock::fixed(NaiveDate::from_ymd_opt(2025, 6, 2).expect("date")),
+        clock: Clock::fixed(date("2025-06-02")),
         ..Options::default()
     };
     let state = AppState::start(store, options).await.expect("state");
@@ -23,10 +24,9 @@ async fn state(dir: &std::path::Path) -> AppState {
             team: TeamCode::parse(team).expect("team"),
             name: team.into(),
         };
-        let outcome =
-            jeugdpad_app::admin::change(state.store(), event, "local", chrono::Utc::now())
-                .await
-                .expect("team added");
+        let outcome = jeugdpad_app::admin::change(state.store(), event, "local", state.clock())
+            .await
+            .expect("team added");
         assert!(state.wait_applied(outcome.last_position).await);
     }
     state

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 fn schema_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/schema.graphql")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/schema.graphql")
 }
 
 #[test]
@@ -19,7 +19,7 @@ fn schema_file_is_current() {
     assert!(
         checked_in == current,
         "schema/schema.graphql is out of date with the code. Regenerate it with\n\
-         \n    JEUGDPAD_UPDATE_SCHEMA=1 cargo test -p jeugdpad-api --test schema\n\
+         \n    JEUGDPAD_UPDATE_SCHEMA=1 cargo test -p jeugdpad-tests --test it schema_file\n\
          \nand review the diff: a removed or renamed field breaks clients."
     );
 }

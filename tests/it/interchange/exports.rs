@@ -4,90 +4,22 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::NaiveDate;
 use jeugdpad_app::to_fact;
 use jeugdpad_domain::TrajectoryId;
 use jeugdpad_interchange::{
-    export, import, seed, trajectory_of_stream, ExportFormat, ExportOptions, ExportWhat,
-    ImportOptions, SeedOptions,
+    export, import, seed, ExportFormat, ExportOptions, ExportWhat, ImportOptions,
 };
 use jeugdpad_projections::{
-    mean, nearest_rank, trajectory_figures, AsOf, Measure, Norms, OpenWaitsQuery, Projections,
-    Recorded, WaitQuery, WaitStats,
+    mean, nearest_rank, trajectory_figures, AsOf, Measure, Norms, OpenWaitsQuery, WaitQuery,
+    WaitStats,
 };
-use jeugdpad_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, SledStore};
-use jeugdpad_synth::Scenario;
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore};
+use jeugdpad_tests::date as day;
 
-fn day(text: &str) -> NaiveDate {
-    text.parse().expect("a YYYY-MM-DD date")
-}
-
-fn today() -> NaiveDate {
-    day("2026-06-30")
-}
-
-fn options(trajectories: u64, seed_value: u64, allow_non_empty: bool) -> SeedOptions {
-    SeedOptions {
-        scenario: Scenario {
-            count: Some(trajectories),
-            ..Scenario::default()
-        },
-        seed: seed_value,
-        today: today(),
-        recorded_by: "synthetic-seed".into(),
-        allow_non_empty,
-    }
-}
-
-fn seeded(dir: &Path, trajectories: u64, seed_value: u64) -> SledStore {
-    let store = SledStore::open(dir).expect("store opens");
-    let report = seed(&store, &options(trajectories, seed_value, false), &|_| {}).expect("seeds");
-    assert_eq!(report.trajectories, trajectories);
-    assert_eq!(report.head, report.events);
-    store
-}
-
-fn all_events(store: &SledStore) -> Vec<RecordedEvent> {
-    store.read_all(0, usize::MAX).expect("the log reads")
-}
-
-/// The read models of the whole store, built as the API builds them (trajectory streams only).
-fn projections(store: &SledStore) -> Projections {
-    let mut projections = Projections::new(Norms::default());
-    projections.extend(all_events(store).into_iter().filter_map(|event| {
-        Some(Recorded {
-            position: event.position,
-            trajectory: trajectory_of_stream(&event.stream_id)?,
-            recorded_at: event.recorded_at,
-            fact: to_fact(&event).expect("decodes"),
-        })
-    }));
-    projections
-}
+use super::{all_events, export_file_as_of, projections, seed_options as options, seeded, today};
 
 fn export_file(store: &SledStore, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
     export_file_as_of(store, out, format, what, today())
-}
-
-fn export_file_as_of(
-    store: &SledStore,
-    out: &Path,
-    format: ExportFormat,
-    what: ExportWhat,
-    as_of: NaiveDate,
-) -> String {
-    let report = export(
-        store,
-        &ExportOptions {
-            format,
-            what,
-            out: out.to_path_buf(),
-            as_of,
-        },
-        &|_| {},
-    )
-    .expect("export succeeds");
-    std::fs::read_to_string(&report.path).expect("the export exists")
 }
 
 /// The rows of a CSV export as column → value maps.
@@ -158,7 +90,7 @@ fn summary_rows_count_what_the_waiting_time_report_counts() {
     let projections = projections(&store);
     let mut streams: HashMap<TrajectoryId, Vec<_>> = HashMap::new();
     for event in all_events(&store) {
-        let id = trajectory_of_stream(&event.stream_id).expect("only trajectories here");
+        let id = TrajectoryId::from_stream_id(&event.stream_id).expect("only trajectories here");
         streams
             .entry(id)
             .or_default()
@@ -267,8 +199,8 @@ fn summary_rows_count_what_the_waiting_time_report_counts() {
     }
 }
 
-fn foreign_event(n: u128) -> NewEvent {
-    NewEvent {
+fn foreign_event(n: u128) -> ProposedEvent {
+    ProposedEvent {
         event_id: uuid::Uuid::from_u128(0xADA0_0000 + n),
         event_type: "user_created".into(),
         schema_version: 1,

@@ -3,64 +3,22 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
-use jeugdpad_app::to_fact;
-use jeugdpad_domain::TrajectoryId;
-use jeugdpad_interchange::{
-    export, import, seed, ExportFormat, ExportOptions, ExportWhat, ImportOptions, SeedOptions,
-};
-use jeugdpad_projections::{AsOf, Cohort, CohortQuery, Norms, Projections, Recorded, WaitQuery};
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
-use jeugdpad_synth::Scenario;
+use jeugdpad_interchange::{import, ExportFormat, ExportWhat, ImportOptions};
+use jeugdpad_projections::{AsOf, Cohort, CohortQuery, WaitQuery};
+use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_tests::date;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date")
-}
-
-fn seeded(dir: &Path, trajectories: u64) -> SledStore {
-    let store = SledStore::open(dir).expect("store opens");
-    let options = SeedOptions {
-        scenario: Scenario {
-            count: Some(trajectories),
-            ..Scenario::default()
-        },
-        seed: 7,
-        today: today(),
-        recorded_by: "synthetic-seed".into(),
-        allow_non_empty: false,
-    };
-    let report = seed(&store, &options, &|_| {}).expect("seeding succeeds");
-    assert_eq!(report.trajectories, trajectories);
-    assert_eq!(report.head, report.events);
-    store
-}
-
-fn all_events(store: &SledStore) -> Vec<RecordedEvent> {
-    store.read_all(0, usize::MAX).expect("the log reads")
-}
+use super::{all_events, export_file_as_of, projections, seeded, today};
 
 /// The team lead's and the analyst's figures, as JSON, from read models built from the log.
 fn figures(store: &SledStore) -> serde_json::Value {
-    let mut projections = Projections::new(Norms::default());
-    for event in all_events(store) {
-        let trajectory = event
-            .stream_id
-            .strip_prefix("trajectory-")
-            .and_then(|id| TrajectoryId::parse(id).ok())
-            .expect("a trajectory stream");
-        projections.apply(Recorded {
-            position: event.position,
-            trajectory,
-            recorded_at: event.recorded_at,
-            fact: to_fact(&event).expect("decodes"),
-        });
-    }
+    let projections = projections(store);
     let as_of = AsOf::date(today());
     let waits = projections.waiting_times(&WaitQuery::new(as_of));
     let normalisation = projections.normalisation(&CohortQuery {
         as_of,
         cohort: Cohort::Signalled,
-        from: NaiveDate::from_ymd_opt(2021, 1, 1).expect("a date"),
+        from: date("2021-01-01"),
         to: today(),
         group_by: None,
         team: None,
@@ -69,18 +27,7 @@ fn figures(store: &SledStore) -> serde_json::Value {
 }
 
 fn export_to(store: &SledStore, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
-    let report = export(
-        store,
-        &ExportOptions {
-            format,
-            what,
-            out: out.to_path_buf(),
-            as_of: today(),
-        },
-        &|_| {},
-    )
-    .expect("export succeeds");
-    std::fs::read_to_string(&report.path).unwrap_or_default()
+    export_file_as_of(store, out, format, what, today())
 }
 
 #[test]
@@ -90,7 +37,7 @@ fn export_then_import_into_an_empty_store_gives_identical_hashes_and_figures() {
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
     );
-    let source = seeded(source_dir.path(), 400);
+    let source = seeded(source_dir.path(), 400, 7);
     export_to(&source, out.path(), ExportFormat::Jsonl, ExportWhat::Events);
 
     let target = SledStore::open(target_dir.path()).expect("store opens");
@@ -139,7 +86,7 @@ fn an_import_refuses_a_bad_stream_whole_and_takes_the_good_ones() {
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
     );
-    let source = seeded(source_dir.path(), 20);
+    let source = seeded(source_dir.path(), 20, 7);
     let text = export_to(&source, out.path(), ExportFormat::Jsonl, ExportWhat::Events);
     let mut lines: Vec<serde_json::Value> = text
         .lines()

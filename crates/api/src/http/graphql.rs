@@ -61,11 +61,7 @@ async fn sign_in(
     request_id: Uuid,
 ) -> Result<Gate, Response> {
     let state = &http.state;
-    match state
-        .auth
-        .sign_in_headers(headers, chrono::Utc::now())
-        .await
-    {
+    match state.auth.sign_in_headers(headers, state.clock.now()).await {
         Ok(signed_in) => {
             if let Err(wait) = state.auth.check_rate(&rate_key(&signed_in.principal)) {
                 return Err(rate_limited(media, wait));

@@ -217,7 +217,7 @@ async fn websocket_sign_in(
         .iter()
         .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
     let signed_in = match header {
-        Some(value) => state.auth.sign_in_bearer(value, chrono::Utc::now()).await,
+        Some(value) => state.auth.sign_in_bearer(value, state.clock.now()).await,
         None => Err(AuthFailure::Missing),
     };
     match signed_in {

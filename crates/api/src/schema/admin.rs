@@ -3,7 +3,6 @@
 //! the same function the `jeugdpad team|user|token` commands use.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use chrono::Utc;
 use jeugdpad_access::{AccessEntry, Action, AdminEvent, Role as AccessRole, ACCESS_LOG_STREAM};
 use jeugdpad_app::admin::{change, create_token, AdminChangeError};
 use jeugdpad_domain::SubjectKey;
@@ -241,9 +240,17 @@ impl AdminMutation {
         allow(ctx, Action::ManageAccess, About::default()).await?;
         let state = ctx.data_unchecked::<AppState>();
         let by = gate(ctx)?.principal.user().to_string();
-        let now = Utc::now();
+        let now = state.clock.now();
         let expires_at = now + chrono::Duration::days(i64::from(expires_in_days));
-        let created = create_token(&state.store, user, label, Some(expires_at), &by, now).await;
+        let created = create_token(
+            &state.store,
+            user,
+            label,
+            Some(expires_at),
+            &by,
+            &state.clock,
+        )
+        .await;
         let (minted, outcome) = created.map_err(|error| change_error(ctx, error))?;
         in_force(ctx, outcome.last_position).await?;
         Ok(CreatedToken {
@@ -313,7 +320,7 @@ async fn administer(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
 async fn record(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
     let state = ctx.data_unchecked::<AppState>();
     let by = gate(ctx)?.principal.user().to_string();
-    let outcome = change(&state.store, event, &by, Utc::now())
+    let outcome = change(&state.store, event, &by, &state.clock)
         .await
         .map_err(|error| change_error(ctx, error))?;
     in_force(ctx, outcome.last_position).await

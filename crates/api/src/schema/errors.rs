@@ -14,68 +14,7 @@ use jeugdpad_app::RecordError;
 use jeugdpad_domain::{DomainError, ValueError};
 use uuid::Uuid;
 
-/// The stable error codes of `extensions.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// The input is malformed, whatever the trajectory's state: fix the input.
-    Validation,
-    /// The input is fine but breaks a rule given the trajectory's state (SPEC §3).
-    InvalidTransition,
-    /// Someone else recorded a step first: reload and try again.
-    Conflict,
-    /// The named trajectory (or event) does not exist.
-    NotFound,
-    /// No valid credentials: no token, or an unknown, expired or revoked one.
-    Unauthenticated,
-    /// Signed in, but this role or team may not do this.
-    Forbidden,
-    /// Too many requests with one token in a short time: wait and try again.
-    RateLimited,
-    /// Our fault, not the user's.
-    Internal,
-}
-
-impl ErrorCode {
-    /// Every code, e.g. for documentation and metrics.
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::Validation,
-        ErrorCode::InvalidTransition,
-        ErrorCode::Conflict,
-        ErrorCode::NotFound,
-        ErrorCode::Unauthenticated,
-        ErrorCode::Forbidden,
-        ErrorCode::RateLimited,
-        ErrorCode::Internal,
-    ];
-
-    /// The code as clients see it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Validation => "VALIDATION",
-            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
-
-    fn from_app(code: &str) -> ErrorCode {
-        ErrorCode::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == code)
-            .unwrap_or(ErrorCode::Internal)
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use jeugdpad_app::ErrorCode;
 
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
@@ -135,19 +74,21 @@ impl ApiError {
 
     /// Maps a failed `record` to what the consultant should hear.
     pub(crate) fn from_record(error: RecordError, request_id: Option<Uuid>) -> ApiError {
+        let code = error.code();
         match error {
             RecordError::Rejected(DomainError::NotOpened) => ApiError {
                 reason: Some(DomainError::NotOpened.reason()),
-                ..ApiError::not_found(
+                ..ApiError::new(
+                    code,
                     "there is no trajectory with this id; open one with openTrajectory first",
                 )
             },
             RecordError::Rejected(domain) => ApiError {
                 reason: Some(domain.reason()),
-                ..ApiError::new(ErrorCode::from_app(domain.code()), domain.to_string())
+                ..ApiError::new(code, domain.to_string())
             },
             RecordError::Conflict { .. } | RecordError::EventIdReused(_) => {
-                ApiError::new(ErrorCode::from_app(error.code()), error.to_string())
+                ApiError::new(code, error.to_string())
             }
             RecordError::Store(jeugdpad_store::StoreError::Storage(_)) => ApiError::internal(
                 "something went wrong on our side while saving; the step may not have been \

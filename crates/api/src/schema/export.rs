@@ -69,10 +69,10 @@ impl ExportQuery {
         let mut rows = Vec::with_capacity(page.items.len());
         for item in &page.items {
             let id = item.summary.trajectory;
-            let (_, trajectory) = jeugdpad_app::load(&state.store, id)
+            let trajectory = jeugdpad_app::load(&state.store, id)
                 .await
                 .map_err(|e| ApiError::internal("the export could not be made", &e, request))?;
-            if let Some(summary) = jeugdpad_interchange::summarise(id, &trajectory, d) {
+            if let Some(summary) = jeugdpad_interchange::summarise(id, &trajectory.trajectory, d) {
                 rows.push(Json(summary.to_json_row()));
             }
         }

@@ -46,7 +46,11 @@ pub(crate) struct RecordPayload {
     /// True when this was a retry of a step already recorded with the same `eventId`: nothing
     /// new was written.
     already_recorded: bool,
-    /// The recorded event ids.
+    /// The recorded event's id (the original one on a retry): corrections and retractions
+    /// name it.
+    event_id: ID,
+    /// The recorded event's id, as a list of one.
+    #[graphql(deprecation = "every step records exactly one event: use eventId")]
     event_ids: Vec<ID>,
     /// The trajectory as it stands now, including this step.
     trajectory: Option<Trajectory>,
@@ -390,17 +394,13 @@ async fn record(
         recorded_by: caller.principal.user().to_string(),
         today,
         correlation_id: request_id,
-        free_text: state.free_text.clone(),
     };
-    let recorded = jeugdpad_app::record(&state.store, &request, &context)
+    let recorded = jeugdpad_app::record(&state.store, &state.free_text, &request, &context)
         .await
         .map_err(|error| ApiError::from_record(error, request_id))?;
     let outcome = recorded.outcome;
     if !outcome.already_stored {
-        state
-            .metrics
-            .appended
-            .inc_by(outcome.last_position - outcome.first_position + 1);
+        state.metrics.appended.inc();
     }
     if !state.wait_applied(outcome.last_position).await {
         // Recorded and durable, only not visible yet: say exactly that, so nobody records it twice.
@@ -421,11 +421,8 @@ async fn record(
         version: outcome.stream_version,
         position: outcome.last_position,
         already_recorded: outcome.already_stored,
-        event_ids: recorded
-            .event_ids
-            .iter()
-            .map(|id| ID(id.to_string()))
-            .collect(),
+        event_id: ID(recorded.event_id.to_string()),
+        event_ids: vec![ID(recorded.event_id.to_string())],
         trajectory,
     })
 }

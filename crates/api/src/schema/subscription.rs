@@ -183,7 +183,7 @@ impl Watch {
     /// still hears of its own transfer, and of nothing after it.
     async fn still_allowed(&self, event: &Committed) -> Result<(), ApiError> {
         let principal = &self.gate.principal;
-        let now = chrono::Utc::now();
+        let now = self.state.clock.now();
         let signed_in = self
             .state
             .auth

@@ -199,24 +199,20 @@ pub(crate) fn retract(on: i64, version: u64) -> Command {
     }
 }
 
-/// Records `command` on `state` as the application layer would: decide, number, evolve.
+/// Records `command` on `state` as the application layer would: decide under the next
+/// version's id, keep the trajectory the decision gives.
 pub(crate) fn record(
     state: Trajectory,
     command: &Command,
     today: NaiveDate,
 ) -> Result<Trajectory, DomainError> {
-    let mut state = state;
-    for new in decide(&state, command, today)? {
-        let version = state.version() + 1;
-        let fact = RecordedFact {
-            event_id: id(version),
-            version,
-            occurred_on: new.occurred_on,
-            event: new.event,
-        };
-        state = evolve(state, &fact);
-    }
-    Ok(state)
+    let decision = decide(&state, command, id(state.version() + 1), today)?;
+    assert_eq!(
+        decision.trajectory,
+        evolve(state, &decision.fact),
+        "the decided state is the evolved one"
+    );
+    Ok(decision.trajectory)
 }
 
 /// Replays a history that must be accepted in full.

@@ -155,34 +155,34 @@ fn payload_validation() {
 #[test]
 fn error_codes_separate_input_from_state() {
     let cases = [
-        (DomainError::NoConcerns, "VALIDATION"),
-        (DomainError::EmptyCorrection, "VALIDATION"),
+        (DomainError::NoConcerns, RuleKind::Validation),
+        (DomainError::EmptyCorrection, RuleKind::Validation),
         (
             DomainError::InTheFuture {
                 date: day(2),
                 today: day(1),
             },
-            "VALIDATION",
+            RuleKind::Validation,
         ),
         (
             DomainError::InvalidValue(ValueError::LooksLikeBsn),
-            "VALIDATION",
+            RuleKind::Validation,
         ),
-        (DomainError::NotOpened, "INVALID_TRANSITION"),
+        (DomainError::NotOpened, RuleKind::InvalidTransition),
         (
             DomainError::EpisodeNotStarted(EpisodeId::parse("E-7").unwrap()),
-            "INVALID_TRANSITION",
+            RuleKind::InvalidTransition,
         ),
         (
             DomainError::CorrectionBreaksRule {
                 event_id: id(1),
                 source: Box::new(DomainError::NotOpened),
             },
-            "INVALID_TRANSITION",
+            RuleKind::InvalidTransition,
         ),
     ];
     for (error, code) in cases {
-        assert_eq!(error.code(), code, "{error}");
+        assert_eq!(error.kind(), code, "{error}");
     }
     assert_eq!(
         DomainError::EpisodeNotStarted(EpisodeId::parse("E-7").unwrap()).to_string(),

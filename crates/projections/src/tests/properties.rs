@@ -9,17 +9,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jeugdpad_domain::{
-    decide, evolve, AssessmentConclusion, CloseReason, Command, Correction, EpisodeId, Event,
-    EventId, HelpForm, HelpResult, PgbReviewCompleted, PgbReviewDecision, Reason, RecordedFact,
-    Retraction, Source, Trajectory, TrajectoryId, UserId,
+    decide, AssessmentConclusion, CloseReason, Command, Correction, EpisodeId, Event, EventId,
+    HelpForm, HelpResult, PgbReviewCompleted, PgbReviewDecision, Reason, RecordedFact, Retraction,
+    Source, Trajectory, TrajectoryId, UserId,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::support::*;
 use crate::{
-    AsOf, Cohort, CohortGrouping, CohortQuery, ListingQuery, NormalisationReport, OpenWait,
-    OpenWaitsQuery, PgbQuery, Projections, Recorded, WaitGrouping, WaitQuery, WaitReport,
+    AsOf, Cohort, CohortGrouping, CohortQuery, ListingQuery, LoggedFact, NormalisationReport,
+    OpenWait, OpenWaitsQuery, PgbQuery, Projections, WaitGrouping, WaitQuery, WaitReport,
 };
 
 const FORMS: [HelpForm; 4] = [
@@ -82,7 +82,7 @@ type Action = (u8, u8, u8, u8);
 
 /// Turns actions into a valid global log: each becomes a command, `decide` accepts or refuses
 /// it, accepted facts are recorded with increasing positions and `recorded_at`.
-fn generate(actions: &[Action]) -> Vec<Recorded> {
+fn generate(actions: &[Action]) -> Vec<LoggedFact> {
     let today = day("2030-01-01");
     let start = day("2026-01-01");
     let mut states: HashMap<u8, (Trajectory, NaiveDate)> = HashMap::new();
@@ -98,27 +98,20 @@ fn generate(actions: &[Action]) -> Vec<Recorded> {
         let on = *last + Duration::days(i64::from(step % 24) - 4);
         let e = usize::from(extra);
         let command = command(kind, state, on, e);
-        let Ok(events) = decide(state, &command, today) else {
+        let event_id = EventId::from_uuid(Uuid::from_u128(next_event));
+        let Ok(decision) = decide(state, &command, event_id, today) else {
             continue;
         };
         *last = (*last).max(on);
-        for new in events {
-            let fact = RecordedFact {
-                event_id: EventId::from_uuid(Uuid::from_u128(next_event)),
-                version: state.version() + 1,
-                occurred_on: new.occurred_on,
-                event: new.event,
-            };
-            next_event += 1;
-            *state = evolve(std::mem::take(state), &fact);
-            clock += Duration::minutes(i64::from(extra % 7) * 30 + 1);
-            log.push(Recorded {
-                position: log.len() as u64 + 1,
-                trajectory: tid(u128::from(which)),
-                recorded_at: clock,
-                fact,
-            });
-        }
+        next_event += 1;
+        *state = decision.trajectory;
+        clock += Duration::minutes(i64::from(extra % 7) * 30 + 1);
+        log.push(LoggedFact {
+            position: log.len() as u64 + 1,
+            trajectory: tid(u128::from(which)),
+            recorded_at: clock,
+            fact: decision.fact,
+        });
     }
     log
 }
@@ -246,7 +239,7 @@ fn actions() -> impl Strategy<Value = Vec<Action>> {
     })
 }
 
-fn one_by_one(log: &[Recorded]) -> Projections {
+fn one_by_one(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     for r in log {
         p.apply(r.clone());
@@ -254,7 +247,7 @@ fn one_by_one(log: &[Recorded]) -> Projections {
     p
 }
 
-fn batch(log: &[Recorded]) -> Projections {
+fn batch(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     p.extend(log.iter().cloned());
     p
@@ -262,7 +255,7 @@ fn batch(log: &[Recorded]) -> Projections {
 
 /// The start-up path: every fact stored first (in several batches), then all derived on three
 /// threads with as little as one trajectory each, so the parallel path runs even on small logs.
-fn deferred_in_parallel(log: &[Recorded]) -> Projections {
+fn deferred_in_parallel(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     for part in log.chunks(7) {
         p.extend_deferred(part.iter().cloned());
@@ -273,7 +266,7 @@ fn deferred_in_parallel(log: &[Recorded]) -> Projections {
 
 /// The log as if only the effective history up to `d` had ever been recorded: each trajectory's
 /// corrected facts dated `<= d`, as plain steps, in the original order of streams.
-fn cut_at(log: &[Recorded], d: NaiveDate) -> Vec<Recorded> {
+fn cut_at(log: &[LoggedFact], d: NaiveDate) -> Vec<LoggedFact> {
     let mut order: Vec<TrajectoryId> = Vec::new();
     let mut streams: HashMap<TrajectoryId, Vec<RecordedFact>> = HashMap::new();
     for r in log {
@@ -289,7 +282,7 @@ fn cut_at(log: &[Recorded], d: NaiveDate) -> Vec<Recorded> {
     for id in order {
         let t = Trajectory::from_facts(streams.remove(&id).unwrap_or_default());
         for f in t.effective_history().iter().filter(|f| f.occurred_on <= d) {
-            cut.push(Recorded {
+            cut.push(LoggedFact {
                 position: cut.len() as u64 + 1,
                 trajectory: id,
                 recorded_at: instant("2026-01-01T00:00:00Z"),

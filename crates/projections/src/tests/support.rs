@@ -15,7 +15,7 @@ use jeugdpad_domain::{
 };
 use uuid::Uuid;
 
-use crate::{AsOf, Norms, Projections, Recorded};
+use crate::{AsOf, LoggedFact, Norms, Projections};
 
 pub(crate) const A: TrajectoryId = TrajectoryId::from_uuid(Uuid::from_u128(0xA));
 pub(crate) const B: TrajectoryId = TrajectoryId::from_uuid(Uuid::from_u128(0xB));
@@ -46,7 +46,7 @@ pub(crate) fn as_of(text: &str) -> AsOf {
 /// The global log being written.
 #[derive(Debug)]
 pub(crate) struct World {
-    pub(crate) log: Vec<Recorded>,
+    pub(crate) log: Vec<LoggedFact>,
     clock: DateTime<Utc>,
     versions: HashMap<TrajectoryId, u64>,
     next_event: u128,
@@ -72,7 +72,7 @@ impl World {
         self.next_event += 1;
         let version = self.versions.entry(t).or_default();
         *version += 1;
-        self.log.push(Recorded {
+        self.log.push(LoggedFact {
             position: self.log.len() as u64 + 1,
             trajectory: t,
             recorded_at: self.clock,
@@ -283,7 +283,7 @@ impl World {
 }
 
 /// Every stream of `log` replays without a rule violation.
-pub(crate) fn check_valid(log: &[Recorded]) {
+pub(crate) fn check_valid(log: &[LoggedFact]) {
     let mut streams: HashMap<TrajectoryId, Vec<RecordedFact>> = HashMap::new();
     for r in log {
         streams

@@ -1,0 +1,130 @@
+//! De voeding: the way from the store's global log into the read models.
+//!
+//! A stored envelope becomes a domain fact here ([`to_fact`], upcasting old payload versions),
+//! and a fact with its place in the log ([`logged_fact`]) is what
+//! [`jeugdpad_projections::Projections`] take. The start-up rebuild ([`catch_up`]) and the live
+//! projector of the API both go through these, and so do tools that build read models of their
+//! own (benchmarks, tests).
+
+use jeugdpad_domain::{Event, EventId, RecordedFact, TrajectoryId};
+use jeugdpad_projections::{LoggedFact, Projections};
+use jeugdpad_store::{EventStore, RecordedEvent, StoreError};
+
+use crate::record::RecordError;
+
+/// Events one catch-up read takes at most.
+const CHUNK: usize = 4096;
+
+/// Turns a stored envelope back into a domain fact, upcasting old payload versions.
+pub fn to_fact(event: &RecordedEvent) -> Result<RecordedFact, RecordError> {
+    let decoded = Event::decode(&event.event_type, event.schema_version, &event.payload).map_err(
+        |source| RecordError::Undecodable {
+            position: event.position,
+            source,
+        },
+    )?;
+    Ok(RecordedFact {
+        event_id: EventId::from_uuid(event.event_id),
+        version: event.version,
+        occurred_on: event.occurred_on,
+        event: decoded,
+    })
+}
+
+/// What the read models take of a stored event: `None` for an event of a stream that is not a
+/// trajectory's (the `admin` registry, the access log), `Some(Err)` for one that cannot be
+/// decoded (damage, or a newer schema than this build knows).
+pub fn logged_fact(event: &RecordedEvent) -> Option<Result<LoggedFact, RecordError>> {
+    let trajectory = TrajectoryId::from_stream_id(&event.stream_id)?;
+    Some(to_fact(event).map(|fact| LoggedFact {
+        position: event.position,
+        trajectory,
+        recorded_at: event.recorded_at,
+        fact,
+    }))
+}
+
+/// [`logged_fact`] for a feed that must go on: an undecodable event is logged and left out
+/// (`jeugdpad verify` and the log line tell the operator where it is), so one bad event cannot
+/// stall every read model behind it.
+pub fn logged_fact_or_skip(event: &RecordedEvent) -> Option<LoggedFact> {
+    match logged_fact(event)? {
+        Ok(fact) => Some(fact),
+        Err(error) => {
+            tracing::error!(position = event.position, %error, "an event cannot be read into the read models; it is left out");
+            None
+        }
+    }
+}
+
+/// Applies every event up to the store's durable head to `projections`; returns that head.
+/// **Blocking**; uses one reader thread per core.
+///
+/// The log is cut into chunks of [`CHUNK`] positions, read and decoded by the reader threads
+/// (reader `k` takes chunks `k`, `k + n`, …: reading and decoding the envelopes is most of a
+/// rebuild's work), while this thread stores them in position order without deriving. Once
+/// everything is stored, every touched trajectory is derived once, spread over the cores
+/// ([`Projections::derive_pending`]). Events that become durable meanwhile are left to the
+/// caller, which follows the log from the returned position on.
+pub fn catch_up<S: EventStore + ?Sized>(
+    store: &S,
+    projections: &mut Projections,
+) -> Result<u64, StoreError> {
+    let head = store.head();
+    let chunk = CHUNK as u64;
+    let chunks = head.div_ceil(chunk);
+    let readers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, usize::try_from(chunks).unwrap_or(1).max(1));
+    std::thread::scope(|scope| {
+        let mut inboxes = Vec::with_capacity(readers);
+        let mut handles = Vec::with_capacity(readers);
+        for reader in 0..readers {
+            // Two chunks in flight per reader: both threads busy, little memory.
+            let (sender, inbox) = std::sync::mpsc::sync_channel::<Vec<LoggedFact>>(2);
+            inboxes.push(inbox);
+            handles.push(scope.spawn(move || -> Result<(), StoreError> {
+                let mut index = reader as u64;
+                while index < chunks {
+                    let from = index * chunk + 1;
+                    let max = chunk.min(head + 1 - from);
+                    let events = store.read_all(from, usize::try_from(max).unwrap_or(CHUNK))?;
+                    // Positions are gapless, so this chunk is exactly `from..from + max`.
+                    let batch: Vec<LoggedFact> = events
+                        .iter()
+                        .filter(|event| event.position < from + max)
+                        .filter_map(logged_fact_or_skip)
+                        .collect();
+                    if sender.send(batch).is_err() {
+                        return Ok(());
+                    }
+                    index += readers as u64;
+                }
+                Ok(())
+            }));
+        }
+        let mut received = 0;
+        for index in 0..chunks {
+            match inboxes[(index % readers as u64) as usize].recv() {
+                Ok(batch) => projections.extend_deferred(batch),
+                // The reader stopped early: its error is reported below.
+                Err(_) => break,
+            }
+            received += 1;
+        }
+        drop(inboxes);
+        for handle in handles {
+            match handle.join() {
+                Ok(result) => result?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        if received < chunks {
+            return Err(StoreError::Storage(
+                "a catch-up reader stopped before the end of the log".into(),
+            ));
+        }
+        projections.derive_pending();
+        Ok(head)
+    })
+}
