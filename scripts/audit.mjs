@@ -1,5 +1,6 @@
 // Runs graphql-http's server audits (GraphQL over HTTP spec conformance) against a running
-// server and prints one line per audit. Exit code 1 when a MUST audit fails.
+// server and prints one line per audit. Exit code 1 when a MUST audit fails. `cargo xtask audit`
+// installs the pinned packages, starts a server with a token and runs this.
 //
 //   node audit.mjs http://127.0.0.1:8080/graphql
 //
@@ -27,7 +28,7 @@ for (let attempt = 0; ; attempt++) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-// Every request signs in: the token comes from JEUGDPAD_TOKEN (the script creates one).
+// Every request signs in: the token comes from JEUGDPAD_TOKEN (`cargo xtask audit` creates one).
 const token = process.env.JEUGDPAD_TOKEN;
 const fetchFn = (input, init = {}) => {
   const headers = new Headers(init.headers || {});

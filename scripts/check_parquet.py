@@ -1,35 +1,9 @@
-#!/usr/bin/env bash
-# Reads Jeugdpad's Parquet exports back with a mainstream reader (pyarrow) and checks the column
-# types and the row counts against the CSV exports of the same store.
-#
-#   scripts/check-parquet.sh            # builds the release binary if needed; needs python3 (venv) and PyPI
-#
-# It seeds a small synthetic municipality into a temporary data directory, exports summaries and
-# events as CSV and as Parquet, and asserts with pyarrow. The virtualenv is kept in
-# target/parquet-venv (or $JEUGDPAD_PARQUET_VENV) so later runs skip the install.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
-venv="${JEUGDPAD_PARQUET_VENV:-$target/parquet-venv}"
+"""Reads Jeugdpad's Parquet exports back with a mainstream reader (pyarrow) and checks the column
+types and the row counts against the CSV exports of the same store.
 
-cargo build --release -p jeugdpad
-bin="$target/release/jeugdpad"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-"$bin" --data "$work/data" seed --synthetic --trajectories 3000 --seed 11 --today 2026-06-30 >/dev/null
-for format in csv parquet; do
-  for what in summaries events; do
-    "$bin" --data "$work/data" export --format "$format" --what "$what" --out "$work/out" --as-of 2026-06-30 >/dev/null
-  done
-done
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check pyarrow
-fi
-
-"$venv/bin/python" - "$work/out" <<'PY'
+Run by `cargo xtask parquet`, which seeds a small synthetic municipality, exports summaries and
+events as CSV and Parquet into a directory, and calls: check_parquet.py DIRECTORY
+"""
 import csv, sys
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -71,4 +45,3 @@ summaries = pq.read_table(f"{out}/summaries.parquet")
 assert set(summaries.column("ijw_verwijzer").to_pylist()) <= {"01", "02", "03", "04", "05", "06", "08"}
 assert all(k.startswith("sk-synth-") for k in summaries.column("subject_key").to_pylist())
 print("parquet check passed")
-PY
