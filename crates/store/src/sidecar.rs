@@ -8,8 +8,10 @@
 //! Written to `chain-head.tmp` and renamed over `chain-head`: a process killed at any instant
 //! leaves either the old or the new content (the rename is atomic, the page cache survives the
 //! process). No fsync: after a power loss the file may lag behind the log, never run ahead of what
-//! was durable, because it is written only after sled's flush returned. A line checksum catches a
-//! torn or hand-edited file.
+//! was durable, because it is written only after sled's flush returned — and it may come back
+//! empty or torn (the rename reached the disk, the data did not). A line checksum catches a torn
+//! or hand-edited file; opening the store and `verify` both treat an unreadable sidecar as a
+//! weakened check (a warning), not as damage of the log.
 
 use std::fs;
 use std::io::{self, Write};
