@@ -215,3 +215,27 @@ fn seed_fills_an_empty_directory_and_refuses_a_second_time() {
     );
     assert!(jeugdpad(&["--data", data, "verify"]).status.success());
 }
+
+#[test]
+fn one_off_commands_print_no_log_lines_unless_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+
+    let added = jeugdpad(&["--data", data, "team", "add", "noord", "--name", "Noord"]);
+
+    assert!(added.status.success(), "{added:?}");
+    assert_eq!(stdout(&added), "team 'noord' added\n");
+    assert_eq!(String::from_utf8_lossy(&added.stderr), "", "no log lines");
+    // JEUGDPAD_LOG still turns them on.
+    let listed = Command::new(env!("CARGO_BIN_EXE_jeugdpad"))
+        .args(["--data", data, "team", "list"])
+        .env("JEUGDPAD_LOG", "info")
+        .output()
+        .expect("the jeugdpad binary runs");
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        String::from_utf8_lossy(&listed.stderr).contains("event store opened"),
+        "{listed:?}"
+    );
+}
