@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 /// Jeugdpad records Dutch youth-care pathways (jeugdhulptrajecten) as an immutable,
 /// tamper-evident event log and answers questions about waiting times, escalations and
 /// normalisation outcomes from it.
@@ -43,20 +46,23 @@ pub enum Command {
     /// SPEC §5 (docs/security.md); every read of a youth's file goes to the access log.
     Serve(ServeArgs),
 
-    /// Teams (wijkteams): add and list. The server must not be running on the data directory
-    /// (while it runs, admins use the API's addTeam).
-    #[command(subcommand)]
-    Team(TeamCommand),
+    /// Teams (wijkteams): add and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    Team(TeamArgs),
 
-    /// Users: add, deactivate and list. The server must not be running on the data directory
-    /// (while it runs, admins use the API).
-    #[command(subcommand)]
-    User(UserCommand),
+    /// Users: add, deactivate and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    User(UserArgs),
 
-    /// API tokens: create (shown once), revoke and list. The server must not be running on the
-    /// data directory (while it runs, admins use the API's createToken / revokeToken).
-    #[command(subcommand)]
-    Token(TokenCommand),
+    /// API tokens: create (shown once), revoke and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    Token(TokenArgs),
 
     /// Check the store for damage or tampering, without changing it.
     ///
@@ -195,7 +201,7 @@ pub struct ServeArgs {
         long,
         env = "JEUGDPAD_LISTEN",
         value_name = "ADDR",
-        default_value = "127.0.0.1:8080"
+        default_value = DEFAULT_LISTEN
     )]
     pub listen: std::net::SocketAddr,
 
@@ -246,7 +252,51 @@ pub struct ServeArgs {
     pub secret_file: Option<PathBuf>,
 }
 
+/// Where `jeugdpad team|user|token` makes its change: the data directory, or a running server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminTarget {
+    /// Send the command to the running server's admin API at URL (e.g. http://127.0.0.1:8080,
+    /// the address `serve --listen` gives) instead of opening the data directory, which the
+    /// server holds while it runs. Signs in with an admin's API token from JEUGDPAD_TOKEN or
+    /// --token-file; there is no option that takes the token itself, because a command line
+    /// ends up in the shell's history and in `ps`.
+    #[arg(long, global = true, env = "JEUGDPAD_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// A file holding an admin's API token, for --server (instead of JEUGDPAD_TOKEN). Keep it
+    /// readable only by you (chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// `jeugdpad team …`
+#[derive(Debug, clap::Args)]
+pub struct TeamArgs {
+    #[command(subcommand)]
+    pub command: TeamCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad user …`
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad token …`
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad team add|list`
 #[derive(Debug, Subcommand)]
 pub enum TeamCommand {
     /// Add a team.
@@ -261,7 +311,7 @@ pub enum TeamCommand {
     List,
 }
 
-/// `jeugdpad user …`
+/// `jeugdpad user add|deactivate|list`
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user.
@@ -287,7 +337,7 @@ pub enum UserCommand {
     List,
 }
 
-/// `jeugdpad token …`
+/// `jeugdpad token create|revoke|list`
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token for a user and print it, once: only its hash is kept.

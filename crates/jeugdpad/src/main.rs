@@ -6,6 +6,7 @@
 mod access;
 mod cli;
 mod interchange;
+mod remote;
 mod serve;
 mod store;
 mod verify;

@@ -48,12 +48,17 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?;
+        if let Err(error) = crate::store::announce(data, addr) {
+            tracing::warn!(%error, "cannot note the server's address in the data directory");
+        }
         tracing::info!(
             graphiql = %format!("http://{addr}/"),
             graphql = %format!("http://{addr}/graphql"),
             "Jeugdpad is ready: open GraphiQL in a browser to record and query"
         );
-        jeugdpad_api::serve(listener, state, shutdown_signal()).await?;
+        let served = jeugdpad_api::serve(listener, state, shutdown_signal()).await;
+        crate::store::withdraw(data);
+        served?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)
     })

@@ -1,7 +1,8 @@
 //! Opening the data directory for a one-off command, with the sentence an operator needs when
 //! the server holds it.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jeugdpad_store::{SledStore, StoreError};
@@ -37,3 +38,39 @@ pub fn open(data: &Path, while_running: &str) -> Result<SledStore, String> {
 /// What to do about a running server, for commands that need the store to themselves.
 pub const STOP_THE_SERVER: &str =
     "Stop the server (Ctrl-C), run this command, then start the server again.";
+
+/// The file in the data directory where `serve` notes the URL it answers on, so that a command
+/// the store's lock turns away can show the `--server` to use instead.
+const SERVER_URL_FILE: &str = "server-url";
+
+fn server_url_file(data: &Path) -> PathBuf {
+    data.join(SERVER_URL_FILE)
+}
+
+/// Notes that a server answers at `addr` for `data` (an unspecified address, such as 0.0.0.0,
+/// is reached on this machine through loopback).
+pub fn announce(data: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    std::fs::write(server_url_file(data), format!("http://{addr}\n"))
+}
+
+/// Removes the note of [`announce`] when the server stops.
+pub fn withdraw(data: &Path) {
+    // Already gone is fine; a stale note is only read while the store is locked.
+    let _ = std::fs::remove_file(server_url_file(data));
+}
+
+/// The URL of the server that holds `data`: as it noted it, or else the default listen address.
+pub fn server_url(data: &Path) -> String {
+    std::fs::read_to_string(server_url_file(data))
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|url| url.starts_with("http://"))
+        .unwrap_or_else(|| format!("http://{}", crate::cli::DEFAULT_LISTEN))
+}

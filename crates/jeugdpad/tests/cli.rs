@@ -216,6 +216,323 @@ fn seed_fills_an_empty_directory_and_refuses_a_second_time() {
     assert!(jeugdpad(&["--data", data, "verify"]).status.success());
 }
 
+/// A `jeugdpad serve` child process on a free loopback port, holding its data directory's lock
+/// as in production. Killed when dropped.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Serving {
+    fn start(data: &str, log: PathBuf) -> Serving {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_jeugdpad"))
+            .args(["--data", data, "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("JEUGDPAD_LISTEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("a log file"))
+            .spawn()
+            .expect("jeugdpad serve starts");
+        let mut serving = Serving {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        serving.wait_for_health(port);
+        serving
+    }
+
+    /// Waits until `/health` answers 200, or fails with the server's log.
+    fn wait_for_health(&mut self, port: u16) {
+        use std::io::{Read, Write};
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
+                panic!("jeugdpad serve exited with {status}:\n{}", self.log());
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let mut answer = String::new();
+                let asked = stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n");
+                if asked.is_ok()
+                    && stream.read_to_string(&mut answer).is_ok()
+                    && answer.starts_with("HTTP/1.0 200")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("jeugdpad serve did not become healthy:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the server and waits until it is gone (and with it the store's lock).
+    fn stop(mut self) -> String {
+        self.child.kill().expect("the server is killed");
+        self.child.wait().expect("the server exits");
+        self.log()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with `envs` set and no other Jeugdpad variable from the test's environment.
+fn jeugdpad_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jeugdpad"));
+    for variable in [
+        "JEUGDPAD_DATA",
+        "JEUGDPAD_SERVER",
+        "JEUGDPAD_TOKEN",
+        "JEUGDPAD_LOG",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("the jeugdpad binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a GraphQL operation against `url` with a bearer token; the whole JSON answer.
+fn graphql(url: &str, token: &str, query: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/graphql"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    })
+}
+
+#[test]
+fn teams_users_and_tokens_go_through_a_running_servers_admin_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    // The first admin and their token, made with the server stopped.
+    let added = jeugdpad_with(
+        &[
+            "--data", data, "user", "add", "root", "--name", "Root", "--role", "admin",
+        ],
+        &[],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let minted = jeugdpad_with(
+        &[
+            "--data", data, "token", "create", "--user", "root", "--quiet",
+        ],
+        &[],
+    );
+    assert!(minted.status.success(), "{minted:?}");
+    let admin_token = stdout(&minted).trim().to_owned();
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, format!("{admin_token}\n")).expect("write the token file");
+    let token_file = token_file.to_str().expect("utf-8 path");
+    // What the command line says to a change the registry refuses, with the server stopped.
+    let local_refusal = {
+        let other = dir.path().join("other");
+        let other = other.to_str().expect("utf-8 path");
+        let add = ["--data", other, "team", "add", "noord", "--name", "Noord"];
+        assert!(jeugdpad_with(&add, &[]).status.success());
+        let again = jeugdpad_with(&add, &[]);
+        assert_eq!(again.status.code(), Some(2), "{again:?}");
+        stderr(&again)
+    };
+
+    let server = Serving::start(data, dir.path().join("serve.log"));
+    let url = server.url.clone();
+
+    // Without --server the store is locked: the refusal shows this very command with --server.
+    let locked = jeugdpad_with(
+        &[
+            "--data",
+            data,
+            "team",
+            "add",
+            "noord",
+            "--name",
+            "Wijkteam Noord",
+        ],
+        &[],
+    );
+    assert_eq!(locked.status.code(), Some(2), "{locked:?}");
+    let suggested =
+        format!("jeugdpad --data {data} team add noord --name 'Wijkteam Noord' --server {url}");
+    assert!(stderr(&locked).contains("is in use"), "{}", stderr(&locked));
+    assert!(stderr(&locked).contains(&suggested), "{}", stderr(&locked));
+
+    // That command, with the admin's token in JEUGDPAD_TOKEN, adds the team.
+    let team = jeugdpad_with(
+        &[
+            "--data",
+            data,
+            "team",
+            "add",
+            "noord",
+            "--name",
+            "Wijkteam Noord",
+            "--server",
+            &url,
+        ],
+        &[("JEUGDPAD_TOKEN", &admin_token)],
+    );
+    assert!(team.status.success(), "{team:?}");
+    assert_eq!(stdout(&team), "team 'noord' added\n");
+    // A user in that team, the token from a file.
+    let user = jeugdpad_with(
+        &[
+            "user",
+            "add",
+            "j.jansen",
+            "--name",
+            "J. Jansen",
+            "--role",
+            "consultant",
+            "--team",
+            "noord",
+            "--server",
+            &url,
+            "--token-file",
+            token_file,
+        ],
+        &[],
+    );
+    assert!(user.status.success(), "{user:?}");
+    // A token for them, printed once.
+    let created = jeugdpad_with(
+        &[
+            "token",
+            "create",
+            "--user",
+            "j.jansen",
+            "--label",
+            "laptop",
+            "--quiet",
+            "--server",
+            &url,
+            "--token-file",
+            token_file,
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let consultant_token = stdout(&created).trim().to_owned();
+    assert!(consultant_token.starts_with("jpt_"), "{consultant_token}");
+
+    // The printed token signs the consultant in: they see the team and record for it.
+    let teams = graphql(&url, &consultant_token, "{ teams { code name } today }");
+    assert_eq!(
+        teams["data"]["teams"],
+        serde_json::json!([{ "code": "noord", "name": "Wijkteam Noord" }]),
+        "{teams}"
+    );
+    let today = teams["data"]["today"].as_str().expect("the server's today");
+    let opened = graphql(
+        &url,
+        &consultant_token,
+        &format!(
+            "mutation {{ openTrajectory(occurredOn: \"{today}\", signal: {{
+                 subjectKey: \"sk-cli-1\", team: \"noord\", source: SCHOOL,
+                 concerns: [PARENTING], urgency: REGULAR }}) {{ trajectoryId }} }}"
+        ),
+    );
+    assert!(opened.get("errors").is_none(), "{opened}");
+
+    // The lists come from the server too; a token is never among them.
+    let remote = ["--server", url.as_str(), "--token-file", token_file];
+    let list = |what: &str| {
+        let output = jeugdpad_with(&[&[what, "list"][..], &remote[..]].concat(), &[]);
+        assert!(output.status.success(), "{output:?}");
+        stdout(&output)
+    };
+    assert_eq!(list("team"), "noord\tWijkteam Noord\n");
+    assert_eq!(
+        list("user"),
+        "j.jansen\tconsultant\tnoord\tactive\tJ. Jansen\nroot\tadmin\t-\tactive\tRoot\n"
+    );
+    let tokens = list("token");
+    assert_eq!(tokens.lines().count(), 2, "{tokens}");
+    assert!(
+        tokens
+            .lines()
+            .any(|line| line.contains("\tj.jansen\t") && line.ends_with("\tactive\tlaptop")),
+        "{tokens}"
+    );
+    for secret in [&admin_token, &consultant_token] {
+        assert!(!tokens.contains(secret.as_str()), "{tokens}");
+    }
+
+    // A refused change reads as it does without a server, with the same exit code …
+    let again = jeugdpad_with(
+        &[
+            &["team", "add", "noord", "--name", "Noord"][..],
+            &remote[..],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert_eq!(stderr(&again), local_refusal);
+    // … and a token that is not an admin's is turned away.
+    let consultant_file = dir.path().join("consultant-token");
+    std::fs::write(&consultant_file, &consultant_token).expect("write");
+    let forbidden = jeugdpad_with(
+        &[
+            "team",
+            "add",
+            "zuid",
+            "--name",
+            "Zuid",
+            "--server",
+            &url,
+            "--token-file",
+            consultant_file.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(forbidden.status.code(), Some(2), "{forbidden:?}");
+    assert!(
+        stderr(&forbidden).contains("not an admin's"),
+        "{}",
+        stderr(&forbidden)
+    );
+
+    // The server never logged a token; the changes are in the store once it has stopped.
+    let log = server.stop();
+    for secret in [&admin_token, &consultant_token] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a token in the server's log"
+        );
+    }
+    let teams = jeugdpad_with(&["--data", data, "team", "list"], &[]);
+    assert_eq!(stdout(&teams), "noord\tWijkteam Noord\n", "{teams:?}");
+}
+
 #[test]
 fn one_off_commands_print_no_log_lines_unless_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
