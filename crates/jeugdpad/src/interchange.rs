@@ -23,6 +23,12 @@ fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
     Ok(crate::store::open(data, crate::store::STOP_THE_SERVER)?)
 }
 
+/// `n` with the noun that fits it: "1 stream", "2 streams".
+fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 fn bar(length: Option<u64>, what: &str) -> ProgressBar {
     let bar = match length {
         Some(length) => ProgressBar::new(length),
@@ -69,7 +75,8 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
     let store = open(data)?;
     let total = options.scenario.total();
     println!(
-        "Seeding {total} synthetic trajectories (seed {}, today {}) into {} …",
+        "Seeding {} (seed {}, today {}) into {} …",
+        count(total, "synthetic trajectory", "synthetic trajectories"),
         options.seed,
         options.today,
         data.display()
@@ -81,10 +88,9 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
     store.close()?;
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "Recorded {} trajectories with {} events in {seconds:.1} s ({:.0} events/s); the log \
-         now ends at position {}.",
-        report.trajectories,
-        report.events,
+        "Recorded {} with {} in {seconds:.1} s ({:.0} events/s); the log now ends at position {}.",
+        count(report.trajectories, "trajectory", "trajectories"),
+        count(report.events, "event", "events"),
         report.events as f64 / seconds.max(0.001),
         report.head
     );
@@ -118,12 +124,12 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
         );
     }
     println!(
-        "Read {} lines: imported {} events in {} streams; refused {} streams ({} lines). {}",
-        report.lines,
-        report.events_imported,
-        report.streams_imported,
-        report.streams_rejected,
-        report.rejections.len(),
+        "Read {}: imported {} in {}; refused {} ({}). {}",
+        count(report.lines, "line", "lines"),
+        count(report.events_imported, "event", "events"),
+        count(report.streams_imported, "stream", "streams"),
+        count(report.streams_rejected, "stream", "streams"),
+        count(report.rejections.len(), "line", "lines"),
         if report.envelopes_kept {
             "Envelopes kept as they were (recorded_at, recorded_by, positions in file order): with nothing refused, the event hashes equal the source's."
         } else {
@@ -157,6 +163,10 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
     progress.finish_and_clear();
     let report = result?;
     store.close()?;
-    println!("Wrote {} rows to {}.", report.rows, report.path.display());
+    println!(
+        "Wrote {} to {}.",
+        count(report.rows, "row", "rows"),
+        report.path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -556,3 +556,69 @@ fn one_off_commands_print_no_log_lines_unless_asked() {
         "{listed:?}"
     );
 }
+
+#[test]
+fn reports_count_in_words_that_fit_the_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source");
+    let source = source.to_str().expect("utf-8 path");
+    let seeded = jeugdpad(&[
+        "--data",
+        source,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        "1",
+        "--today",
+        "2026-06-30",
+    ]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    let said = stdout(&seeded);
+    assert!(said.contains("Seeding 1 synthetic trajectory "), "{said}");
+    assert!(said.contains("Recorded 1 trajectory with "), "{said}");
+
+    let out = dir.path().join("out");
+    let exported = jeugdpad(&[
+        "--data",
+        source,
+        "export",
+        "--format",
+        "jsonl",
+        "--what",
+        "events",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(exported.status.success(), "{exported:?}");
+    let file = out.join("events.jsonl");
+    let events = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .count();
+    assert!(events > 1, "a case has several events");
+    assert!(stdout(&exported).contains(&format!("Wrote {events} rows")));
+
+    let target = dir.path().join("target");
+    let target = target.to_str().expect("utf-8 path");
+    let imported = jeugdpad(&[
+        "--data",
+        target,
+        "import",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+    assert!(
+        stdout(&imported).contains(&format!(
+            "Read {events} lines: imported {events} events in 1 stream; refused 0 streams (0 lines)."
+        )),
+        "{}",
+        stdout(&imported)
+    );
+    let verified = jeugdpad(&["--data", target, "verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(
+        stdout(&verified).contains(&format!("{events} events in 1 stream;")),
+        "{}",
+        stdout(&verified)
+    );
+}

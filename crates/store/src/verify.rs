@@ -85,8 +85,11 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} events in {} streams; head position {} hash {}",
-            self.events, self.streams, self.head_position, self.head_hash
+            "{} in {}; head position {} hash {}",
+            count(self.events, "event", "events"),
+            count(self.streams, "stream", "streams"),
+            self.head_position,
+            self.head_hash
         )?;
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -104,10 +107,16 @@ impl fmt::Display for VerifyReport {
             }
         }
         if self.more_problems > 0 {
-            writeln!(f, "... and {} more problems", self.more_problems)?;
+            let more = count(self.more_problems, "more problem", "more problems");
+            writeln!(f, "... and {more}")?;
         }
         Ok(())
     }
+}
+
+/// `n` with the noun that fits it: "1 stream", "2 streams".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Verifies the store in `dir` (what `jeugdpad verify --data DIR` runs). Never panics on a
