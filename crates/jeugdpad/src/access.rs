@@ -19,6 +19,7 @@ use crate::cli::{
     AdminTarget, TeamArgs, TeamCommand, TokenArgs, TokenCommand, UserArgs, UserCommand,
 };
 use crate::remote::AdminApi;
+use crate::store::Missing;
 
 /// `recorded_by` of changes made at the machine.
 const LOCAL: &str = "local";
@@ -158,7 +159,11 @@ impl Registry {
 }
 
 pub fn team(data: &Path, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
-    with_registry(data, &args.target, |registry| async move {
+    let missing = match args.command {
+        TeamCommand::Add { .. } => Missing::Create,
+        TeamCommand::List => Missing::Refuse,
+    };
+    with_registry(data, &args.target, missing, |registry| async move {
         match &args.command {
             TeamCommand::Add { code, name } => {
                 let team = TeamCode::parse(code.as_str())?;
@@ -180,7 +185,11 @@ pub fn team(data: &Path, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
 }
 
 pub fn user(data: &Path, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
-    with_registry(data, &args.target, |registry| async move {
+    let missing = match args.command {
+        UserCommand::Add { .. } => Missing::Create,
+        UserCommand::Deactivate { .. } | UserCommand::List => Missing::Refuse,
+    };
+    with_registry(data, &args.target, missing, |registry| async move {
         match &args.command {
             UserCommand::Add {
                 id,
@@ -220,7 +229,8 @@ pub fn user(data: &Path, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
 }
 
 pub fn token(data: &Path, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> {
-    with_registry(data, &args.target, |registry| async move {
+    // A token is for a user, so there is a store already.
+    with_registry(data, &args.target, Missing::Refuse, |registry| async move {
         match &args.command {
             TokenCommand::Create {
                 user,
@@ -284,10 +294,12 @@ pub fn token(data: &Path, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> 
 
 /// Runs `work` on the registry `target` names: through the server's admin API with `--server`,
 /// otherwise in the store (refusing, with the `--server` command to use instead, while a server
-/// holds it), which is closed afterwards.
+/// holds it; a directory without one is created only with `Missing::Create`), which is closed
+/// afterwards.
 fn with_registry<F, Fut>(
     data: &Path,
     target: &AdminTarget,
+    missing: Missing,
     work: F,
 ) -> Result<ExitCode, Box<dyn Error>>
 where
@@ -300,7 +312,7 @@ where
             let api = AdminApi::new(server, target.token_file.as_deref())?;
             return work(Registry::Server(api)).await;
         }
-        let store = Arc::new(crate::store::open(data, &while_running(data))?);
+        let store = Arc::new(crate::store::open(data, missing, &while_running(data))?);
         let result = work(Registry::Store(Arc::clone(&store))).await;
         if let Ok(store) = Arc::try_unwrap(store) {
             store.close()?;
@@ -359,7 +371,11 @@ pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dy
 pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Arc::new(crate::store::open(data, crate::store::STOP_THE_SERVER)?);
+        let store = Arc::new(crate::store::open(
+            data,
+            Missing::Create,
+            crate::store::STOP_THE_SERVER,
+        )?);
         let registry = load_registry(store.as_ref(), u64::MAX)?;
         let mut events = Vec::new();
         for team in teams {
@@ -412,17 +428,13 @@ pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box
 /// Writes an export made at the machine to the access log (NEN 7513 logs every export, not
 /// only those through the API). The operator is `local:<login name>`.
 pub fn log_export(data: &Path, operation: &str) -> Result<(), Box<dyn Error>> {
-    if !data.is_dir() {
-        // Nothing to export; `export` says so.
-        return Ok(());
-    }
     let login = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let user = UserId::parse(format!("local:{login}"))?;
     let mut entry = AccessEntry::by(None, AccessAction::Export, operation);
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
     entry.client_application = Some("jeugdpad command line".into());
-    let store = crate::store::open(data, crate::store::STOP_THE_SERVER)?;
+    let store = crate::store::open(data, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(jeugdpad_app::access_log::append(
         &store,

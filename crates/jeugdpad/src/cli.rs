@@ -16,8 +16,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[derive(Debug, Parser)]
 #[command(name = "jeugdpad", version, propagate_version = true)]
 pub struct Cli {
-    /// The data directory that holds the event store. Created on first start by `serve`; every
-    /// other command only reads an existing one.
+    /// The data directory that holds the event store. `serve`, `seed`, `import`, `team add` and
+    /// `user add` create it when it does not exist yet; the other commands need an existing one
+    /// (and `verify` only reads it).
     #[arg(
         long,
         global = true,
@@ -42,8 +43,10 @@ pub enum Command {
     /// finished and appends flushed to disk before the process exits.
     ///
     /// Every request signs in with a bearer token: an API token (`jeugdpad token create`) or,
-    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what is
-    /// SPEC §5 (docs/security.md); every read of a youth's file goes to the access log.
+    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what, and
+    /// what the access log keeps (every read of a youth's file), is in docs/security.md; the
+    /// rules a step must satisfy are in docs/rules.md, and what each figure means in
+    /// docs/figures.md.
     Serve(ServeArgs),
 
     /// Teams (wijkteams): add and list.
@@ -80,7 +83,8 @@ pub enum Command {
     /// Generates a deterministic cohort (the same --seed, scenario and --today give the same
     /// trajectories, ids included) of a Purmerend-sized municipality by default — six wijkteams,
     /// 2,500 trajectories a year since 2021 — and records it, every step checked by the same
-    /// rules as a consultant's. Nobody in it is real: subject keys are `sk-synth-NNNNNN`.
+    /// rules as a consultant's (docs/rules.md). Nobody in it is real: subject keys are
+    /// `sk-synth-NNNNNN`.
     ///
     /// The data directory must be empty (or new) unless --allow-non-empty is given, and the
     /// server must not be running on it: stop it, seed, start it again.
@@ -89,8 +93,8 @@ pub enum Command {
     /// Import events from a JSON Lines file (one envelope per line, as `export --format jsonl
     /// --what events` writes it): how a municipality migrates its history in.
     ///
-    /// Every stream is replayed through the domain rules: each line must be acceptable given
-    /// the stream so far. A stream with a bad line is not imported at all (all-or-nothing per
+    /// Every stream is replayed through the rules a consultant's steps must satisfy
+    /// (docs/rules.md): each line must be acceptable given the stream so far. A stream with a bad line is not imported at all (all-or-nothing per
     /// stream); the report lists every line not imported with its line number, stream and
     /// reason. Into an empty data directory the envelopes are kept exactly (positions,
     /// recorded_at, recorded_by, event ids), so the event hashes equal the source's.
@@ -104,8 +108,8 @@ pub enum Command {
     /// analyst's exports: a youth appears only by subject key, free text (correction reasons,
     /// provider names) and staff ids are left out. JSON Lines events are the complete log, for
     /// `jeugdpad import` elsewhere: treat that file like the data directory itself. The columns
-    /// are described in docs/export-columns.md. The server must not be running on the data
-    /// directory.
+    /// are described in docs/export-columns.md. Every export is written to the access log. The
+    /// server must not be running on the data directory.
     Export(ExportArgs),
 }
 
@@ -175,7 +179,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "summaries")]
     pub what: What,
 
-    /// The reference date of the summaries (YYYY-MM-DD); default: today.
+    /// The reference date of the summaries (YYYY-MM-DD); default: today. What each figure
+    /// means is in docs/figures.md.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
 }

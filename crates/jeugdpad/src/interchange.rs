@@ -13,14 +13,19 @@ use jeugdpad_store::{EventStore, SledStore};
 use jeugdpad_synth::Scenario;
 
 use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
+use crate::store::Missing;
 
 fn today() -> chrono::NaiveDate {
     jeugdpad_app::Clock::system().today()
 }
 
 /// Opens the store for a one-off command that needs it to itself.
-fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
-    Ok(crate::store::open(data, crate::store::STOP_THE_SERVER)?)
+fn open(data: &Path, missing: Missing) -> Result<SledStore, Box<dyn Error>> {
+    Ok(crate::store::open(
+        data,
+        missing,
+        crate::store::STOP_THE_SERVER,
+    )?)
 }
 
 /// `n` with the noun that fits it: "1 stream", "2 streams".
@@ -72,7 +77,7 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
         recorded_by: "synthetic-seed".into(),
         allow_non_empty: args.allow_non_empty,
     };
-    let store = open(data)?;
+    let store = open(data, Missing::Create)?;
     let total = options.scenario.total();
     println!(
         "Seeding {} (seed {}, today {}) into {} …",
@@ -104,7 +109,7 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
 pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let file = std::fs::File::open(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let store = open(data)?;
+    let store = open(data, Missing::Create)?;
     let options = ImportOptions {
         today: args.today.unwrap_or_else(today),
         operator: args.operator.clone(),
@@ -144,7 +149,7 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
 }
 
 pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
-    let store = open(data)?;
+    let store = open(data, Missing::Refuse)?;
     let options = ExportOptions {
         format: match args.format {
             Format::Jsonl => ExportFormat::Jsonl,

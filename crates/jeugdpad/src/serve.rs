@@ -16,6 +16,7 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     runtime.block_on(async {
         let store = crate::store::open(
             data,
+            crate::store::Missing::Create,
             "One data directory serves one `jeugdpad serve` at a time: stop the other one first.",
         )?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");

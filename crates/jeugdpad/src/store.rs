@@ -7,20 +7,40 @@ use std::time::{Duration, Instant};
 
 use jeugdpad_store::{SledStore, StoreError};
 
+/// Whether a command may start a new installation in a data directory without a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// `serve`, `seed`, `import`, `team add`, `user add`: create the store.
+    Create,
+    /// Every other command: a directory without a store is a mistake (a mistyped `--data`),
+    /// not a new, empty installation.
+    Refuse,
+}
+
 /// Opens the store in `data`. While it is locked, waits up to five seconds: a step of this same
 /// process may just have closed it (sled lets go of its file lock when its last internal handle
 /// drops, which can trail `close` by a moment). Still locked after that: a server holds it, and
 /// the error says so and what to do (`while_running`: what works while the server runs).
-pub fn open(data: &Path, while_running: &str) -> Result<SledStore, String> {
+pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<SledStore, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match SledStore::open(data) {
+        let opened = match missing {
+            Missing::Create => SledStore::open(data),
+            Missing::Refuse => SledStore::open_existing(data),
+        };
+        match opened {
             Err(StoreError::Locked(_)) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(StoreError::Locked(_)) => {
                 return Err(format!(
                     "the data directory {} is in use: is `jeugdpad serve` running on it? {while_running}",
+                    data.display()
+                ))
+            }
+            Err(StoreError::NotAStore(_)) => {
+                return Err(format!(
+                    "{} does not hold a Jeugdpad event store: check --data (or JEUGDPAD_DATA)",
                     data.display()
                 ))
             }

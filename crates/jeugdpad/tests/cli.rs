@@ -622,3 +622,79 @@ fn reports_count_in_words_that_fit_the_number() {
         stdout(&verified)
     );
 }
+
+/// Every `--help` a user can ask for.
+const HELP: &[&[&str]] = &[
+    &["--help"],
+    &["serve", "--help"],
+    &["team", "--help"],
+    &["team", "add", "--help"],
+    &["team", "list", "--help"],
+    &["user", "--help"],
+    &["user", "add", "--help"],
+    &["user", "deactivate", "--help"],
+    &["user", "list", "--help"],
+    &["token", "--help"],
+    &["token", "create", "--help"],
+    &["token", "revoke", "--help"],
+    &["token", "list", "--help"],
+    &["verify", "--help"],
+    &["seed", "--help"],
+    &["import", "--help"],
+    &["export", "--help"],
+];
+
+#[test]
+fn help_points_only_to_documents_the_repository_has() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut cited = std::collections::BTreeSet::new();
+    for args in HELP {
+        let output = jeugdpad(args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        let help = stdout(&output);
+        assert!(
+            !help.contains("SPEC"),
+            "{args:?} cites a spec users do not have:\n{help}"
+        );
+        for (at, _) in help.match_indices("docs/") {
+            let path: String = help[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "/-_.".contains(*c))
+                .collect();
+            let path = path.trim_end_matches('.').to_owned();
+            assert!(repository.join(&path).is_file(), "{args:?} cites {path}");
+            cited.insert(path);
+        }
+    }
+    for document in ["docs/security.md", "docs/rules.md", "docs/figures.md"] {
+        assert!(cited.contains(document), "no help points to {document}");
+    }
+}
+
+#[test]
+fn commands_that_need_an_installation_refuse_a_directory_without_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("mistyped");
+    let missing = missing.to_str().expect("utf-8 path");
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("utf-8 path");
+    for args in [
+        &["--data", missing, "export", "--out", out][..],
+        &["--data", missing, "team", "list"],
+        &["--data", missing, "user", "deactivate", "j.jansen"],
+        &["--data", missing, "token", "create", "--user", "j.jansen"],
+    ] {
+        let output = jeugdpad(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(
+            stderr(&output).contains("does not hold a Jeugdpad event store"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !Path::new(missing).exists(),
+            "{args:?} created the directory"
+        );
+    }
+    assert!(!Path::new(out).exists(), "nothing was exported");
+}

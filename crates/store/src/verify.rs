@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead};
-use crate::sled_store::{map_open_error, sled_config, SLED_DIR};
+use crate::sled_store::{holds_store, map_open_error, sled_config, SLED_DIR};
 use crate::StoreError;
 
 /// At most this many problems are listed; the rest are only counted.
@@ -133,11 +133,11 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// `Err` only when the directory holds no store ([`StoreError::NotAStore`]), the store is in use,
 /// or the copy cannot be made.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
-    let sled_dir = dir.join(SLED_DIR);
-    let db_file = sled_dir.join("db");
-    if !db_file.is_file() {
+    if !holds_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }
+    let sled_dir = dir.join(SLED_DIR);
+    let db_file = sled_dir.join("db");
     let sidecar = sidecar::read(dir);
     let committed = match &sidecar {
         Ok(Some(head)) => head.position,
