@@ -108,8 +108,9 @@ pub enum Command {
     /// analyst's exports: a youth appears only by subject key, free text (correction reasons,
     /// provider names) and staff ids are left out. JSON Lines events are the complete log, for
     /// `jeugdpad import` elsewhere: treat that file like the data directory itself. The columns
-    /// are described in docs/export-columns.md. Every export is written to the access log. The
-    /// server must not be running on the data directory.
+    /// are described in docs/export-columns.md. An earlier export in --out is not replaced
+    /// unless --force is given. Every export is written to the access log. The server must not
+    /// be running on the data directory.
     Export(ExportArgs),
 }
 
@@ -183,6 +184,11 @@ pub struct ExportArgs {
     /// means is in docs/figures.md.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
+
+    /// Replace the file of an earlier export in --out (by default an existing file is left as
+    /// it is and the export refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -149,7 +149,6 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
 }
 
 pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
-    let store = open(data, Missing::Refuse)?;
     let options = ExportOptions {
         format: match args.format {
             Format::Jsonl => ExportFormat::Jsonl,
@@ -162,7 +161,14 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
         },
         out: args.out.clone(),
         as_of: args.as_of.unwrap_or_else(today),
+        overwrite: args.force,
     };
+    // Asked first, so that an export that will not be written is not logged as one.
+    options.refuse_existing()?;
+    // Logged before any data leaves, like every export through the API.
+    let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
+    crate::access::log_export(data, &operation.to_lowercase())?;
+    let store = open(data, Missing::Refuse)?;
     let progress = bar(Some(store.head()), "events read");
     let result = jeugdpad_interchange::export(&store, &options, &|n| progress.inc(n));
     progress.finish_and_clear();

