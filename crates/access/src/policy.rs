@@ -37,7 +37,10 @@ pub enum Action {
     },
     /// A pseudonymised export (summaries or events without free text).
     Export,
-    /// Teams, users and API tokens.
+    /// The registry's teams, code and name: every signed-in role, because consultants name a
+    /// team when they transfer a trajectory. Names no youth and no user.
+    ReadTeams,
+    /// Teams, users and API tokens: change them, and list users and tokens.
     ManageAccess,
     /// Erase a subject's personal fields (AVG art. 17).
     Erase,
@@ -56,6 +59,7 @@ impl Action {
             Action::ListTrajectories { .. } => "list_trajectories",
             Action::Figures { .. } => "figures",
             Action::Export => "export",
+            Action::ReadTeams => "read_teams",
             Action::ManageAccess => "manage_access",
             Action::Erase => "erase",
             Action::ReadAccessLog => "read_access_log",
@@ -106,7 +110,7 @@ impl Refusal {
 pub fn permits(who: &Principal, action: &Action) -> Result<(), Refusal> {
     use Role::{Admin, Analyst, Consultant, TeamLead};
     match (who.role(), action) {
-        (_, Action::Reference) => Ok(()),
+        (_, Action::Reference | Action::ReadTeams) => Ok(()),
         (Consultant, Action::Record { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ReadTrajectory { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ListTrajectories { team }) => own_team(who, team.as_ref()),
@@ -152,6 +156,7 @@ fn describe(action: &Action) -> &'static str {
         Action::ListTrajectories { .. } => "list individual trajectories",
         Action::Figures { .. } => "see team figures",
         Action::Export => "export data",
+        Action::ReadTeams => "see the list of teams",
         Action::ManageAccess => "manage teams, users or tokens",
         Action::Erase => "erase a subject's data",
         Action::ReadAccessLog => "read the access log",
@@ -224,6 +229,7 @@ mod tests {
             (Action::Figures { team: other }, [false, false, true, false]),
             (Action::Figures { team: None }, [false, false, true, false]),
             (Action::Export, [false, false, true, false]),
+            (Action::ReadTeams, [true, true, true, true]),
             (Action::ManageAccess, [false, false, false, true]),
             (Action::Erase, [false, false, false, true]),
             (Action::ReadAccessLog, [false, false, false, true]),

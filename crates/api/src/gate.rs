@@ -5,7 +5,8 @@
 //! touches any data. A refusal is logged and answered with `FORBIDDEN`; an access to a youth's
 //! file (a trajectory read, a list of trajectories, a step recorded, an export, an erasure, the
 //! access log itself) is logged *before* the data is returned — if the log cannot be written,
-//! the answer is not given. Aggregated figures and code lists are not logged: they name nobody.
+//! the answer is not given. Aggregated figures, code lists and the list of teams are not logged:
+//! they name nobody.
 
 use async_graphql::Context;
 use chrono::NaiveDate;
@@ -105,7 +106,7 @@ fn logged_as(action: &Action) -> Option<AccessAction> {
         Action::Erase => Some(AccessAction::Erase),
         Action::ManageAccess => Some(AccessAction::Administer),
         Action::ReadAccessLog => Some(AccessAction::ReadAccessLog),
-        Action::Figures { .. } | Action::Reference => None,
+        Action::Figures { .. } | Action::ReadTeams | Action::Reference => None,
     }
 }
 

@@ -140,8 +140,8 @@ pub(crate) enum Sink {
 const BATCH_ROWS: usize = 65_536;
 
 impl Sink {
-    pub(crate) fn csv(path: &Path, columns: &'static [Column]) -> Result<Sink, Error> {
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    /// A CSV sink writing `file`, which is `path`.
+    pub(crate) fn csv(file: File, path: &Path, columns: &'static [Column]) -> Result<Sink, Error> {
         let mut writer = csv::Writer::from_writer(file);
         writer
             .write_record(columns.iter().map(|c| c.name))
@@ -152,13 +152,17 @@ impl Sink {
         })
     }
 
-    pub(crate) fn parquet(path: &Path, columns: &'static [Column]) -> Result<Sink, Error> {
+    /// A Parquet sink writing `file`, which is `path`.
+    pub(crate) fn parquet(
+        file: File,
+        path: &Path,
+        columns: &'static [Column],
+    ) -> Result<Sink, Error> {
         let fields: Vec<Field> = columns
             .iter()
             .map(|c| Field::new(c.name, data_type(c.kind), c.nullable))
             .collect();
         let schema = Arc::new(Schema::new(fields));
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(BATCH_ROWS))

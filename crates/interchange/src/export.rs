@@ -56,6 +56,31 @@ pub struct ExportOptions {
     pub out: PathBuf,
     /// The reference date `D` of the summaries.
     pub as_of: NaiveDate,
+    /// Replace the file when it exists; otherwise an existing file is [`Error::Exists`] and
+    /// stays as it is.
+    pub overwrite: bool,
+}
+
+impl ExportOptions {
+    /// The file this export writes: `events.<ext>` or `summaries.<ext>` in [`Self::out`].
+    pub fn path(&self) -> PathBuf {
+        let name = match self.what {
+            ExportWhat::Events => "events",
+            ExportWhat::Summaries => "summaries",
+        };
+        self.out.join(format!("{name}.{}", self.format.extension()))
+    }
+
+    /// [`Error::Exists`] when the file exists and may not be replaced: for callers that want to
+    /// know before they start (the command line asks before it writes the access log).
+    /// [`export`] checks again as it creates the file.
+    pub fn refuse_existing(&self) -> Result<(), Error> {
+        let path = self.path();
+        if !self.overwrite && path.exists() {
+            return Err(Error::Exists { path });
+        }
+        Ok(())
+    }
 }
 
 /// What was written.
@@ -75,24 +100,22 @@ pub struct ExportReport {
 /// JSON Lines rows are written as they come, Parquet rows in row groups of 65,536. Only
 /// trajectory streams (`trajectory-…`) are exported: whatever else the store holds (`admin`,
 /// `access-log`) is skipped. Everything up to the store's head at the start is exported.
+///
+/// An existing file is replaced only with [`ExportOptions::overwrite`]; otherwise it is
+/// [`Error::Exists`] and nothing is written.
 pub fn export(
     store: &SledStore,
     options: &ExportOptions,
     progress: &dyn Fn(u64),
 ) -> Result<ExportReport, Error> {
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
-    let name = match options.what {
-        ExportWhat::Events => "events",
-        ExportWhat::Summaries => "summaries",
-    };
-    let path = options
-        .out
-        .join(format!("{name}.{}", options.format.extension()));
+    let path = options.path();
+    let file = create(&path, options.overwrite)?;
     let head = store.head();
     let mut rows = 0;
     match (options.what, options.format) {
         (ExportWhat::Events, ExportFormat::Jsonl) => {
-            let mut out = jsonl(&path)?;
+            let mut out = BufWriter::new(file);
             crate::for_each_event(store, head, |event| {
                 progress(1);
                 if TrajectoryId::from_stream_id(&event.stream_id).is_some() {
@@ -104,7 +127,7 @@ pub fn export(
             out.flush().map_err(|e| Error::io(&path, e))?;
         }
         (ExportWhat::Events, format) => {
-            let mut sink = sink(&path, format, EVENT_COLUMNS)?;
+            let mut sink = sink(file, &path, format, EVENT_COLUMNS)?;
             crate::for_each_event(store, head, |event| {
                 progress(1);
                 if TrajectoryId::from_stream_id(&event.stream_id).is_some() {
@@ -116,7 +139,7 @@ pub fn export(
             sink.finish()?;
         }
         (ExportWhat::Summaries, ExportFormat::Jsonl) => {
-            let mut out = jsonl(&path)?;
+            let mut out = BufWriter::new(file);
             crate::for_each_summary(store, options.as_of, progress, |summary| {
                 rows += 1;
                 write_line(&mut out, &path, &summary)
@@ -124,7 +147,7 @@ pub fn export(
             out.flush().map_err(|e| Error::io(&path, e))?;
         }
         (ExportWhat::Summaries, format) => {
-            let mut sink = sink(&path, format, SUMMARY_COLUMNS)?;
+            let mut sink = sink(file, &path, format, SUMMARY_COLUMNS)?;
             crate::for_each_summary(store, options.as_of, progress, |summary| {
                 rows += 1;
                 sink.push(summary.cells())
@@ -135,10 +158,22 @@ pub fn export(
     Ok(ExportReport { path, rows })
 }
 
-fn jsonl(path: &Path) -> Result<BufWriter<File>, Error> {
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|e| Error::io(path, e))
+/// Creates the export file; an existing one only when `overwrite` (`create_new` otherwise, so a
+/// file that appeared since [`ExportOptions::refuse_existing`] is not replaced either).
+fn create(path: &Path, overwrite: bool) -> Result<File, Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if overwrite {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::Exists {
+            path: path.to_path_buf(),
+        },
+        _ => Error::io(path, e),
+    })
 }
 
 fn write_line(
@@ -151,14 +186,15 @@ fn write_line(
 }
 
 fn sink(
+    file: File,
     path: &Path,
     format: ExportFormat,
     columns: &'static [crate::Column],
 ) -> Result<Sink, Error> {
     if format == ExportFormat::Parquet {
-        Sink::parquet(path, columns)
+        Sink::parquet(file, path, columns)
     } else {
-        Sink::csv(path, columns)
+        Sink::csv(file, path, columns)
     }
 }
 

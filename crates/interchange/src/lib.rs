@@ -87,6 +87,14 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// The export file exists and may not be replaced.
+    #[error(
+        "{path} already exists: pass --force to replace it, or choose another --out directory"
+    )]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -1,37 +1,182 @@
-//! `jeugdpad team|user|token`: the registry of who may sign in, from the command line. The same
-//! checks and the same `admin` stream as the API's admin mutations (`jeugdpad_app::admin`).
+//! `jeugdpad team|user|token`: the registry of who may sign in, from the command line. With the
+//! server stopped, in the data directory, with the same checks and the same `admin` stream as the
+//! API's admin mutations (`jeugdpad_app::admin`); while it runs, through its admin API
+//! (`--server`, [`crate::remote`]). Both print the same lines and the same refusals.
 
 use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use jeugdpad_access::{AccessAction, AccessEntry, AdminEvent, Credential, Role};
 use jeugdpad_app::admin::{change, create_token, load_registry};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
 use jeugdpad_store::SledStore;
 
-use crate::cli::{TeamCommand, TokenCommand, UserCommand};
+use crate::cli::{
+    AdminTarget, TeamArgs, TeamCommand, TokenArgs, TokenCommand, UserArgs, UserCommand,
+};
+use crate::remote::AdminApi;
+use crate::store::Missing;
 
 /// `recorded_by` of changes made at the machine.
 const LOCAL: &str = "local";
 
-pub fn team(data: &Path, command: &TeamCommand) -> Result<ExitCode, Box<dyn Error>> {
-    with_store(data, |store| async move {
-        match command {
+/// One team as `team list` prints it.
+#[derive(Debug)]
+pub struct TeamRow {
+    pub code: String,
+    pub name: String,
+}
+
+/// One user as `user list` prints it.
+#[derive(Debug)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub active: bool,
+}
+
+/// One token as `token list` prints it: never the token.
+#[derive(Debug)]
+pub struct TokenRow {
+    pub id: String,
+    pub user: String,
+    pub label: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// A token just created: the only time its text exists outside the caller's hands.
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub id: String,
+    pub secret: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Where the registry is changed and read: the data directory, or a running server.
+#[derive(Debug)]
+enum Registry {
+    Store(Arc<SledStore>),
+    Server(AdminApi),
+}
+
+impl Registry {
+    async fn change(&self, event: AdminEvent) -> Result<(), Box<dyn Error>> {
+        match self {
+            Registry::Store(store) => {
+                change(store, event, LOCAL, &Clock::system()).await?;
+            }
+            Registry::Server(api) => api.change(&event).await?,
+        }
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        label: Option<String>,
+        expires_in_days: u32,
+    ) -> Result<CreatedToken, Box<dyn Error>> {
+        match self {
+            Registry::Store(store) => {
+                let clock = Clock::system();
+                let expires_at = clock.now() + chrono::Duration::days(i64::from(expires_in_days));
+                let (minted, _) =
+                    create_token(store, user, label, Some(expires_at), LOCAL, &clock).await?;
+                Ok(CreatedToken {
+                    id: minted.id.to_string(),
+                    secret: minted.secret,
+                    expires_at: Some(expires_at),
+                })
+            }
+            Registry::Server(api) => Ok(api
+                .create_token(&user, label.as_deref(), expires_in_days)
+                .await?),
+        }
+    }
+
+    async fn teams(&self) -> Result<Vec<TeamRow>, Box<dyn Error>> {
+        match self {
+            Registry::Store(store) => Ok(load_registry(store.as_ref(), u64::MAX)?
+                .teams()
+                .iter()
+                .map(|(code, team)| TeamRow {
+                    code: code.to_string(),
+                    name: team.name.clone(),
+                })
+                .collect()),
+            Registry::Server(api) => Ok(api.teams().await?),
+        }
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>, Box<dyn Error>> {
+        match self {
+            Registry::Store(store) => Ok(load_registry(store.as_ref(), u64::MAX)?
+                .users()
+                .iter()
+                .map(|(id, user)| UserRow {
+                    id: id.to_string(),
+                    name: user.name.clone(),
+                    role: user.role,
+                    team: user.team.as_ref().map(ToString::to_string),
+                    active: user.active,
+                })
+                .collect()),
+            Registry::Server(api) => Ok(api.users().await?),
+        }
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRow>, Box<dyn Error>> {
+        match self {
+            Registry::Store(store) => Ok(load_registry(store.as_ref(), u64::MAX)?
+                .tokens()
+                .iter()
+                .map(|(id, token)| TokenRow {
+                    id: id.clone(),
+                    user: token.user.to_string(),
+                    label: token.label.clone(),
+                    expires_at: token.expires_at,
+                    revoked: token.revoked,
+                })
+                .collect()),
+            Registry::Server(api) => Ok(api.tokens().await?),
+        }
+    }
+
+    /// What to add to a suggested follow-up command so that it goes where this one went.
+    fn same_place(&self) -> String {
+        match self {
+            Registry::Store(_) => String::new(),
+            Registry::Server(api) => format!(" --server {}", shell_quote(api.server())),
+        }
+    }
+}
+
+pub fn team(data: &Path, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let missing = match args.command {
+        TeamCommand::Add { .. } => Missing::Create,
+        TeamCommand::List => Missing::Refuse,
+    };
+    with_registry(data, &args.target, missing, |registry| async move {
+        match &args.command {
             TeamCommand::Add { code, name } => {
                 let team = TeamCode::parse(code.as_str())?;
                 let event = AdminEvent::TeamAdded {
                     team,
                     name: name.clone(),
                 };
-                change(&store, event, LOCAL, &Clock::system()).await?;
+                registry.change(event).await?;
                 println!("team '{code}' added");
             }
             TeamCommand::List => {
-                for (code, team) in load_registry(store.as_ref(), u64::MAX)?.teams() {
-                    println!("{code}\t{}", team.name);
+                for team in registry.teams().await? {
+                    println!("{}\t{}", team.code, team.name);
                 }
             }
         }
@@ -39,9 +184,13 @@ pub fn team(data: &Path, command: &TeamCommand) -> Result<ExitCode, Box<dyn Erro
     })
 }
 
-pub fn user(data: &Path, command: &UserCommand) -> Result<ExitCode, Box<dyn Error>> {
-    with_store(data, |store| async move {
-        match command {
+pub fn user(data: &Path, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let missing = match args.command {
+        UserCommand::Add { .. } => Missing::Create,
+        UserCommand::Deactivate { .. } | UserCommand::List => Missing::Refuse,
+    };
+    with_registry(data, &args.target, missing, |registry| async move {
+        match &args.command {
             UserCommand::Add {
                 id,
                 name,
@@ -54,23 +203,24 @@ pub fn user(data: &Path, command: &UserCommand) -> Result<ExitCode, Box<dyn Erro
                     role: role.parse::<Role>()?,
                     team: team.as_deref().map(TeamCode::parse).transpose()?,
                 };
-                change(&store, event, LOCAL, &Clock::system()).await?;
+                registry.change(event).await?;
                 println!(
-                    "user '{id}' added; give them a token with: jeugdpad token create --user {id}"
+                    "user '{id}' added; give them a token with: jeugdpad token create --user {id}{}",
+                    registry.same_place()
                 );
             }
             UserCommand::Deactivate { id } => {
                 let event = AdminEvent::UserDeactivated {
                     user: UserId::parse(id.as_str())?,
                 };
-                change(&store, event, LOCAL, &Clock::system()).await?;
+                registry.change(event).await?;
                 println!("user '{id}' deactivated: none of their tokens works any more");
             }
             UserCommand::List => {
-                for (id, user) in load_registry(store.as_ref(), u64::MAX)?.users() {
-                    let team = user.team.as_ref().map_or("-", TeamCode::as_str);
+                for user in registry.users().await? {
+                    let team = user.team.as_deref().unwrap_or("-");
                     let state = if user.active { "active" } else { "deactivated" };
-                    println!("{id}\t{}\t{team}\t{state}\t{}", user.role, user.name);
+                    println!("{}\t{}\t{team}\t{state}\t{}", user.id, user.role, user.name);
                 }
             }
         }
@@ -78,9 +228,10 @@ pub fn user(data: &Path, command: &UserCommand) -> Result<ExitCode, Box<dyn Erro
     })
 }
 
-pub fn token(data: &Path, command: &TokenCommand) -> Result<ExitCode, Box<dyn Error>> {
-    with_store(data, |store| async move {
-        match command {
+pub fn token(data: &Path, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> {
+    // A token is for a user, so there is a store already.
+    with_registry(data, &args.target, Missing::Refuse, |registry| async move {
+        match &args.command {
             TokenCommand::Create {
                 user,
                 label,
@@ -90,51 +241,47 @@ pub fn token(data: &Path, command: &TokenCommand) -> Result<ExitCode, Box<dyn Er
                 if !(1..=3650).contains(expires_in_days) {
                     return Err("--expires-in-days must be between 1 and 3650".into());
                 }
-                let clock = Clock::system();
-                let expires_at = clock.now() + chrono::Duration::days(i64::from(*expires_in_days));
                 let user_id = UserId::parse(user.as_str())?;
-                let (minted, _) = create_token(
-                    &store,
-                    user_id,
-                    label.clone(),
-                    Some(expires_at),
-                    LOCAL,
-                    &clock,
-                )
-                .await?;
+                let created = registry
+                    .create_token(user_id, label.clone(), *expires_in_days)
+                    .await?;
                 if *quiet {
-                    println!("{}", minted.secret);
+                    println!("{}", created.secret);
                 } else {
+                    let until = created.expires_at.map_or("never".to_owned(), |at| {
+                        at.format("%Y-%m-%d %H:%M UTC").to_string()
+                    });
                     println!(
-                        "token for '{user}' (id {}, valid until {}):",
-                        minted.id,
-                        expires_at.format("%Y-%m-%d %H:%M UTC")
+                        "token for '{user}' (id {}, valid until {until}):",
+                        created.id
                     );
                     println!();
-                    println!("    {}", minted.secret);
+                    println!("    {}", created.secret);
                     println!();
                     println!(
                         "This is the only time it is shown: only its hash is stored. Send it as"
                     );
                     println!(
-                        "'Authorization: Bearer <token>'. Revoke it with: jeugdpad token revoke {}",
-                        minted.id
+                        "'Authorization: Bearer <token>'. Revoke it with: jeugdpad token revoke {}{}",
+                        created.id,
+                        registry.same_place()
                     );
                 }
             }
             TokenCommand::Revoke { id } => {
                 let event = AdminEvent::TokenRevoked { token: id.clone() };
-                change(&store, event, LOCAL, &Clock::system()).await?;
+                registry.change(event).await?;
                 println!("token {id} revoked");
             }
             TokenCommand::List => {
-                for (id, token) in load_registry(store.as_ref(), u64::MAX)?.tokens() {
+                for token in registry.tokens().await? {
                     let expires = token
                         .expires_at
                         .map_or("never".to_owned(), |at| at.format("%Y-%m-%d").to_string());
                     let state = if token.revoked { "revoked" } else { "active" };
                     println!(
-                        "{id}\t{}\t{expires}\t{state}\t{}",
+                        "{}\t{}\t{expires}\t{state}\t{}",
+                        token.id,
                         token.user,
                         token.label.as_deref().unwrap_or("")
                     );
@@ -145,16 +292,28 @@ pub fn token(data: &Path, command: &TokenCommand) -> Result<ExitCode, Box<dyn Er
     })
 }
 
-/// Opens the store (refusing while the server holds it), runs `work`, closes the store.
-fn with_store<F, Fut>(data: &Path, work: F) -> Result<ExitCode, Box<dyn Error>>
+/// Runs `work` on the registry `target` names: through the server's admin API with `--server`,
+/// otherwise in the store (refusing, with the `--server` command to use instead, while a server
+/// holds it; a directory without one is created only with `Missing::Create`), which is closed
+/// afterwards.
+fn with_registry<F, Fut>(
+    data: &Path,
+    target: &AdminTarget,
+    missing: Missing,
+    work: F,
+) -> Result<ExitCode, Box<dyn Error>>
 where
-    F: FnOnce(Arc<SledStore>) -> Fut,
+    F: FnOnce(Registry) -> Fut,
     Fut: std::future::Future<Output = Result<ExitCode, Box<dyn Error>>>,
 {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Arc::new(crate::store::open(data, WHILE_RUNNING)?);
-        let result = work(Arc::clone(&store)).await;
+        if let Some(server) = &target.server {
+            let api = AdminApi::new(server, target.token_file.as_deref())?;
+            return work(Registry::Server(api)).await;
+        }
+        let store = Arc::new(crate::store::open(data, missing, &while_running(data))?);
+        let result = work(Registry::Store(Arc::clone(&store))).await;
         if let Ok(store) = Arc::try_unwrap(store) {
             store.close()?;
         }
@@ -162,9 +321,35 @@ where
     })
 }
 
-/// What an admin can do about the registry while the server runs.
-const WHILE_RUNNING: &str = "While it runs, change teams, users and tokens through its admin \
-     API (addTeam, addUser, createToken, revokeToken; docs/guide-operator.md), or stop it first.";
+/// What an admin can do while the server holds the store: this very command with `--server`.
+fn while_running(data: &Path) -> String {
+    let server = crate::store::server_url(data);
+    let mut command = vec!["jeugdpad".to_owned()];
+    command.extend(
+        std::env::args_os()
+            .skip(1)
+            .map(|arg| shell_quote(&arg.to_string_lossy())),
+    );
+    command.push("--server".to_owned());
+    command.push(shell_quote(&server));
+    format!(
+        "While it runs, send this command through its admin API, signed in with an admin's API \
+         token (in {}, or in a file given with --token-file FILE):\n\n    {}",
+        crate::remote::TOKEN_VARIABLE,
+        command.join(" ")
+    )
+}
+
+/// `arg` as a POSIX shell reads it back: bare when it holds only harmless characters, otherwise
+/// in single quotes.
+fn shell_quote(arg: &str) -> String {
+    let harmless = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !arg.is_empty() && arg.chars().all(harmless) {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
 
 /// After `seed --synthetic`: the scenario's teams and demo users, and how to sign in.
 pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dyn Error>> {
@@ -186,7 +371,11 @@ pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dy
 pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = Arc::new(crate::store::open(data, crate::store::STOP_THE_SERVER)?);
+        let store = Arc::new(crate::store::open(
+            data,
+            Missing::Create,
+            crate::store::STOP_THE_SERVER,
+        )?);
         let registry = load_registry(store.as_ref(), u64::MAX)?;
         let mut events = Vec::new();
         for team in teams {
@@ -239,17 +428,13 @@ pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box
 /// Writes an export made at the machine to the access log (NEN 7513 logs every export, not
 /// only those through the API). The operator is `local:<login name>`.
 pub fn log_export(data: &Path, operation: &str) -> Result<(), Box<dyn Error>> {
-    if !data.is_dir() {
-        // Nothing to export; `export` says so.
-        return Ok(());
-    }
     let login = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let user = UserId::parse(format!("local:{login}"))?;
     let mut entry = AccessEntry::by(None, AccessAction::Export, operation);
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
     entry.client_application = Some("jeugdpad command line".into());
-    let store = crate::store::open(data, crate::store::STOP_THE_SERVER)?;
+    let store = crate::store::open(data, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(jeugdpad_app::access_log::append(
         &store,

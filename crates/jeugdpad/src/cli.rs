@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 /// Jeugdpad records Dutch youth-care pathways (jeugdhulptrajecten) as an immutable,
 /// tamper-evident event log and answers questions about waiting times, escalations and
 /// normalisation outcomes from it.
@@ -13,8 +16,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "jeugdpad", version, propagate_version = true)]
 pub struct Cli {
-    /// The data directory that holds the event store. Created on first start by `serve`; every
-    /// other command only reads an existing one.
+    /// The data directory that holds the event store. `serve`, `seed`, `import`, `team add` and
+    /// `user add` create it when it does not exist yet; the other commands need an existing one
+    /// (and `verify` only reads it).
     #[arg(
         long,
         global = true,
@@ -39,24 +43,29 @@ pub enum Command {
     /// finished and appends flushed to disk before the process exits.
     ///
     /// Every request signs in with a bearer token: an API token (`jeugdpad token create`) or,
-    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what is
-    /// SPEC §5 (docs/security.md); every read of a youth's file goes to the access log.
+    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what, and
+    /// what the access log keeps (every read of a youth's file), is in docs/security.md; the
+    /// rules a step must satisfy are in docs/rules.md, and what each figure means in
+    /// docs/figures.md.
     Serve(ServeArgs),
 
-    /// Teams (wijkteams): add and list. The server must not be running on the data directory
-    /// (while it runs, admins use the API's addTeam).
-    #[command(subcommand)]
-    Team(TeamCommand),
+    /// Teams (wijkteams): add and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    Team(TeamArgs),
 
-    /// Users: add, deactivate and list. The server must not be running on the data directory
-    /// (while it runs, admins use the API).
-    #[command(subcommand)]
-    User(UserCommand),
+    /// Users: add, deactivate and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    User(UserArgs),
 
-    /// API tokens: create (shown once), revoke and list. The server must not be running on the
-    /// data directory (while it runs, admins use the API's createToken / revokeToken).
-    #[command(subcommand)]
-    Token(TokenCommand),
+    /// API tokens: create (shown once), revoke and list.
+    ///
+    /// With the server stopped, in the data directory. While `jeugdpad serve` runs on it, through
+    /// the server's admin API: --server URL with an admin's API token.
+    Token(TokenArgs),
 
     /// Check the store for damage or tampering, without changing it.
     ///
@@ -74,7 +83,8 @@ pub enum Command {
     /// Generates a deterministic cohort (the same --seed, scenario and --today give the same
     /// trajectories, ids included) of a Purmerend-sized municipality by default — six wijkteams,
     /// 2,500 trajectories a year since 2021 — and records it, every step checked by the same
-    /// rules as a consultant's. Nobody in it is real: subject keys are `sk-synth-NNNNNN`.
+    /// rules as a consultant's (docs/rules.md). Nobody in it is real: subject keys are
+    /// `sk-synth-NNNNNN`.
     ///
     /// The data directory must be empty (or new) unless --allow-non-empty is given, and the
     /// server must not be running on it: stop it, seed, start it again.
@@ -83,8 +93,8 @@ pub enum Command {
     /// Import events from a JSON Lines file (one envelope per line, as `export --format jsonl
     /// --what events` writes it): how a municipality migrates its history in.
     ///
-    /// Every stream is replayed through the domain rules: each line must be acceptable given
-    /// the stream so far. A stream with a bad line is not imported at all (all-or-nothing per
+    /// Every stream is replayed through the rules a consultant's steps must satisfy
+    /// (docs/rules.md): each line must be acceptable given the stream so far. A stream with a bad line is not imported at all (all-or-nothing per
     /// stream); the report lists every line not imported with its line number, stream and
     /// reason. Into an empty data directory the envelopes are kept exactly (positions,
     /// recorded_at, recorded_by, event ids), so the event hashes equal the source's.
@@ -98,8 +108,9 @@ pub enum Command {
     /// analyst's exports: a youth appears only by subject key, free text (correction reasons,
     /// provider names) and staff ids are left out. JSON Lines events are the complete log, for
     /// `jeugdpad import` elsewhere: treat that file like the data directory itself. The columns
-    /// are described in docs/export-columns.md. The server must not be running on the data
-    /// directory.
+    /// are described in docs/export-columns.md. An earlier export in --out is not replaced
+    /// unless --force is given. Every export is written to the access log. The server must not
+    /// be running on the data directory.
     Export(ExportArgs),
 }
 
@@ -169,9 +180,15 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "summaries")]
     pub what: What,
 
-    /// The reference date of the summaries (YYYY-MM-DD); default: today.
+    /// The reference date of the summaries (YYYY-MM-DD); default: today. What each figure
+    /// means is in docs/figures.md.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
+
+    /// Replace the file of an earlier export in --out (by default an existing file is left as
+    /// it is and the export refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -195,7 +212,7 @@ pub struct ServeArgs {
         long,
         env = "JEUGDPAD_LISTEN",
         value_name = "ADDR",
-        default_value = "127.0.0.1:8080"
+        default_value = DEFAULT_LISTEN
     )]
     pub listen: std::net::SocketAddr,
 
@@ -246,7 +263,51 @@ pub struct ServeArgs {
     pub secret_file: Option<PathBuf>,
 }
 
+/// Where `jeugdpad team|user|token` makes its change: the data directory, or a running server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminTarget {
+    /// Send the command to the running server's admin API at URL (e.g. http://127.0.0.1:8080,
+    /// the address `serve --listen` gives) instead of opening the data directory, which the
+    /// server holds while it runs. Signs in with an admin's API token from JEUGDPAD_TOKEN or
+    /// --token-file; there is no option that takes the token itself, because a command line
+    /// ends up in the shell's history and in `ps`.
+    #[arg(long, global = true, env = "JEUGDPAD_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// A file holding an admin's API token, for --server (instead of JEUGDPAD_TOKEN). Keep it
+    /// readable only by you (chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// `jeugdpad team …`
+#[derive(Debug, clap::Args)]
+pub struct TeamArgs {
+    #[command(subcommand)]
+    pub command: TeamCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad user …`
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad token …`
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+/// `jeugdpad team add|list`
 #[derive(Debug, Subcommand)]
 pub enum TeamCommand {
     /// Add a team.
@@ -261,7 +322,7 @@ pub enum TeamCommand {
     List,
 }
 
-/// `jeugdpad user …`
+/// `jeugdpad user add|deactivate|list`
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user.
@@ -287,7 +348,7 @@ pub enum UserCommand {
     List,
 }
 
-/// `jeugdpad token …`
+/// `jeugdpad token create|revoke|list`
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token for a user and print it, once: only its hash is kept.

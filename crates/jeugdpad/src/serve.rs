@@ -16,6 +16,7 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     runtime.block_on(async {
         let store = crate::store::open(
             data,
+            crate::store::Missing::Create,
             "One data directory serves one `jeugdpad serve` at a time: stop the other one first.",
         )?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");
@@ -48,12 +49,17 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?;
+        if let Err(error) = crate::store::announce(data, addr) {
+            tracing::warn!(%error, "cannot note the server's address in the data directory");
+        }
         tracing::info!(
             graphiql = %format!("http://{addr}/"),
             graphql = %format!("http://{addr}/graphql"),
             "Jeugdpad is ready: open GraphiQL in a browser to record and query"
         );
-        jeugdpad_api::serve(listener, state, shutdown_signal()).await?;
+        let served = jeugdpad_api::serve(listener, state, shutdown_signal()).await;
+        crate::store::withdraw(data);
+        served?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)
     })

@@ -1,25 +1,46 @@
 //! Opening the data directory for a one-off command, with the sentence an operator needs when
 //! the server holds it.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jeugdpad_store::{SledStore, StoreError};
+
+/// Whether a command may start a new installation in a data directory without a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// `serve`, `seed`, `import`, `team add`, `user add`: create the store.
+    Create,
+    /// Every other command: a directory without a store is a mistake (a mistyped `--data`),
+    /// not a new, empty installation.
+    Refuse,
+}
 
 /// Opens the store in `data`. While it is locked, waits up to five seconds: a step of this same
 /// process may just have closed it (sled lets go of its file lock when its last internal handle
 /// drops, which can trail `close` by a moment). Still locked after that: a server holds it, and
 /// the error says so and what to do (`while_running`: what works while the server runs).
-pub fn open(data: &Path, while_running: &str) -> Result<SledStore, String> {
+pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<SledStore, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match SledStore::open(data) {
+        let opened = match missing {
+            Missing::Create => SledStore::open(data),
+            Missing::Refuse => SledStore::open_existing(data),
+        };
+        match opened {
             Err(StoreError::Locked(_)) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(StoreError::Locked(_)) => {
                 return Err(format!(
                     "the data directory {} is in use: is `jeugdpad serve` running on it? {while_running}",
+                    data.display()
+                ))
+            }
+            Err(StoreError::NotAStore(_)) => {
+                return Err(format!(
+                    "{} does not hold a Jeugdpad event store: check --data (or JEUGDPAD_DATA)",
                     data.display()
                 ))
             }
@@ -37,3 +58,39 @@ pub fn open(data: &Path, while_running: &str) -> Result<SledStore, String> {
 /// What to do about a running server, for commands that need the store to themselves.
 pub const STOP_THE_SERVER: &str =
     "Stop the server (Ctrl-C), run this command, then start the server again.";
+
+/// The file in the data directory where `serve` notes the URL it answers on, so that a command
+/// the store's lock turns away can show the `--server` to use instead.
+const SERVER_URL_FILE: &str = "server-url";
+
+fn server_url_file(data: &Path) -> PathBuf {
+    data.join(SERVER_URL_FILE)
+}
+
+/// Notes that a server answers at `addr` for `data` (an unspecified address, such as 0.0.0.0,
+/// is reached on this machine through loopback).
+pub fn announce(data: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    std::fs::write(server_url_file(data), format!("http://{addr}\n"))
+}
+
+/// Removes the note of [`announce`] when the server stops.
+pub fn withdraw(data: &Path) {
+    // Already gone is fine; a stale note is only read while the store is locked.
+    let _ = std::fs::remove_file(server_url_file(data));
+}
+
+/// The URL of the server that holds `data`: as it noted it, or else the default listen address.
+pub fn server_url(data: &Path) -> String {
+    std::fs::read_to_string(server_url_file(data))
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|url| url.starts_with("http://"))
+        .unwrap_or_else(|| format!("http://{}", crate::cli::DEFAULT_LISTEN))
+}

@@ -215,3 +215,558 @@ fn seed_fills_an_empty_directory_and_refuses_a_second_time() {
     );
     assert!(jeugdpad(&["--data", data, "verify"]).status.success());
 }
+
+/// A `jeugdpad serve` child process on a free loopback port, holding its data directory's lock
+/// as in production. Killed when dropped.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Serving {
+    fn start(data: &str, log: PathBuf) -> Serving {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_jeugdpad"))
+            .args(["--data", data, "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("JEUGDPAD_LISTEN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("a log file"))
+            .spawn()
+            .expect("jeugdpad serve starts");
+        let mut serving = Serving {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        serving.wait_for_health(port);
+        serving
+    }
+
+    /// Waits until `/health` answers 200, or fails with the server's log.
+    fn wait_for_health(&mut self, port: u16) {
+        use std::io::{Read, Write};
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
+                panic!("jeugdpad serve exited with {status}:\n{}", self.log());
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let mut answer = String::new();
+                let asked = stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n");
+                if asked.is_ok()
+                    && stream.read_to_string(&mut answer).is_ok()
+                    && answer.starts_with("HTTP/1.0 200")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("jeugdpad serve did not become healthy:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the server and waits until it is gone (and with it the store's lock).
+    fn stop(mut self) -> String {
+        self.child.kill().expect("the server is killed");
+        self.child.wait().expect("the server exits");
+        self.log()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with `envs` set and no other Jeugdpad variable from the test's environment.
+fn jeugdpad_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jeugdpad"));
+    for variable in [
+        "JEUGDPAD_DATA",
+        "JEUGDPAD_SERVER",
+        "JEUGDPAD_TOKEN",
+        "JEUGDPAD_LOG",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("the jeugdpad binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a GraphQL operation against `url` with a bearer token; the whole JSON answer.
+fn graphql(url: &str, token: &str, query: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/graphql"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    })
+}
+
+#[test]
+fn teams_users_and_tokens_go_through_a_running_servers_admin_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    // The first admin and their token, made with the server stopped.
+    let added = jeugdpad_with(
+        &[
+            "--data", data, "user", "add", "root", "--name", "Root", "--role", "admin",
+        ],
+        &[],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let minted = jeugdpad_with(
+        &[
+            "--data", data, "token", "create", "--user", "root", "--quiet",
+        ],
+        &[],
+    );
+    assert!(minted.status.success(), "{minted:?}");
+    let admin_token = stdout(&minted).trim().to_owned();
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, format!("{admin_token}\n")).expect("write the token file");
+    let token_file = token_file.to_str().expect("utf-8 path");
+    // What the command line says to a change the registry refuses, with the server stopped.
+    let local_refusal = {
+        let other = dir.path().join("other");
+        let other = other.to_str().expect("utf-8 path");
+        let add = ["--data", other, "team", "add", "noord", "--name", "Noord"];
+        assert!(jeugdpad_with(&add, &[]).status.success());
+        let again = jeugdpad_with(&add, &[]);
+        assert_eq!(again.status.code(), Some(2), "{again:?}");
+        stderr(&again)
+    };
+
+    let server = Serving::start(data, dir.path().join("serve.log"));
+    let url = server.url.clone();
+
+    // Without --server the store is locked: the refusal shows this very command with --server.
+    let locked = jeugdpad_with(
+        &[
+            "--data",
+            data,
+            "team",
+            "add",
+            "noord",
+            "--name",
+            "Wijkteam Noord",
+        ],
+        &[],
+    );
+    assert_eq!(locked.status.code(), Some(2), "{locked:?}");
+    let suggested =
+        format!("jeugdpad --data {data} team add noord --name 'Wijkteam Noord' --server {url}");
+    assert!(stderr(&locked).contains("is in use"), "{}", stderr(&locked));
+    assert!(stderr(&locked).contains(&suggested), "{}", stderr(&locked));
+
+    // That command, with the admin's token in JEUGDPAD_TOKEN, adds the team.
+    let team = jeugdpad_with(
+        &[
+            "--data",
+            data,
+            "team",
+            "add",
+            "noord",
+            "--name",
+            "Wijkteam Noord",
+            "--server",
+            &url,
+        ],
+        &[("JEUGDPAD_TOKEN", &admin_token)],
+    );
+    assert!(team.status.success(), "{team:?}");
+    assert_eq!(stdout(&team), "team 'noord' added\n");
+    // A user in that team, the token from a file.
+    let user = jeugdpad_with(
+        &[
+            "user",
+            "add",
+            "j.jansen",
+            "--name",
+            "J. Jansen",
+            "--role",
+            "consultant",
+            "--team",
+            "noord",
+            "--server",
+            &url,
+            "--token-file",
+            token_file,
+        ],
+        &[],
+    );
+    assert!(user.status.success(), "{user:?}");
+    // A token for them, printed once.
+    let created = jeugdpad_with(
+        &[
+            "token",
+            "create",
+            "--user",
+            "j.jansen",
+            "--label",
+            "laptop",
+            "--quiet",
+            "--server",
+            &url,
+            "--token-file",
+            token_file,
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let consultant_token = stdout(&created).trim().to_owned();
+    assert!(consultant_token.starts_with("jpt_"), "{consultant_token}");
+
+    // The printed token signs the consultant in: they see the team and record for it.
+    let teams = graphql(&url, &consultant_token, "{ teams { code name } today }");
+    assert_eq!(
+        teams["data"]["teams"],
+        serde_json::json!([{ "code": "noord", "name": "Wijkteam Noord" }]),
+        "{teams}"
+    );
+    let today = teams["data"]["today"].as_str().expect("the server's today");
+    let opened = graphql(
+        &url,
+        &consultant_token,
+        &format!(
+            "mutation {{ openTrajectory(occurredOn: \"{today}\", signal: {{
+                 subjectKey: \"sk-cli-1\", team: \"noord\", source: SCHOOL,
+                 concerns: [PARENTING], urgency: REGULAR }}) {{ trajectoryId }} }}"
+        ),
+    );
+    assert!(opened.get("errors").is_none(), "{opened}");
+
+    // The lists come from the server too; a token is never among them.
+    let remote = ["--server", url.as_str(), "--token-file", token_file];
+    let list = |what: &str| {
+        let output = jeugdpad_with(&[&[what, "list"][..], &remote[..]].concat(), &[]);
+        assert!(output.status.success(), "{output:?}");
+        stdout(&output)
+    };
+    assert_eq!(list("team"), "noord\tWijkteam Noord\n");
+    assert_eq!(
+        list("user"),
+        "j.jansen\tconsultant\tnoord\tactive\tJ. Jansen\nroot\tadmin\t-\tactive\tRoot\n"
+    );
+    let tokens = list("token");
+    assert_eq!(tokens.lines().count(), 2, "{tokens}");
+    assert!(
+        tokens
+            .lines()
+            .any(|line| line.contains("\tj.jansen\t") && line.ends_with("\tactive\tlaptop")),
+        "{tokens}"
+    );
+    for secret in [&admin_token, &consultant_token] {
+        assert!(!tokens.contains(secret.as_str()), "{tokens}");
+    }
+
+    // A refused change reads as it does without a server, with the same exit code …
+    let again = jeugdpad_with(
+        &[
+            &["team", "add", "noord", "--name", "Noord"][..],
+            &remote[..],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert_eq!(stderr(&again), local_refusal);
+    // … and a token that is not an admin's is turned away.
+    let consultant_file = dir.path().join("consultant-token");
+    std::fs::write(&consultant_file, &consultant_token).expect("write");
+    let forbidden = jeugdpad_with(
+        &[
+            "team",
+            "add",
+            "zuid",
+            "--name",
+            "Zuid",
+            "--server",
+            &url,
+            "--token-file",
+            consultant_file.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(forbidden.status.code(), Some(2), "{forbidden:?}");
+    assert!(
+        stderr(&forbidden).contains("not an admin's"),
+        "{}",
+        stderr(&forbidden)
+    );
+
+    // The server never logged a token; the changes are in the store once it has stopped.
+    let log = server.stop();
+    for secret in [&admin_token, &consultant_token] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a token in the server's log"
+        );
+    }
+    let teams = jeugdpad_with(&["--data", data, "team", "list"], &[]);
+    assert_eq!(stdout(&teams), "noord\tWijkteam Noord\n", "{teams:?}");
+}
+
+#[test]
+fn one_off_commands_print_no_log_lines_unless_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+
+    let added = jeugdpad(&["--data", data, "team", "add", "noord", "--name", "Noord"]);
+
+    assert!(added.status.success(), "{added:?}");
+    assert_eq!(stdout(&added), "team 'noord' added\n");
+    assert_eq!(String::from_utf8_lossy(&added.stderr), "", "no log lines");
+    // JEUGDPAD_LOG still turns them on.
+    let listed = Command::new(env!("CARGO_BIN_EXE_jeugdpad"))
+        .args(["--data", data, "team", "list"])
+        .env("JEUGDPAD_LOG", "info")
+        .output()
+        .expect("the jeugdpad binary runs");
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        String::from_utf8_lossy(&listed.stderr).contains("event store opened"),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn reports_count_in_words_that_fit_the_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source");
+    let source = source.to_str().expect("utf-8 path");
+    let seeded = jeugdpad(&[
+        "--data",
+        source,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        "1",
+        "--today",
+        "2026-06-30",
+    ]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    let said = stdout(&seeded);
+    assert!(said.contains("Seeding 1 synthetic trajectory "), "{said}");
+    assert!(said.contains("Recorded 1 trajectory with "), "{said}");
+
+    let out = dir.path().join("out");
+    let exported = jeugdpad(&[
+        "--data",
+        source,
+        "export",
+        "--format",
+        "jsonl",
+        "--what",
+        "events",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(exported.status.success(), "{exported:?}");
+    let file = out.join("events.jsonl");
+    let events = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .count();
+    assert!(events > 1, "a case has several events");
+    assert!(stdout(&exported).contains(&format!("Wrote {events} rows")));
+
+    let target = dir.path().join("target");
+    let target = target.to_str().expect("utf-8 path");
+    let imported = jeugdpad(&[
+        "--data",
+        target,
+        "import",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+    assert!(
+        stdout(&imported).contains(&format!(
+            "Read {events} lines: imported {events} events in 1 stream; refused 0 streams (0 lines)."
+        )),
+        "{}",
+        stdout(&imported)
+    );
+    let verified = jeugdpad(&["--data", target, "verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(
+        stdout(&verified).contains(&format!("{events} events in 1 stream;")),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+/// Every `--help` a user can ask for.
+const HELP: &[&[&str]] = &[
+    &["--help"],
+    &["serve", "--help"],
+    &["team", "--help"],
+    &["team", "add", "--help"],
+    &["team", "list", "--help"],
+    &["user", "--help"],
+    &["user", "add", "--help"],
+    &["user", "deactivate", "--help"],
+    &["user", "list", "--help"],
+    &["token", "--help"],
+    &["token", "create", "--help"],
+    &["token", "revoke", "--help"],
+    &["token", "list", "--help"],
+    &["verify", "--help"],
+    &["seed", "--help"],
+    &["import", "--help"],
+    &["export", "--help"],
+];
+
+#[test]
+fn help_points_only_to_documents_the_repository_has() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut cited = std::collections::BTreeSet::new();
+    for args in HELP {
+        let output = jeugdpad(args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        let help = stdout(&output);
+        assert!(
+            !help.contains("SPEC"),
+            "{args:?} cites a spec users do not have:\n{help}"
+        );
+        for (at, _) in help.match_indices("docs/") {
+            let path: String = help[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "/-_.".contains(*c))
+                .collect();
+            let path = path.trim_end_matches('.').to_owned();
+            assert!(repository.join(&path).is_file(), "{args:?} cites {path}");
+            cited.insert(path);
+        }
+    }
+    for document in ["docs/security.md", "docs/rules.md", "docs/figures.md"] {
+        assert!(cited.contains(document), "no help points to {document}");
+    }
+}
+
+#[test]
+fn commands_that_need_an_installation_refuse_a_directory_without_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("mistyped");
+    let missing = missing.to_str().expect("utf-8 path");
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("utf-8 path");
+    for args in [
+        &["--data", missing, "export", "--out", out][..],
+        &["--data", missing, "team", "list"],
+        &["--data", missing, "user", "deactivate", "j.jansen"],
+        &["--data", missing, "token", "create", "--user", "j.jansen"],
+    ] {
+        let output = jeugdpad(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(
+            stderr(&output).contains("does not hold a Jeugdpad event store"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !Path::new(missing).exists(),
+            "{args:?} created the directory"
+        );
+    }
+    assert!(!Path::new(out).exists(), "nothing was exported");
+}
+
+/// The access-log entries of a stopped store's data directory.
+fn access_log_length(data: &str) -> usize {
+    let store = SledStore::open(Path::new(data)).expect("store opens");
+    let length = store
+        .read_stream("access-log")
+        .expect("the access log reads")
+        .len();
+    store.close().expect("store closes");
+    length
+}
+
+#[test]
+fn an_export_does_not_replace_an_earlier_one_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let seeded = jeugdpad(&[
+        "--data",
+        data,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        "3",
+        "--today",
+        "2026-06-30",
+    ]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    let out = dir.path().join("out");
+    let export = |force: bool| {
+        let mut args = vec![
+            "--data",
+            data,
+            "export",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--as-of",
+            "2026-06-30",
+        ];
+        if force {
+            args.push("--force");
+        }
+        jeugdpad(&args)
+    };
+    assert!(export(false).status.success());
+    let file = out.join("summaries.csv");
+    let earlier = "an earlier export, kept\n";
+    std::fs::write(&file, earlier).expect("write");
+    let logged = access_log_length(data);
+
+    let refused = export(false);
+
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let says = stderr(&refused);
+    assert!(
+        says.contains("already exists") && says.contains("--force"),
+        "{says}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), earlier);
+    assert_eq!(
+        access_log_length(data),
+        logged,
+        "a refused export is not logged"
+    );
+
+    let forced = export(true);
+
+    assert!(forced.status.success(), "{forced:?}");
+    let csv = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(csv.lines().count(), 4, "a header and three rows:\n{csv}");
+    assert_eq!(access_log_length(data), logged + 1);
+}

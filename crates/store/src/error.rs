@@ -67,8 +67,8 @@ pub enum StoreError {
     #[error("the store in {0:?} is in use by another process (or another handle in this one)")]
     Locked(PathBuf),
 
-    /// The directory does not hold an event store (used by [`crate::verify_dir`], which must not
-    /// create a store where there is none).
+    /// The directory does not hold an event store (from [`crate::verify_dir`] and
+    /// [`crate::SledStore::open_existing`], which must not create a store where there is none).
     #[error("{0:?} does not hold a Jeugdpad event store")]
     NotAStore(PathBuf),
 }

@@ -21,6 +21,11 @@ use crate::{
 /// The name of sled's directory inside a store directory.
 pub(crate) const SLED_DIR: &str = "sled";
 
+/// Whether `dir` holds an event store (sled's log file exists).
+pub(crate) fn holds_store(dir: &Path) -> bool {
+    dir.join(SLED_DIR).join("db").is_file()
+}
+
 /// The durable head as published to readers and subscribers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HeadState {
@@ -216,6 +221,17 @@ impl SledStore {
             requests: Some(requests),
             writer: Some(writer),
         })
+    }
+
+    /// Opens the store in `dir` like [`SledStore::open`], but only one that exists: a directory
+    /// without a store is [`StoreError::NotAStore`] and nothing is created. For commands that
+    /// read or change an installation, where a mistyped directory must not become a new, empty
+    /// one.
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        if !holds_store(dir) {
+            return Err(StoreError::NotAStore(dir.to_path_buf()));
+        }
+        SledStore::open(dir)
     }
 
     /// Walks the whole durable log and checks positions, the hash chain, both indexes, stream

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead};
-use crate::sled_store::{map_open_error, sled_config, SLED_DIR};
+use crate::sled_store::{holds_store, map_open_error, sled_config, SLED_DIR};
 use crate::StoreError;
 
 /// At most this many problems are listed; the rest are only counted.
@@ -85,8 +85,11 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} events in {} streams; head position {} hash {}",
-            self.events, self.streams, self.head_position, self.head_hash
+            "{} in {}; head position {} hash {}",
+            count(self.events, "event", "events"),
+            count(self.streams, "stream", "streams"),
+            self.head_position,
+            self.head_hash
         )?;
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -104,10 +107,16 @@ impl fmt::Display for VerifyReport {
             }
         }
         if self.more_problems > 0 {
-            writeln!(f, "... and {} more problems", self.more_problems)?;
+            let more = count(self.more_problems, "more problem", "more problems");
+            writeln!(f, "... and {more}")?;
         }
         Ok(())
     }
+}
+
+/// `n` with the noun that fits it: "1 stream", "2 streams".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Verifies the store in `dir` (what `jeugdpad verify --data DIR` runs). Never panics on a
@@ -124,11 +133,11 @@ impl fmt::Display for VerifyReport {
 /// `Err` only when the directory holds no store ([`StoreError::NotAStore`]), the store is in use,
 /// or the copy cannot be made.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
-    let sled_dir = dir.join(SLED_DIR);
-    let db_file = sled_dir.join("db");
-    if !db_file.is_file() {
+    if !holds_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }
+    let sled_dir = dir.join(SLED_DIR);
+    let db_file = sled_dir.join("db");
     let sidecar = sidecar::read(dir);
     let committed = match &sidecar {
         Ok(Some(head)) => head.position,

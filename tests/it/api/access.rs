@@ -6,6 +6,7 @@
 #[cfg(unix)]
 mod bsn;
 mod erasure;
+mod registry;
 mod subscriptions;
 
 use std::time::Duration;
@@ -52,6 +53,12 @@ enum Op {
     RevokeToken,
     EraseSubject,
     AccessLog,
+    /// `teams`: the registry's teams (consultants name one to transfer a trajectory).
+    Teams,
+    /// `users`: who may sign in.
+    Users,
+    /// `tokens`: the API tokens (never the tokens themselves).
+    Tokens,
     CodeLists,
     Today,
 }
@@ -64,7 +71,7 @@ const N: bool = false;
 /// admins have no team, so their two columns agree. `true`: answered without error; `false`:
 /// `FORBIDDEN`.
 #[rustfmt::skip]
-const MATRIX: [(Op, [bool; 8]); 19] = [
+const MATRIX: [(Op, [bool; 8]); 22] = [
     //                           consultant  team lead   analyst     admin
     //                           own  other  own  other  own  other  own  other
     (Op::Record,                [Y,   N,     N,   N,     N,   N,     N,   N]),
@@ -90,6 +97,10 @@ const MATRIX: [(Op, [bool; 8]); 19] = [
     (Op::RevokeToken,           [N,   N,     N,   N,     N,   N,     Y,   Y]),
     (Op::EraseSubject,          [N,   N,     N,   N,     N,   N,     Y,   Y]),
     (Op::AccessLog,             [N,   N,     N,   N,     N,   N,     Y,   Y]),
+    // The team list names nobody: every role reads it; users and tokens are the admin's.
+    (Op::Teams,                 [Y,   Y,     Y,   Y,     Y,   Y,     Y,   Y]),
+    (Op::Users,                 [N,   N,     N,   N,     N,   N,     Y,   Y]),
+    (Op::Tokens,                [N,   N,     N,   N,     N,   N,     Y,   Y]),
     (Op::CodeLists,             [Y,   Y,     Y,   Y,     Y,   Y,     Y,   Y]),
     (Op::Today,                 [Y,   Y,     Y,   Y,     Y,   Y,     Y,   Y]),
 ];
@@ -113,6 +124,9 @@ impl Op {
             Op::RevokeToken => "revokeToken",
             Op::EraseSubject => "eraseSubject",
             Op::AccessLog => "accessLog",
+            Op::Teams => "teams",
+            Op::Users => "users",
+            Op::Tokens => "tokens",
             Op::CodeLists => "codeLists",
             Op::Today => "today",
         }
@@ -125,13 +139,16 @@ impl Op {
             Op::Record | Op::Open => Some("record"),
             Op::Trajectory | Op::Events => Some("read"),
             Op::List | Op::OpenWaits | Op::PgbOverdue | Op::SubjectTrajectories => Some("list"),
-            Op::AddTeam | Op::CreateToken | Op::RevokeToken => Some("administer"),
+            Op::AddTeam | Op::CreateToken | Op::RevokeToken | Op::Users | Op::Tokens => {
+                Some("administer")
+            }
             Op::EraseSubject => Some("erase"),
             Op::AccessLog => Some("read_access_log"),
             Op::WaitingTimes
             | Op::Normalisation
             | Op::WaitingTimesAllTeams
             | Op::NormalisationAllTeams
+            | Op::Teams
             | Op::CodeLists
             | Op::Today => None,
         }
@@ -199,6 +216,9 @@ fn operation(op: Op, target: &Target, n: usize, token_id: &str) -> String {
             "mutation {{ eraseSubject(subjectKey: \"sk-matrix-erase-{n}\") {{ subjectKey keyDestroyed }} }}"
         ),
         Op::AccessLog => "{ accessLog(first: 1) { position action } }".to_owned(),
+        Op::Teams => "{ teams { code name } }".to_owned(),
+        Op::Users => "{ users { id name role team active } }".to_owned(),
+        Op::Tokens => "{ tokens { tokenId user label expiresAt revoked } }".to_owned(),
         Op::CodeLists => "{ codeLists { sources { code } } }".to_owned(),
         Op::Today => "{ today }".to_owned(),
     }

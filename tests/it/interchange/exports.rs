@@ -264,6 +264,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
             what: ExportWhat::Events,
             out: out.path().to_path_buf(),
             as_of: today(),
+            overwrite: false,
         },
         &|_| {},
     )
@@ -411,4 +412,47 @@ fn identity_without_position(event: &RecordedEvent) -> impl PartialEq + std::fmt
         event.occurred_on,
         event.payload.to_string(),
     )
+}
+
+#[test]
+fn an_export_replaces_an_earlier_file_only_when_told_to() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let store = seeded(data.path(), 5, 3);
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut options = ExportOptions {
+        format: ExportFormat::Csv,
+        what: ExportWhat::Summaries,
+        out: out.path().to_path_buf(),
+        as_of: today(),
+        overwrite: false,
+    };
+    let earlier = "an earlier export\n";
+    std::fs::write(options.path(), earlier).expect("write");
+
+    assert!(matches!(
+        options.refuse_existing(),
+        Err(jeugdpad_interchange::Error::Exists { .. })
+    ));
+    let refused = export(&store, &options, &|_| {}).expect_err("an existing file is kept");
+    assert!(
+        matches!(&refused, jeugdpad_interchange::Error::Exists { path } if *path == options.path()),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("--force"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(options.path()).expect("read"),
+        earlier
+    );
+
+    options.overwrite = true;
+    options.refuse_existing().expect("may replace");
+    let report = export(&store, &options, &|_| {}).expect("replaces");
+    assert_eq!(report.rows, 5);
+    let written = std::fs::read_to_string(options.path()).expect("read");
+    assert_eq!(
+        written.lines().count(),
+        6,
+        "a header and five rows:\n{written}"
+    );
+    assert!(!written.contains(earlier.trim()));
 }

@@ -70,6 +70,8 @@ fn export_file_as_of(
         what,
         out: out.to_path_buf(),
         as_of,
+        // The tests export into the same directory again and again.
+        overwrite: true,
     };
     let report = export(store, &options, &|_| {}).expect("export succeeds");
     std::fs::read_to_string(&report.path).expect("the export exists and is text")

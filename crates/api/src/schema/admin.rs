@@ -1,6 +1,8 @@
-//! Beheer: teams, users, API tokens, erasure and the access log — for admins only, every call
-//! through the gate and into the access log. Changes go through `jeugdpad_app::admin::change`,
-//! the same function the `jeugdpad team|user|token` commands use.
+//! Beheer: teams, users, API tokens, erasure and the access log — for admins only (except the
+//! list of teams, which every signed-in role reads), every call through the gate, and everything
+//! but the list of teams into the access log. Changes go through `jeugdpad_app::admin::change`,
+//! the same function the `jeugdpad team|user|token` commands use; the lists read the registry
+//! the server holds, which includes every change as soon as its mutation answers.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use jeugdpad_access::{AccessEntry, Action, AdminEvent, Role as AccessRole, ACCESS_LOG_STREAM};
@@ -38,6 +40,56 @@ impl From<Role> for AccessRole {
             Role::Admin => AccessRole::Admin,
         }
     }
+}
+
+impl From<AccessRole> for Role {
+    fn from(role: AccessRole) -> Role {
+        match role {
+            AccessRole::Consultant => Role::Consultant,
+            AccessRole::TeamLead => Role::TeamLead,
+            AccessRole::Analyst => Role::Analyst,
+            AccessRole::Admin => Role::Admin,
+        }
+    }
+}
+
+/// A team (wijkteam).
+#[derive(Debug, SimpleObject)]
+pub(crate) struct Team {
+    /// Its code, as trajectories, users and `transferTeam` name it.
+    code: String,
+    /// Its name, for people.
+    name: String,
+}
+
+/// A user who may be given API tokens.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct User {
+    /// The user id (`recorded_by` of what they record).
+    id: String,
+    /// Their display name.
+    name: String,
+    /// Their role.
+    role: Role,
+    /// Their team (consultants and team leads only).
+    team: Option<String>,
+    /// False once deactivated: none of their tokens works any more.
+    active: bool,
+}
+
+/// An API token as the server knows it: never the token itself, nor its hash.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct ApiToken {
+    /// The token's public id (the part after `jpt_`; for `revokeToken`).
+    token_id: String,
+    /// Whose token it is.
+    user: String,
+    /// What it is for ("laptop", "Power BI").
+    label: Option<String>,
+    /// When it stops working (absent: never).
+    expires_at: Option<DateTime>,
+    /// Revoked tokens stay listed, so the access log can still name them.
+    revoked: bool,
 }
 
 /// A new API token. The token itself is shown here once and never again: only its hash is kept.
@@ -97,6 +149,56 @@ pub struct AdminQuery;
 
 #[Object]
 impl AdminQuery {
+    /// The teams (wijkteams), by code: for every signed-in role (consultants name one to
+    /// transfer a trajectory). Not logged: it names nobody.
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+        allow(ctx, Action::ReadTeams, About::default()).await?;
+        let registry = ctx.data_unchecked::<AppState>().auth.registry();
+        Ok(registry
+            .teams()
+            .iter()
+            .map(|(code, team)| Team {
+                code: code.to_string(),
+                name: team.name.clone(),
+            })
+            .collect())
+    }
+
+    /// The users, by id, deactivated ones included. Admins only.
+    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        allow(ctx, Action::ManageAccess, About::default()).await?;
+        let registry = ctx.data_unchecked::<AppState>().auth.registry();
+        Ok(registry
+            .users()
+            .iter()
+            .map(|(id, user)| User {
+                id: id.to_string(),
+                name: user.name.clone(),
+                role: user.role.into(),
+                team: user.team.as_ref().map(ToString::to_string),
+                active: user.active,
+            })
+            .collect())
+    }
+
+    /// The API tokens, by id, revoked and expired ones included; never a token or its hash.
+    /// Admins only.
+    async fn tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiToken>> {
+        allow(ctx, Action::ManageAccess, About::default()).await?;
+        let registry = ctx.data_unchecked::<AppState>().auth.registry();
+        Ok(registry
+            .tokens()
+            .iter()
+            .map(|(id, token)| ApiToken {
+                token_id: id.clone(),
+                user: token.user.to_string(),
+                label: token.label.clone(),
+                expires_at: token.expires_at.map(Into::into),
+                revoked: token.revoked,
+            })
+            .collect())
+    }
+
     /// Het toegangslog (NEN 7513), newest first, filtered; reading it is logged too. Admins only.
     #[allow(clippy::too_many_arguments)]
     async fn access_log(
