@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::{upgrade_websocket, Http, RequestInfo};
 use crate::auth::rate_key;
 use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
-use crate::schema::{ErrorCode, RequestId, Transport};
+use crate::schema::{ErrorCode, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -85,11 +85,16 @@ async fn sign_in(
                 Some(request_id),
             )
             .await;
-            let mut response = error_response(
+            let mut response = json_response(
                 StatusCode::UNAUTHORIZED,
                 media,
-                ErrorCode::Unauthenticated,
-                &failure.message(),
+                &json!({ "errors": [{
+                    "message": failure.message(),
+                    "extensions": {
+                        "code": ErrorCode::Unauthenticated.as_str(),
+                        "reason": failure.reason(),
+                    },
+                }] }),
             );
             response
                 .headers_mut()
@@ -330,6 +335,7 @@ async fn execute(
     let mut result = http.schema.execute(request).await;
     for error in &mut result.errors {
         ensure_code(error);
+        tidy_scalar_message(error);
     }
     // A request error (parse, validation, variable coercion): nothing was executed, and no
     // error has a path. A field error always has one.
@@ -411,6 +417,36 @@ fn ensure_code(error: &mut ServerError) {
         // back, so long digit runs are masked.
         error.message = mask_long_numbers(&error.message);
     }
+}
+
+/// async-graphql wraps a scalar's own sentence as `Failed to parse "Date": <sentence>
+/// (occurred while parsing "SignalInput")`. The date scalars' sentences already say what is
+/// expected (`schema/scalars.rs`), so for errors carrying their reason the wrapping is dropped
+/// and the input object is named in plain words: `<sentence> (in SignalInput)`.
+fn tidy_scalar_message(error: &mut ServerError) {
+    let ours = error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("reason"))
+        .is_some_and(|r| matches!(r, Value::String(s) if s == DATE_FORMAT || s == INSTANT_FORMAT));
+    if !ours {
+        return;
+    }
+    let Some((_, wrapped)) = error
+        .message
+        .strip_prefix("Failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+    else {
+        return;
+    };
+    let message = match wrapped.split_once(" (occurred while parsing \"") {
+        Some((sentence, tail)) => match tail.split('"').next() {
+            Some(input) => format!("{sentence} (in {input})"),
+            None => sentence.to_owned(),
+        },
+        None => wrapped.to_owned(),
+    };
+    error.message = message;
 }
 
 /// Replaces every run of 8 or more digits (a BSN, with or without its leading zero) by `*`s.
