@@ -66,7 +66,7 @@ impl AuthFailure {
             AuthFailure::Malformed => "the Authorization header must be 'Bearer <token>' with a Jeugdpad API token or a token from your organisation's sign-in".into(),
             AuthFailure::Token(TokenProblem::Expired) => "your token has expired; ask your administrator for a new one".into(),
             AuthFailure::Token(TokenProblem::Revoked) => "your token has been revoked; ask your administrator for a new one".into(),
-            AuthFailure::Unrecognised => "this token is unknown: it is neither a Jeugdpad API token (they start with jpt_) nor a sign-in token from your organisation; check that you copied all of it".into(),
+            AuthFailure::Unrecognised => "this token is unknown: it is neither a Jeugdpad API token (jpt_…) nor a sign-in token; check that you copied all of it".into(),
             AuthFailure::Token(TokenProblem::UserDeactivated) => "your account has been deactivated; ask your administrator if you need access again".into(),
             AuthFailure::Token(TokenProblem::Unknown) => "this token is unknown; check that you copied all of it, or ask your administrator for a new one".into(),
             AuthFailure::Oidc("expired") => "your sign-in has expired; sign in again".into(),
