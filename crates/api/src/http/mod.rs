@@ -26,6 +26,7 @@ use uuid::Uuid;
 mod graphql;
 mod websocket;
 
+use crate::metrics::Format;
 use crate::schema::{self, ApiSchema, ErrorCode};
 use crate::state::AppState;
 use graphql::{error_response, graphql_get, graphql_post, too_large, JSON};
@@ -190,16 +191,43 @@ async fn health(State(http): State<Http>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `/metrics`: Prometheus (OpenMetrics) text.
-async fn metrics(State(http): State<Http>) -> Response {
-    let text = http
-        .state
-        .metrics
-        .render(http.state.store_head(), http.state.applied_position());
+/// `/metrics`: Prometheus text, in the format the scraper's `Accept` asks for (OpenMetrics, or
+/// the classic text format 0.0.4; see `metrics/exposition.rs`), 406 when it accepts neither.
+/// Rendered on a blocking thread: some metrics read `/proc` or walk the data directory.
+async fn metrics(State(http): State<Http>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let Some(format) = Format::negotiate(accept) else {
+        let mut response = (
+            StatusCode::NOT_ACCEPTABLE,
+            "/metrics answers application/openmetrics-text (version 1.0.0) or text/plain (version 0.0.4)\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return response;
+    };
+    let state = http.state.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        state
+            .metrics
+            .render(state.store_head(), state.applied_position(), format)
+    })
+    .await;
+    let text = match rendered {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(%error, "rendering the metrics failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
     response
 }

@@ -103,6 +103,7 @@ pub(super) fn upgrade_websocket(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
+            let _open = state.metrics.websocket_opened();
             let mut data = Data::default();
             data.insert(RequestId(Uuid::now_v7()));
             data.insert(Transport(axum::http::Method::POST));
@@ -160,6 +161,7 @@ async fn websocket_sign_in(
             expires_at: signed_in.expires_at,
         }),
         Err(failure) => {
+            state.metrics.sign_in_failed("websocket", &failure.reason());
             log_failed_sign_in(state, &client, "websocket", &failure.reason(), None).await;
             Err(async_graphql::Error::new(failure.message()))
         }
