@@ -248,6 +248,11 @@ mod tests {
             to_classic(openmetrics),
             "# HELP x_seconds_total Time.\n# TYPE x_seconds_total counter\nx_seconds_total{a=\"#\"} 4\n"
         );
+        // An exemplar on a sample without labels: its braces are not the sample's.
+        assert_eq!(
+            to_classic("# HELP y Y.\n# TYPE y counter\ny_total 2 # {trace=\"9\"} 1.0\n"),
+            "# HELP y_total Y.\n# TYPE y_total counter\ny_total 2\n"
+        );
         assert_eq!(
             to_classic("# HELP u Odd.\n# TYPE u unknown\nu 1\n"),
             "# HELP u Odd.\n# TYPE u untyped\nu 1\n"
