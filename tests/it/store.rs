@@ -722,3 +722,60 @@ fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(all(&store).len(), 2);
 }
+
+#[tokio::test]
+async fn the_writer_times_every_append_flush_and_fdatasync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(open(dir.path()));
+    let timings = store.timings();
+    assert_eq!(timings.append.snapshot().count, 0, "nothing timed yet");
+    // Twenty concurrent appends (one of them refused as a conflict) in however many groups the
+    // writer makes of them.
+    let mut tasks = Vec::new();
+    for n in 0..20u64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let expected = if n == 0 {
+                ExpectedVersion::Exact(7)
+            } else {
+                ExpectedVersion::Any
+            };
+            store
+                .append(&format!("s-{n}"), expected, events(n * 10..n * 10 + 2))
+                .await
+        }));
+    }
+    let mut refused = 0;
+    for task in tasks {
+        if task.await.expect("the task runs").is_err() {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 1);
+    let append = timings.append.snapshot();
+    let (flush, fsync) = (timings.flush.snapshot(), timings.fsync.snapshot());
+    // Every append is timed, refused ones too; one flush and one fdatasync per group.
+    assert_eq!(append.count, 20);
+    assert!((1..=19).contains(&fsync.count), "{fsync:?}");
+    assert_eq!(flush.count, fsync.count);
+    for snapshot in [&append, &flush, &fsync] {
+        assert_eq!(
+            snapshot.buckets.iter().map(|(_, n)| n).sum::<u64>(),
+            snapshot.count
+        );
+        assert!(snapshot.sum_seconds > 0.0, "{snapshot:?}");
+    }
+    // Each group that was written has an append that waited for its flush and its sync.
+    assert!(
+        append.sum_seconds >= flush.sum_seconds + fsync.sum_seconds,
+        "{append:?} {flush:?} {fsync:?}"
+    );
+    // The handle outlives the store and does not keep it open.
+    Arc::try_unwrap(store)
+        .expect("no other handle")
+        .close()
+        .expect("close");
+    let reopened = open(dir.path());
+    assert_eq!(reopened.head(), 38);
+    assert_eq!(timings.append.snapshot().count, 20);
+}

@@ -5,7 +5,10 @@
 //! (`jpt_<id>_<secret>`, created by an admin, stored only as a SHA-256 hash in the `admin`
 //! stream) and JWTs from the municipality's identity provider (verified by `jeugdpad-oidc`
 //! against its JWKS; role and team come from configured claims). Whatever goes wrong, the caller
-//! hears only `UNAUTHENTICATED` and a plain sentence; the access log keeps the exact reason.
+//! hears `UNAUTHENTICATED`, a plain sentence that says what to do about it (send the header, the
+//! token is unknown, revoked or expired, the account is deactivated) and the same stable reason
+//! the access log keeps. Telling these apart gives nothing away: revoked, expired and deactivated
+//! are only ever reported for a token whose secret matched, so only its holder learns them.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -26,8 +29,12 @@ use jeugdpad_secrets::TokenHash;
 pub(crate) enum AuthFailure {
     /// No credentials at all.
     Missing,
-    /// Not a bearer token of a kind we know.
+    /// An `Authorization` value that is not `Bearer <token>` (another scheme, no token, not
+    /// text).
     Malformed,
+    /// `Bearer <token>` as it should be, but the token is neither a Jeugdpad API token nor a
+    /// JWT: mostly a token copied in part, or something else pasted by mistake.
+    Unrecognised,
     /// An API token that does not work.
     Token(TokenProblem),
     /// A JWT that does not verify (the slug from `jeugdpad-oidc`).
@@ -44,6 +51,7 @@ impl AuthFailure {
         match self {
             AuthFailure::Missing => "no_credentials".into(),
             AuthFailure::Malformed => "malformed_credentials".into(),
+            AuthFailure::Unrecognised => "unrecognised_token".into(),
             AuthFailure::Token(problem) => problem.reason().into(),
             AuthFailure::Oidc(slug) => format!("oidc_{slug}"),
             AuthFailure::Claims(_) => "oidc_claims".into(),
@@ -58,7 +66,9 @@ impl AuthFailure {
             AuthFailure::Malformed => "the Authorization header must be 'Bearer <token>' with a Jeugdpad API token or a token from your organisation's sign-in".into(),
             AuthFailure::Token(TokenProblem::Expired) => "your token has expired; ask your administrator for a new one".into(),
             AuthFailure::Token(TokenProblem::Revoked) => "your token has been revoked; ask your administrator for a new one".into(),
-            AuthFailure::Token(_) => "this token is not valid; check that you copied all of it, or ask your administrator for a new one".into(),
+            AuthFailure::Unrecognised => "this token is unknown: it is neither a Jeugdpad API token (jpt_…) nor a sign-in token; check that you copied all of it".into(),
+            AuthFailure::Token(TokenProblem::UserDeactivated) => "your account has been deactivated; ask your administrator if you need access again".into(),
+            AuthFailure::Token(TokenProblem::Unknown) => "this token is unknown; check that you copied all of it, or ask your administrator for a new one".into(),
             AuthFailure::Oidc("expired") => "your sign-in has expired; sign in again".into(),
             AuthFailure::Oidc(_) => "your sign-in token was not accepted; sign in again, and if it keeps happening tell your administrator".into(),
             AuthFailure::Claims(why) => format!("your sign-in does not give you a usable role in Jeugdpad: {why}"),
@@ -169,7 +179,7 @@ impl Auth {
                 expires_at,
             });
         }
-        Err(AuthFailure::Malformed)
+        Err(AuthFailure::Unrecognised)
     }
 
     /// Whether a caller signed in earlier (a websocket) may still be served: their API token not

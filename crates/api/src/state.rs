@@ -148,10 +148,11 @@ impl AppState {
         };
         let free_text = FreeText::new(store.vault()?);
         let store = Arc::new(store);
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::new(store.timings(), store.dir().to_path_buf()));
         let projections = Arc::new(RwLock::new(Projections::new(options.norms)));
         let started = std::time::Instant::now();
         let position = projector::catch_up(&store, &projections).await?;
+        metrics.startup_rebuild(started.elapsed().as_secs_f64());
         tracing::info!(
             position,
             trajectories = read(&projections).trajectory_count(),

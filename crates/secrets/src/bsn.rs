@@ -41,8 +41,12 @@ pub enum BsnError {
     /// Something other than digits, spaces, dots or dashes.
     #[error("this is not a valid BSN: it may contain only digits")]
     NotDigits,
-    /// Fewer than eight or more than nine digits.
-    #[error("this is not a valid BSN: it has nine digits")]
+    /// Not nine digits, nor eight plain ones (see [`Bsn::parse`] for why eight digits with
+    /// separators count as too few).
+    #[error(
+        "this is not a valid BSN: a BSN has nine digits (or eight, without spaces, dots or dashes, \
+         when its leading zero was left off)"
+    )]
     Length,
     /// `000000000` passes the elfproef but is never issued.
     #[error("this is not a valid BSN: it is all zeros")]
@@ -54,6 +58,22 @@ pub enum BsnError {
     Elfproef,
 }
 
+impl BsnError {
+    /// A stable slug per kind of mistake, for clients that react to it (the API sends it as
+    /// `extensions.reason`): `bsn_empty`, `bsn_not_digits` and `bsn_length` mean the number is
+    /// written wrongly, `bsn_all_zeros` and `bsn_elfproef` that it is written correctly but is
+    /// not a BSN (most often a mistyped digit).
+    pub fn reason(self) -> &'static str {
+        match self {
+            BsnError::Empty => "bsn_empty",
+            BsnError::NotDigits => "bsn_not_digits",
+            BsnError::Length => "bsn_length",
+            BsnError::AllZeros => "bsn_all_zeros",
+            BsnError::Elfproef => "bsn_elfproef",
+        }
+    }
+}
+
 impl Bsn {
     /// Checks `input` and returns the BSN it spells.
     ///
@@ -62,13 +82,21 @@ impl Bsn {
     /// that begins with 0 often loses that zero on its way through a spreadsheet, so eight digits
     /// are taken to be such a number and a `0` is put back in front before the elfproef.
     ///
+    /// Eight digits count as a lost zero only when written as one plain run (whitespace around
+    /// it allowed). A spreadsheet or a numeric field that drops the zero also drops any
+    /// grouping, so eight digits *with* spaces, dots or dashes between them (`"1234 5678"`) were
+    /// typed by hand, and one of them is missing: that is a [`BsnError::Length`] (written
+    /// wrongly), not an elfproef failure of a number the writer never meant.
+    ///
     /// The elfproef: with digits d1..d9, `9·d1 + 8·d2 + 7·d3 + 6·d4 + 5·d5 + 4·d6 + 3·d7 + 2·d8
     /// − 1·d9` must be a multiple of 11; all zeros is refused although it passes.
     pub fn parse(input: &str) -> Result<Bsn, BsnError> {
         let mut digits = [b'0'; 9];
         let mut count = 0usize;
-        for c in input.chars() {
+        let mut grouped = false;
+        for c in input.trim().chars() {
             if c.is_whitespace() || c == '.' || c == '-' {
+                grouped = true;
                 continue;
             }
             if !c.is_ascii_digit() {
@@ -83,7 +111,7 @@ impl Bsn {
         match count {
             0 => return Err(BsnError::Empty),
             9 => {}
-            8 => {
+            8 if !grouped => {
                 digits.copy_within(0..8, 1);
                 digits[0] = b'0';
             }
@@ -168,6 +196,13 @@ mod tests {
         // Eight digits: the leading zero was dropped.
         check("12345611", Ok("012345611"));
         check("12345612", Err(BsnError::Elfproef));
+        check(" 12345611\n", Ok("012345611"));
+        // Eight digits with separators were typed by hand and miss one: written wrongly, not a
+        // failed elfproef (even when the zero-restored number would pass).
+        check("1234 5678", Err(BsnError::Length));
+        check("1234 5611", Err(BsnError::Length));
+        check("123.45.611", Err(BsnError::Length));
+        check("12-345-611", Err(BsnError::Length));
         // Formatting.
         check("1112.22.333", Ok("111222333"));
         check(" 111 222 333 ", Ok("111222333"));
@@ -230,11 +265,15 @@ mod tests {
             BsnError::AllZeros,
             BsnError::Elfproef,
         ];
+        let mut reasons = std::collections::BTreeSet::new();
         for error in all {
             let text = error.to_string();
             assert!(text.contains("BSN"), "{text}");
             assert!(!text.chars().any(|c| c.is_ascii_digit()), "{text}");
+            assert!(error.reason().starts_with("bsn_"), "{error:?}");
+            reasons.insert(error.reason());
         }
+        assert_eq!(reasons.len(), all.len(), "one slug per kind of mistake");
     }
 
     fn key(secret: [u8; 32], bsn: &str) -> String {

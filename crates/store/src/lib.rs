@@ -90,12 +90,20 @@
 //! log (it is never ahead of what was durable), so a cut after its position goes unnoticed; and a
 //! missing sidecar is only a warning (a restored backup may lack it).
 
+//! # Timings
+//!
+//! The writer thread times every append (from hand-over to answer), every group's sled flush and
+//! every `fdatasync` into fixed buckets ([`WriterTimings`], read with [`SledStore::timings`]).
+//! The store depends on no metrics library: the API turns these snapshots into Prometheus
+//! histograms at scrape time.
+
 mod envelope;
 mod error;
 mod keys;
 mod sidecar;
 mod sled_store;
 mod subscription;
+mod timings;
 mod vault;
 mod verify;
 mod writer;
@@ -110,6 +118,7 @@ use uuid::Uuid;
 pub use error::StoreError;
 pub use sled_store::SledStore;
 pub use subscription::Subscription;
+pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
 pub use vault::Vault;
 pub use verify::{verify_dir, Problem, VerifyReport};
 

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, watch};
@@ -10,6 +11,7 @@ use tokio::sync::{oneshot, watch};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead, SidecarWriter};
+use crate::timings::WriterTimings;
 use crate::vault::Vault;
 use crate::verify::{self, VerifyReport};
 use crate::writer::{Import, Job, Request, Writer};
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     /// The durable head. The writer publishes here only after a flush returned, so nothing a
     /// reader sees can be lost by a crash.
     pub(crate) head: watch::Sender<HeadState>,
+    /// What the writer measures, for whoever exports metrics.
+    pub(crate) timings: Arc<WriterTimings>,
 }
 
 /// sled's configuration for a store directory. Background flushing is off: the writer flushes
@@ -201,6 +205,7 @@ impl SledStore {
             db,
             dir: dir.to_path_buf(),
             head,
+            timings: Arc::default(),
         });
         let (requests, receiver) = mpsc::channel();
         let writer = Writer::new(
@@ -279,6 +284,12 @@ impl SledStore {
         Vault::open(Arc::clone(&self.shared), &self.shared.dir)
     }
 
+    /// How long the writer thread's appends, flushes and `fdatasync`s take (see
+    /// [`WriterTimings`]). A shared handle: holding it does not keep the store open.
+    pub fn timings(&self) -> Arc<WriterTimings> {
+        Arc::clone(&self.shared.timings)
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
@@ -316,6 +327,7 @@ impl SledStore {
             expected,
             events,
             reply,
+            submitted: Instant::now(),
         };
         self.requests
             .as_ref()
@@ -390,7 +402,11 @@ impl SledStore {
         self.requests
             .as_ref()
             .ok_or(StoreError::Closed)?
-            .send(Job::Import(Import { events, reply }))
+            .send(Job::Import(Import {
+                events,
+                reply,
+                submitted: Instant::now(),
+            }))
             .map_err(|_| StoreError::Closed)?;
         Ok(receiver)
     }

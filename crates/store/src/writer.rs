@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -41,6 +42,14 @@ impl Job {
             Job::Import(import) => import.events.len(),
         }
     }
+
+    /// Its answer channel and when it was handed to the writer.
+    fn into_reply(self) -> (Reply, Instant) {
+        match self {
+            Job::Append(request) => (request.reply, request.submitted),
+            Job::Import(import) => (import.reply, import.submitted),
+        }
+    }
 }
 
 /// An import waiting for the writer (see `SledStore::import_batch`).
@@ -48,6 +57,8 @@ impl Job {
 pub(crate) struct Import {
     pub(crate) events: Vec<RecordedEvent>,
     pub(crate) reply: Reply,
+    /// When it was handed to the writer (for [`crate::WriterTimings::append`]).
+    pub(crate) submitted: Instant,
 }
 
 /// One append waiting for the writer.
@@ -57,6 +68,8 @@ pub(crate) struct Request {
     pub(crate) expected: ExpectedVersion,
     pub(crate) events: Vec<ProposedEvent>,
     pub(crate) reply: Reply,
+    /// When it was handed to the writer (for [`crate::WriterTimings::append`]).
+    pub(crate) submitted: Instant,
 }
 
 #[derive(Debug)]
@@ -136,11 +149,8 @@ impl Writer {
     fn commit(&mut self, requests: Vec<Job>) {
         if let Some(why) = &self.failed {
             for request in requests {
-                let reply = match request {
-                    Job::Append(request) => request.reply,
-                    Job::Import(import) => import.reply,
-                };
-                let _ = reply.send(Err(StoreError::Storage(why.clone())));
+                let (reply, submitted) = request.into_reply();
+                self.answer(reply, submitted, Err(StoreError::Storage(why.clone())));
             }
             return;
         }
@@ -155,16 +165,12 @@ impl Writer {
         };
         let mut answers = Vec::with_capacity(requests.len());
         for request in requests {
-            match request {
-                Job::Append(request) => {
-                    let result = self.check_and_stage(&mut group, &request);
-                    answers.push((request.reply, result));
-                }
-                Job::Import(import) => {
-                    let result = self.check_and_stage_import(&mut group, &import.events);
-                    answers.push((import.reply, result));
-                }
-            }
+            let result = match &request {
+                Job::Append(request) => self.check_and_stage(&mut group, request),
+                Job::Import(import) => self.check_and_stage_import(&mut group, &import.events),
+            };
+            let (reply, submitted) = request.into_reply();
+            answers.push((reply, submitted, result));
         }
 
         if !group.staged.is_empty() {
@@ -178,21 +184,7 @@ impl Writer {
                 keys::HEAD,
                 &keys::encode_head(head.position, &head.hash)[..],
             );
-            // sled's flush makes the write survive a killed process, but on Linux it ends with
-            // `sync_file_range`, which neither syncs the file's metadata (the log file grows) nor
-            // flushes the drive's cache: for power loss we add a real `fdatasync`.
-            let written = self
-                .shared
-                .db
-                .apply_batch(batch)
-                .and_then(|()| self.shared.db.flush())
-                .map_err(|e| e.to_string())
-                .and_then(|_| {
-                    self.db_file
-                        .sync_data()
-                        .map_err(|e| format!("fdatasync: {e}"))
-                });
-            if let Err(e) = written {
+            if let Err(e) = self.write(batch) {
                 let why = format!(
                     "writing positions {}..={} failed ({e}); the outcome of those appends is unknown and the store accepts no more appends until it is reopened",
                     self.head.position + 1,
@@ -200,8 +192,8 @@ impl Writer {
                 );
                 tracing::error!(%why, "event store write failed");
                 self.failed = Some(why.clone());
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(StoreError::Storage(why.clone())));
+                for (reply, submitted, _) in answers {
+                    self.answer(reply, submitted, Err(StoreError::Storage(why.clone())));
                 }
                 return;
             }
@@ -215,10 +207,37 @@ impl Writer {
                 .head
                 .send_modify(|published| published.position = head.position);
         }
-        for (reply, result) in answers {
-            // A waiter that went away (dropped future) still had its append committed.
-            let _ = reply.send(result);
+        for (reply, submitted, result) in answers {
+            self.answer(reply, submitted, result);
         }
+    }
+
+    /// Applies one group's batch, flushes it and `fdatasync`s sled's log file, timing the
+    /// flush and the sync. sled's flush makes the write survive a killed process, but on Linux
+    /// it ends with `sync_file_range`, which neither syncs the file's metadata (the log file
+    /// grows) nor flushes the drive's cache: for power loss we add a real `fdatasync`.
+    fn write(&self, batch: sled::Batch) -> Result<(), String> {
+        let timings = &self.shared.timings;
+        self.shared
+            .db
+            .apply_batch(batch)
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        self.shared.db.flush().map_err(|e| e.to_string())?;
+        let flushed = Instant::now();
+        timings.flush.record(flushed - started);
+        self.db_file
+            .sync_data()
+            .map_err(|e| format!("fdatasync: {e}"))?;
+        timings.fsync.record(flushed.elapsed());
+        Ok(())
+    }
+
+    /// Answers one append and records how long it took since it was handed over. A waiter
+    /// that went away (dropped future) still had its append committed.
+    fn answer(&self, reply: Reply, submitted: Instant, result: Result<AppendOutcome, StoreError>) {
+        self.shared.timings.append.record(submitted.elapsed());
+        let _ = reply.send(result);
     }
 
     /// Checks one request against the durable state plus the group so far and, if accepted,

@@ -653,21 +653,68 @@ async fn without_valid_credentials_nothing_is_answered_and_nothing_is_written() 
     let real = server.token(&noord).to_owned();
     let unknown = altered(&real);
 
-    let cases: Vec<(Client<'_>, &str)> = vec![
-        (server.anonymous(), "no_credentials"),
+    // Each is told what is wrong in words (a header in the wrong form is told the form; a
+    // token in the right form is never told the header is wrong) and by the access log's slug.
+    let header_form = "must be 'Bearer <token>'";
+    let cases: Vec<(Client<'_>, &str, &str)> = vec![
+        (server.anonymous(), "no_credentials", "sign in first"),
         (
             server.with_authorization("Basic Y29uc3VsdGFudDpnZWhlaW0="),
             "malformed_credentials",
+            header_form,
         ),
-        (server.with_authorization("Bearer"), "malformed_credentials"),
-        (server.with_authorization(&real), "malformed_credentials"),
-        (server.bearer("not-a-token"), "malformed_credentials"),
-        (server.bearer(&unknown), "unknown_token"),
-        (server.bearer(&revoked), "revoked_token"),
-        (server.bearer(&leaver), "user_deactivated"),
+        (
+            server.with_authorization("Bearer"),
+            "malformed_credentials",
+            header_form,
+        ),
+        (
+            server.with_authorization(&real),
+            "malformed_credentials",
+            header_form,
+        ),
+        (
+            server.bearer("not-a-token"),
+            "unrecognised_token",
+            "this token is unknown",
+        ),
+        (
+            server.bearer(&real[..real.len() - 3]),
+            "unrecognised_token",
+            "copied all of it",
+        ),
+        (
+            server.bearer(&unknown),
+            "unknown_token",
+            "this token is unknown",
+        ),
+        (server.bearer(&revoked), "revoked_token", "has been revoked"),
+        (
+            server.bearer(&leaver),
+            "user_deactivated",
+            "your account has been deactivated",
+        ),
     ];
-    for (client, reason) in &cases {
-        assert_unauthenticated(&server, client, &case.id, reason).await;
+    for (client, reason, says) in &cases {
+        let answer = assert_unauthenticated(&server, client, &case.id, reason).await;
+        let context = format!("{} ({reason})", client.name);
+        assert!(
+            answer.message().contains(says),
+            "{context}: expected '{says}' in {}",
+            answer.text
+        );
+        assert_eq!(
+            answer.body["errors"][0]["extensions"]["reason"], *reason,
+            "{context}: {}",
+            answer.text
+        );
+        if *says != header_form {
+            assert!(
+                !answer.message().contains(header_form),
+                "{context}: {}",
+                answer.text
+            );
+        }
     }
     // Over GET too (queries only), and the answer never repeats the token.
     let answer = server.bearer(&unknown).send_get(&read, json!({})).await;

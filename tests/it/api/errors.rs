@@ -189,3 +189,100 @@ async fn a_bsn_typed_into_a_code_field_is_not_repeated() {
         answer.text
     );
 }
+
+/// The first error's `extensions.reason`.
+fn reason(answer: &super::Answer) -> Option<&str> {
+    answer.body["errors"][0]["extensions"]["reason"].as_str()
+}
+
+#[tokio::test]
+async fn a_date_in_another_form_is_told_the_form_expected() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-err-date", "SCHOOL")
+        .await;
+    let consultant = server.consultant("noord");
+    let before = written(&server).await;
+    let assess = |on: &str| {
+        format!(
+            "mutation {{ completeAssessment(trajectoryId: \"{}\", occurredOn: \"{on}\",
+                 conclusion: LIGHT_HELP) {{ version }} }}",
+            case.id
+        )
+    };
+    let by_variable = "mutation($on: Date!, $signal: SignalInput!) {
+        openTrajectory(occurredOn: $on, signal: $signal) { version } }";
+    let signal = json!({ "subjectKey": "sk-err-date-2", "team": "noord", "source": "SCHOOL",
+                         "concerns": ["PARENTING"], "urgency": "REGULAR" });
+    // (query, variables, what the message must say)
+    let cases = [
+        // The Dutch way of writing 30 November 2026, inline and as a variable.
+        (assess("30-11-2026"), json!({}), "(year first)"),
+        (
+            by_variable.to_owned(),
+            json!({ "on": "30-11-2026", "signal": signal }),
+            "(year first)",
+        ),
+        (assess("2026/03/02"), json!({}), "(year first)"),
+        // The right form, but no such day.
+        (assess("2026-02-30"), json!({}), "there is no such day"),
+        // A number instead of a string.
+        (
+            by_variable.to_owned(),
+            json!({ "on": 20_260_302, "signal": signal }),
+            "expected a date",
+        ),
+    ];
+    for (query, variables, says) in cases {
+        let answer = consultant.send(&query, variables).await;
+        let message = answer.message();
+        assert_eq!(answer.code(), Some("VALIDATION"), "{}", answer.text);
+        assert_eq!(reason(&answer), Some("date_format"), "{}", answer.text);
+        assert!(
+            message.contains("expected a date as YYYY-MM-DD, e.g. 2026-11-30"),
+            "{message}"
+        );
+        assert!(message.contains(says), "'{says}' missing from: {message}");
+        assert!(!message.contains("Failed to parse"), "{message}");
+        for refused in ["30-11-2026", "2026/03/02", "2026-02-30", "20260302"] {
+            assert!(!message.contains(refused), "echoes the input: {message}");
+        }
+    }
+    assert_eq!(written(&server).await, before, "nothing was recorded");
+}
+
+#[tokio::test]
+async fn a_bsn_written_wrongly_is_told_so_rather_than_failing_the_elfproef() {
+    let server = Server::start().await;
+    let consultant = server.consultant("noord");
+    let lookup = "query($bsn: String) { subjectTrajectories(bsn: $bsn) { team } }";
+    // (what was typed, reason, what the message must say, what it must not)
+    let cases = [
+        // Eight digits in two groups: typed by hand with a digit missing.
+        ("1234 5678", "bsn_length", "nine digits", "elfproef"),
+        ("123.45.678", "bsn_length", "nine digits", "elfproef"),
+        // Nine digits, written as people do, with a wrong check digit.
+        ("1112.22.334", "bsn_elfproef", "elfproef", "nine digits"),
+        ("111 222 334", "bsn_elfproef", "elfproef", "nine digits"),
+        // Eight plain digits: a leading zero lost in a spreadsheet, then checked.
+        ("12345612", "bsn_elfproef", "elfproef", "nine digits"),
+        ("11122233x", "bsn_not_digits", "only digits", "elfproef"),
+    ];
+    for (typed, expected, says, not) in cases {
+        let answer = consultant.send(lookup, json!({ "bsn": typed })).await;
+        let message = answer.message();
+        assert_eq!(
+            answer.code(),
+            Some("VALIDATION"),
+            "{typed}: {}",
+            answer.text
+        );
+        assert_eq!(reason(&answer), Some(expected), "{typed}: {}", answer.text);
+        assert!(message.contains(says), "{typed}: {message}");
+        assert!(!message.contains(not), "{typed}: {message}");
+        assert!(
+            !message.chars().any(|c| c.is_ascii_digit()),
+            "{typed}: the message shows digits: {message}"
+        );
+    }
+}

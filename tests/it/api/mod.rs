@@ -16,6 +16,7 @@ mod export;
 mod figures;
 mod in_process;
 mod lifecycle;
+mod metrics;
 mod normalisation;
 mod on_the_schema;
 mod schema;
@@ -224,6 +225,27 @@ impl Server {
     /// Opens a trajectory as the consultant of `team`, who then records its steps.
     pub async fn open(&self, on: &str, team: &str, subject: &str, source: &str) -> Case<'_> {
         self.consultant(team).open(on, team, subject, source).await
+    }
+
+    /// Scrapes `/metrics` with `Accept: accept` (reqwest's `*/*` when `None`): the status, the
+    /// `Content-Type` and the body.
+    pub async fn scrape(&self, accept: Option<&str>) -> (u16, String, String) {
+        let mut request = self
+            .http
+            .get(format!("http://{}/metrics", self.server.addr));
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().await.expect("the body arrives");
+        (status, content_type, body)
     }
 
     /// The store the server writes (read it off the async workers: sled blocks).

@@ -24,6 +24,14 @@ impl<S> Socket for S where
 /// (the way browsers sign in: they cannot set headers on a websocket). Returns the socket and
 /// the server's first answer (`connection_ack`, or why not).
 pub async fn connect(server: &Server, authorization: Option<&str>) -> (impl Socket, Option<Value>) {
+    let mut socket = open_socket(server).await;
+    init(&mut socket, authorization).await;
+    let first = next_within(&mut socket, Duration::from_secs(10)).await;
+    (socket, first)
+}
+
+/// A graphql-transport-ws socket on which nothing has been said yet.
+pub async fn open_socket(server: &Server) -> impl Socket {
     let mut request = format!("ws://{}/graphql/ws", server.server.addr)
         .into_client_request()
         .expect("a websocket request");
@@ -31,20 +39,43 @@ pub async fn connect(server: &Server, authorization: Option<&str>) -> (impl Sock
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("a header value"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("the websocket connects");
+    socket
+}
+
+/// Sends `connection_init` with `{"Authorization": authorization}` (or an empty payload).
+pub async fn init(socket: &mut impl Socket, authorization: Option<&str>) {
     let payload = match authorization {
         Some(value) => json!({ "Authorization": value }),
         None => json!({}),
     };
     send(
-        &mut socket,
+        socket,
         json!({ "type": "connection_init", "payload": payload }),
     )
     .await;
-    let first = next_within(&mut socket, Duration::from_secs(10)).await;
-    (socket, first)
+}
+
+/// The close frame's code and reason, skipping anything before it; `None` when the socket
+/// ended without one (or stayed open for 10 s). A JSON message on the way is a failure: the
+/// caller expects the server to close.
+pub async fn closed_with(socket: &mut impl Socket) -> Option<(u16, String)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        match message {
+            Ok(Message::Close(frame)) => {
+                return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()))
+            }
+            Ok(Message::Text(text)) => panic!("expected the socket to close, got {text}"),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Starts subscription `id` with `query`.

@@ -10,7 +10,13 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use std::collections::BTreeSet;
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::Positioned;
 use async_graphql::{ServerError, Value};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
@@ -27,7 +33,7 @@ use uuid::Uuid;
 use super::{upgrade_websocket, Http, RequestInfo};
 use crate::auth::rate_key;
 use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
-use crate::schema::{ErrorCode, RequestId, Transport};
+use crate::schema::{ErrorCode, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -64,6 +70,7 @@ async fn sign_in(
     match state.auth.sign_in_headers(headers, state.clock.now()).await {
         Ok(signed_in) => {
             if let Err(wait) = state.auth.check_rate(&rate_key(&signed_in.principal)) {
+                state.metrics.rate_limited("caller");
                 return Err(rate_limited(media, wait));
             }
             Ok(Gate {
@@ -73,8 +80,10 @@ async fn sign_in(
             })
         }
         Err(failure) => {
+            state.metrics.sign_in_failed("http", &failure.reason());
             let address_key = format!("addr:{}", client.address.as_deref().unwrap_or("unknown"));
             if let Err(wait) = state.auth.check_rate(&address_key) {
+                state.metrics.rate_limited("failed_sign_ins");
                 return Err(rate_limited(media, wait));
             }
             log_failed_sign_in(
@@ -85,11 +94,16 @@ async fn sign_in(
                 Some(request_id),
             )
             .await;
-            let mut response = error_response(
+            let mut response = json_response(
                 StatusCode::UNAUTHORIZED,
                 media,
-                ErrorCode::Unauthenticated,
-                &failure.message(),
+                &json!({ "errors": [{
+                    "message": failure.message(),
+                    "extensions": {
+                        "code": ErrorCode::Unauthenticated.as_str(),
+                        "reason": failure.reason(),
+                    },
+                }] }),
             );
             response
                 .headers_mut()
@@ -290,15 +304,16 @@ async fn execute(
         ..RequestInfo::default()
     };
     let wanted = request.operation_name.clone();
-    let operation = request
-        .parsed_query()
-        .ok()
-        .and_then(|document| select_operation(&document.operations, wanted.as_deref()));
-    if let Some((name, kind)) = &operation {
+    let operation = request.parsed_query().ok().and_then(|document| {
+        let (name, operation) = select_operation(&document.operations, wanted.as_deref())?;
+        let root = root_field(document, &operation.node.selection_set.node);
+        Some((name, operation.node.ty, root))
+    });
+    if let Some((name, kind, _)) = &operation {
         info.operation = name.clone();
         info.kind = kind_name(*kind);
     }
-    if method == Method::GET && matches!(operation, Some((_, OperationType::Mutation))) {
+    if method == Method::GET && matches!(operation, Some((_, OperationType::Mutation, _))) {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -309,7 +324,7 @@ async fn execute(
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("POST"));
         info.outcome = "rejected";
-        return finish(http, response, info, started);
+        return finish(http, response, info, started, None);
     }
     let gate = match sign_in(http, headers, &client, media, request_id).await {
         Ok(gate) => gate,
@@ -319,7 +334,7 @@ async fn execute(
             } else {
                 "unauthenticated"
             };
-            return finish(http, response, info, started);
+            return finish(http, response, info, started, None);
         }
     };
     info.user = Some(gate.principal.user().to_string());
@@ -330,6 +345,7 @@ async fn execute(
     let mut result = http.schema.execute(request).await;
     for error in &mut result.errors {
         ensure_code(error);
+        tidy_scalar_message(error);
     }
     // A request error (parse, validation, variable coercion): nothing was executed, and no
     // error has a path. A field error always has one.
@@ -355,14 +371,29 @@ async fn execute(
         )
     };
     let response = json_response(status, media, &body);
-    finish(http, response, info, started)
+    // Only a validated document's root fields are sure to be the schema's (see
+    // `RootFieldLabels`).
+    let root = operation
+        .filter(|_| !request_error)
+        .map(|(_, _, root)| root);
+    finish(http, response, info, started, root.as_deref())
 }
 
-/// Records metrics and attaches the request info for the log line.
-fn finish(http: &Http, mut response: Response, info: RequestInfo, started: Instant) -> Response {
-    http.state
-        .metrics
-        .request(info.kind, info.outcome, started.elapsed().as_secs_f64());
+/// Records metrics and attaches the request info for the log line. `root_field`: the root
+/// field of a request that was executed.
+fn finish(
+    http: &Http,
+    mut response: Response,
+    info: RequestInfo,
+    started: Instant,
+    root_field: Option<&str>,
+) -> Response {
+    let seconds = started.elapsed().as_secs_f64();
+    let metrics = &http.state.metrics;
+    metrics.request(info.kind, info.outcome, seconds);
+    if let Some(root_field) = root_field {
+        metrics.root_field(info.kind, root_field, seconds);
+    }
     if let Some(id) = info.request_id {
         if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
             response.headers_mut().insert("x-request-id", value);
@@ -372,23 +403,68 @@ fn finish(http: &Http, mut response: Response, info: RequestInfo, started: Insta
     response
 }
 
-/// The operation a request will run: its name and type. `None` when it cannot be chosen (the
-/// executor then reports why).
-fn select_operation(
-    operations: &DocumentOperations,
+/// The operation a request will run: its name and definition. `None` when it cannot be chosen
+/// (the executor then reports why).
+fn select_operation<'a>(
+    operations: &'a DocumentOperations,
     wanted: Option<&str>,
-) -> Option<(Option<String>, OperationType)> {
+) -> Option<(Option<String>, &'a Positioned<OperationDefinition>)> {
     match (operations, wanted) {
-        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Single(op), _) => Some((None, op)),
         (DocumentOperations::Multiple(map), Some(name)) => map
             .iter()
             .find(|(n, _)| n.as_str() == name)
-            .map(|(n, op)| (Some(n.to_string()), op.node.ty)),
-        (DocumentOperations::Multiple(map), None) if map.len() == 1 => map
-            .iter()
-            .next()
-            .map(|(n, op)| (Some(n.to_string()), op.node.ty)),
+            .map(|(n, op)| (Some(n.to_string()), op)),
+        (DocumentOperations::Multiple(map), None) if map.len() == 1 => {
+            map.iter().next().map(|(n, op)| (Some(n.to_string()), op))
+        }
         (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// The one root field an operation selects, through aliases and fragments; `several` when it
+/// selects more than one (`none` for an empty selection, which validation refuses). The label
+/// of the per-root-field latency (`metrics::RootFieldLabels` says why not the operation name).
+fn root_field(document: &ExecutableDocument, selection: &SelectionSet) -> String {
+    let mut names = BTreeSet::new();
+    collect_root_fields(document, selection, 0, &mut names);
+    match names.len() {
+        0 => "none".to_owned(),
+        1 => names.into_iter().next().unwrap_or("none").to_owned(),
+        _ => "several".to_owned(),
+    }
+}
+
+/// Adds the field names of `selection` to `names`, following fragments. The depth bound stops
+/// a fragment cycle: this runs before validation, which refuses cycles.
+fn collect_root_fields<'a>(
+    document: &'a ExecutableDocument,
+    selection: &'a SelectionSet,
+    depth: usize,
+    names: &mut BTreeSet<&'a str>,
+) {
+    if depth > 8 || names.len() > 1 {
+        return;
+    }
+    for item in &selection.items {
+        match &item.node {
+            Selection::Field(field) => {
+                names.insert(field.node.name.node.as_str());
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect_root_fields(
+                        document,
+                        &fragment.node.selection_set.node,
+                        depth + 1,
+                        names,
+                    );
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect_root_fields(document, &inline.node.selection_set.node, depth + 1, names);
+            }
+        }
     }
 }
 
@@ -411,6 +487,36 @@ fn ensure_code(error: &mut ServerError) {
         // back, so long digit runs are masked.
         error.message = mask_long_numbers(&error.message);
     }
+}
+
+/// async-graphql wraps a scalar's own sentence as `Failed to parse "Date": <sentence>
+/// (occurred while parsing "SignalInput")`. The date scalars' sentences already say what is
+/// expected (`schema/scalars.rs`), so for errors carrying their reason the wrapping is dropped
+/// and the input object is named in plain words: `<sentence> (in SignalInput)`.
+fn tidy_scalar_message(error: &mut ServerError) {
+    let ours = error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("reason"))
+        .is_some_and(|r| matches!(r, Value::String(s) if s == DATE_FORMAT || s == INSTANT_FORMAT));
+    if !ours {
+        return;
+    }
+    let Some((_, wrapped)) = error
+        .message
+        .strip_prefix("Failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+    else {
+        return;
+    };
+    let message = match wrapped.split_once(" (occurred while parsing \"") {
+        Some((sentence, tail)) => match tail.split('"').next() {
+            Some(input) => format!("{sentence} (in {input})"),
+            None => sentence.to_owned(),
+        },
+        None => wrapped.to_owned(),
+    };
+    error.message = message;
 }
 
 /// Replaces every run of 8 or more digits (a BSN, with or without its leading zero) by `*`s.

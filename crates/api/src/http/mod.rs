@@ -9,11 +9,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request, State};
+use async_graphql::http::GraphiQLSource;
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -27,12 +24,13 @@ use tower_http::limit::RequestBodyLimitLayer;
 use uuid::Uuid;
 
 mod graphql;
+mod websocket;
 
-use crate::auth::AuthFailure;
-use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
-use crate::schema::{self, ApiSchema, ErrorCode, RequestId, Transport};
+use crate::metrics::Format;
+use crate::schema::{self, ApiSchema, ErrorCode};
 use crate::state::AppState;
 use graphql::{error_response, graphql_get, graphql_post, too_large, JSON};
+use websocket::{upgrade_websocket, websocket};
 
 /// What the router's handlers share.
 #[derive(Clone)]
@@ -173,79 +171,6 @@ async fn explain_body_limit(response: Response, limit: usize) -> Response {
     response
 }
 
-fn upgrade_websocket(
-    http: Http,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-    client: ClientInfo,
-) -> Response {
-    let Http { state, schema } = http;
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let mut data = Data::default();
-            data.insert(RequestId(Uuid::now_v7()));
-            data.insert(Transport(axum::http::Method::POST));
-            let auth_state = state.clone();
-            // Browsers cannot set headers on a websocket: the token comes in the
-            // `connection_init` payload, as `{"Authorization": "Bearer <token>"}`.
-            let connection = GraphQLWebSocket::new(socket, schema, protocol)
-                .with_data(data)
-                .on_connection_init(move |payload| async move {
-                    let gate = websocket_sign_in(&auth_state, &payload, client).await?;
-                    let mut data = Data::default();
-                    data.insert(gate);
-                    Ok(data)
-                })
-                .serve();
-            let mut stopping = state.stopping.clone();
-            tokio::select! {
-                () = connection => {}
-                _ = stopping.wait_for(|stop| *stop) => {}
-            }
-        })
-}
-
-/// Signs in a websocket from its `connection_init` payload; a refusal closes the connection
-/// (graphql-transport-ws code 4403) and is written to the access log.
-async fn websocket_sign_in(
-    state: &AppState,
-    payload: &serde_json::Value,
-    client: ClientInfo,
-) -> async_graphql::Result<Gate> {
-    let header = ["Authorization", "authorization"]
-        .iter()
-        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
-    let signed_in = match header {
-        Some(value) => state.auth.sign_in_bearer(value, state.clock.now()).await,
-        None => Err(AuthFailure::Missing),
-    };
-    match signed_in {
-        Ok(signed_in) => Ok(Gate {
-            principal: signed_in.principal,
-            client,
-            expires_at: signed_in.expires_at,
-        }),
-        Err(failure) => {
-            log_failed_sign_in(state, &client, "websocket", &failure.reason(), None).await;
-            Err(async_graphql::Error::new(failure.message()))
-        }
-    }
-}
-
-async fn websocket(State(http): State<Http>, request: axum::extract::Request) -> Response {
-    let (mut parts, _body) = request.into_parts();
-    let client = graphql::client_info(&parts);
-    match (
-        GraphQLProtocol::from_request_parts(&mut parts, &()).await,
-        WebSocketUpgrade::from_request_parts(&mut parts, &()).await,
-    ) {
-        (Ok(protocol), Ok(upgrade)) => upgrade_websocket(http, protocol, upgrade, client),
-        (Err(rejection), _) => rejection.into_response(),
-        (_, Err(rejection)) => rejection.into_response(),
-    }
-}
-
 /// `/health`: the store's head and how far the read models are.
 async fn health(State(http): State<Http>) -> Response {
     let head = http.state.store_head();
@@ -266,16 +191,43 @@ async fn health(State(http): State<Http>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `/metrics`: Prometheus (OpenMetrics) text.
-async fn metrics(State(http): State<Http>) -> Response {
-    let text = http
-        .state
-        .metrics
-        .render(http.state.store_head(), http.state.applied_position());
+/// `/metrics`: Prometheus text, in the format the scraper's `Accept` asks for (OpenMetrics, or
+/// the classic text format 0.0.4; see `metrics/exposition.rs`), 406 when it accepts neither.
+/// Rendered on a blocking thread: some metrics read `/proc` or walk the data directory.
+async fn metrics(State(http): State<Http>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let Some(format) = Format::negotiate(accept) else {
+        let mut response = (
+            StatusCode::NOT_ACCEPTABLE,
+            "/metrics answers application/openmetrics-text (version 1.0.0) or text/plain (version 0.0.4)\n",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return response;
+    };
+    let state = http.state.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        state
+            .metrics
+            .render(state.store_head(), state.applied_position(), format)
+    })
+    .await;
+    let text = match rendered {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(%error, "rendering the metrics failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
     response
 }

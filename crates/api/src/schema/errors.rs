@@ -50,6 +50,15 @@ impl ApiError {
         }
     }
 
+    /// Adds the slug of what exactly is wrong (`extensions.reason`), for clients that react to
+    /// it.
+    pub(crate) fn with_reason(self, reason: &'static str) -> ApiError {
+        ApiError {
+            reason: Some(reason),
+            ..self
+        }
+    }
+
     /// The sentence the client sees.
     pub(crate) fn message(&self) -> &str {
         &self.message

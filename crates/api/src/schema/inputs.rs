@@ -77,7 +77,7 @@ impl SubjectOf<'_> {
                     ));
                 }
                 let bsn = jeugdpad_secrets::Bsn::parse(&bsn)
-                    .map_err(|e| ApiError::invalid("bsn", e.to_string()))?;
+                    .map_err(|e| ApiError::invalid("bsn", e).with_reason(e.reason()))?;
                 parse(
                     "bsn",
                     SubjectKey::parse(jeugdpad_secrets::subject_key(self.secret, &bsn)),

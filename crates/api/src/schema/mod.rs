@@ -25,6 +25,7 @@ pub(crate) use errors::{ApiError, ApiResult};
 pub use export::ExportQuery;
 pub use mutation::CaseMutation;
 pub use query::CaseQuery;
+pub(crate) use scalars::{DATE_FORMAT, INSTANT_FORMAT};
 
 /// Every query: a trajectory's file and the figures, the analyst's export, the admin's reads.
 #[derive(Debug, Default, async_graphql::MergedObject)]

@@ -131,6 +131,7 @@ fn events(
     let receiver = state.committed.subscribe();
     let stopping = state.stopping.clone();
     let watch = Watch {
+        _running: state.metrics.subscription_started(&operation),
         state,
         gate,
         trajectory,
@@ -172,6 +173,9 @@ fn events(
 
 /// What a running subscription re-checks before each delivery.
 struct Watch {
+    /// Counts this subscription in `jeugdpad_subscriptions_active` while it runs: the watch is
+    /// dropped when the stream ends, the client completes it, or the socket goes away.
+    _running: crate::metrics::Active,
     state: AppState,
     gate: Gate,
     trajectory: Option<TrajectoryId>,
@@ -189,14 +193,19 @@ impl Watch {
             .auth
             .still_signed_in(principal, self.gate.expires_at, now);
         let (entry, error) = match (signed_in, self.trajectory) {
-            (Err(failure), _) => (
-                AccessEntry::by(Some(principal), AccessAction::FailedSignIn, &self.operation)
-                    .refused(&failure.reason()),
-                ApiError::new(
-                    ErrorCode::Unauthenticated,
-                    format!("{}; this subscription ends", failure.message()),
-                ),
-            ),
+            (Err(failure), _) => {
+                self.state
+                    .metrics
+                    .sign_in_failed("subscription", &failure.reason());
+                (
+                    AccessEntry::by(Some(principal), AccessAction::FailedSignIn, &self.operation)
+                        .refused(&failure.reason()),
+                    ApiError::new(
+                        ErrorCode::Unauthenticated,
+                        format!("{}; this subscription ends", failure.message()),
+                    ),
+                )
+            }
             (Ok(()), Some(id)) => {
                 let verdicts: Vec<Result<(), Refusal>> = event
                     .teams

@@ -9,7 +9,9 @@ use std::time::Duration;
 use jeugdpad_access::{AccessAction, Outcome};
 use serde_json::{json, Value};
 
-use super::super::subscription::{connect, next_json, next_within, subscribe, Socket};
+use super::super::subscription::{
+    closed_with, connect, init, next_json, next_within, open_socket, subscribe, Socket,
+};
 use super::super::{altered, consultant_id, lead_id, Server};
 use super::new_entries;
 
@@ -43,18 +45,36 @@ async fn websockets_sign_in_and_subscriptions_ask_the_gate() {
         case.id
     );
 
-    // Without a token, or with one that does not work, there is no connection.
+    // Without a token, or with one that does not work, there is no connection: the server
+    // closes the socket with graphql-transport-ws' 4401 Unauthorized and says why.
     let unknown = altered(server.token(&consultant_id("noord")));
-    for (authorization, reason) in [
-        (None, "no_credentials"),
-        (Some(format!("Bearer {unknown}")), "unknown_token"),
+    for (authorization, reason, says) in [
+        (None, "no_credentials", "sign in first"),
+        (
+            Some(format!("Bearer {unknown}")),
+            "unknown_token",
+            "this token is unknown",
+        ),
+        (
+            Some("Bearer not-a-token".to_owned()),
+            "unrecognised_token",
+            "this token is unknown",
+        ),
+        (
+            Some(server.token(&consultant_id("noord")).to_owned()),
+            "malformed_credentials",
+            "Bearer <token>",
+        ),
     ] {
         let logged = server.access_log().await.len();
-        let (_, first) = connect(&server, authorization.as_deref()).await;
-        assert!(
-            first.as_ref().is_none_or(|m| m["type"] != "connection_ack"),
-            "{first:?}"
-        );
+        let mut socket = open_socket(&server).await;
+        init(&mut socket, authorization.as_deref()).await;
+        let (code, why) = closed_with(&mut socket)
+            .await
+            .unwrap_or_else(|| panic!("{reason}: the socket ended without a close frame"));
+        assert_eq!(code, 4401, "{reason}: {why}");
+        assert!(why.contains(says), "{reason}: {why}");
+        assert!(why.len() <= 123, "a close reason fits in a frame: {why}");
         let entries = new_entries(&server, logged).await;
         assert_eq!(entries.len(), 1, "{entries:?}");
         assert_eq!(entries[0].action, AccessAction::FailedSignIn);
@@ -63,6 +83,12 @@ async fn websockets_sign_in_and_subscriptions_ask_the_gate() {
         assert_eq!(entries[0].reason.as_deref(), Some(reason));
         assert_eq!(entries[0].client_address.as_deref(), Some("127.0.0.1"));
     }
+
+    // Subscribing before the connection is acknowledged is refused the same way.
+    let mut socket = open_socket(&server).await;
+    subscribe(&mut socket, "1", &watch).await;
+    let closed = closed_with(&mut socket).await;
+    assert_eq!(closed.map(|(code, _)| code), Some(4401));
 
     // Another team's staff may not watch noord's trajectory or its team.
     let (mut zuid, ack) = connect(&server, server.lead("zuid").authorization()).await;
