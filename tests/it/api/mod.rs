@@ -19,6 +19,7 @@ mod lifecycle;
 mod normalisation;
 mod on_the_schema;
 mod schema;
+mod scope;
 mod subscription;
 
 use std::collections::BTreeMap;
