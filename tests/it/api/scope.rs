@@ -30,7 +30,9 @@ const FIGURES: &str = "waitingTimes(measure: SIGNAL_TO_ASSESSMENT) {
     normalisation(cohort: { signalledBetween: { from: \"2026-01-01\", to: \"2026-06-30\" } }) {
         scope { allTeams teams } overall { trajectories } }";
 
-const LISTS: &str = "pgbOverdueReviews { scope { allTeams teams } }
+const LISTS: &str = "openWaits(measure: SIGNAL_TO_ASSESSMENT) {
+        scope { allTeams teams } nodes { team } }
+    pgbOverdueReviews { scope { allTeams teams } }
     trajectories { scope { allTeams teams } nodes { team } }";
 
 fn scope(all_teams: bool, teams: &[&str]) -> Value {
@@ -51,6 +53,7 @@ async fn every_report_says_which_teams_it_counted() {
     for report in [
         "waitingTimes",
         "normalisation",
+        "openWaits",
         "pgbOverdueReviews",
         "trajectories",
     ] {
@@ -59,6 +62,10 @@ async fn every_report_says_which_teams_it_counted() {
     // Noord's two trajectories: two open assessment waits, a cohort of two.
     assert_eq!(lead["waitingTimes"]["measures"][0]["overall"]["open"], 2);
     assert_eq!(lead["normalisation"]["overall"]["trajectories"], 2);
+    assert_eq!(
+        lead["openWaits"]["nodes"],
+        json!([{ "team": "noord" }, { "team": "noord" }])
+    );
     assert_eq!(
         lead["trajectories"]["nodes"].as_array().map(Vec::len),
         Some(2)

@@ -11,8 +11,8 @@ use async_graphql::{Context, InputObject, Object, OneofObject, ID};
 use jeugdpad_access::{effective_team, Action};
 use jeugdpad_domain::TeamCode;
 use jeugdpad_projections::{
-    AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitsQuery, PgbQuery, Projections,
-    WaitQuery,
+    AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitCursor, OpenWaitsQuery, PgbQuery,
+    Projections, WaitQuery,
 };
 
 use super::codes::CodeLists;
@@ -178,8 +178,17 @@ impl CaseQuery {
         Ok(WaitingTimeReport::new(report, scope.report))
     }
 
-    /// Lopende wachttijden, longest first.
+    /// Lopende wachttijden: every wait open at `asOf`, longest first, as a Relay connection
+    /// (`nodes` or `edges { cursor node }`, `pageInfo { endCursor hasNextPage }`). Pass the last
+    /// `endCursor` as `after` for the next page: the cursor names a place in the order (start
+    /// date, trajectory, measure, form), not a row number, so it stays valid when new waits
+    /// appear or a day passes between pages, and no wait is listed twice. Equal lengths are
+    /// ordered by trajectory id, then measure and form. `first`: page size (default 50, at most
+    /// 500). `scope` says which team was listed: a consultant's or team lead's own.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize * child_complexity"
+    )]
     async fn open_waits(
         &self,
         ctx: &Context<'_>,
@@ -189,15 +198,36 @@ impl CaseQuery {
         measure: Option<Measure>,
         breaches_only: Option<bool>,
         first: Option<i32>,
-    ) -> async_graphql::Result<Vec<OpenWait>> {
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, OpenWait, ListFields>> {
         let state = ctx.data_unchecked::<AppState>();
         let mut query = OpenWaitsQuery::new(as_of_of(state, as_of, known_on));
-        query.team = scope(ctx, "team", team, Reading::List).await?.team;
+        query.limit = Some(page("first", first)?);
+        query.after = after
+            .as_deref()
+            .map(OpenWaitCursor::decode)
+            .transpose()
+            .map_err(|e| ApiError::invalid("after", e))?;
+        let scope = scope(ctx, "team", team, Reading::List).await?;
+        query.team = scope.team;
         query.measure = measure.map(Into::into);
         query.breaches_only = breaches_only.unwrap_or(false);
-        query.limit = Some(page("first", first)?);
-        let waits = run(ctx, move |p| p.open_waits(&query)).await?;
-        Ok(waits.into_iter().map(Into::into).collect())
+        let paging = query.after.is_some();
+        let waits = run(ctx, move |p| p.open_waits_page(&query)).await?;
+        let mut connection = Connection::with_additional_fields(
+            paging,
+            waits.has_next_page,
+            ListFields {
+                scope: scope.report,
+            },
+        );
+        connection.edges.extend(
+            waits
+                .items
+                .into_iter()
+                .map(|item| Edge::new(item.cursor.encode(), OpenWait::from(item.wait))),
+        );
+        Ok(connection)
     }
 
     /// Normalisatie: outcomes of a cohort — light resolution, escalation, out-of-home, foster
