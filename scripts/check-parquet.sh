@@ -47,7 +47,7 @@ expected = {
         "request_to_decision_days": pa.int64(), "request_to_decision_status": pa.string(),
         "decision_to_start_days": pa.int64(), "decision_to_start_status": pa.string(),
         "signal_to_first_help_days": pa.int64(), "signal_to_first_help_status": pa.string(),
-        "as_of": pa.date32(),
+        "as_of": pa.date32(), "known_on": pa.timestamp("us", tz="UTC"),
     },
     "events": {
         "position": pa.int64(), "trajectory_id": pa.string(), "version": pa.int64(),
@@ -70,5 +70,6 @@ for name, columns in expected.items():
 summaries = pq.read_table(f"{out}/summaries.parquet")
 assert set(summaries.column("ijw_verwijzer").to_pylist()) <= {"01", "02", "03", "04", "05", "06", "08"}
 assert all(k.startswith("sk-synth-") for k in summaries.column("subject_key").to_pylist())
+assert summaries.column("known_on").null_count == summaries.num_rows, "known_on without --known-on"
 print("parquet check passed")
 PY

@@ -82,6 +82,7 @@ pub const SUMMARY_COLUMNS: &[Column] = &[
     col("signal_to_first_help_days", Int, true),
     col("signal_to_first_help_status", Text, true),
     col("as_of", Date, false),
+    col("known_on", Timestamp, true),
 ];
 
 /// The columns of `events.csv` / `events.parquet` (the analyst's form), in order.

@@ -8,7 +8,7 @@ use crate::summary::Summary;
 
 impl Summary {
     /// The row keyed by the export's column names ([`SUMMARY_COLUMNS`]); empty cells are `null`,
-    /// dates `YYYY-MM-DD`.
+    /// dates `YYYY-MM-DD`, instants RFC 3339 in UTC (`…Z`, as in the CSV).
     pub fn to_json_row(&self) -> Map<String, Value> {
         SUMMARY_COLUMNS
             .iter()
@@ -23,7 +23,9 @@ fn json(cell: Cell) -> Value {
         Cell::Text(v) => v.map_or(Value::Null, Value::String),
         Cell::Date(v) => v.map_or(Value::Null, |d| Value::String(d.to_string())),
         Cell::Int(v) => v.map_or(Value::Null, Value::from),
-        Cell::Timestamp(v) => v.map_or(Value::Null, |t| Value::String(t.to_rfc3339())),
+        Cell::Timestamp(v) => v.map_or(Value::Null, |t| {
+            Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        }),
         Cell::Bool(v) => v.map_or(Value::Null, Value::Bool),
     }
 }

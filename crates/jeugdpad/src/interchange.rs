@@ -137,6 +137,17 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
     })
 }
 
+/// Refuses option combinations that would be silently ignored (before anything is logged).
+pub fn check_export(args: &ExportArgs) -> Result<(), Box<dyn Error>> {
+    if args.known_on.is_some() && matches!(args.what, What::Events) {
+        return Err(
+            "--known-on applies to --what summaries only (every event carries its recorded_at)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let store = open(data)?;
     let options = ExportOptions {
@@ -151,6 +162,7 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
         },
         out: args.out.clone(),
         as_of: args.as_of.unwrap_or_else(today),
+        known_on: args.known_on,
     };
     let progress = bar(Some(store.head()), "events read");
     let result = jeugdpad_interchange::export(&store, &options, &|n| progress.inc(n));

@@ -32,7 +32,8 @@ fn main() -> ExitCode {
         // Logged before any data leaves, like every export through the API.
         Command::Export(args) => {
             let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
-            access::log_export(&cli.data, &operation.to_lowercase())
+            interchange::check_export(&args)
+                .and_then(|()| access::log_export(&cli.data, &operation.to_lowercase()))
                 .and_then(|()| interchange::export(&cli.data, &args))
         }
     };

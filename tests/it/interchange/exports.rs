@@ -264,6 +264,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
             what: ExportWhat::Events,
             out: out.path().to_path_buf(),
             as_of: today(),
+            known_on: None,
         },
         &|_| {},
     )

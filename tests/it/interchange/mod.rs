@@ -70,6 +70,7 @@ fn export_file_as_of(
         what,
         out: out.to_path_buf(),
         as_of,
+        known_on: None,
     };
     let report = export(store, &options, &|_| {}).expect("export succeeds");
     std::fs::read_to_string(&report.path).expect("the export exists and is text")
