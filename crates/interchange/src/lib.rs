@@ -38,7 +38,7 @@ mod wire;
 
 use std::path::PathBuf;
 
-pub use columns::{Column, ColumnKind, EVENT_COLUMNS, SUMMARY_COLUMNS};
+pub use columns::{Column, ColumnKind, EVENT_COLUMNS, LIST_SEPARATOR, SUMMARY_COLUMNS};
 pub use export::{export, ExportFormat, ExportOptions, ExportReport, ExportWhat};
 pub use import::{import, ImportOptions, ImportReport, Rejection};
 pub use seed::{seed, SeedOptions, SeedReport};

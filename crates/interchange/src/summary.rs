@@ -73,6 +73,12 @@ pub struct Summary {
     pub as_of: NaiveDate,
     /// The knownOn instant `T` the row was made for (`None`: everything known now).
     pub known_on: Option<DateTime<Utc>>,
+    /// The signal's concern codes, as corrected.
+    pub concerns: Vec<&'static str>,
+    /// The first assessment's conclusion code, when one was completed by `D`.
+    pub assessment_conclusion: Option<&'static str>,
+    /// The form codes of the help episodes started by `D`, in start order.
+    pub help_forms: Vec<&'static str>,
 }
 
 /// The summary of one trajectory as of `as_of.date`; `None` when it has no signal by then. The
@@ -120,6 +126,9 @@ pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, as_of: AsOf) -> Opti
         signal_to_first_help: first(Measure::SignalToFirstHelp),
         as_of: d,
         known_on: as_of.known_on,
+        concerns: figures.concerns.iter().map(|c| c.code()).collect(),
+        assessment_conclusion: figures.assessment_conclusion.map(|c| c.code()),
+        help_forms: figures.help_forms.iter().map(|f| f.code()).collect(),
     })
 }
 
@@ -299,6 +308,10 @@ impl Summary {
         }
         cells.push(Cell::Date(Some(self.as_of)));
         cells.push(Cell::Timestamp(self.known_on));
+        let list = |codes: &[&str]| Cell::TextList(codes.iter().map(|&c| c.to_owned()).collect());
+        cells.push(list(&self.concerns));
+        cells.push(Cell::Text(self.assessment_conclusion.map(str::to_owned)));
+        cells.push(list(&self.help_forms));
         cells
     }
 }
