@@ -202,18 +202,17 @@ async fn a_summary_known_on_an_earlier_instant_leaves_later_corrections_out() {
     assert_eq!(file_rows, known);
 }
 
-/// Writes the file export of the summaries as `format` into a directory of its own and returns
-/// the file's path.
+/// Writes the file export of the summaries as `format` into `out` and returns the file's path.
 fn file_export(
     server: &Server,
+    out: &std::path::Path,
     format: jeugdpad_interchange::ExportFormat,
     as_of: chrono::NaiveDate,
 ) -> std::path::PathBuf {
-    let out = tempfile::tempdir().expect("tempdir").keep();
     let options = jeugdpad_interchange::ExportOptions {
         format,
         what: jeugdpad_interchange::ExportWhat::Summaries,
-        out,
+        out: out.to_path_buf(),
         as_of,
         known_on: None,
     };
@@ -355,7 +354,13 @@ async fn summaries_carry_the_concerns_the_first_conclusion_and_the_forms_of_help
     }
 
     // CSV: the codes joined by ';', empty for none; Parquet: lists of strings.
-    let csv_path = file_export(&server, jeugdpad_interchange::ExportFormat::Csv, today());
+    let out = tempfile::tempdir().expect("tempdir");
+    let csv_path = file_export(
+        &server,
+        out.path(),
+        jeugdpad_interchange::ExportFormat::Csv,
+        today(),
+    );
     let mut reader = csv::Reader::from_path(&csv_path).expect("the CSV");
     let headers = reader.headers().expect("a header").clone();
     let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
@@ -392,6 +397,7 @@ async fn summaries_carry_the_concerns_the_first_conclusion_and_the_forms_of_help
 
     let parquet_path = file_export(
         &server,
+        out.path(),
         jeugdpad_interchange::ExportFormat::Parquet,
         today(),
     );
@@ -415,7 +421,4 @@ async fn summaries_carry_the_concerns_the_first_conclusion_and_the_forms_of_help
     ];
     expected_parquet.sort();
     assert_eq!(parquet_lists(&parquet_path), expected_parquet);
-    for path in [csv_path, parquet_path] {
-        let _ = std::fs::remove_dir_all(path.parent().expect("the export directory"));
-    }
 }
