@@ -1,5 +1,6 @@
 """Reads Jeugdpad's Parquet exports back with a mainstream reader (pyarrow) and checks the column
-types and the row counts against the CSV exports of the same store.
+types and the row counts against the CSV exports of the same store, and the summaries' list
+columns (concerns, help_forms) against the CSV's ';'-joined cells.
 
 Run by `cargo xtask parquet`, which seeds a small synthetic municipality, exports summaries and
 events as CSV and Parquet into a directory, and calls: check_parquet.py DIRECTORY
@@ -21,7 +22,10 @@ expected = {
         "request_to_decision_days": pa.int64(), "request_to_decision_status": pa.string(),
         "decision_to_start_days": pa.int64(), "decision_to_start_status": pa.string(),
         "signal_to_first_help_days": pa.int64(), "signal_to_first_help_status": pa.string(),
-        "as_of": pa.date32(),
+        "as_of": pa.date32(), "known_on": pa.timestamp("us", tz="UTC"),
+        "concerns": pa.list_(pa.field("item", pa.string(), nullable=False)),
+        "assessment_conclusion": pa.string(),
+        "help_forms": pa.list_(pa.field("item", pa.string(), nullable=False)),
     },
     "events": {
         "position": pa.int64(), "trajectory_id": pa.string(), "version": pa.int64(),
@@ -44,4 +48,15 @@ for name, columns in expected.items():
 summaries = pq.read_table(f"{out}/summaries.parquet")
 assert set(summaries.column("ijw_verwijzer").to_pylist()) <= {"01", "02", "03", "04", "05", "06", "08"}
 assert all(k.startswith("sk-synth-") for k in summaries.column("subject_key").to_pylist())
+# The list columns hold the same codes as the CSV's ';'-joined cells, row by row.
+with open(f"{out}/summaries.csv", newline="") as f:
+    csv_rows = list(csv.DictReader(f))
+for column in ("concerns", "help_forms"):
+    lists = summaries.column(column).to_pylist()
+    assert all(isinstance(v, list) for v in lists), f"{column}: a null list"
+    joined = [";".join(v) for v in lists]
+    assert joined == [row[column] for row in csv_rows], f"{column}: parquet lists differ from the CSV"
+assert all(len(v) >= 1 for v in summaries.column("concerns").to_pylist()), "a signal without concerns"
+assert any(len(v) >= 2 for v in summaries.column("help_forms").to_pylist()), "no trajectory with two forms of help"
+assert summaries.column("known_on").null_count == summaries.num_rows, "known_on without --known-on"
 print("parquet check passed")

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    BooleanBuilder, Date32Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -30,7 +31,13 @@ pub enum ColumnKind {
     Timestamp,
     /// `true`/`false` (`bool`).
     Bool,
+    /// A list of codes (Parquet `list<string>` with non-null items; CSV the codes joined by
+    /// `;`, empty for an empty list; JSON an array of strings).
+    TextList,
 }
+
+/// What joins the codes of a [`ColumnKind::TextList`] in a CSV cell. No code contains it.
+pub const LIST_SEPARATOR: char = ';';
 
 /// One export column.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +58,7 @@ const fn col(name: &'static str, kind: ColumnKind, nullable: bool) -> Column {
     }
 }
 
-use ColumnKind::{Bool, Date, Int, Text, Timestamp};
+use ColumnKind::{Bool, Date, Int, Text, TextList, Timestamp};
 
 /// The columns of `summaries.csv` / `summaries.parquet`, in order.
 pub const SUMMARY_COLUMNS: &[Column] = &[
@@ -82,6 +89,10 @@ pub const SUMMARY_COLUMNS: &[Column] = &[
     col("signal_to_first_help_days", Int, true),
     col("signal_to_first_help_status", Text, true),
     col("as_of", Date, false),
+    col("known_on", Timestamp, true),
+    col("concerns", TextList, false),
+    col("assessment_conclusion", Text, true),
+    col("help_forms", TextList, false),
 ];
 
 /// The columns of `events.csv` / `events.parquet` (the analyst's form), in order.
@@ -105,6 +116,7 @@ pub(crate) enum Cell {
     Int(Option<i64>),
     Timestamp(Option<DateTime<Utc>>),
     Bool(Option<bool>),
+    TextList(Vec<String>),
 }
 
 impl Cell {
@@ -117,6 +129,7 @@ impl Cell {
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
                 .unwrap_or_default(),
             Cell::Bool(v) => v.map(|b| b.to_string()).unwrap_or_default(),
+            Cell::TextList(v) => v.join(&LIST_SEPARATOR.to_string()),
         }
     }
 }
@@ -236,7 +249,13 @@ fn data_type(kind: ColumnKind) -> DataType {
         Int => DataType::Int64,
         Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         Bool => DataType::Boolean,
+        TextList => DataType::List(list_item()),
     }
+}
+
+/// The item field of a [`ColumnKind::TextList`] column: `item`, a string, never null.
+fn list_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Utf8, false))
 }
 
 /// Days from 1970-01-01, Arrow's `date32`.
@@ -294,6 +313,21 @@ fn array<'a>(kind: ColumnKind, cells: impl Iterator<Item = &'a Cell>) -> ArrayRe
                     Cell::Bool(v) => *v,
                     _ => None,
                 });
+            }
+            Arc::new(b.finish())
+        }
+        TextList => {
+            let mut b = ListBuilder::new(StringBuilder::new()).with_field(list_item());
+            for cell in cells {
+                match cell {
+                    Cell::TextList(codes) => {
+                        for code in codes {
+                            b.values().append_value(code);
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                }
             }
             Arc::new(b.finish())
         }

@@ -4,8 +4,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_domain::TrajectoryId;
+use jeugdpad_projections::AsOf;
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde_json::Value;
 
@@ -56,6 +57,9 @@ pub struct ExportOptions {
     pub out: PathBuf,
     /// The reference date `D` of the summaries.
     pub as_of: NaiveDate,
+    /// The knownOn instant `T` of the summaries: when given, every trajectory as the system knew
+    /// it then (only events recorded at or before `T`). Not used for events.
+    pub known_on: Option<DateTime<Utc>>,
     /// Replace the file when it exists; otherwise an existing file is [`Error::Exists`] and
     /// stays as it is.
     pub overwrite: bool,
@@ -113,6 +117,10 @@ pub fn export(
     let file = create(&path, options.overwrite)?;
     let head = store.head();
     let mut rows = 0;
+    let as_of = AsOf {
+        date: options.as_of,
+        known_on: options.known_on,
+    };
     match (options.what, options.format) {
         (ExportWhat::Events, ExportFormat::Jsonl) => {
             let mut out = BufWriter::new(file);
@@ -140,7 +148,7 @@ pub fn export(
         }
         (ExportWhat::Summaries, ExportFormat::Jsonl) => {
             let mut out = BufWriter::new(file);
-            crate::for_each_summary(store, options.as_of, progress, |summary| {
+            crate::for_each_summary(store, as_of, progress, |summary| {
                 rows += 1;
                 write_line(&mut out, &path, &summary)
             })?;
@@ -148,7 +156,7 @@ pub fn export(
         }
         (ExportWhat::Summaries, format) => {
             let mut sink = sink(file, &path, format, SUMMARY_COLUMNS)?;
-            crate::for_each_summary(store, options.as_of, progress, |summary| {
+            crate::for_each_summary(store, as_of, progress, |summary| {
                 rows += 1;
                 sink.push(summary.cells())
             })?;

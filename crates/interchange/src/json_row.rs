@@ -8,7 +8,7 @@ use crate::summary::Summary;
 
 impl Summary {
     /// The row keyed by the export's column names ([`SUMMARY_COLUMNS`]); empty cells are `null`,
-    /// dates `YYYY-MM-DD`.
+    /// dates `YYYY-MM-DD`, instants RFC 3339 in UTC (`…Z`, as in the CSV), lists arrays.
     pub fn to_json_row(&self) -> Map<String, Value> {
         SUMMARY_COLUMNS
             .iter()
@@ -23,8 +23,11 @@ fn json(cell: Cell) -> Value {
         Cell::Text(v) => v.map_or(Value::Null, Value::String),
         Cell::Date(v) => v.map_or(Value::Null, |d| Value::String(d.to_string())),
         Cell::Int(v) => v.map_or(Value::Null, Value::from),
-        Cell::Timestamp(v) => v.map_or(Value::Null, |t| Value::String(t.to_rfc3339())),
+        Cell::Timestamp(v) => v.map_or(Value::Null, |t| {
+            Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        }),
         Cell::Bool(v) => v.map_or(Value::Null, Value::Bool),
+        Cell::TextList(v) => Value::Array(v.into_iter().map(Value::String).collect()),
     }
 }
 
@@ -41,5 +44,10 @@ mod tests {
             Value::from("2026-01-05")
         );
         assert_eq!(json(Cell::Bool(Some(true))), Value::Bool(true));
+        assert_eq!(
+            json(Cell::TextList(vec!["parenting".into(), "housing".into()])),
+            serde_json::json!(["parenting", "housing"])
+        );
+        assert_eq!(json(Cell::TextList(Vec::new())), serde_json::json!([]));
     }
 }

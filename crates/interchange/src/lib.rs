@@ -38,11 +38,13 @@ mod wire;
 
 use std::path::PathBuf;
 
-pub use columns::{Column, ColumnKind, EVENT_COLUMNS, SUMMARY_COLUMNS};
+pub use columns::{Column, ColumnKind, EVENT_COLUMNS, LIST_SEPARATOR, SUMMARY_COLUMNS};
 pub use export::{export, ExportFormat, ExportOptions, ExportReport, ExportWhat};
 pub use import::{import, ImportOptions, ImportReport, Rejection};
 pub use seed::{seed, SeedOptions, SeedReport};
-pub use summary::{for_each_summary, summaries, summarise, Summary, WaitFigure, WaitStatus};
+pub use summary::{
+    for_each_summary, summaries, summarise, summarise_stored, Summary, WaitFigure, WaitStatus,
+};
 pub use wire::EventLine;
 
 use jeugdpad_store::{SledStore, StoreError};

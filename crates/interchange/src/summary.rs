@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Mutex};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use jeugdpad_domain::{Trajectory, TrajectoryId};
-use jeugdpad_projections::{trajectory_figures_of, Measure, Norms, TrajectoryWait};
-use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_projections::{trajectory_figures_of, AsOf, Measure, Norms, TrajectoryWait};
+use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde::Serialize;
 
 use crate::columns::Cell;
@@ -71,12 +71,25 @@ pub struct Summary {
     pub decision_to_start: Option<WaitFigure>,
     pub signal_to_first_help: Option<WaitFigure>,
     pub as_of: NaiveDate,
+    /// The knownOn instant `T` the row was made for (`None`: everything known now).
+    pub known_on: Option<DateTime<Utc>>,
+    /// The signal's concern codes, as corrected.
+    pub concerns: Vec<&'static str>,
+    /// The first assessment's conclusion code, when one was completed by `D`.
+    pub assessment_conclusion: Option<&'static str>,
+    /// The form codes of the help episodes started by `D`, in start order.
+    pub help_forms: Vec<&'static str>,
 }
 
-/// The summary of one trajectory as of `d`; `None` when it has no signal by `d`. The figures are
-/// the projections' ([`trajectory_figures_of`]); a measure's column holds the trajectory's
-/// **first** wait of that measure ([`jeugdpad_projections::TrajectoryFigures::first`]).
-pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, d: NaiveDate) -> Option<Summary> {
+/// The summary of one trajectory as of `as_of.date`; `None` when it has no signal by then. The
+/// figures are the projections' ([`trajectory_figures_of`]); a measure's column holds the
+/// trajectory's **first** wait of that measure
+/// ([`jeugdpad_projections::TrajectoryFigures::first`]).
+///
+/// `trajectory` must already be what was known at `as_of.known_on` (see [`summarise_stored`],
+/// which folds only the events recorded by then); `known_on` is only written into the row.
+pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, as_of: AsOf) -> Option<Summary> {
+    let d = as_of.date;
     // The norms only decide the listing's `norm_breach` flag, which the export does not carry.
     let figures = trajectory_figures_of(id, trajectory, d, &Norms::default())?;
     let summary = &figures.summary;
@@ -112,15 +125,37 @@ pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, d: NaiveDate) -> Opt
         decision_to_start: first(Measure::DecisionToStart),
         signal_to_first_help: first(Measure::SignalToFirstHelp),
         as_of: d,
+        known_on: as_of.known_on,
+        concerns: figures.concerns.iter().map(|c| c.code()).collect(),
+        assessment_conclusion: figures.assessment_conclusion.map(|c| c.code()),
+        help_forms: figures.help_forms.iter().map(|f| f.code()).collect(),
     })
+}
+
+/// The summary of one trajectory from its stored events (one stream, in version order) as of
+/// `as_of`: with a knownOn instant `T` only the events recorded at or before `T` are folded —
+/// facts and corrections recorded later are left out, so the row is the trajectory exactly as
+/// the system knew it at `T` (the read models' knownOn rule). `None` when the trajectory has no
+/// signal by `D` in that view (also when its signal was recorded after `T`).
+pub fn summarise_stored(
+    id: TrajectoryId,
+    events: &[RecordedEvent],
+    as_of: AsOf,
+) -> Result<Option<Summary>, crate::Error> {
+    let known = events
+        .iter()
+        .filter(|event| as_of.known_on.is_none_or(|t| event.recorded_at <= t));
+    let trajectory = jeugdpad_app::fold(known)?;
+    Ok(summarise(id, &trajectory, as_of))
 }
 
 /// Trajectories being read and summarised at once, at most: bounds the memory of
 /// [`for_each_summary`] (each is one stream's facts, then one row).
 const IN_FLIGHT: usize = 256;
 
-/// Hands the summary of every trajectory of the store as of `d` to `each`, in the order of the
-/// trajectories' first events in the log. **Blocking**; uses a few threads of its own. Streams
+/// Hands the summary of every trajectory of the store as of `as_of` (reference date `D`, and
+/// with a knownOn instant `T` as known then: see [`summarise_stored`]) to `each`, in the order
+/// of the trajectories' first events in the log. **Blocking**; uses a few threads of its own. Streams
 /// that are not `trajectory-…` are skipped. `progress` is called with the number of log events
 /// read.
 ///
@@ -131,7 +166,7 @@ const IN_FLIGHT: usize = 256;
 /// through the domain, summarises it and drops it; the rows are put back in order here.
 pub fn for_each_summary(
     store: &SledStore,
-    d: NaiveDate,
+    as_of: AsOf,
     progress: &dyn Fn(u64),
     mut each: impl FnMut(Summary) -> Result<(), crate::Error>,
 ) -> Result<(), crate::Error> {
@@ -153,7 +188,7 @@ pub fn for_each_summary(
                     return; // no more streams
                 };
                 let summary = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    summarise_stream(store, head, id, &stream_id, d)
+                    summarise_stream(store, head, id, &stream_id, as_of)
                 }))
                 .unwrap_or_else(|_| {
                     Err(crate::Error::Undecodable {
@@ -209,29 +244,29 @@ pub fn for_each_summary(
     })
 }
 
-/// Reads one trajectory stream up to `head`, folds it through the domain and summarises it.
+/// Reads one trajectory stream up to `head`, folds it through the domain (as known at
+/// `as_of.known_on`) and summarises it.
 fn summarise_stream(
     store: &SledStore,
     head: u64,
     id: TrajectoryId,
     stream_id: &str,
-    d: NaiveDate,
+    as_of: AsOf,
 ) -> Result<Option<Summary>, crate::Error> {
-    let events = store.read_stream(stream_id)?;
-    let trajectory =
-        jeugdpad_app::fold(events.iter().take_while(|stored| stored.position <= head))?;
-    Ok(summarise(id, &trajectory, d))
+    let mut events = store.read_stream(stream_id)?;
+    events.retain(|stored| stored.position <= head);
+    summarise_stored(id, &events, as_of)
 }
 
-/// Every trajectory's summary as of `d`, collected ([`for_each_summary`] without the streaming:
-/// holds every row, about 300 bytes each). **Blocking.**
+/// Every trajectory's summary as of `as_of`, collected ([`for_each_summary`] without the
+/// streaming: holds every row, about 300 bytes each). **Blocking.**
 pub fn summaries(
     store: &SledStore,
-    d: NaiveDate,
+    as_of: AsOf,
     progress: &dyn Fn(u64),
 ) -> Result<Vec<Summary>, crate::Error> {
     let mut rows = Vec::new();
-    for_each_summary(store, d, progress, |summary| {
+    for_each_summary(store, as_of, progress, |summary| {
         rows.push(summary);
         Ok(())
     })?;
@@ -272,6 +307,11 @@ impl Summary {
             cells.push(Cell::Text(wait.map(|w| w.status.code().to_owned())));
         }
         cells.push(Cell::Date(Some(self.as_of)));
+        cells.push(Cell::Timestamp(self.known_on));
+        let list = |codes: &[&str]| Cell::TextList(codes.iter().map(|&c| c.to_owned()).collect());
+        cells.push(list(&self.concerns));
+        cells.push(Cell::Text(self.assessment_conclusion.map(str::to_owned)));
+        cells.push(list(&self.help_forms));
         cells
     }
 }

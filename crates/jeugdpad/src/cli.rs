@@ -189,6 +189,11 @@ pub struct ExportArgs {
     /// it is and the export refused).
     #[arg(long)]
     pub force: bool,
+    /// Summaries as the system knew them at this instant (RFC 3339, e.g.
+    /// 2026-01-05T09:00:00Z): only steps and corrections recorded at or before it count.
+    /// Default: everything recorded.
+    #[arg(long, value_name = "INSTANT")]
+    pub known_on: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -148,6 +148,17 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
     })
 }
 
+/// Refuses option combinations that would be silently ignored (before anything is logged).
+pub fn check_export(args: &ExportArgs) -> Result<(), Box<dyn Error>> {
+    if args.known_on.is_some() && matches!(args.what, What::Events) {
+        return Err(
+            "--known-on applies to --what summaries only (every event carries its recorded_at)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let options = ExportOptions {
         format: match args.format {
@@ -162,8 +173,10 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
         out: args.out.clone(),
         as_of: args.as_of.unwrap_or_else(today),
         overwrite: args.force,
+        known_on: args.known_on,
     };
     // Asked first, so that an export that will not be written is not logged as one.
+    check_export(args)?;
     options.refuse_existing()?;
     // Logged before any data leaves, like every export through the API.
     let operation = format!("export --what {:?} --format {:?}", args.what, args.format);

@@ -213,6 +213,42 @@ fn seed_fills_an_empty_directory_and_refuses_a_second_time() {
         !csv.contains("consulent-"),
         "no staff ids in the analyst export"
     );
+    // As known on an instant before the seed ran, nothing existed yet: the header alone.
+    let before = dir.path().join("before");
+    let export = jeugdpad(&[
+        "--data",
+        data,
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        before.to_str().expect("utf-8 path"),
+        "--as-of",
+        "2026-06-30",
+        "--known-on",
+        "2020-01-01T00:00:00Z",
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let csv = std::fs::read_to_string(before.join("summaries.csv")).expect("written");
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    // Events carry their own recorded_at: --known-on is refused there, not ignored.
+    let events = jeugdpad(&[
+        "--data",
+        data,
+        "export",
+        "--what",
+        "events",
+        "--out",
+        before.to_str().expect("utf-8 path"),
+        "--known-on",
+        "2020-01-01T00:00:00Z",
+    ]);
+    assert_eq!(events.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&events.stderr).contains("--known-on applies to"));
     assert!(jeugdpad(&["--data", data, "verify"]).status.success());
 }
 

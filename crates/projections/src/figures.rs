@@ -8,7 +8,9 @@
 //! waits — with the very status rule — the waiting-time report and the open-waits list count.
 
 use chrono::NaiveDate;
-use jeugdpad_domain::{HelpForm, RecordedFact, Trajectory, TrajectoryId};
+use jeugdpad_domain::{
+    AssessmentConclusion, Concern, HelpForm, RecordedFact, Trajectory, TrajectoryId,
+};
 use serde::Serialize;
 
 use crate::dated::Dated;
@@ -65,6 +67,17 @@ pub struct TrajectoryFigures {
     pub birth_year: Option<i32>,
     /// A `buurtgezin_prevention` episode started by `D` (the denominator of `foster_prevented`).
     pub buurtgezin_prevention: bool,
+    /// The signal's concerns (zorgen), as corrected, in the order the signal lists them (not a
+    /// figure; passed through for grouping).
+    pub concerns: Vec<Concern>,
+    /// The conclusion of the **first** assessment completed by `D` — the one that ends the
+    /// `signal_to_assessment` wait, made before any help it led to — or `None` when none was
+    /// completed by `D`. A later re-assessment often follows an escalation, so it would say
+    /// more about the outcome than about the signal.
+    pub assessment_conclusion: Option<AssessmentConclusion>,
+    /// The form of every help episode started by `D`, in start order ((date, version), SPEC
+    /// §4); a form started twice appears twice. Its level is [`HelpForm::level`].
+    pub help_forms: Vec<HelpForm>,
     /// Every wait that has started by `D`, in [`Measure::ALL`] order and, within a measure, in
     /// the digest's order (history order of the start event; for `decision_to_start` the
     /// order of the requests the decisions answered).
@@ -131,6 +144,16 @@ pub fn trajectory_figures_of(
         summary: Summary::of(id, &dated, d, norms),
         birth_year: trajectory.signal().and_then(|s| s.details.birth_year),
         buurtgezin_prevention: dated.started_form_by(HelpForm::BuurtgezinPrevention, d),
+        concerns: trajectory
+            .signal()
+            .map(|s| s.details.concerns.clone())
+            .unwrap_or_default(),
+        assessment_conclusion: trajectory
+            .assessments()
+            .first()
+            .filter(|a| a.completed_on <= d)
+            .map(|a| a.conclusion),
+        help_forms: dated.episodes_at(d).map(|e| e.form).collect(),
         waits,
     })
 }

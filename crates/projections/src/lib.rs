@@ -85,8 +85,8 @@ pub use pgb::{Irregularity, OverdueReview, PgbOverdueReport, PgbQuery, TeamCount
 pub use stats::{mean, nearest_rank};
 pub use timeline::{Amendment, Timeline, TimelineFact};
 pub use waits::{
-    Measure, MeasureReport, OpenWait, OpenWaitsQuery, WaitGroup, WaitGrouping, WaitQuery,
-    WaitReport, WaitStats,
+    Measure, MeasureReport, OpenWait, OpenWaitCursor, OpenWaitItem, OpenWaitsPage, OpenWaitsQuery,
+    WaitGroup, WaitGrouping, WaitQuery, WaitReport, WaitStats,
 };
 
 /// A domain fact with its place in the global log: what the read models are fed, in position
@@ -242,6 +242,18 @@ impl Projections {
     /// How many trajectories have been seen.
     pub fn trajectory_count(&self) -> usize {
         self.trajectories.len()
+    }
+
+    /// Every team a trajectory's signal or transfer (or a correction of either) ever named,
+    /// in no particular order: the teams the data knows, registered or not (history imported
+    /// from elsewhere may name a team nobody registered here).
+    pub fn teams(&self) -> impl Iterator<Item = &TeamCode> + '_ {
+        self.by_team.keys()
+    }
+
+    /// Whether any trajectory ever named `team` (see [`Projections::teams`]).
+    pub fn names_team(&self, team: &TeamCode) -> bool {
+        self.by_team.contains_key(team)
     }
 
     /// Applies one recorded event. Events at or below [`Projections::position`] were applied

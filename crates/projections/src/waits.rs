@@ -15,6 +15,7 @@ use jeugdpad_domain::{HelpForm, Source, TeamCode, TrajectoryId};
 use serde::Serialize;
 
 use crate::dated::{days, Dated};
+use crate::listing::CursorError;
 use crate::stats::{mean, nearest_rank, share};
 use crate::{AsOf, Norms, Projections};
 
@@ -318,6 +319,73 @@ pub struct OpenWait {
     pub breach: bool,
 }
 
+/// The place of an open wait in the list's order: pass it back as
+/// [`OpenWaitsQuery::after`] for the waits that follow.
+///
+/// The list is ordered longest wait first, which for one `D` is the earliest start first; the
+/// cursor holds the start date rather than the days waited, so it does not depend on `D` and
+/// stays valid when "today" moves on between two pages. Ties are broken by trajectory id,
+/// measure, form and finally `nth` — the wait's rank among the trajectory's waits of the same
+/// measure, form and start date (two requests for the same form on one day), in history order.
+/// Every field comes from the wait itself, so a cursor stays valid when new waits appear or the
+/// wait it names has ended since: the next page starts right after its place in the order
+/// (keyset paging), and nothing is repeated or skipped among the waits that stay open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct OpenWaitCursor {
+    /// When the wait started (earlier = longer wait = earlier in the list).
+    pub started_on: NaiveDate,
+    /// The trajectory.
+    pub trajectory: TrajectoryId,
+    /// Which wait.
+    pub measure: Measure,
+    /// The requested / decided form, for measures that have one.
+    pub form: Option<HelpForm>,
+    /// Rank among the trajectory's waits with the same measure, form and start date (0 first).
+    pub nth: u32,
+}
+
+impl OpenWaitCursor {
+    /// `YYYY-MM-DD/<uuid>/<measure>/<form or ->/<nth>`.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.started_on,
+            self.trajectory,
+            self.measure.code(),
+            self.form.map_or("-", HelpForm::code),
+            self.nth
+        )
+    }
+
+    /// The inverse of [`OpenWaitCursor::encode`].
+    pub fn decode(text: &str) -> Result<OpenWaitCursor, CursorError> {
+        let mut parts = text.split('/');
+        let mut next = || parts.next().ok_or(CursorError);
+        let started_on = next()?.parse().map_err(|_| CursorError)?;
+        let trajectory = TrajectoryId::parse(next()?).map_err(|_| CursorError)?;
+        let measure = next()?;
+        let measure = *Measure::ALL
+            .iter()
+            .find(|m| m.code() == measure)
+            .ok_or(CursorError)?;
+        let form = match next()? {
+            "-" => None,
+            code => Some(HelpForm::from_code(code).map_err(|_| CursorError)?),
+        };
+        let nth = next()?.parse().map_err(|_| CursorError)?;
+        if parts.next().is_some() {
+            return Err(CursorError);
+        }
+        Ok(OpenWaitCursor {
+            started_on,
+            trajectory,
+            measure,
+            form,
+            nth,
+        })
+    }
+}
+
 /// Which open waits to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenWaitsQuery {
@@ -329,6 +397,8 @@ pub struct OpenWaitsQuery {
     pub measure: Option<Measure>,
     /// Only waits already over their norm.
     pub breaches_only: bool,
+    /// Only the waits after this place in the order (the previous page's last cursor).
+    pub after: Option<OpenWaitCursor>,
     /// At most this many (the longest).
     pub limit: Option<usize>,
 }
@@ -341,9 +411,28 @@ impl OpenWaitsQuery {
             team: None,
             measure: None,
             breaches_only: false,
+            after: None,
             limit: None,
         }
     }
+}
+
+/// One open wait with its place in the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenWaitItem {
+    /// Pass as [`OpenWaitsQuery::after`] for the waits after this one.
+    pub cursor: OpenWaitCursor,
+    /// The wait.
+    pub wait: OpenWait,
+}
+
+/// One page of the open-waits list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenWaitsPage {
+    /// At most the query's `limit` waits, longest first.
+    pub items: Vec<OpenWaitItem>,
+    /// More open waits follow.
+    pub has_next_page: bool,
 }
 
 impl Projections {
@@ -430,9 +519,18 @@ impl Projections {
         }
     }
 
-    /// The open-waits list: every wait open at `D`, longest first; ties by trajectory id, then
-    /// measure, then start date, then form, so the order is stable between calls.
+    /// The open-waits list: every wait open at `D` after `query.after`, longest first (see
+    /// [`OpenWaitCursor`] for the order and its ties), at most `query.limit`.
     pub fn open_waits(&self, query: &OpenWaitsQuery) -> Vec<OpenWait> {
+        self.open_waits_page(query)
+            .items
+            .into_iter()
+            .map(|item| item.wait)
+            .collect()
+    }
+
+    /// [`Projections::open_waits`] with each wait's cursor, and whether more follow the page.
+    pub fn open_waits_page(&self, query: &OpenWaitsQuery) -> OpenWaitsPage {
         let d = query.as_of.date;
         let mut list = Vec::new();
         for view in self.views_for(query.team.as_ref(), query.as_of) {
@@ -441,7 +539,8 @@ impl Projections {
             if query.team.as_ref().is_some_and(|t| t != team) {
                 continue;
             }
-            for wait in waits(dated) {
+            let all: Vec<Wait> = waits(dated).collect();
+            for (at, wait) in all.iter().enumerate() {
                 if query.measure.is_some_and(|m| m != wait.measure) {
                     continue;
                 }
@@ -453,29 +552,43 @@ impl Projections {
                 if query.breaches_only && !breach {
                     continue;
                 }
-                list.push(OpenWait {
+                let same = |w: &&Wait| {
+                    w.measure == wait.measure && w.form == wait.form && w.start == wait.start
+                };
+                let cursor = OpenWaitCursor {
+                    started_on: wait.start,
                     trajectory: view.id,
-                    team: team.clone(),
                     measure: wait.measure,
                     form: wait.form,
-                    started_on: wait.start,
-                    days_waited,
-                    norm_days,
-                    breach,
+                    nth: u32::try_from(all[..at].iter().filter(same).count()).unwrap_or(u32::MAX),
+                };
+                if query.after.is_some_and(|after| cursor <= after) {
+                    continue;
+                }
+                list.push(OpenWaitItem {
+                    cursor,
+                    wait: OpenWait {
+                        trajectory: view.id,
+                        team: team.clone(),
+                        measure: wait.measure,
+                        form: wait.form,
+                        started_on: wait.start,
+                        days_waited,
+                        norm_days,
+                        breach,
+                    },
                 });
             }
         }
-        list.sort_by(|a, b| {
-            b.days_waited
-                .cmp(&a.days_waited)
-                .then(a.trajectory.cmp(&b.trajectory))
-                .then(a.measure.cmp(&b.measure))
-                .then(a.started_on.cmp(&b.started_on))
-                .then(a.form.cmp(&b.form))
-        });
+        // Earliest start = longest wait (one `D` for all); the cursor's order breaks the ties.
+        list.sort_unstable_by_key(|item| item.cursor);
+        let has_next_page = query.limit.is_some_and(|limit| list.len() > limit);
         if let Some(limit) = query.limit {
             list.truncate(limit);
         }
-        list
+        OpenWaitsPage {
+            items: list,
+            has_next_page,
+        }
     }
 }

@@ -186,7 +186,9 @@ fn operation(op: Op, target: &Target, n: usize, token_id: &str) -> String {
         Op::List => format!(
             "{{ trajectories(filter: {{ team: \"{team}\" }}) {{ nodes {{ trajectoryId }} }} }}"
         ),
-        Op::OpenWaits => format!("{{ openWaits(team: \"{team}\") {{ trajectoryId }} }}"),
+        Op::OpenWaits => {
+            format!("{{ openWaits(team: \"{team}\") {{ nodes {{ trajectoryId }} }} }}")
+        }
         Op::PgbOverdue => {
             format!("{{ pgbOverdueReviews(team: \"{team}\") {{ perTeam {{ team count }} }} }}")
         }

@@ -103,13 +103,13 @@ async fn the_open_waits_list_is_longest_first_with_days_so_far() {
         .lead("west")
         .gql(
             "{ openWaits(team: \"west\", measure: SIGNAL_TO_ASSESSMENT) {
-                 team measure startedOn daysWaited normDays breach } }",
+                 nodes { team measure startedOn daysWaited normDays breach } } }",
             json!({}),
         )
         .await;
 
     assert_eq!(
-        data["openWaits"],
+        data["openWaits"]["nodes"],
         json!([
             { "team": "west", "measure": "SIGNAL_TO_ASSESSMENT", "startedOn": "2026-05-01",
               "daysWaited": 60, "normDays": 42, "breach": true },
@@ -117,6 +117,130 @@ async fn the_open_waits_list_is_longest_first_with_days_so_far() {
               "daysWaited": 20, "normDays": 42, "breach": false },
         ])
     );
+}
+
+/// One page of west's open waits as the team lead sees them: (rows, endCursor, hasNextPage).
+async fn open_waits_page(
+    reader: &Client<'_>,
+    after: &serde_json::Value,
+) -> (Vec<serde_json::Value>, serde_json::Value, bool) {
+    let data = reader
+        .gql(
+            "query($after: String) { openWaits(team: \"west\", first: 4, after: $after) {
+                 scope { teams }
+                 edges { cursor node { trajectoryId measure form startedOn daysWaited } }
+                 pageInfo { endCursor hasNextPage } } }",
+            json!({ "after": after }),
+        )
+        .await;
+    let page = &data["openWaits"];
+    assert_eq!(page["scope"]["teams"], json!(["west"]));
+    let edges = page["edges"].as_array().expect("edges");
+    assert!(edges.len() <= 4, "{page:#}");
+    (
+        edges.iter().map(|edge| edge["node"].clone()).collect(),
+        page["pageInfo"]["endCursor"].clone(),
+        page["pageInfo"]["hasNextPage"].as_bool().expect("a flag"),
+    )
+}
+
+#[tokio::test]
+async fn the_open_waits_list_pages_through_every_wait_once() {
+    let server = Server::start().await;
+    // Team west as of D = 2026-06-30, counted by hand:
+    // w1, w2: signalled 03-02, nothing else: two waits each (assessment, first help), 03-02 →
+    //         06-30 = 29 + 30 + 31 + 30 = 120 days.
+    let w1 = server
+        .open("2026-03-02", "west", "sk-page-1", "SCHOOL")
+        .await;
+    let w2 = server
+        .open("2026-03-02", "west", "sk-page-2", "SCHOOL")
+        .await;
+    // w3: signalled 04-01: two waits of 04-01 → 06-30 = 29 + 31 + 30 = 90 days.
+    let w3 = server.open("2026-04-01", "west", "sk-page-3", "JGZ").await;
+    // w4: signalled 04-01, assessed 04-20 (that wait closed); first help open 90 days; two
+    //     requests for jeugd-ggz on 05-04, both unanswered: 05-04 → 06-30 = 27 + 30 = 57 each.
+    let w4 = server.open("2026-04-01", "west", "sk-page-4", "JGZ").await;
+    w4.assess("2026-04-20").await;
+    w4.request("2026-05-04", "YOUTH_MENTAL_HEALTH").await;
+    w4.request("2026-05-04", "YOUTH_MENTAL_HEALTH").await;
+    // w5: signalled 05-01, assessed 05-11: first help open 05-01 → 06-30 = 30 + 30 = 60 days.
+    let w5 = server
+        .open("2026-05-01", "west", "sk-page-5", "HUISARTS")
+        .await;
+    w5.assess("2026-05-11").await;
+    // w6: closed: no open waits. Zuid's wait is another team's.
+    let w6 = server
+        .open("2026-01-05", "west", "sk-page-6", "SCHOOL")
+        .await;
+    w6.close("2026-02-01", "NO_HELP_NEEDED").await;
+    server
+        .open("2026-01-05", "zuid", "sk-page-7", "SCHOOL")
+        .await;
+
+    let lead = server.lead("west");
+    let (mut rows, mut after, mut more) = open_waits_page(&lead, &serde_json::Value::Null).await;
+    // The first page: the four 120-day waits of w1 and w2.
+    assert_eq!(rows.len(), 4);
+    assert!(more);
+    assert!(rows.iter().all(|row| row["daysWaited"] == 120), "{rows:#?}");
+    // A new signal while the lead pages: w7 on 06-29, two waits of 1 day, at the end.
+    let w7 = server
+        .open("2026-06-29", "west", "sk-page-8", "SCHOOL")
+        .await;
+    let mut pages = 1;
+    while more {
+        let (page, cursor, next) = open_waits_page(&lead, &after).await;
+        rows.extend(page);
+        (after, more) = (cursor, next);
+        pages += 1;
+    }
+    // 2 + 2 + 2 + 3 + 1 = 10 waits, and w7's 2: 12, four to a page.
+    assert_eq!(pages, 3);
+
+    let wait = |case: &super::Case<'_>, measure: &str, form: Option<&str>, on: &str, days: i64| {
+        json!({ "trajectoryId": case.id, "measure": measure, "form": form, "startedOn": on,
+                "daysWaited": days })
+    };
+    let (s2a, s2h, r2d) = (
+        "SIGNAL_TO_ASSESSMENT",
+        "SIGNAL_TO_FIRST_HELP",
+        "REQUEST_TO_DECISION",
+    );
+    let ggz = Some("YOUTH_MENTAL_HEALTH");
+    let mut expected = vec![
+        wait(&w1, s2a, None, "2026-03-02", 120),
+        wait(&w1, s2h, None, "2026-03-02", 120),
+        wait(&w2, s2a, None, "2026-03-02", 120),
+        wait(&w2, s2h, None, "2026-03-02", 120),
+        wait(&w3, s2a, None, "2026-04-01", 90),
+        wait(&w3, s2h, None, "2026-04-01", 90),
+        wait(&w4, s2h, None, "2026-04-01", 90),
+        wait(&w5, s2h, None, "2026-05-01", 60),
+        wait(&w4, r2d, ggz, "2026-05-04", 57),
+        wait(&w4, r2d, ggz, "2026-05-04", 57),
+        wait(&w7, s2a, None, "2026-06-29", 1),
+        wait(&w7, s2h, None, "2026-06-29", 1),
+    ];
+    // Longest first across the pages.
+    let days: Vec<i64> = rows
+        .iter()
+        .map(|row| row["daysWaited"].as_i64().unwrap_or(-1))
+        .collect();
+    assert!(days.windows(2).all(|pair| pair[0] >= pair[1]), "{days:?}");
+    // Every open wait exactly once (as a multiset: w4's two requests are alike).
+    let key = |row: &serde_json::Value| row.to_string();
+    rows.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(rows, expected);
+
+    let (code, _) = lead
+        .gql_error(
+            "{ openWaits(after: \"not a cursor\") { nodes { daysWaited } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION");
 }
 
 #[tokio::test]

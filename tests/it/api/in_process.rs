@@ -377,7 +377,7 @@ async fn queries_answer_from_the_read_models() {
         .gql(
             "{ trajectories(first: 10, filter: { team: \"wijkteam-noord\" }) { edges { cursor node { trajectoryId phase waiting } } pageInfo { hasNextPage } }
                waitingTimes(measure: SIGNAL_TO_ASSESSMENT) { asOf measures { measure normDays overall { open openBreaches } } }
-               openWaits { trajectoryId measure daysWaited breach }
+               openWaits { nodes { trajectoryId measure daysWaited breach } }
                normalisation(cohort: { signalledBetween: { from: \"2025-01-01\", to: \"2025-12-31\" } }) { overall { trajectories } }
                pgbOverdueReviews { overdue { trajectoryId } perTeam { team count } }
                pgbIrregularities { trajectoryId }
@@ -401,7 +401,7 @@ async fn queries_answer_from_the_read_models() {
     assert_eq!(data["normalisation"]["overall"]["trajectories"], json!(1));
     assert_eq!(data["today"], json!(TODAY));
     // Signalled 2025-05-01, today 2025-06-02: 32 days without an assessment, within 42.
-    let waits = data["openWaits"].as_array().expect("a list");
+    let waits = data["openWaits"]["nodes"].as_array().expect("a list");
     assert!(waits
         .iter()
         .any(|w| w["measure"] == json!("SIGNAL_TO_ASSESSMENT") && w["daysWaited"] == json!(32)));

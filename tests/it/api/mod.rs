@@ -20,6 +20,7 @@ mod metrics;
 mod normalisation;
 mod on_the_schema;
 mod schema;
+mod scope;
 mod subscription;
 
 use std::collections::BTreeMap;

@@ -264,6 +264,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
             what: ExportWhat::Events,
             out: out.path().to_path_buf(),
             as_of: today(),
+            known_on: None,
             overwrite: false,
         },
         &|_| {},
@@ -424,6 +425,7 @@ fn an_export_replaces_an_earlier_file_only_when_told_to() {
         what: ExportWhat::Summaries,
         out: out.path().to_path_buf(),
         as_of: today(),
+        known_on: None,
         overwrite: false,
     };
     let earlier = "an earlier export\n";

@@ -70,6 +70,7 @@ fn export_file_as_of(
         what,
         out: out.to_path_buf(),
         as_of,
+        known_on: None,
         // The tests export into the same directory again and again.
         overwrite: true,
     };

@@ -68,6 +68,14 @@ impl ApiError {
         ApiError::new(ErrorCode::NotFound, message)
     }
 
+    /// The same error, naming the argument or input field at fault.
+    pub(crate) fn on_field(self, field: &'static str) -> ApiError {
+        ApiError {
+            field: Some(field),
+            ..self
+        }
+    }
+
     /// Our fault: logs `detail` with the request id; the client gets `message` and the id.
     pub(crate) fn internal(
         message: &str,

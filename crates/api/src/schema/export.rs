@@ -3,13 +3,16 @@
 //! the same `jeugdpad_interchange::summarise` makes both. Analysts only; each page is an
 //! export in the access log.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Json, Object, SimpleObject};
 use jeugdpad_access::Action;
 use jeugdpad_interchange::SUMMARY_COLUMNS;
 use jeugdpad_projections::{AsOf, ListingCursor, ListingQuery};
+use jeugdpad_store::EventStore;
 
 use super::errors::ApiError;
-use super::scalars::Date;
+use super::scalars::{Date, DateTime};
 use super::RequestId;
 use crate::gate::{allow, About};
 use crate::state::AppState;
@@ -38,11 +41,15 @@ pub struct ExportQuery;
 impl ExportQuery {
     /// Pseudonymised trajectory summaries as of `asOf` (default today), every team, in
     /// signal-date order — the rows of `summaries.csv`: no names, no free text, no staff ids.
-    /// Analysts only; written to the access log as an export.
+    /// With `knownOn`, every row is the trajectory exactly as the system knew it at that
+    /// instant: only steps and corrections recorded at or before it count, and trajectories
+    /// recorded later are not there (the `known_on` column repeats the instant). Analysts only;
+    /// written to the access log as an export.
     async fn summary_export(
         &self,
         ctx: &Context<'_>,
         as_of: Option<Date>,
+        known_on: Option<DateTime>,
         #[graphql(default = 500)] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<SummaryExportPage> {
@@ -59,23 +66,39 @@ impl ExportQuery {
         allow(ctx, Action::Export, About::default()).await?;
         let state = ctx.data_unchecked::<AppState>();
         let request = ctx.data_opt::<RequestId>().map(|r| r.0);
-        let d = as_of.map_or_else(|| state.today(), |d| d.0);
-        let mut query = ListingQuery::new(AsOf::date(d), usize::try_from(first).unwrap_or(1));
+        let failed = |e: &dyn std::fmt::Display| {
+            ApiError::internal("the export could not be made", e, request)
+        };
+        let as_of = AsOf {
+            date: as_of.map_or_else(|| state.today(), |d| d.0),
+            known_on: known_on.map(|t| t.0),
+        };
+        // The listing as known at `knownOn`: its trajectories and their signal-date order then.
+        let mut query = ListingQuery::new(as_of, usize::try_from(first).unwrap_or(1));
         query.after = after;
         let page = state
             .query(move |p| p.list(&query))
             .await
-            .map_err(|e| ApiError::internal("the export could not be made", &e, request))?;
-        let mut rows = Vec::with_capacity(page.items.len());
-        for item in &page.items {
-            let id = item.summary.trajectory;
-            let trajectory = jeugdpad_app::load(&state.store, id)
-                .await
-                .map_err(|e| ApiError::internal("the export could not be made", &e, request))?;
-            if let Some(summary) = jeugdpad_interchange::summarise(id, &trajectory.trajectory, d) {
-                rows.push(Json(summary.to_json_row()));
+            .map_err(|e| failed(&e))?;
+        let ids: Vec<_> = page
+            .items
+            .iter()
+            .map(|item| item.summary.trajectory)
+            .collect();
+        let store = Arc::clone(&state.store);
+        let rows = tokio::task::spawn_blocking(move || {
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                let events = store.read_stream(&id.stream_id())?;
+                if let Some(summary) = jeugdpad_interchange::summarise_stored(id, &events, as_of)? {
+                    rows.push(Json(summary.to_json_row()));
+                }
             }
-        }
+            Ok::<_, jeugdpad_interchange::Error>(rows)
+        })
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
         Ok(SummaryExportPage {
             columns: SUMMARY_COLUMNS.iter().map(|c| c.name.to_owned()).collect(),
             rows,

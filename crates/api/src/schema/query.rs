@@ -4,13 +4,15 @@
 //! Every figure takes a reference date `asOf` (default: today) and optionally a `knownOn`
 //! instant: the figure exactly as the system could have shown it then (SPEC §4).
 
+use std::collections::BTreeSet;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, OneofObject, ID};
 use jeugdpad_access::{effective_team, Action};
 use jeugdpad_domain::TeamCode;
 use jeugdpad_projections::{
-    AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitsQuery, PgbQuery, Projections,
-    WaitQuery,
+    AsOf, CohortQuery, ListingCursor, ListingQuery, OpenWaitCursor, OpenWaitsQuery, PgbQuery,
+    Projections, WaitQuery,
 };
 
 use super::codes::CodeLists;
@@ -19,7 +21,8 @@ use super::errors::{ApiError, ApiResult};
 use super::inputs;
 use super::mutation::trajectory;
 use super::reports::{
-    Irregularity, NormalisationReport, OpenWait, PgbOverdueReport, WaitingTimeReport,
+    Irregularity, ListFields, NormalisationReport, OpenWait, PgbOverdueReport, ReportScope,
+    WaitingTimeReport,
 };
 use super::scalars::{Date, DateTime};
 use super::types::{stored_events, StoredEvent, Trajectory, TrajectorySummary};
@@ -95,7 +98,8 @@ impl CaseQuery {
     }
 
     /// Trajectories in signal-date order (oldest first), filtered, as a Relay connection.
-    /// Forward pagination only: pass the last `endCursor` as `after`.
+    /// Forward pagination only: pass the last `endCursor` as `after`. `scope` says which teams
+    /// the list is limited to; `filter.team` must name a known team (`NOT_FOUND` otherwise).
     #[graphql(
         complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize * child_complexity"
     )]
@@ -107,12 +111,13 @@ impl CaseQuery {
         as_of: Option<Date>,
         known_on: Option<DateTime>,
         filter: Option<TrajectoryFilter>,
-    ) -> async_graphql::Result<Connection<String, TrajectorySummary>> {
+    ) -> async_graphql::Result<Connection<String, TrajectorySummary, ListFields>> {
         let state = ctx.data_unchecked::<AppState>();
         let first = page("first", first)?;
         let filter = filter.unwrap_or_default();
         let mut query = ListingQuery::new(as_of_of(state, as_of, known_on), first);
-        query.team = list_scope(ctx, filter.team).await?;
+        let scope = scope(ctx, "filter.team", filter.team, Reading::List).await?;
+        query.team = scope.team;
         query.phase = filter.phase.map(Into::into);
         query.current_level = filter.level.map(Into::into);
         query.highest_level = filter.highest_level.map(Into::into);
@@ -129,7 +134,13 @@ impl CaseQuery {
             .map_err(|e| ApiError::invalid("after", e))?;
         let paging = query.after.is_some();
         let listing = run(ctx, move |p| p.list(&query)).await?;
-        let mut connection = Connection::new(paging, listing.has_next_page);
+        let mut connection = Connection::with_additional_fields(
+            paging,
+            listing.has_next_page,
+            ListFields {
+                scope: scope.report,
+            },
+        );
         connection.edges.extend(
             listing
                 .items
@@ -140,6 +151,9 @@ impl CaseQuery {
     }
 
     /// Wachttijden: closed and open waits per measure with the norm applied (SPEC §4).
+    /// `scope` says which teams were counted: a team lead always gets their own team's figures;
+    /// an analyst all teams' unless `team` names one, which must be a known team (`NOT_FOUND`
+    /// with the known teams otherwise).
     #[allow(clippy::too_many_arguments)]
     async fn waiting_times(
         &self,
@@ -156,14 +170,25 @@ impl CaseQuery {
         let mut query = WaitQuery::new(as_of_of(state, as_of, known_on));
         query.measure = measure.map(Into::into);
         query.group_by = group_by.map(Into::into);
-        query.team = figures_scope(ctx, team).await?;
+        let scope = scope(ctx, "team", team, Reading::Figures).await?;
+        query.team = scope.team;
         query.source = source.map(Into::into);
         query.form = form.map(Into::into);
-        Ok(run(ctx, move |p| p.waiting_times(&query)).await?.into())
+        let report = run(ctx, move |p| p.waiting_times(&query)).await?;
+        Ok(WaitingTimeReport::new(report, scope.report))
     }
 
-    /// Lopende wachttijden, longest first.
+    /// Lopende wachttijden: every wait open at `asOf`, longest first, as a Relay connection
+    /// (`nodes` or `edges { cursor node }`, `pageInfo { endCursor hasNextPage }`). Pass the last
+    /// `endCursor` as `after` for the next page: the cursor names a place in the order (start
+    /// date, trajectory, measure, form), not a row number, so it stays valid when new waits
+    /// appear or a day passes between pages, and no wait is listed twice. Equal lengths are
+    /// ordered by trajectory id, then measure and form. `first`: page size (default 50, at most
+    /// 500). `scope` says which team was listed: a consultant's or team lead's own.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize * child_complexity"
+    )]
     async fn open_waits(
         &self,
         ctx: &Context<'_>,
@@ -173,19 +198,41 @@ impl CaseQuery {
         measure: Option<Measure>,
         breaches_only: Option<bool>,
         first: Option<i32>,
-    ) -> async_graphql::Result<Vec<OpenWait>> {
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, OpenWait, ListFields>> {
         let state = ctx.data_unchecked::<AppState>();
         let mut query = OpenWaitsQuery::new(as_of_of(state, as_of, known_on));
-        query.team = list_scope(ctx, team).await?;
+        query.limit = Some(page("first", first)?);
+        query.after = after
+            .as_deref()
+            .map(OpenWaitCursor::decode)
+            .transpose()
+            .map_err(|e| ApiError::invalid("after", e))?;
+        let scope = scope(ctx, "team", team, Reading::List).await?;
+        query.team = scope.team;
         query.measure = measure.map(Into::into);
         query.breaches_only = breaches_only.unwrap_or(false);
-        query.limit = Some(page("first", first)?);
-        let waits = run(ctx, move |p| p.open_waits(&query)).await?;
-        Ok(waits.into_iter().map(Into::into).collect())
+        let paging = query.after.is_some();
+        let waits = run(ctx, move |p| p.open_waits_page(&query)).await?;
+        let mut connection = Connection::with_additional_fields(
+            paging,
+            waits.has_next_page,
+            ListFields {
+                scope: scope.report,
+            },
+        );
+        connection.edges.extend(
+            waits
+                .items
+                .into_iter()
+                .map(|item| Edge::new(item.cursor.encode(), OpenWait::from(item.wait))),
+        );
+        Ok(connection)
     }
 
     /// Normalisatie: outcomes of a cohort — light resolution, escalation, out-of-home, foster
-    /// care prevented, recurrence within 12 months, pathway lengths (SPEC §4).
+    /// care prevented, recurrence within 12 months, pathway lengths (SPEC §4). `scope` says
+    /// which teams were counted (see `waitingTimes`).
     async fn normalisation(
         &self,
         ctx: &Context<'_>,
@@ -205,18 +252,21 @@ impl CaseQuery {
         if range.to < range.from {
             return Err(ApiError::invalid("cohort", "the period ends before it starts").into());
         }
+        let scope = scope(ctx, "team", team, Reading::Figures).await?;
         let query = CohortQuery {
             as_of: as_of_of(state, as_of, known_on),
             cohort: kind,
             from: range.from.0,
             to: range.to.0,
             group_by: group_by.map(Into::into),
-            team: figures_scope(ctx, team).await?,
+            team: scope.team,
         };
-        Ok(run(ctx, move |p| p.normalisation(&query)).await?.into())
+        let report = run(ctx, move |p| p.normalisation(&query)).await?;
+        Ok(NormalisationReport::new(report, scope.report))
     }
 
     /// Achterstallige pgb-controles: reviews past due without a result, with counts per team.
+    /// `scope` says which team was counted: a consultant's or team lead's own.
     async fn pgb_overdue_reviews(
         &self,
         ctx: &Context<'_>,
@@ -225,11 +275,13 @@ impl CaseQuery {
         team: Option<String>,
     ) -> async_graphql::Result<PgbOverdueReport> {
         let state = ctx.data_unchecked::<AppState>();
+        let scope = scope(ctx, "team", team, Reading::List).await?;
         let query = PgbQuery {
             as_of: as_of_of(state, as_of, known_on),
-            team: list_scope(ctx, team).await?,
+            team: scope.team,
         };
-        Ok(run(ctx, move |p| p.pgb_overdue(&query)).await?.into())
+        let report = run(ctx, move |p| p.pgb_overdue(&query)).await?;
+        Ok(PgbOverdueReport::new(report, scope.report))
     }
 
     /// Completed PGB reviews that suspected an irregularity (rechtmatigheid / care fraud).
@@ -243,7 +295,7 @@ impl CaseQuery {
         let state = ctx.data_unchecked::<AppState>();
         let query = PgbQuery {
             as_of: as_of_of(state, as_of, known_on),
-            team: list_scope(ctx, team).await?,
+            team: scope(ctx, "team", team, Reading::List).await?.team,
         };
         let list = run(ctx, move |p| p.pgb_irregularities(&query)).await?;
         Ok(list.into_iter().map(Into::into).collect())
@@ -325,33 +377,91 @@ fn as_of_of(state: &AppState, as_of: Option<Date>, known_on: Option<DateTime>) -
     }
 }
 
-fn team(team: Option<String>) -> ApiResult<Option<TeamCode>> {
-    team.map(|t| inputs::team("team", t)).transpose()
+/// What a report or list is about to read, for the gate.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// A list that names trajectories ([`Action::ListTrajectories`]).
+    List,
+    /// Aggregated figures ([`Action::Figures`]).
+    Figures,
 }
 
-/// The team a list of trajectories is limited to (a team-bound caller's own team when none is
-/// asked), once the gate allows it.
-async fn list_scope(ctx: &Context<'_>, asked: Option<String>) -> ApiResult<Option<TeamCode>> {
-    let team = effective_team(&gate(ctx)?.principal, self::team(asked)?);
-    allow(
-        ctx,
-        Action::ListTrajectories { team: team.clone() },
-        About::default(),
-    )
-    .await?;
-    Ok(team)
+/// The teams one report or list counts: what the read-model query is limited to, and what the
+/// answer says it counted.
+struct Scope {
+    /// `None`: every team.
+    team: Option<TeamCode>,
+    /// The answer's `scope`.
+    report: ReportScope,
 }
 
-/// The team figures are limited to, once the gate allows it.
-async fn figures_scope(ctx: &Context<'_>, asked: Option<String>) -> ApiResult<Option<TeamCode>> {
-    let team = effective_team(&gate(ctx)?.principal, self::team(asked)?);
-    allow(
-        ctx,
-        Action::Figures { team: team.clone() },
-        About::default(),
-    )
-    .await?;
-    Ok(team)
+/// The one place every report and list decides which teams it counts (SPEC §5): the team asked
+/// for (`field`), or a team-bound caller's own team when they name none, or all teams for an
+/// analyst who names none. The gate decides first (so a refusal never depends on what exists);
+/// then a team that was named must be one Jeugdpad knows — registered, or named by a
+/// trajectory — or the answer is `NOT_FOUND` with the known teams: a mistyped team code must
+/// not answer zeros. A known team without trajectories answers zeros: that is a real answer.
+async fn scope(
+    ctx: &Context<'_>,
+    field: &'static str,
+    asked: Option<String>,
+    reading: Reading,
+) -> ApiResult<Scope> {
+    let asked = asked.map(|t| inputs::team(field, t)).transpose()?;
+    let team = effective_team(&gate(ctx)?.principal, asked.clone());
+    let action = match reading {
+        Reading::List => Action::ListTrajectories { team: team.clone() },
+        Reading::Figures => Action::Figures { team: team.clone() },
+    };
+    allow(ctx, action, About::default()).await?;
+    let state = ctx.data_unchecked::<AppState>();
+    if let Some(asked) = &asked {
+        known_team(state, field, asked)?;
+    }
+    let report = match &team {
+        Some(team) => ReportScope {
+            all_teams: false,
+            teams: vec![team.to_string()],
+        },
+        None => ReportScope {
+            all_teams: true,
+            teams: known_teams(state),
+        },
+    };
+    Ok(Scope { team, report })
+}
+
+/// `NOT_FOUND`, listing the known teams, unless `team` is registered or named by a trajectory.
+/// The message does not repeat the code asked for (a mistyped value may be anything).
+fn known_team(state: &AppState, field: &'static str, team: &TeamCode) -> ApiResult<()> {
+    // One lock at a time: the projector takes these two locks as a writer.
+    let registered = state.auth.registry().has_team(team);
+    if registered || read(&state.projections).names_team(team) {
+        return Ok(());
+    }
+    let known = known_teams(state);
+    let message = if known.is_empty() {
+        format!("{field}: there is no team with this code; no teams have been added yet")
+    } else {
+        format!(
+            "{field}: there is no team with this code; the teams are: {}",
+            known.join(", ")
+        )
+    };
+    Err(ApiError::not_found(message).on_field(field))
+}
+
+/// Every team Jeugdpad knows, sorted: the registry's and any other a trajectory names.
+fn known_teams(state: &AppState) -> Vec<String> {
+    let mut teams: BTreeSet<String> = state
+        .auth
+        .registry()
+        .teams()
+        .keys()
+        .map(ToString::to_string)
+        .collect();
+    teams.extend(read(&state.projections).teams().map(ToString::to_string));
+    teams.into_iter().collect()
 }
 
 fn page(field: &'static str, first: Option<i32>) -> ApiResult<usize> {

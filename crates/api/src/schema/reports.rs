@@ -8,6 +8,28 @@ use super::enums::{
 };
 use super::scalars::{Date, DateTime};
 
+/// Which teams a report or list counted (its scope), so that an answer for one team is never
+/// mistaken for the whole municipality's. A team lead's reports always count their own team,
+/// also when they named no team; an analyst's count every team unless they name one.
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct ReportScope {
+    /// True when every trajectory counted, whatever its team (an analyst who named no team);
+    /// false when only the trajectories of the teams in `teams` counted.
+    pub(crate) all_teams: bool,
+    /// The codes of the teams counted, sorted. Not all teams: the one team the report was
+    /// limited to (the team named, or a team lead's own). All teams: every team Jeugdpad
+    /// knows — the registered teams and any other team a trajectory names (history imported
+    /// from elsewhere).
+    pub(crate) teams: Vec<String>,
+}
+
+/// The fields a paged list adds beside its edges.
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct ListFields {
+    /// Which teams the list counted.
+    pub(crate) scope: ReportScope,
+}
+
 /// The figures of one group of waits (SPEC §4).
 #[derive(Debug, Clone)]
 pub(crate) struct WaitStats(p::WaitStats);
@@ -82,16 +104,20 @@ pub(crate) struct WaitingTimeReport {
     as_of: Date,
     /// knownOn instant T, when asked.
     known_on: Option<DateTime>,
+    /// Which teams were counted.
+    scope: ReportScope,
     /// The grouping, when asked.
     group_by: Option<WaitGrouping>,
     /// One entry per measure.
     measures: Vec<MeasureReport>,
 }
 
-impl From<p::WaitReport> for WaitingTimeReport {
-    fn from(r: p::WaitReport) -> Self {
+impl WaitingTimeReport {
+    /// The projections' report, counted over `scope`.
+    pub(crate) fn new(r: p::WaitReport, scope: ReportScope) -> Self {
         WaitingTimeReport {
             as_of: r.as_of.into(),
+            scope,
             known_on: r.known_on.map(DateTime),
             group_by: r.group_by.map(Into::into),
             measures: r
@@ -231,6 +257,8 @@ pub(crate) struct NormalisationReport {
     as_of: Date,
     /// knownOn instant T, when asked.
     known_on: Option<DateTime>,
+    /// Which teams were counted.
+    scope: ReportScope,
     /// How the cohort was drawn.
     cohort: Cohort,
     /// First day of the period.
@@ -245,10 +273,12 @@ pub(crate) struct NormalisationReport {
     groups: Vec<OutcomeGroup>,
 }
 
-impl From<p::NormalisationReport> for NormalisationReport {
-    fn from(r: p::NormalisationReport) -> Self {
+impl NormalisationReport {
+    /// The projections' report, counted over `scope`.
+    pub(crate) fn new(r: p::NormalisationReport, scope: ReportScope) -> Self {
         NormalisationReport {
             as_of: r.as_of.into(),
+            scope,
             known_on: r.known_on.map(DateTime),
             cohort: r.cohort.into(),
             from: r.from.into(),
@@ -298,16 +328,20 @@ pub(crate) struct PgbOverdueReport {
     as_of: Date,
     /// knownOn instant T, when asked.
     known_on: Option<DateTime>,
+    /// Which teams were counted.
+    scope: ReportScope,
     /// Every overdue review.
     overdue: Vec<OverdueReview>,
     /// How many per team.
     per_team: Vec<TeamCount>,
 }
 
-impl From<p::PgbOverdueReport> for PgbOverdueReport {
-    fn from(r: p::PgbOverdueReport) -> Self {
+impl PgbOverdueReport {
+    /// The projections' report, counted over `scope`.
+    pub(crate) fn new(r: p::PgbOverdueReport, scope: ReportScope) -> Self {
         PgbOverdueReport {
             as_of: r.as_of.into(),
+            scope,
             known_on: r.known_on.map(DateTime),
             overdue: r
                 .overdue

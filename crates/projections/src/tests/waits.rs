@@ -4,8 +4,8 @@ use jeugdpad_domain::{CloseReason, HelpForm, Source};
 
 use super::support::*;
 use crate::{
-    Measure, MeasureReport, OpenWait, OpenWaitsQuery, Projections, WaitGrouping, WaitQuery,
-    WaitStats,
+    CursorError, Measure, MeasureReport, OpenWait, OpenWaitCursor, OpenWaitsQuery, Projections,
+    WaitGrouping, WaitQuery, WaitStats,
 };
 
 fn report(
@@ -590,4 +590,106 @@ fn norms_are_installation_settings_and_reports_state_them() {
     assert_eq!(m.norm_days, Some(60));
     // Open: A, B 102 > 60 (breach), C 43.
     assert_eq!(m.overall.open_breaches, 2);
+}
+
+/// Every open wait of `p` at `d`, fetched `size` at a time by passing each page's last cursor
+/// back; also the number of pages that said more follow.
+fn paged(p: &Projections, d: &str, size: usize) -> (Vec<OpenWait>, usize) {
+    let mut all = Vec::new();
+    let mut after = None;
+    let mut more = 0;
+    loop {
+        let page = p.open_waits_page(&OpenWaitsQuery {
+            after,
+            limit: Some(size),
+            ..OpenWaitsQuery::new(as_of(d))
+        });
+        assert!(page.items.len() <= size);
+        after = page.items.last().map(|item| item.cursor);
+        all.extend(page.items.into_iter().map(|item| item.wait));
+        if !page.has_next_page {
+            return (all, more);
+        }
+        more += 1;
+    }
+}
+
+/// A requests parenting support twice on 2026-02-02 (two waits alike in all but their order)
+/// and specialist help on 2026-02-01; B and C are only signalled. As of 2026-03-02:
+/// A: signal → assessment and signal → first help 01-05 → 03-02 = 26 + 28 + 2 = 56 days;
+///    the specialist request 02-01 → 03-02 = 29; each parenting request 02-02 → 03-02 = 28.
+/// B (signal 01-05): 56 and 56; C (signal 02-20): 02-20 → 03-02 = 10 and 10.
+/// Nine open waits in all.
+fn paging_world() -> World {
+    let mut w = World::new();
+    w.signal(A, "2026-01-05", "noord");
+    w.request(A, "2026-02-01", HelpForm::SpecialistAmbulant);
+    w.request(A, "2026-02-02", HelpForm::ParentingSupport);
+    w.request(A, "2026-02-02", HelpForm::ParentingSupport);
+    w.signal(B, "2026-01-05", "noord");
+    w.signal(C, "2026-02-20", "noord");
+    w
+}
+
+#[test]
+fn open_waits_page_through_every_wait_once_in_the_list_order() {
+    let p = paging_world().build();
+    let whole = p.open_waits(&OpenWaitsQuery::new(as_of("2026-03-02")));
+    let days: Vec<i64> = whole.iter().map(|w| w.days_waited).collect();
+    assert_eq!(days, [56, 56, 56, 56, 29, 28, 28, 10, 10]);
+    for size in 1..=10 {
+        let (paged, more) = paged(&p, "2026-03-02", size);
+        assert_eq!(paged, whole, "pages of {size}");
+        // 9 waits: ⌈9 / size⌉ pages, every one but the last says more follow.
+        assert_eq!(more, 9usize.div_ceil(size) - 1, "pages of {size}");
+    }
+}
+
+#[test]
+fn an_open_waits_cursor_survives_new_waits_and_a_new_day() {
+    let mut w = paging_world();
+    let p = w.build();
+    let first = p.open_waits_page(&OpenWaitsQuery {
+        limit: Some(5),
+        ..OpenWaitsQuery::new(as_of("2026-03-02"))
+    });
+    // The five longest as of 03-02: A's and B's 56-day waits, then A's specialist request.
+    assert_eq!(first.items[4].wait.days_waited, 29);
+    let cursor = first.items[4].cursor;
+    assert_eq!(OpenWaitCursor::decode(&cursor.encode()), Ok(cursor));
+
+    // Meanwhile E is signalled (a wait longer than the cursor's: it belongs to the first
+    // page now) and F on 02-25 (shorter: it belongs after the cursor), and a day passes.
+    w.signal(E, "2026-01-02", "noord");
+    let f = super::support::tid(1);
+    w.signal(f, "2026-02-25", "noord");
+    let p = w.build();
+    let rest = p.open_waits_page(&OpenWaitsQuery {
+        after: Some(cursor),
+        ..OpenWaitsQuery::new(as_of("2026-03-03"))
+    });
+    // After A's specialist request (started 02-01) come, as of 03-03: A's two parenting
+    // requests (02-02: 29 days each), F's two signal waits (02-25: 6) and C's (02-20: 11)
+    // before them: 11 > 6.
+    let rows: Vec<_> = rest
+        .items
+        .iter()
+        .map(|item| (item.wait.trajectory, item.wait.days_waited, item.cursor.nth))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (A, 29, 0),
+            (A, 29, 1),
+            (C, 11, 0),
+            (C, 11, 0),
+            (f, 6, 0),
+            (f, 6, 0)
+        ]
+    );
+    assert!(!rest.has_next_page);
+    assert_eq!(
+        OpenWaitCursor::decode("2026-03-02/nonsense"),
+        Err(CursorError)
+    );
 }
