@@ -3,6 +3,7 @@
 //! test binary as the child it kills, and the command line's tests of the real `jeugdpad`.)
 
 mod api;
+mod docs;
 mod interchange;
 mod oidc;
 mod record;

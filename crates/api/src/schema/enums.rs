@@ -21,7 +21,7 @@ macro_rules! mirror {
 }
 
 mirror! {
-    /// Signaalbron: who raised the signal (SPEC §2.1).
+    /// Signaalbron: who raised the signal (docs/glossary.md).
     Source => "jeugdpad_domain::Source" {
         School, Huisarts, Jgz, PohGgzJeugd, VeiligThuis, Wijkteam, ParentsOrYouth, Police,
         GecertificeerdeInstelling, MedicalSpecialist, Court, Other,
@@ -29,7 +29,7 @@ mirror! {
 }
 
 mirror! {
-    /// Zorg: what a signal is worried about (SPEC §2.2).
+    /// Zorg: what a signal is worried about (docs/glossary.md).
     Concern => "jeugdpad_domain::Concern" {
         Parenting, Development, Behaviour, MentalHealth, SchoolAttendance, DomesticViolence,
         Financial, Housing, Addiction, Other,
@@ -88,7 +88,7 @@ mirror! {
 }
 
 mirror! {
-    /// Soort gebeurtenis: the event types of the catalogue (SPEC §2).
+    /// Soort gebeurtenis: the event types of the catalogue (docs/glossary.md).
     EventType => "jeugdpad_domain::EventType" {
         SignalReceived, ConsultantAssigned, TeamTransferred, AssessmentCompleted, HelpRequested,
         DecisionIssued, HelpStarted, HelpEnded, PgbGranted, PgbReviewScheduled,
@@ -97,7 +97,7 @@ mirror! {
 }
 
 mirror! {
-    /// Hulpvorm: a form of help; each has a level on the intensity ladder (SPEC §2.3).
+    /// Hulpvorm: a form of help; each has a level on the intensity ladder (docs/figures.md §5).
     HelpForm => "jeugdpad_domain::HelpForm" {
         WijkteamSupport, ParentingSupport, Mediation, PohGgz, SchoolSocialWork, OwnStrength,
         GroupProgramme, BuurtgezinPrevention, BuurtgezinAftercare, SpecialistAmbulant,
@@ -117,7 +117,7 @@ mirror! {
 }
 
 mirror! {
-    /// Wachttijdmaat: which wait is measured (SPEC §4).
+    /// Wachttijdmaat: which wait is measured (docs/figures.md §3).
     Measure => "jeugdpad_projections::Measure" {
         SignalToAssessment, RequestToDecision, DecisionToStart, SignalToFirstHelp,
     }

@@ -150,7 +150,7 @@ impl CaseQuery {
         Ok(connection)
     }
 
-    /// Wachttijden: closed and open waits per measure with the norm applied (SPEC §4).
+    /// Wachttijden: closed and open waits per measure with the norm applied (docs/figures.md §3).
     /// `scope` says which teams were counted: a team lead always gets their own team's figures;
     /// an analyst all teams' unless `team` names one, which must be a known team (`NOT_FOUND`
     /// with the known teams otherwise).
@@ -231,7 +231,7 @@ impl CaseQuery {
     }
 
     /// Normalisatie: outcomes of a cohort — light resolution, escalation, out-of-home, foster
-    /// care prevented, recurrence within 12 months, pathway lengths (SPEC §4). `scope` says
+    /// care prevented, recurrence within 12 months, pathway lengths (docs/figures.md §6). `scope` says
     /// which teams were counted (see `waitingTimes`).
     async fn normalisation(
         &self,
@@ -395,7 +395,7 @@ struct Scope {
     report: ReportScope,
 }
 
-/// The one place every report and list decides which teams it counts (SPEC §5): the team asked
+/// The one place every report and list decides which teams it counts (docs/security.md): the team asked
 /// for (`field`), or a team-bound caller's own team when they name none, or all teams for an
 /// analyst who names none. The gate decides first (so a refusal never depends on what exists);
 /// then a team that was named must be one Jeugdpad knows — registered, or named by a

@@ -30,11 +30,11 @@ pub(crate) struct ListFields {
     pub(crate) scope: ReportScope,
 }
 
-/// The figures of one group of waits (SPEC §4).
+/// The figures of one group of waits (docs/figures.md §3).
 #[derive(Debug, Clone)]
 pub(crate) struct WaitStats(p::WaitStats);
 
-/// The figures of one group of waits (SPEC §4): lengths in whole days.
+/// The figures of one group of waits (docs/figures.md §3): lengths in whole days.
 #[Object]
 impl WaitStats {
     /// Closed waits.
@@ -188,7 +188,7 @@ pub(crate) struct LevelMedian {
     median_pathway_days: Option<i64>,
 }
 
-/// Normalisatie-uitkomsten of a cohort (SPEC §4). Shares are fractions in [0, 1].
+/// Normalisatie-uitkomsten of a cohort (docs/figures.md §6). Shares are fractions in [0, 1].
 #[derive(Debug, Clone, SimpleObject)]
 pub(crate) struct Outcomes {
     /// Cohort size.

@@ -352,11 +352,11 @@ impl HistoryEntry {
     }
 }
 
-/// Een opgeslagen gebeurtenis with its full envelope (SPEC §1), exactly as stored.
+/// Een opgeslagen gebeurtenis with its full envelope, exactly as stored (docs/export-columns.md).
 #[derive(Debug, Clone)]
 pub(crate) struct StoredEvent(jeugdpad_store::RecordedEvent);
 
-/// Een opgeslagen gebeurtenis with its full envelope (SPEC §1), exactly as stored.
+/// Een opgeslagen gebeurtenis with its full envelope, exactly as stored (docs/export-columns.md).
 #[Object]
 impl StoredEvent {
     /// Global position.
