@@ -17,6 +17,21 @@ fn jeugdpad(args: &[&str]) -> Output {
         .expect("the jeugdpad binary runs")
 }
 
+/// `jeugdpad --data DATA seed --synthetic --trajectories N --today 2026-06-30`.
+fn seed_synthetic(data: &str, trajectories: u32) -> Output {
+    let trajectories = trajectories.to_string();
+    jeugdpad(&[
+        "--data",
+        data,
+        "seed",
+        "--synthetic",
+        "--trajectories",
+        &trajectories,
+        "--today",
+        "2026-06-30",
+    ])
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -598,16 +613,7 @@ fn reports_count_in_words_that_fit_the_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     let source = dir.path().join("source");
     let source = source.to_str().expect("utf-8 path");
-    let seeded = jeugdpad(&[
-        "--data",
-        source,
-        "seed",
-        "--synthetic",
-        "--trajectories",
-        "1",
-        "--today",
-        "2026-06-30",
-    ]);
+    let seeded = seed_synthetic(source, 1);
     assert!(seeded.status.success(), "{seeded:?}");
     let said = stdout(&seeded);
     assert!(said.contains("Seeding 1 synthetic trajectory "), "{said}");
@@ -751,16 +757,7 @@ fn an_export_does_not_replace_an_earlier_one_unless_forced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let data = data.to_str().expect("utf-8 path");
-    let seeded = jeugdpad(&[
-        "--data",
-        data,
-        "seed",
-        "--synthetic",
-        "--trajectories",
-        "3",
-        "--today",
-        "2026-06-30",
-    ]);
+    let seeded = seed_synthetic(data, 3);
     assert!(seeded.status.success(), "{seeded:?}");
     let out = dir.path().join("out");
     let export = |force: bool| {

@@ -103,6 +103,26 @@ pub fn bench_smoke() -> StepResult {
     )
 }
 
+/// Seeds a synthetic municipality of `trajectories` into `data`.
+fn seed(binary: &Path, data: &Path, trajectories: u64, seed: u64, today: &str) -> StepResult {
+    let (trajectories, seed) = (trajectories.to_string(), seed.to_string());
+    jeugdpad(
+        binary,
+        data,
+        &[
+            "seed",
+            "--synthetic",
+            "--trajectories",
+            &trajectories,
+            "--seed",
+            &seed,
+            "--today",
+            today,
+        ],
+    )
+    .map(drop)
+}
+
 /// Seeds a small municipality, exports summaries and events as CSV and Parquet, and has
 /// `scripts/check_parquet.py` read them back with pyarrow (installed once into a virtualenv in
 /// `target/parquet-venv`, or `$JEUGDPAD_PARQUET_VENV`).
@@ -111,20 +131,7 @@ pub fn parquet() -> StepResult {
     let work = Scratch::new("parquet")?;
     let (data, out) = (work.0.join("data"), work.0.join("out"));
     let out_text = out.to_string_lossy().into_owned();
-    jeugdpad(
-        &binary,
-        &data,
-        &[
-            "seed",
-            "--synthetic",
-            "--trajectories",
-            "3000",
-            "--seed",
-            "11",
-            "--today",
-            "2026-06-30",
-        ],
-    )?;
+    seed(&binary, &data, 3000, 11, "2026-06-30")?;
     for format in ["csv", "parquet"] {
         for what in ["summaries", "events"] {
             jeugdpad(
@@ -190,20 +197,7 @@ pub fn examples() -> StepResult {
     let binary = jeugdpad_binary()?;
     let work = Scratch::new("examples")?;
     let data = work.0.join("data");
-    jeugdpad(
-        &binary,
-        &data,
-        &[
-            "seed",
-            "--synthetic",
-            "--trajectories",
-            "5000",
-            "--seed",
-            "2026",
-            "--today",
-            "2026-11-26",
-        ],
-    )?;
+    seed(&binary, &data, 5000, 2026, "2026-11-26")?;
     let tokens = EXAMPLES
         .iter()
         .map(|(user, _, _)| {
