@@ -52,6 +52,7 @@
 //! `stats` (nearest-rank percentiles, mean), `timeline`, `listing` (summaries and the Relay
 //! listing), `normalisation` (cohort outcomes), `pgb` (overdue reviews, irregularities).
 
+mod aggregate;
 mod dated;
 mod figures;
 mod listing;
@@ -60,6 +61,7 @@ mod pgb;
 mod stats;
 mod subjects;
 mod timeline;
+mod trend;
 mod waits;
 
 #[cfg(test)]
@@ -72,6 +74,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, TeamCode, Trajectory, TrajectoryId};
 use serde::Serialize;
 
+use crate::aggregate::Aggregates;
 use crate::dated::Dated;
 
 pub use figures::{
@@ -84,6 +87,10 @@ pub use normalisation::{
 pub use pgb::{Irregularity, OverdueReview, PgbOverdueReport, PgbQuery, TeamCount};
 pub use stats::{mean, nearest_rank};
 pub use timeline::{Amendment, Timeline, TimelineFact};
+pub use trend::{
+    trend_months, MeasureTrend, TrendGroup, TrendMonth, TrendYear, WaitTrend, MAX_TREND_MONTHS,
+    MAX_TREND_YEARS,
+};
 pub use waits::{
     Measure, MeasureReport, OpenWait, OpenWaitCursor, OpenWaitItem, OpenWaitsPage, OpenWaitsQuery,
     WaitGroup, WaitGrouping, WaitQuery, WaitReport, WaitStats,
@@ -212,6 +219,10 @@ pub struct Projections {
     by_team: HashMap<TeamCode, BTreeSet<usize>>,
     /// Trajectories with facts stored but not yet derived, in first-touched order.
     pending: Vec<usize>,
+    /// What the reports count, kept up to date with every digest (see `aggregate`).
+    aggregates: Aggregates,
+    /// Derivations at once from which the aggregates are filled unsorted and sorted once.
+    bulk_threshold: usize,
 }
 
 impl Projections {
@@ -226,6 +237,8 @@ impl Projections {
             by_subject: HashMap::new(),
             by_team: HashMap::new(),
             pending: Vec::new(),
+            aggregates: Aggregates::default(),
+            bulk_threshold: BULK_AGGREGATION,
         }
     }
 
@@ -346,7 +359,8 @@ impl Projections {
         self.set_dated(at, dated);
     }
 
-    /// Stores a freshly derived digest and keeps the signal-date index in step.
+    /// Stores a freshly derived digest and keeps the signal-date index and the aggregates in
+    /// step.
     fn set_dated(&mut self, at: usize, dated: Option<Dated>) {
         let state = &mut self.trajectories[at];
         state.pending = false;
@@ -356,7 +370,9 @@ impl Projections {
         if let Some(new) = &dated {
             self.by_signal.insert((new.signal_on, state.id));
         }
-        state.dated = dated;
+        let old = std::mem::replace(&mut state.dated, dated);
+        self.aggregates
+            .replace(old.as_ref(), state.dated.as_ref(), &self.norms);
     }
 
     /// The trajectory under `known_on` (not yet cut at `D`); `None` when it did not exist then.
@@ -498,11 +514,22 @@ impl Projections {
                     .collect()
             })
         };
+        // A large batch (the start-up rebuild) fills the aggregates unsorted and sorts once.
+        let bulk = pending.len() >= self.bulk_threshold;
+        if bulk {
+            self.aggregates.begin_bulk();
+        }
         for (at, dated) in pending.into_iter().zip(derived) {
             self.set_dated(at, dated);
         }
+        if bulk {
+            self.aggregates.end_bulk();
+        }
     }
 }
+
+/// Trajectories derived at once from which the aggregates are filled unsorted and sorted once.
+const BULK_AGGREGATION: usize = 10_000;
 
 /// The digest of one trajectory's full corrected history (through the domain's fold).
 fn derive_dated(state: &TrajectoryState) -> Option<Dated> {

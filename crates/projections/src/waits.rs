@@ -14,6 +14,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use jeugdpad_domain::{HelpForm, Source, TeamCode, TrajectoryId};
 use serde::Serialize;
 
+use crate::aggregate::days::query_day;
+use crate::aggregate::waits::{Dim, Tally, WaitKey};
+use crate::aggregate::Aggregates;
 use crate::dated::{days, Dated};
 use crate::listing::CursorError;
 use crate::stats::{mean, nearest_rank, share};
@@ -181,8 +184,8 @@ impl WaitQuery {
     }
 }
 
-/// The figures of one group of waits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The figures of one group of waits. `Default` is a group without waits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WaitStats {
     /// Closed waits.
     pub closed: usize,
@@ -295,6 +298,67 @@ impl Key<'_> {
             Key::Text(text) => text.into_owned(),
             Key::Month(year, month) => format!("{year:04}-{month:02}"),
         }
+    }
+}
+
+/// How a report maps onto cells: which teams, which cell each team's overall comes from, and how
+/// groups are formed.
+struct CellChoice<'a> {
+    teams: Vec<(&'a TeamCode, u16)>,
+    /// The cell of a team that holds the query's waits: `All`, or the one value a filter names.
+    overall: Dim,
+    groups: Groups,
+    /// Under [`Groups::Dim`], only this value (the filter of the same dimension).
+    only: Option<Dim>,
+}
+
+enum Groups {
+    None,
+    Team,
+    /// One group per value of this dimension.
+    Dim(Dim),
+}
+
+impl<'a> CellChoice<'a> {
+    /// `None` when the cells cannot answer `query` exactly: a knownOn view, source and form
+    /// filters together, a filter of one dimension grouped by another, or aggregates that are
+    /// not usable.
+    fn of(query: &'a WaitQuery, aggregates: &'a Aggregates) -> Option<CellChoice<'a>> {
+        if query.as_of.known_on.is_some() || !aggregates.usable() {
+            return None;
+        }
+        let filter = match (query.source, query.form) {
+            (Some(_), Some(_)) => return None,
+            (Some(source), None) => Some(Dim::source(source)),
+            (None, Some(form)) => Some(Dim::form(form)),
+            (None, None) => None,
+        };
+        let groups = match query.group_by {
+            None => Groups::None,
+            Some(WaitGrouping::Team) => Groups::Team,
+            Some(WaitGrouping::Source) => Groups::Dim(Dim::Source(0)),
+            Some(WaitGrouping::Form) => Groups::Dim(Dim::Form(0)),
+            Some(WaitGrouping::SignalMonth) => Groups::Dim(Dim::Month(0)),
+        };
+        if let (Groups::Dim(kind), Some(filter)) = (&groups, filter) {
+            if kind.span() != filter.span() {
+                return None;
+            }
+        }
+        let teams = match &query.team {
+            Some(team) => aggregates
+                .team(team)
+                .map(|i| (team, i))
+                .into_iter()
+                .collect(),
+            None => aggregates.teams_in_order(),
+        };
+        Some(CellChoice {
+            teams,
+            overall: filter.unwrap_or(Dim::All),
+            groups,
+            only: filter,
+        })
     }
 }
 
@@ -436,16 +500,140 @@ pub struct OpenWaitsPage {
 }
 
 impl Projections {
-    /// Waiting-time figures (SPEC §4): per measure overall and per group, with the norm applied.
+    /// Waiting-time figures (docs/figures.md §3): per measure overall and per group, with the
+    /// norm applied. Answered from the aggregates where they hold the query's cells, else by
+    /// visiting every trajectory ([`Projections::waiting_times_by_scan`]); both give the same.
     pub fn waiting_times(&self, query: &WaitQuery) -> WaitReport {
-        let d = query.as_of.date;
-        let measures: Vec<Measure> = match query.measure {
+        self.waiting_times_counted(query)
+            .unwrap_or_else(|| self.waiting_times_by_scan(query))
+    }
+
+    /// [`Projections::waiting_times`] from the aggregates; `None` when they cannot answer it
+    /// (knownOn, two filter dimensions at once, or aggregates not usable).
+    pub(crate) fn waiting_times_counted(&self, query: &WaitQuery) -> Option<WaitReport> {
+        let measures = self.measure_reports_counted(query, query.as_of.date, None)?;
+        Some(self.wait_report(query, measures))
+    }
+
+    /// [`Projections::waiting_times`] by visiting every trajectory (of the team, when one is
+    /// asked): the definition the aggregates are checked against, and the answer for what they
+    /// do not hold.
+    pub fn waiting_times_by_scan(&self, query: &WaitQuery) -> WaitReport {
+        let measures = self.measure_reports_by_scan(query, query.as_of.date, None);
+        self.wait_report(query, measures)
+    }
+
+    fn wait_report(&self, query: &WaitQuery, measures: Vec<MeasureReport>) -> WaitReport {
+        WaitReport {
+            as_of: query.as_of.date,
+            known_on: query.as_of.known_on,
+            group_by: query.group_by,
+            measures,
+        }
+    }
+
+    /// The measures a query asks for, in report order.
+    fn measures_of(query: &WaitQuery) -> Vec<Measure> {
+        match query.measure {
             Some(m) => vec![m],
             None => Measure::ALL.to_vec(),
+        }
+    }
+
+    /// The query's measures as of `d` from the cells; with `closed_after`, a closed wait counts
+    /// only when it ended after that day (one month of a trend). `None` when the cells cannot
+    /// answer the query.
+    pub(crate) fn measure_reports_counted(
+        &self,
+        query: &WaitQuery,
+        d: NaiveDate,
+        closed_after: Option<NaiveDate>,
+    ) -> Option<Vec<MeasureReport>> {
+        let cells = CellChoice::of(query, &self.aggregates)?;
+        let day = query_day(d);
+        let after = closed_after.and_then(query_day);
+        let tally_of = |cell: &crate::aggregate::waits::WaitCell, d: u16, tally: &mut Tally| {
+            match closed_after {
+                None => cell.tally_at(d, tally),
+                Some(_) => cell.tally_closed_between(after, d, tally),
+            }
         };
+        let mut measures = Vec::new();
+        for measure in Self::measures_of(query) {
+            let norm = self.norms.for_measure(measure);
+            let mut overall = Tally::default();
+            let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+            for &(team, index) in &cells.teams {
+                let Some(d) = day else { continue };
+                let key = |dim: Dim| WaitKey {
+                    measure,
+                    team: index,
+                    dim,
+                };
+                let mut team_tally = Tally::default();
+                if let Some(cell) = self.aggregates.waits.get(&key(cells.overall)) {
+                    tally_of(cell, d, &mut team_tally);
+                }
+                overall.add(&team_tally);
+                match cells.groups {
+                    Groups::None => {}
+                    Groups::Team => {
+                        if team_tally.waits() > 0 {
+                            groups
+                                .entry(team.as_str().to_owned())
+                                .or_default()
+                                .add(&team_tally);
+                        }
+                    }
+                    Groups::Dim(kind) => {
+                        let (first, last) = kind.span();
+                        for (key, cell) in self.aggregates.waits.range(key(first)..=key(last)) {
+                            if cells.only.is_some_and(|only| only != key.dim) {
+                                continue;
+                            }
+                            let mut tally = Tally::default();
+                            tally_of(cell, d, &mut tally);
+                            if tally.waits() > 0 {
+                                if let Some(name) = key.dim.key() {
+                                    groups.entry(name).or_default().add(&tally);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            measures.push(MeasureReport {
+                measure,
+                norm_days: norm,
+                overall: overall.finish(norm),
+                groups: groups
+                    .into_iter()
+                    .map(|(key, tally)| WaitGroup {
+                        key,
+                        stats: tally.finish(norm),
+                    })
+                    .collect(),
+            });
+        }
+        Some(measures)
+    }
+
+    /// The query's measures as of `d` by visiting every trajectory (see
+    /// [`Projections::measure_reports_counted`] for `closed_after`).
+    pub(crate) fn measure_reports_by_scan(
+        &self,
+        query: &WaitQuery,
+        d: NaiveDate,
+        closed_after: Option<NaiveDate>,
+    ) -> Vec<MeasureReport> {
+        let as_of = AsOf {
+            date: d,
+            known_on: query.as_of.known_on,
+        };
+        let measures = Self::measures_of(query);
         let mut overall: BTreeMap<Measure, Acc> = BTreeMap::new();
         let mut groups: BTreeMap<(Measure, Key<'_>), Acc> = BTreeMap::new();
-        for view in self.views_for(query.team.as_ref(), query.as_of) {
+        for view in self.views_for(query.team.as_ref(), as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
             if query.team.as_ref().is_some_and(|t| t != team)
@@ -475,6 +663,12 @@ impl Projections {
                 let Some(status) = wait.status(dated, d) else {
                     continue;
                 };
+                // In one month of a trend: a wait that closed before the month is not counted.
+                if matches!(status, Status::Closed(_))
+                    && closed_after.is_some_and(|after| wait.end.is_some_and(|end| end <= after))
+                {
+                    continue;
+                }
                 let norm = self.norms.for_measure(wait.measure);
                 overall.entry(wait.measure).or_default().add(status, norm);
                 let key = match query.group_by {
@@ -499,7 +693,7 @@ impl Projections {
                 stats,
             });
         }
-        let measures = measures
+        measures
             .into_iter()
             .map(|measure| {
                 let norm = self.norms.for_measure(measure);
@@ -510,13 +704,7 @@ impl Projections {
                     groups: by_measure.remove(&measure).unwrap_or_default(),
                 }
             })
-            .collect();
-        WaitReport {
-            as_of: d,
-            known_on: query.as_of.known_on,
-            group_by: query.group_by,
-            measures,
-        }
+            .collect()
     }
 
     /// The open-waits list: every wait open at `D` after `query.after`, longest first (see

@@ -423,3 +423,57 @@ async fn pgb_reviews_past_due_are_overdue_and_irregularities_are_listed() {
                  "completedOn": "2026-03-03", "decision": "STOP" }])
     );
 }
+
+/// The monthly trend of west's signal → assessment waits up to 2026-06-30 (the test's today),
+/// counted by hand from `ASSESSED_ON`:
+/// - January: the waits that ended in January are 3, 10, 15 and 20 days → closed 4, median
+///   rank 2 → 10, all four within 42; open at 01-31: the six signalled but not yet assessed.
+/// - February: 25, 30, 41, 42, 43 → closed 5, median rank 3 → 41, 4 of 5 within 42; open at
+///   02-28: the one assessed in March, signalled 01-14: 17 + 28 = 45 days, over the norm.
+/// - March: 70 → closed 1, median 70, within 0 of 1; open at 03-31: none.
+/// - April: nothing; May: open at 05-31 the 05-01 signal, 30 days (not over 42 yet);
+///   June (to 06-30): open 2 (60 and 20 days), the 60 over the norm.
+#[tokio::test]
+async fn the_monthly_trend_counts_the_waits_that_ended_each_month() {
+    let server = Server::start().await;
+    west(&server).await;
+    let trend = server
+        .lead("west")
+        .gql(
+            "{ waitingTimeTrend(months: 6, measure: SIGNAL_TO_ASSESSMENT) {
+                 scope { teams } months { month from to }
+                 measures { normDays overall { closed median withinNorm open openBreaches } } } }",
+            json!({}),
+        )
+        .await["waitingTimeTrend"]
+        .clone();
+    assert_eq!(trend["scope"]["teams"], json!(["west"]));
+    let months: Vec<&str> = trend["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .filter_map(|m| m["month"].as_str())
+        .collect();
+    assert_eq!(
+        months,
+        ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    );
+    assert_eq!(trend["months"][1]["to"], "2026-02-28");
+    let overall = &trend["measures"][0]["overall"];
+    let row = |i: usize| {
+        let m = &overall[i];
+        (
+            m["closed"].as_i64(),
+            m["median"].as_i64(),
+            m["withinNorm"].as_f64(),
+            m["open"].as_i64(),
+            m["openBreaches"].as_i64(),
+        )
+    };
+    assert_eq!(row(0), (Some(4), Some(10), Some(1.0), Some(6), Some(0)));
+    assert_eq!(row(1), (Some(5), Some(41), Some(0.8), Some(1), Some(1)));
+    assert_eq!(row(2), (Some(1), Some(70), Some(0.0), Some(0), Some(0)));
+    assert_eq!(row(3), (Some(0), None, None, Some(0), Some(0)));
+    assert_eq!(row(4), (Some(0), None, None, Some(1), Some(0)));
+    assert_eq!(row(5), (Some(0), None, None, Some(2), Some(1)));
+}

@@ -21,8 +21,8 @@ use super::errors::{ApiError, ApiResult};
 use super::inputs;
 use super::mutation::trajectory;
 use super::reports::{
-    Irregularity, ListFields, NormalisationReport, OpenWait, PgbOverdueReport, ReportScope,
-    WaitingTimeReport,
+    Irregularity, ListFields, NormalisationReport, NormalisationTrend, OpenWait, PgbOverdueReport,
+    ReportScope, WaitingTimeReport, WaitingTimeTrend,
 };
 use super::scalars::{Date, DateTime};
 use super::types::{stored_events, StoredEvent, Trajectory, TrajectorySummary};
@@ -178,6 +178,36 @@ impl CaseQuery {
         Ok(WaitingTimeReport::new(report, scope.report))
     }
 
+    /// Wachttijden per maand: for each of the last `months` months (default 24, at most 60) up
+    /// to `asOf`, per measure: the waits that **ended in that month** (count, mean, median, p90,
+    /// max, share within the norm) and the waits open, over the norm and abandoned at the
+    /// month's last day (docs/figures.md §3.7). The same filters, grouping and `scope` as
+    /// `waitingTimes`; counted from the read models' aggregates.
+    #[allow(clippy::too_many_arguments)]
+    async fn waiting_time_trend(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        months: Option<i32>,
+        measure: Option<Measure>,
+        group_by: Option<WaitGrouping>,
+        team: Option<String>,
+        source: Option<Source>,
+        form: Option<HelpForm>,
+    ) -> async_graphql::Result<WaitingTimeTrend> {
+        let state = ctx.data_unchecked::<AppState>();
+        let months = counted("months", months, 24, jeugdpad_projections::MAX_TREND_MONTHS)?;
+        let mut query = WaitQuery::new(as_of_of(state, as_of, None));
+        query.measure = measure.map(Into::into);
+        query.group_by = group_by.map(Into::into);
+        let scope = scope(ctx, "team", team, Reading::Figures).await?;
+        query.team = scope.team;
+        query.source = source.map(Into::into);
+        query.form = form.map(Into::into);
+        let trend = run(ctx, move |p| p.waiting_time_trend(&query, months)).await?;
+        Ok(WaitingTimeTrend::new(trend, scope.report))
+    }
+
     /// Lopende wachttijden: every wait open at `asOf`, longest first, as a Relay connection
     /// (`nodes` or `edges { cursor node }`, `pageInfo { endCursor hasNextPage }`). Pass the last
     /// `endCursor` as `after` for the next page: the cursor names a place in the order (start
@@ -263,6 +293,39 @@ impl CaseQuery {
         };
         let report = run(ctx, move |p| p.normalisation(&query)).await?;
         Ok(NormalisationReport::new(report, scope.report))
+    }
+
+    /// Normalisatie per jaar: the outcomes of the cohorts closed in each of the last `years`
+    /// calendar years (default 5, at most 20) up to and including `asOf`'s, each counted as of
+    /// `asOf` (docs/figures.md §6.3). Grouping and `scope` as in `normalisation`.
+    async fn normalisation_trend(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        years: Option<i32>,
+        group_by: Option<CohortGrouping>,
+        team: Option<String>,
+    ) -> async_graphql::Result<NormalisationTrend> {
+        let state = ctx.data_unchecked::<AppState>();
+        let years = counted("years", years, 5, jeugdpad_projections::MAX_TREND_YEARS)?;
+        let scope = scope(ctx, "team", team, Reading::Figures).await?;
+        let d = as_of_of(state, as_of, None);
+        let group_by = group_by.map(Into::into);
+        let query = CohortQuery {
+            as_of: d,
+            cohort: jeugdpad_projections::Cohort::Closed,
+            from: d.date,
+            to: d.date,
+            group_by,
+            team: scope.team,
+        };
+        let years = run(ctx, move |p| p.normalisation_trend(&query, years)).await?;
+        Ok(NormalisationTrend::new(
+            d.date,
+            group_by,
+            years,
+            scope.report,
+        ))
     }
 
     /// Achterstallige pgb-controles: reviews past due without a result, with counts per team.
@@ -462,6 +525,18 @@ fn known_teams(state: &AppState) -> Vec<String> {
         .collect();
     teams.extend(read(&state.projections).teams().map(ToString::to_string));
     teams.into_iter().collect()
+}
+
+/// A count argument (`months`, `years`): `default` when absent, `VALIDATION` outside 1..=`max`.
+fn counted(field: &'static str, value: Option<i32>, default: u32, max: u32) -> ApiResult<u32> {
+    let value = value.map_or(Ok(default), |v| u32::try_from(v).map_err(|_| ()));
+    match value {
+        Ok(v) if (1..=max).contains(&v) => Ok(v),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("give a number from 1 to {max}"),
+        )),
+    }
 }
 
 fn page(field: &'static str, first: Option<i32>) -> ApiResult<usize> {

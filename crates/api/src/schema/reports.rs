@@ -395,3 +395,144 @@ impl From<p::Irregularity> for Irregularity {
         }
     }
 }
+
+/// One month of a trend: the figures as of its last day (or the reference date, for the month
+/// that holds it).
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct TrendMonth {
+    /// `YYYY-MM`.
+    month: String,
+    /// The month's first day.
+    from: Date,
+    /// The reference date of the month's figures: its last day, or the report's reference date.
+    to: Date,
+}
+
+/// One group's series: one entry per month of the trend.
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct TrendGroup {
+    /// The group's key: a team code, source code, form code or `YYYY-MM`.
+    key: String,
+    /// Per month, in the order of `months`: the waits **closed in that month** (count, mean,
+    /// median, p90, max, within the norm) and the waits open, over the norm and abandoned at
+    /// the month's last day. A month without waits of the group has zeros.
+    months: Vec<WaitStats>,
+}
+
+/// One measure's series, with the norm it applied.
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct MeasureTrend {
+    /// The measure.
+    measure: Measure,
+    /// The norm applied, in days (null: this measure has no norm here).
+    norm_days: Option<i64>,
+    /// All waits of the measure, per month (see `TrendGroup.months`).
+    overall: Vec<WaitStats>,
+    /// Per group, when grouped.
+    groups: Vec<TrendGroup>,
+}
+
+/// Wachttijden per maand (docs/figures.md §3.7).
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct WaitingTimeTrend {
+    /// Which teams were counted.
+    scope: ReportScope,
+    /// The months, oldest first; every series has one entry per month, in this order.
+    months: Vec<TrendMonth>,
+    /// The grouping, when asked.
+    group_by: Option<WaitGrouping>,
+    /// One series per measure.
+    measures: Vec<MeasureTrend>,
+}
+
+impl WaitingTimeTrend {
+    /// The projections' trend, counted over `scope`.
+    pub(crate) fn new(t: p::WaitTrend, scope: ReportScope) -> Self {
+        let stats = |list: Vec<p::WaitStats>| list.into_iter().map(WaitStats).collect();
+        WaitingTimeTrend {
+            scope,
+            months: t
+                .months
+                .iter()
+                .map(|m| TrendMonth {
+                    month: m.key(),
+                    from: m.from.into(),
+                    to: m.to.into(),
+                })
+                .collect(),
+            group_by: t.group_by.map(Into::into),
+            measures: t
+                .measures
+                .into_iter()
+                .map(|m| MeasureTrend {
+                    measure: m.measure.into(),
+                    norm_days: m.norm_days,
+                    overall: stats(m.overall),
+                    groups: m
+                        .groups
+                        .into_iter()
+                        .map(|g| TrendGroup {
+                            key: g.key,
+                            months: stats(g.months),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One year of a normalisation trend: the cohort closed in that calendar year.
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct NormalisationYear {
+    /// The calendar year.
+    year: i32,
+    /// The year's cohort.
+    overall: Outcomes,
+    /// Per group, when grouped.
+    groups: Vec<OutcomeGroup>,
+}
+
+/// Normalisatie per jaar (docs/figures.md §6.3).
+#[derive(Debug, Clone, SimpleObject)]
+pub(crate) struct NormalisationTrend {
+    /// Reference date D: every year's cohort is counted as of it.
+    as_of: Date,
+    /// Which teams were counted.
+    scope: ReportScope,
+    /// The grouping, when asked.
+    group_by: Option<CohortGrouping>,
+    /// Oldest year first.
+    years: Vec<NormalisationYear>,
+}
+
+impl NormalisationTrend {
+    /// The projections' trend, counted over `scope`.
+    pub(crate) fn new(
+        as_of: chrono::NaiveDate,
+        group_by: Option<p::CohortGrouping>,
+        years: Vec<p::TrendYear>,
+        scope: ReportScope,
+    ) -> Self {
+        NormalisationTrend {
+            as_of: as_of.into(),
+            scope,
+            group_by: group_by.map(Into::into),
+            years: years
+                .into_iter()
+                .map(|y| NormalisationYear {
+                    year: y.year,
+                    overall: y.outcomes.into(),
+                    groups: y
+                        .groups
+                        .into_iter()
+                        .map(|g| OutcomeGroup {
+                            key: g.key,
+                            outcomes: g.outcomes.into(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}

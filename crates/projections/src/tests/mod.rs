@@ -1,6 +1,7 @@
 //! Hand-built cases whose expected figures are worked out by hand (date arithmetic in the
 //! comments), and property tests on generated histories.
 
+mod aggregates;
 mod bitemporal;
 mod listing;
 mod normalisation;

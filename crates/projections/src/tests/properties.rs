@@ -78,11 +78,11 @@ fn answers(p: &Projections, as_of: AsOf) -> Answers {
 }
 
 /// One generated action: (kind, trajectory, day step, extra).
-type Action = (u8, u8, u8, u8);
+pub(super) type Action = (u8, u8, u8, u8);
 
 /// Turns actions into a valid global log: each becomes a command, `decide` accepts or refuses
 /// it, accepted facts are recorded with increasing positions and `recorded_at`.
-fn generate(actions: &[Action]) -> Vec<LoggedFact> {
+pub(super) fn generate(actions: &[Action]) -> Vec<LoggedFact> {
     let today = day("2030-01-01");
     let start = day("2026-01-01");
     let mut states: HashMap<u8, (Trajectory, NaiveDate)> = HashMap::new();
@@ -224,7 +224,7 @@ fn command(kind: u8, state: &Trajectory, on: NaiveDate, e: usize) -> Command {
     }
 }
 
-fn actions() -> impl Strategy<Value = Vec<Action>> {
+pub(super) fn actions() -> impl Strategy<Value = Vec<Action>> {
     // Signals first (so most streams open), then anything.
     let opening = prop::collection::vec((0u8..10, any::<u8>()), 5).prop_map(|v| {
         (0u8..)
@@ -239,7 +239,7 @@ fn actions() -> impl Strategy<Value = Vec<Action>> {
     })
 }
 
-fn one_by_one(log: &[LoggedFact]) -> Projections {
+pub(super) fn one_by_one(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     for r in log {
         p.apply(r.clone());
@@ -247,7 +247,7 @@ fn one_by_one(log: &[LoggedFact]) -> Projections {
     p
 }
 
-fn batch(log: &[LoggedFact]) -> Projections {
+pub(super) fn batch(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     p.extend(log.iter().cloned());
     p
@@ -255,7 +255,7 @@ fn batch(log: &[LoggedFact]) -> Projections {
 
 /// The start-up path: every fact stored first (in several batches), then all derived on three
 /// threads with as little as one trajectory each, so the parallel path runs even on small logs.
-fn deferred_in_parallel(log: &[LoggedFact]) -> Projections {
+pub(super) fn deferred_in_parallel(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     for part in log.chunks(7) {
         p.extend_deferred(part.iter().cloned());

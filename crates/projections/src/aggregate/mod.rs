@@ -1,0 +1,169 @@
+//! Tellingen: the read models' incrementally maintained aggregates.
+//!
+//! Every trajectory's digest is turned into *parts* — what it adds to which cell of which
+//! aggregate, as day intervals (see `waits.rs`). When the projector re-derives a trajectory, the
+//! parts of its old digest are taken out and those of the new one put in (only the difference
+//! is touched). A report as of `D` then reads the cells it needs instead of visiting every
+//! trajectory, and answers exactly what the scan answers: the property tests compare the two
+//! for random histories and many `D`.
+//!
+//! What the aggregates cannot answer, the scan still does: a `knownOn` view (it needs the
+//! history as it was known then), filter combinations no cell holds, and any query while a
+//! trajectory has a date outside the day-number range (it is then not aggregated at all).
+
+pub(crate) mod days;
+pub(crate) mod waits;
+
+use std::collections::{BTreeMap, HashMap};
+
+use jeugdpad_domain::TeamCode;
+
+use crate::dated::Dated;
+use crate::Norms;
+use waits::{wait_parts, WaitCell, WaitKey, WaitPart};
+
+/// Every aggregate of the read models.
+#[derive(Debug, Default)]
+pub(crate) struct Aggregates {
+    /// Teams by index: cells name a team by its place here.
+    teams: Vec<TeamCode>,
+    team_index: HashMap<TeamCode, u16>,
+    pub(crate) waits: BTreeMap<WaitKey, WaitCell>,
+    /// Trajectories whose digest could not be turned into parts: while there is any, every
+    /// report takes the scan.
+    unaggregated: usize,
+    /// Inside a bulk load: parts are appended unsorted, and [`Aggregates::end_bulk`] sorts.
+    bulk: bool,
+    /// A part that was to be taken out was not there: the aggregates no longer match the
+    /// digests (a bug). Reports then take the scan rather than answer wrongly.
+    damaged: bool,
+}
+
+impl Aggregates {
+    /// Whether the aggregates answer for the whole installation.
+    pub(crate) fn usable(&self) -> bool {
+        self.unaggregated == 0 && !self.damaged && !self.bulk
+    }
+
+    /// The index of `team` in the cells (registering it on first sight).
+    fn intern(
+        teams: &mut Vec<TeamCode>,
+        index: &mut HashMap<TeamCode, u16>,
+        team: &TeamCode,
+    ) -> u16 {
+        if let Some(&i) = index.get(team) {
+            return i;
+        }
+        let i = u16::try_from(teams.len()).unwrap_or(u16::MAX);
+        teams.push(team.clone());
+        index.insert(team.clone(), i);
+        i
+    }
+
+    /// The cells' index of `team`, when any trajectory ever had it.
+    pub(crate) fn team(&self, team: &TeamCode) -> Option<u16> {
+        self.team_index.get(team).copied()
+    }
+
+    /// Every team with its index, in code order (the order reports list teams in).
+    pub(crate) fn teams_in_order(&self) -> Vec<(&TeamCode, u16)> {
+        let mut teams: Vec<(&TeamCode, u16)> =
+            self.team_index.iter().map(|(t, &i)| (t, i)).collect();
+        teams.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        teams
+    }
+
+    fn parts(&mut self, dated: &Dated, norms: &Norms) -> Option<Vec<WaitPart>> {
+        let (teams, index) = (&mut self.teams, &mut self.team_index);
+        wait_parts(dated, norms, &mut |team| Self::intern(teams, index, team))
+    }
+
+    /// Replaces what a trajectory with digest `old` contributed by what `new` contributes.
+    pub(crate) fn replace(&mut self, old: Option<&Dated>, new: Option<&Dated>, norms: &Norms) {
+        let old_parts = match old {
+            Some(dated) => match self.parts(dated, norms) {
+                Some(parts) => parts,
+                None => {
+                    // It was not aggregated: it no longer holds the aggregates back.
+                    self.unaggregated = self.unaggregated.saturating_sub(1);
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        let new_parts = match new {
+            Some(dated) => match self.parts(dated, norms) {
+                Some(parts) => parts,
+                None => {
+                    self.unaggregated += 1;
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        // Both are sorted: walk them together and touch only what differs.
+        let (mut i, mut j) = (0, 0);
+        while i < old_parts.len() || j < new_parts.len() {
+            match (old_parts.get(i), new_parts.get(j)) {
+                (Some(a), Some(b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a < b => {
+                    self.apply(a, false);
+                    i += 1;
+                }
+                (Some(a), None) => {
+                    self.apply(a, false);
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    self.apply(b, true);
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn apply(&mut self, part: &WaitPart, add: bool) {
+        let sorted = !self.bulk;
+        if add {
+            self.waits
+                .entry(part.key().clone())
+                .or_default()
+                .apply(part, true, sorted);
+            return;
+        }
+        let Some(cell) = self.waits.get_mut(part.key()) else {
+            self.damaged = true;
+            return;
+        };
+        if !sorted {
+            // Taking out needs the lists in order; a re-derivation inside a bulk load is rare.
+            cell.sort();
+        }
+        if !cell.apply(part, false, sorted) {
+            self.damaged = true;
+        }
+        if cell.is_empty() {
+            self.waits.remove(part.key());
+        }
+    }
+
+    /// From now on parts are appended unsorted (a start-up rebuild adds a million trajectories).
+    pub(crate) fn begin_bulk(&mut self) {
+        self.bulk = true;
+    }
+
+    /// Sorts what the bulk load appended; the aggregates answer again.
+    pub(crate) fn end_bulk(&mut self) {
+        if !self.bulk {
+            return;
+        }
+        for cell in self.waits.values_mut() {
+            cell.sort();
+        }
+        self.bulk = false;
+    }
+}
