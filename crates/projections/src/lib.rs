@@ -193,6 +193,8 @@ struct TrajectoryState {
     dated: Option<Dated>,
     /// Facts were stored since `dated` was derived (see [`Projections::extend_deferred`]).
     pending: bool,
+    /// How it counts in the closed cohorts' aggregates (`None`: not closed).
+    membership: Option<aggregate::cohorts::Membership>,
 }
 
 /// A trajectory as one query sees it: the digest under the query's knownOn, not yet cut at `D`.
@@ -295,6 +297,7 @@ impl Projections {
                     last_recorded_at: recorded.recorded_at,
                     dated: None,
                     pending: false,
+                    membership: None,
                 });
                 self.by_id.insert(recorded.trajectory, at);
                 at
@@ -356,12 +359,14 @@ impl Projections {
     /// Re-derives one trajectory's digest from its full corrected history.
     fn derive(&mut self, at: usize) {
         let dated = derive_dated(&self.trajectories[at]);
-        self.set_dated(at, dated);
+        let subjects = self.set_dated(at, dated);
+        self.refresh_members([at], &subjects);
     }
 
-    /// Stores a freshly derived digest and keeps the signal-date index and the aggregates in
-    /// step.
-    fn set_dated(&mut self, at: usize, dated: Option<Dated>) {
+    /// Stores a freshly derived digest and keeps the signal-date index and the wait
+    /// aggregates in step; returns the subject keys whose youth's trajectories may count
+    /// differently in the closed cohorts now (the old and the new one).
+    fn set_dated(&mut self, at: usize, dated: Option<Dated>) -> Vec<SubjectKey> {
         let state = &mut self.trajectories[at];
         state.pending = false;
         if let Some(old) = &state.dated {
@@ -373,6 +378,63 @@ impl Projections {
         let old = std::mem::replace(&mut state.dated, dated);
         self.aggregates
             .replace(old.as_ref(), state.dated.as_ref(), &self.norms);
+        let mut subjects: Vec<SubjectKey> = old.into_iter().map(|d| d.subject).collect();
+        if let Some(new) = &state.dated {
+            if !subjects.contains(&new.subject) {
+                subjects.push(new.subject.clone());
+            }
+        }
+        subjects
+    }
+
+    /// Recomputes how the trajectories at `indexes` — and every trajectory of the youths named
+    /// by `subjects` — count in the closed cohorts (a youth's other trajectories decide whether
+    /// a closure recurred).
+    fn refresh_members(
+        &mut self,
+        indexes: impl IntoIterator<Item = usize>,
+        subjects: &[SubjectKey],
+    ) {
+        let mut touched: BTreeSet<usize> = indexes.into_iter().collect();
+        for subject in subjects {
+            if let Some(list) = self.by_subject.get(subject) {
+                touched.extend(list.iter().copied());
+            }
+        }
+        for at in touched {
+            self.refresh_member(at);
+        }
+    }
+
+    fn refresh_member(&mut self, at: usize) {
+        let new = match &self.trajectories[at].dated {
+            Some(dated) => match dated.closure {
+                Some((closed_on, _)) => {
+                    let recurred = self.recurred(at, dated, closed_on);
+                    let team = self.aggregates.team_index(dated.team_at(closed_on));
+                    let source = aggregate::waits::source_index(dated.source);
+                    aggregate::cohorts::membership(dated, recurred, team, source)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let index = u32::try_from(at).unwrap_or(u32::MAX);
+        let old = std::mem::replace(&mut self.trajectories[at].membership, new);
+        self.aggregates.replace_member(index, old, new);
+    }
+
+    /// Whether the youth of trajectory `at` (closed on `closed_on`) had a signal in another
+    /// trajectory 1..=365 days after the closure (`recurrence_12m`).
+    fn recurred(&self, at: usize, dated: &Dated, closed_on: NaiveDate) -> bool {
+        let Some(list) = self.by_subject.get(&dated.subject) else {
+            return false;
+        };
+        list.iter()
+            .filter(|&&other| other != at)
+            .filter_map(|&other| self.trajectories[other].dated.as_ref())
+            .filter(|other| other.subject == dated.subject)
+            .any(|other| (1..=365).contains(&(other.signal_on - closed_on).num_days()))
     }
 
     /// The trajectory under `known_on` (not yet cut at `D`); `None` when it did not exist then.
@@ -519,9 +581,14 @@ impl Projections {
         if bulk {
             self.aggregates.begin_bulk();
         }
-        for (at, dated) in pending.into_iter().zip(derived) {
-            self.set_dated(at, dated);
+        let mut subjects = Vec::new();
+        for (&at, dated) in pending.iter().zip(derived) {
+            subjects.extend(self.set_dated(at, dated));
         }
+        // After every digest is in place: a youth's trajectories see each other as they are now.
+        subjects.sort_unstable();
+        subjects.dedup();
+        self.refresh_members(pending, &subjects);
         if bulk {
             self.aggregates.end_bulk();
         }

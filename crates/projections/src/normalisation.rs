@@ -9,9 +9,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use jeugdpad_domain::{CloseReason, HelpForm, Level, TeamCode};
+use jeugdpad_domain::{CloseReason, HelpForm, Level, Source, TeamCode};
 use serde::Serialize;
 
+use crate::aggregate::cohorts::{CohortKey, OutcomeTally};
+use crate::aggregate::days::query_day;
 use crate::dated::Dated;
 use crate::stats::{nearest_rank, share};
 use crate::{AsOf, Projections, View};
@@ -124,16 +126,16 @@ pub struct NormalisationReport {
 
 /// What one cohort trajectory contributes, computed once as of `D`.
 #[derive(Debug, Clone, Copy)]
-struct Member {
-    resolved_light: bool,
-    escalated: bool,
-    highest: Level,
+pub(crate) struct Member {
+    pub(crate) resolved_light: bool,
+    pub(crate) escalated: bool,
+    pub(crate) highest: Level,
     /// `Some(prevented)` when it started `buurtgezin_prevention`.
-    prevention: Option<bool>,
+    pub(crate) prevention: Option<bool>,
     /// `Some(recurred)` when it closed on or before `D − 365`.
-    recurrence: Option<bool>,
+    pub(crate) recurrence: Option<bool>,
     /// Pathway days when closed by `D`.
-    closed_pathway: Option<i64>,
+    pub(crate) closed_pathway: Option<i64>,
 }
 
 fn in_cohort(q: &CohortQuery, dated: &Dated) -> bool {
@@ -150,7 +152,120 @@ fn in_cohort(q: &CohortQuery, dated: &Dated) -> bool {
 
 impl Projections {
     /// Normalisation outcomes for a cohort, overall and optionally per team (at `D`) or source.
+    /// A closed cohort is counted from the aggregates; a signalled cohort or a knownOn view by
+    /// visiting the trajectories ([`Projections::normalisation_by_scan`]); both give the same.
     pub fn normalisation(&self, query: &CohortQuery) -> NormalisationReport {
+        self.normalisation_counted(query)
+            .unwrap_or_else(|| self.normalisation_by_scan(query))
+    }
+
+    /// [`Projections::normalisation`] from the closed cohorts' aggregates; `None` for what they
+    /// do not hold (a signalled cohort, knownOn, aggregates not usable).
+    pub(crate) fn normalisation_counted(&self, query: &CohortQuery) -> Option<NormalisationReport> {
+        if query.cohort != Cohort::Closed
+            || query.as_of.known_on.is_some()
+            || !self.aggregates.usable()
+        {
+            return None;
+        }
+        let d = query.as_of.date;
+        let to = query.to.min(d);
+        let from = query_day(query.from).unwrap_or(0);
+        let base_to = d.checked_sub_days(Days::new(365)).and_then(query_day);
+        let teams: Vec<(&TeamCode, u16)> = match &query.team {
+            Some(team) => self
+                .aggregates
+                .team(team)
+                .map(|i| (team, i))
+                .into_iter()
+                .collect(),
+            None => self.aggregates.teams_in_order(),
+        };
+        let mut overall = OutcomeTally::default();
+        let mut groups: BTreeMap<String, OutcomeTally> = BTreeMap::new();
+        if let Some(to) = query_day(to).filter(|_| query.from <= to) {
+            for (team, index) in teams {
+                let cell = |source: Option<u8>| {
+                    let mut tally = OutcomeTally::default();
+                    let key = CohortKey {
+                        team: index,
+                        source,
+                    };
+                    if let Some(cell) = self.aggregates.cohorts.get(&key) {
+                        cell.tally(from, to, base_to, &mut tally);
+                    }
+                    tally
+                };
+                let team_tally = cell(None);
+                overall.add(&team_tally);
+                match query.group_by {
+                    None => {}
+                    Some(CohortGrouping::Team) if team_tally.trajectories > 0 => {
+                        groups
+                            .entry(team.as_str().to_owned())
+                            .or_default()
+                            .add(&team_tally);
+                    }
+                    Some(CohortGrouping::Team) => {}
+                    Some(CohortGrouping::Source) => {
+                        for (i, source) in Source::ALL.iter().enumerate() {
+                            let tally = cell(u8::try_from(i).ok());
+                            if tally.trajectories > 0 {
+                                groups
+                                    .entry(source.code().to_owned())
+                                    .or_default()
+                                    .add(&tally);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Odd members (something dated after their closure) are computed as the scan does.
+        for &index in &self.aggregates.odd_members {
+            let Some(state) = self.trajectories.get(index as usize) else {
+                continue;
+            };
+            let Some(view) = self.view_of(state, None) else {
+                continue;
+            };
+            let dated = &*view.dated;
+            if dated.signal_on > d
+                || !in_cohort(query, dated)
+                || query.team.as_ref().is_some_and(|t| t != dated.team_at(d))
+            {
+                continue;
+            }
+            let member = self.member(&view, query.as_of);
+            overall.add_scanned(&member);
+            let key = match query.group_by {
+                Some(CohortGrouping::Team) => dated.team_at(d).to_string(),
+                Some(CohortGrouping::Source) => dated.source.code().to_owned(),
+                None => continue,
+            };
+            groups.entry(key).or_default().add_scanned(&member);
+        }
+        Some(NormalisationReport {
+            as_of: d,
+            known_on: None,
+            cohort: query.cohort,
+            from: query.from,
+            to: query.to,
+            group_by: query.group_by,
+            overall: overall.finish(),
+            groups: groups
+                .into_iter()
+                .map(|(key, tally)| OutcomeGroup {
+                    key,
+                    outcomes: tally.finish(),
+                })
+                .collect(),
+        })
+    }
+
+    /// [`Projections::normalisation`] by visiting every trajectory (of the team, when one is
+    /// asked): the definition the aggregates are checked against.
+    pub fn normalisation_by_scan(&self, query: &CohortQuery) -> NormalisationReport {
         let d = query.as_of.date;
         let mut all = Vec::new();
         let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();

@@ -11,15 +11,17 @@
 //! history as it was known then), filter combinations no cell holds, and any query while a
 //! trajectory has a date outside the day-number range (it is then not aggregated at all).
 
+pub(crate) mod cohorts;
 pub(crate) mod days;
 pub(crate) mod waits;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jeugdpad_domain::TeamCode;
 
 use crate::dated::Dated;
 use crate::Norms;
+use cohorts::{CohortCell, CohortKey, Member, Membership};
 use waits::{wait_parts, WaitCell, WaitKey, WaitPart};
 
 /// Every aggregate of the read models.
@@ -29,6 +31,10 @@ pub(crate) struct Aggregates {
     teams: Vec<TeamCode>,
     team_index: HashMap<TeamCode, u16>,
     pub(crate) waits: BTreeMap<WaitKey, WaitCell>,
+    /// The closed cohorts' members (see `cohorts.rs`).
+    pub(crate) cohorts: BTreeMap<CohortKey, CohortCell>,
+    /// Trajectories (by index) that are odd members of the closed cohorts: counted one by one.
+    pub(crate) odd_members: BTreeSet<u32>,
     /// Trajectories whose digest could not be turned into parts: while there is any, every
     /// report takes the scan.
     unaggregated: usize,
@@ -43,6 +49,11 @@ impl Aggregates {
     /// Whether the aggregates answer for the whole installation.
     pub(crate) fn usable(&self) -> bool {
         self.unaggregated == 0 && !self.damaged && !self.bulk
+    }
+
+    /// The index of `team` in the cells, registering it on first sight.
+    pub(crate) fn team_index(&mut self, team: &TeamCode) -> u16 {
+        Self::intern(&mut self.teams, &mut self.team_index, team)
     }
 
     /// The index of `team` in the cells (registering it on first sight).
@@ -151,6 +162,67 @@ impl Aggregates {
         }
     }
 
+    /// Replaces trajectory `index`'s membership of the closed cohorts.
+    pub(crate) fn replace_member(
+        &mut self,
+        index: u32,
+        old: Option<Membership>,
+        new: Option<Membership>,
+    ) {
+        if old == new {
+            return;
+        }
+        match old {
+            Some(Membership::Counted(member)) => self.member(&member, false),
+            Some(Membership::Odd) => {
+                self.odd_members.remove(&index);
+            }
+            None => {}
+        }
+        match new {
+            Some(Membership::Counted(member)) => self.member(&member, true),
+            Some(Membership::Odd) => {
+                self.odd_members.insert(index);
+            }
+            None => {}
+        }
+    }
+
+    fn member(&mut self, member: &Member, add: bool) {
+        let sorted = !self.bulk;
+        for key in [
+            CohortKey {
+                team: member.team,
+                source: None,
+            },
+            CohortKey {
+                team: member.team,
+                source: Some(member.source),
+            },
+        ] {
+            if add {
+                self.cohorts
+                    .entry(key)
+                    .or_default()
+                    .apply(member, true, sorted);
+                continue;
+            }
+            let Some(cell) = self.cohorts.get_mut(&key) else {
+                self.damaged = true;
+                continue;
+            };
+            if !sorted {
+                cell.sort();
+            }
+            if !cell.apply(member, false, sorted) {
+                self.damaged = true;
+            }
+            if cell.is_empty() {
+                self.cohorts.remove(&key);
+            }
+        }
+    }
+
     /// From now on parts are appended unsorted (a start-up rebuild adds a million trajectories).
     pub(crate) fn begin_bulk(&mut self) {
         self.bulk = true;
@@ -162,6 +234,9 @@ impl Aggregates {
             return;
         }
         for cell in self.waits.values_mut() {
+            cell.sort();
+        }
+        for cell in self.cohorts.values_mut() {
             cell.sort();
         }
         self.bulk = false;

@@ -44,7 +44,7 @@ pub(crate) enum Dim {
 
 impl Dim {
     pub(crate) fn source(source: Source) -> Dim {
-        Dim::Source(index_of(Source::ALL, &source))
+        Dim::Source(source_index(source))
     }
 
     pub(crate) fn form(form: HelpForm) -> Dim {
@@ -76,6 +76,11 @@ impl Dim {
             Dim::Month(_) => (Dim::Month(0), Dim::Month(u32::MAX)),
         }
     }
+}
+
+/// `source`'s place in [`Source::ALL`]: how cells name a source.
+pub(crate) fn source_index(source: Source) -> u8 {
+    index_of(Source::ALL, &source)
 }
 
 fn index_of<T: PartialEq>(all: &[T], value: &T) -> u8 {
