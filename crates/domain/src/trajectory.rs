@@ -28,6 +28,25 @@ crate::codes::code_list! {
     }
 }
 
+impl Phase {
+    /// The phase rule, in one place: closed, else in help while an episode is open, else help
+    /// ended once any episode started, else assessed once an assessment is completed, else
+    /// signalled. The read models apply it to a trajectory as of a date.
+    pub fn of(closed: bool, help_open: bool, help_started: bool, assessed: bool) -> Phase {
+        if closed {
+            Phase::Closed
+        } else if help_open {
+            Phase::InHelp
+        } else if help_started {
+            Phase::HelpEnded
+        } else if assessed {
+            Phase::Assessed
+        } else {
+            Phase::Signalled
+        }
+    }
+}
+
 /// The signal that opened the trajectory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signal {
@@ -243,17 +262,12 @@ impl Trajectory {
     /// Where the trajectory stands; `None` for an empty stream.
     pub fn phase(&self) -> Option<Phase> {
         self.signal()?;
-        Some(if self.is_closed() {
-            Phase::Closed
-        } else if self.open_episodes().next().is_some() {
-            Phase::InHelp
-        } else if !self.state.episodes.is_empty() {
-            Phase::HelpEnded
-        } else if !self.state.assessments.is_empty() {
-            Phase::Assessed
-        } else {
-            Phase::Signalled
-        })
+        Some(Phase::of(
+            self.is_closed(),
+            self.open_episodes().next().is_some(),
+            !self.state.episodes.is_empty(),
+            !self.state.assessments.is_empty(),
+        ))
     }
 
     /// The closure, if closed.

@@ -240,19 +240,15 @@ impl Dated {
         self.episodes_at(d).filter(|e| e.step_down).count()
     }
 
-    /// Where the trajectory stood at `d` (same rules as [`Trajectory::phase`]).
+    /// Where the trajectory stood at `d`: the domain's phase rule ([`Phase::of`]) on the
+    /// digest cut at `d`.
     pub(crate) fn phase_at(&self, d: NaiveDate) -> Phase {
-        if self.closed_by(d) {
-            Phase::Closed
-        } else if self.open_episodes_at(d).next().is_some() {
-            Phase::InHelp
-        } else if self.episodes_at(d).next().is_some() {
-            Phase::HelpEnded
-        } else if self.first_assessment.is_some_and(|a| a <= d) {
-            Phase::Assessed
-        } else {
-            Phase::Signalled
-        }
+        Phase::of(
+            self.closed_by(d),
+            self.open_episodes_at(d).next().is_some(),
+            self.episodes_at(d).next().is_some(),
+            self.first_assessment.is_some_and(|a| a <= d),
+        )
     }
 
     /// Pathway length (doorlooptijd) in days at `d`: closed − signal, or `d` − signal when open.

@@ -223,6 +223,8 @@ pub struct Projections {
     pending: Vec<usize>,
     /// What the reports count, kept up to date with every digest (see `aggregate`).
     aggregates: Aggregates,
+    /// Trajectories whose digest holds a PGB review: all the PGB lists visit.
+    with_reviews: BTreeSet<usize>,
     /// Derivations at once from which the aggregates are filled unsorted and sorted once.
     bulk_threshold: usize,
 }
@@ -240,6 +242,7 @@ impl Projections {
             by_team: HashMap::new(),
             pending: Vec::new(),
             aggregates: Aggregates::default(),
+            with_reviews: BTreeSet::new(),
             bulk_threshold: BULK_AGGREGATION,
         }
     }
@@ -376,6 +379,11 @@ impl Projections {
             self.by_signal.insert((new.signal_on, state.id));
         }
         let old = std::mem::replace(&mut state.dated, dated);
+        if state.dated.as_ref().is_some_and(|d| !d.reviews.is_empty()) {
+            self.with_reviews.insert(at);
+        } else {
+            self.with_reviews.remove(&at);
+        }
         self.aggregates
             .replace(old.as_ref(), state.dated.as_ref(), &self.norms);
         let mut subjects: Vec<SubjectKey> = old.into_iter().map(|d| d.subject).collect();
@@ -468,20 +476,47 @@ impl Projections {
             .filter(move |view| view.dated.signal_on <= as_of.date)
     }
 
-    /// [`Projections::views`] restricted to trajectories that may belong to `team` (every one
-    /// when `None`), in the same order; the caller still checks the team at `D`.
+    /// The trajectories that exist as of `as_of` and belong to `team` at `D` (every one when
+    /// `None`), in index order: the one place a team filter is applied. The team index narrows
+    /// the candidates to the trajectories that team ever owned; the team at `D` decides.
     pub(crate) fn views_for<'a>(
         &'a self,
-        team: Option<&TeamCode>,
+        team: Option<&'a TeamCode>,
         as_of: AsOf,
     ) -> impl Iterator<Item = View<'a>> + 'a {
         let candidates: Box<dyn Iterator<Item = usize> + 'a> = match team {
             None => Box::new(0..self.trajectories.len()),
             Some(team) => Box::new(self.by_team.get(team).into_iter().flatten().copied()),
         };
+        self.views_among(candidates, team, as_of)
+    }
+
+    /// [`Projections::views_for`] among the trajectories with a PGB review: the PGB lists visit
+    /// only those (without knownOn: a trajectory's reviews at `T` may since have been retracted).
+    pub(crate) fn views_with_reviews<'a>(
+        &'a self,
+        team: Option<&'a TeamCode>,
+        as_of: AsOf,
+    ) -> Box<dyn Iterator<Item = View<'a>> + 'a> {
+        if as_of.known_on.is_some() {
+            return Box::new(self.views_for(team, as_of));
+        }
+        let candidates = self.with_reviews.iter().copied().filter(move |at| {
+            team.is_none_or(|t| self.by_team.get(t).is_some_and(|set| set.contains(at)))
+        });
+        Box::new(self.views_among(candidates, team, as_of))
+    }
+
+    fn views_among<'a>(
+        &'a self,
+        candidates: impl Iterator<Item = usize> + 'a,
+        team: Option<&'a TeamCode>,
+        as_of: AsOf,
+    ) -> impl Iterator<Item = View<'a>> + 'a {
         candidates
             .filter_map(move |at| self.view_of(&self.trajectories[at], as_of.known_on))
             .filter(move |view| view.dated.signal_on <= as_of.date)
+            .filter(move |view| team.is_none_or(|t| t == view.dated.team_at(as_of.date)))
     }
 
     /// One trajectory as of `as_of`; `None` when unknown or not yet signalled by then.

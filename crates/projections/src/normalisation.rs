@@ -222,18 +222,14 @@ impl Projections {
             }
         }
         // Odd members (something dated after their closure) are computed as the scan does.
-        for &index in &self.aggregates.odd_members {
-            let Some(state) = self.trajectories.get(index as usize) else {
-                continue;
-            };
-            let Some(view) = self.view_of(state, None) else {
-                continue;
-            };
+        let odd = self
+            .aggregates
+            .odd_members
+            .iter()
+            .map(|&index| index as usize);
+        for view in self.views_among(odd, query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
-            if dated.signal_on > d
-                || !in_cohort(query, dated)
-                || query.team.as_ref().is_some_and(|t| t != dated.team_at(d))
-            {
+            if !in_cohort(query, dated) {
                 continue;
             }
             let member = self.member(&view, query.as_of);
@@ -271,9 +267,7 @@ impl Projections {
         let mut groups: BTreeMap<String, Vec<Member>> = BTreeMap::new();
         for view in self.views_for(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
-            if !in_cohort(query, dated)
-                || query.team.as_ref().is_some_and(|t| t != dated.team_at(d))
-            {
+            if !in_cohort(query, dated) {
                 continue;
             }
             let member = self.member(&view, query.as_of);

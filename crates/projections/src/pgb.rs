@@ -81,10 +81,10 @@ impl Projections {
     pub fn pgb_overdue(&self, query: &PgbQuery) -> PgbOverdueReport {
         let d = query.as_of.date;
         let mut overdue = Vec::new();
-        for view in self.views_for(query.team.as_ref(), query.as_of) {
+        for view in self.views_with_reviews(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
-            if dated.closed_by(d) || query.team.as_ref().is_some_and(|t| t != team) {
+            if dated.closed_by(d) {
                 continue;
             }
             for review in dated.reviews.iter() {
@@ -130,12 +130,9 @@ impl Projections {
     pub fn pgb_irregularities(&self, query: &PgbQuery) -> Vec<Irregularity> {
         let d = query.as_of.date;
         let mut list = Vec::new();
-        for view in self.views_for(query.team.as_ref(), query.as_of) {
+        for view in self.views_with_reviews(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
-            if query.team.as_ref().is_some_and(|t| t != team) {
-                continue;
-            }
             for review in dated.reviews.iter() {
                 let Some(c) = review.completion.as_ref() else {
                     continue;

@@ -636,9 +636,7 @@ impl Projections {
         for view in self.views_for(query.team.as_ref(), as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
-            if query.team.as_ref().is_some_and(|t| t != team)
-                || query.source.is_some_and(|s| s != dated.source)
-            {
+            if query.source.is_some_and(|s| s != dated.source) {
                 continue;
             }
             // The per-trajectory part of the key, once per trajectory; a team code borrowed from
@@ -724,9 +722,6 @@ impl Projections {
         for view in self.views_for(query.team.as_ref(), query.as_of) {
             let dated = &*view.dated;
             let team = dated.team_at(d);
-            if query.team.as_ref().is_some_and(|t| t != team) {
-                continue;
-            }
             let all: Vec<Wait> = waits(dated).collect();
             for (at, wait) in all.iter().enumerate() {
                 if query.measure.is_some_and(|m| m != wait.measure) {
