@@ -23,6 +23,7 @@ use jeugdpad_store::{RecordedEvent, SledStore, StoreError, Subscription};
 use tokio::sync::{broadcast, watch};
 
 use crate::metrics::Metrics;
+use crate::state::read;
 
 /// How many events one live batch takes at most.
 const BATCH: usize = 4096;
@@ -58,8 +59,10 @@ pub(crate) async fn catch_up(
 }
 
 /// Starts the live projector task. It ends when the store closes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn(
     mut subscription: Subscription,
+    store: std::sync::Weak<SledStore>,
     projections: Arc<RwLock<Projections>>,
     registry: Arc<RwLock<Registry>>,
     applied: watch::Sender<u64>,
@@ -98,7 +101,26 @@ pub(crate) fn spawn(
             }
             let last = batch.last().map_or(0, |event| event.position);
             apply_admin(&registry, &batch, &metrics);
-            let delivered = apply(&projections, &batch, &clock, &metrics);
+            // Applying reads each touched trajectory's stream from the store: off the workers.
+            let task = {
+                let (projections, clock, metrics) = (
+                    Arc::clone(&projections),
+                    clock.clone(),
+                    Arc::clone(&metrics),
+                );
+                tokio::task::spawn_blocking(move || apply(&projections, &batch, &clock, &metrics))
+            };
+            let delivered = match task.await {
+                Ok(delivered) => delivered,
+                Err(error) => {
+                    tracing::error!(%error, "applying events to the read models stopped unexpectedly");
+                    metrics.projection_errors.inc();
+                    Vec::new()
+                }
+            };
+            // A trajectory whose stream could not be read is still pending: the batch does not
+            // count as applied (no answer may claim it) until a retry derives it.
+            settle(&projections, &store, &metrics).await;
             applied.send_replace(last);
             for event in delivered {
                 // No receivers is fine: nobody is subscribed.
@@ -107,6 +129,34 @@ pub(crate) fn spawn(
         }
         tracing::info!("projector stopped");
     })
+}
+
+/// Waits until no trajectory is pending in the read models, retrying the derivation once a
+/// second while the store cannot be read (and giving up once the store is closed: the server
+/// is stopping, and the next start rebuilds the read models from the log).
+async fn settle(
+    projections: &Arc<RwLock<Projections>>,
+    store: &std::sync::Weak<SledStore>,
+    metrics: &Metrics,
+) {
+    loop {
+        let pending = read(projections).pending_count();
+        if pending == 0 || store.strong_count() == 0 {
+            return;
+        }
+        tracing::error!(
+            pending,
+            "trajectories could not be read from the store for the read models; retrying"
+        );
+        metrics.projection_errors.inc();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let projections = Arc::clone(projections);
+        let retried =
+            tokio::task::spawn_blocking(move || write(&projections).derive_pending()).await;
+        if let Err(error) = retried {
+            tracing::error!(%error, "retrying the read models' derivation stopped unexpectedly");
+        }
+    }
 }
 
 /// Folds the batch's `admin` events into the registry (before the batch counts as applied, so

@@ -149,7 +149,9 @@ impl AppState {
         let free_text = FreeText::new(store.vault()?);
         let store = Arc::new(store);
         let metrics = Arc::new(Metrics::new(store.timings(), store.dir().to_path_buf()));
-        let projections = Arc::new(RwLock::new(Projections::new(options.norms)));
+        // The read models keep what reports need and read raw facts from the store on demand.
+        let facts = Arc::new(jeugdpad_app::feed::StoreFacts::new(&store));
+        let projections = Arc::new(RwLock::new(Projections::with_source(options.norms, facts)));
         let started = std::time::Instant::now();
         let position = projector::catch_up(&store, &projections).await?;
         metrics.startup_rebuild(started.elapsed().as_secs_f64());
@@ -177,6 +179,7 @@ impl AppState {
         let (stop, stopping) = watch::channel(false);
         let projector = projector::spawn(
             store.subscribe(position + 1),
+            Arc::downgrade(&store),
             Arc::clone(&projections),
             Arc::clone(&registry),
             applied_tx,
@@ -232,15 +235,27 @@ impl AppState {
     }
 
     /// Runs `query` on the read models on a blocking thread: a report over a million
-    /// trajectories takes long enough that it must not hold up an async worker. `Err` only if
-    /// the query panicked (a bug).
-    pub(crate) async fn query<T, F>(&self, query: F) -> Result<T, tokio::task::JoinError>
+    /// trajectories takes long enough that it must not hold up an async worker. `Err` when the
+    /// query panicked (a bug) or when the store could not be read for a trajectory's facts
+    /// while it ran (the answer could be incomplete, so it is not given).
+    pub(crate) async fn query<T, F>(&self, query: F) -> Result<T, QueryError>
     where
         T: Send + 'static,
         F: FnOnce(&Projections) -> T + Send + 'static,
     {
         let projections = Arc::clone(&self.projections);
-        tokio::task::spawn_blocking(move || query(&read(&projections))).await
+        tokio::task::spawn_blocking(move || {
+            let projections = read(&projections);
+            let failures = projections.source_failures();
+            let answer = query(&projections);
+            if projections.source_failures() == failures {
+                Ok(answer)
+            } else {
+                Err(QueryError::Unreadable)
+            }
+        })
+        .await
+        .map_err(QueryError::Panicked)?
     }
 
     /// Waits until the read models include `position` (read-your-writes). `false` when that did
@@ -259,6 +274,17 @@ impl AppState {
     pub(crate) fn signal_stop(&self) {
         self.stop.send_replace(true);
     }
+}
+
+/// Why a query on the read models gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum QueryError {
+    /// A bug.
+    #[error("the query stopped unexpectedly: {0}")]
+    Panicked(tokio::task::JoinError),
+    /// The store could not be read for a trajectory's facts meanwhile.
+    #[error("a trajectory's events could not be read from the store")]
+    Unreadable,
 }
 
 /// A read lock that survives a panicked writer: the read models are rebuilt from the log on the

@@ -6,8 +6,10 @@
 //! projector of the API both go through these, and so do tools that build read models of their
 //! own (benchmarks, tests).
 
+use std::sync::{Arc, Weak};
+
 use jeugdpad_domain::{Event, EventId, RecordedFact, TrajectoryId};
-use jeugdpad_projections::{LoggedFact, Projections};
+use jeugdpad_projections::{FactSource, LoggedFact, Projections};
 use jeugdpad_store::{EventStore, RecordedEvent, StoreError};
 
 use crate::record::RecordError;
@@ -127,4 +129,33 @@ pub fn catch_up<S: EventStore + ?Sized>(
         projections.derive_pending();
         Ok(head)
     })
+}
+
+/// The store as the read models' [`FactSource`]: one stream read per trajectory, so the read
+/// models need not keep a million trajectories' raw facts in memory.
+///
+/// Holds the store weakly: the read models live as long as the server's state, and must not
+/// keep the store open when the server closes it.
+#[derive(Debug)]
+pub struct StoreFacts<S>(Weak<S>);
+
+impl<S> StoreFacts<S> {
+    /// The facts of `store`, for as long as it is open.
+    pub fn new(store: &Arc<S>) -> StoreFacts<S> {
+        StoreFacts(Arc::downgrade(store))
+    }
+}
+
+impl<S: EventStore + std::fmt::Debug> FactSource for StoreFacts<S> {
+    fn facts(&self, trajectory: TrajectoryId) -> Result<Vec<LoggedFact>, String> {
+        let store = self.0.upgrade().ok_or("the event store is closed")?;
+        let events = store
+            .read_stream(&trajectory.stream_id())
+            .map_err(|e| e.to_string())?;
+        events
+            .iter()
+            .filter_map(logged_fact)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
 }

@@ -230,6 +230,17 @@ pub struct ServeArgs {
     )]
     pub rate_limit: u32,
 
+    /// Memory for the store's page cache, in MiB. More makes reading old trajectories
+    /// (timelines, knownOn views) faster; the figures come from the read models either way.
+    /// Appends are durable whatever the size.
+    #[arg(
+        long,
+        env = "JEUGDPAD_STORE_CACHE_MB",
+        value_name = "MIB",
+        default_value_t = 128
+    )]
+    pub store_cache_mb: u64,
+
     /// The identity provider's issuer (`iss`); turns on sign-in with its JWTs (RS256/ES256).
     #[arg(long, env = "JEUGDPAD_OIDC_ISSUER", value_name = "URL", requires_all = ["oidc_audience", "oidc_jwks"])]
     pub oidc_issuer: Option<String>,

@@ -14,10 +14,14 @@ use crate::cli::ServeArgs;
 pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let store = crate::store::open(
+        let options = jeugdpad_store::StoreOptions {
+            cache_bytes: args.store_cache_mb.saturating_mul(1024 * 1024),
+        };
+        let store = crate::store::open_with(
             data,
             crate::store::Missing::Create,
             "One data directory serves one `jeugdpad serve` at a time: stop the other one first.",
+            &options,
         )?;
         tracing::info!(data = %data.display(), head = store.head(), "store open");
         let per_minute =

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jeugdpad_store::{SledStore, StoreError};
+use jeugdpad_store::{SledStore, StoreError, StoreOptions};
 
 /// Whether a command may start a new installation in a data directory without a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +22,20 @@ pub enum Missing {
 /// drops, which can trail `close` by a moment). Still locked after that: a server holds it, and
 /// the error says so and what to do (`while_running`: what works while the server runs).
 pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<SledStore, String> {
+    open_with(data, missing, while_running, &StoreOptions::default())
+}
+
+/// [`open`] with the store's settings (`serve`'s page cache).
+pub fn open_with(
+    data: &Path,
+    missing: Missing,
+    while_running: &str,
+    options: &StoreOptions,
+) -> Result<SledStore, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let opened = match missing {
-            Missing::Create => SledStore::open(data),
+            Missing::Create => SledStore::open_with(data, options),
             Missing::Refuse => SledStore::open_existing(data),
         };
         match opened {

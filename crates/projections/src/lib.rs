@@ -69,6 +69,9 @@ mod tests;
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, TeamCode, Trajectory, TrajectoryId};
@@ -182,11 +185,42 @@ struct StoredFact {
     fact: RecordedFact,
 }
 
+impl From<LoggedFact> for StoredFact {
+    fn from(logged: LoggedFact) -> Self {
+        StoredFact {
+            position: logged.position,
+            recorded_at: logged.recorded_at,
+            fact: logged.fact,
+        }
+    }
+}
+
+/// Where the read models read a trajectory's raw facts when they do not keep them: the store
+/// (`jeugdpad_app::feed::StoreFacts`). Called for the timeline, for a knownOn view of a
+/// trajectory that changed after `T`, and to re-derive a trajectory when a new event arrives.
+pub trait FactSource: Send + Sync + fmt::Debug {
+    /// Every fact of the trajectory's stream, in version order. `Err` says why it could not be
+    /// read (the read models then count a failure: see [`Projections::source_failures`]).
+    fn facts(&self, trajectory: TrajectoryId) -> Result<Vec<LoggedFact>, String>;
+}
+
+/// Whether the read models keep every raw fact, or read them from a [`FactSource`].
+#[derive(Debug, Clone)]
+enum Keeping {
+    /// Every fact in memory (tools and tests without a store).
+    InMemory,
+    /// Facts are dropped once a trajectory is derived and read again when needed.
+    Source(Arc<dyn FactSource>),
+}
+
 /// One trajectory's read state.
 #[derive(Debug)]
 struct TrajectoryState {
     id: TrajectoryId,
+    /// Facts not yet derived, or every fact when [`Keeping::InMemory`].
     facts: Vec<StoredFact>,
+    /// `facts` holds the whole stream (every fact since the first): no source read needed.
+    complete: bool,
     /// The latest `recorded_at` among the facts: everything is known at `T >= this`.
     last_recorded_at: DateTime<Utc>,
     /// The digest of the full corrected history; `None` while the stream has no (valid) signal.
@@ -227,6 +261,10 @@ pub struct Projections {
     with_reviews: BTreeSet<usize>,
     /// Derivations at once from which the aggregates are filled unsorted and sorted once.
     bulk_threshold: usize,
+    /// Where the raw facts are.
+    keeping: Keeping,
+    /// Reads from the fact source that failed (see [`Projections::source_failures`]).
+    source_failures: AtomicU64,
 }
 
 impl Projections {
@@ -244,6 +282,70 @@ impl Projections {
             aggregates: Aggregates::default(),
             with_reviews: BTreeSet::new(),
             bulk_threshold: BULK_AGGREGATION,
+            keeping: Keeping::InMemory,
+            source_failures: AtomicU64::new(0),
+        }
+    }
+
+    /// Empty read models that keep only what the reports need in memory and read a
+    /// trajectory's raw facts from `source` when the timeline, a knownOn view or a
+    /// re-derivation needs them (a million trajectories' facts would not fit comfortably).
+    pub fn with_source(norms: Norms, source: Arc<dyn FactSource>) -> Self {
+        Projections {
+            keeping: Keeping::Source(source),
+            ..Projections::new(norms)
+        }
+    }
+
+    /// How many reads from the fact source have failed since the start. A query or an apply
+    /// during which it rose may have left a trajectory out (its answer must not be trusted);
+    /// a trajectory that could not be re-derived stays pending and is retried by the next
+    /// [`Projections::derive_pending`].
+    pub fn source_failures(&self) -> u64 {
+        self.source_failures.load(Ordering::Relaxed)
+    }
+
+    /// Trajectories waiting to be derived (after a failed source read, or between
+    /// [`Projections::extend_deferred`] and [`Projections::derive_pending`]).
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The whole stream of the trajectory in `state`, in version order: from memory when it is
+    /// complete there, else the source's facts (up to the applied position) with any not yet
+    /// derived. `None` (a failure counted) when the source cannot be read.
+    fn all_facts<'a>(&self, state: &'a TrajectoryState) -> Option<Cow<'a, [StoredFact]>> {
+        let source = match &self.keeping {
+            _ if state.complete => return Some(Cow::Borrowed(&state.facts)),
+            Keeping::InMemory => return Some(Cow::Borrowed(&state.facts)),
+            Keeping::Source(source) => source,
+        };
+        let upto = state
+            .facts
+            .iter()
+            .map(|f| f.position)
+            .max()
+            .unwrap_or(0)
+            .max(self.position);
+        match source.facts(state.id) {
+            Ok(read) => {
+                let mut facts: Vec<StoredFact> = read
+                    .into_iter()
+                    .filter(|f| f.position <= upto)
+                    .map(StoredFact::from)
+                    .collect();
+                for pending in &state.facts {
+                    if !facts.iter().any(|f| f.position == pending.position) {
+                        facts.push(pending.clone());
+                    }
+                }
+                facts.sort_by_key(|f| f.fact.version);
+                Some(Cow::Owned(facts))
+            }
+            Err(_) => {
+                self.source_failures.fetch_add(1, Ordering::Relaxed);
+                None
+            }
         }
     }
 
@@ -297,6 +399,7 @@ impl Projections {
                 self.trajectories.push(TrajectoryState {
                     id: recorded.trajectory,
                     facts: Vec::new(),
+                    complete: true,
                     last_recorded_at: recorded.recorded_at,
                     dated: None,
                     pending: false,
@@ -359,11 +462,40 @@ impl Projections {
         }
     }
 
-    /// Re-derives one trajectory's digest from its full corrected history.
+    /// Re-derives one trajectory's digest from its full corrected history; when its facts
+    /// cannot be read, it stays pending (retried by the next derivation).
     fn derive(&mut self, at: usize) {
-        let dated = derive_dated(&self.trajectories[at]);
+        let Some(dated) = self.derived(at) else {
+            self.mark_pending(at);
+            return;
+        };
         let subjects = self.set_dated(at, dated);
+        self.drop_facts(at);
         self.refresh_members([at], &subjects);
+    }
+
+    /// The digest of trajectory `at` from all its facts; `None` when they cannot be read.
+    fn derived(&self, at: usize) -> Option<Option<Dated>> {
+        let state = &self.trajectories[at];
+        let facts = self.all_facts(state)?;
+        Some(derive_dated(&facts))
+    }
+
+    fn mark_pending(&mut self, at: usize) {
+        let state = &mut self.trajectories[at];
+        if !state.pending {
+            state.pending = true;
+            self.pending.push(at);
+        }
+    }
+
+    /// After a derivation: a trajectory read from a source lets go of its raw facts.
+    fn drop_facts(&mut self, at: usize) {
+        if let Keeping::Source(_) = self.keeping {
+            let state = &mut self.trajectories[at];
+            state.facts = Vec::new();
+            state.complete = false;
+        }
     }
 
     /// Stores a freshly derived digest and keeps the signal-date index and the wait
@@ -453,8 +585,8 @@ impl Projections {
     ) -> Option<View<'a>> {
         let dated = match known_on {
             Some(t) if state.last_recorded_at > t => {
-                let known = state
-                    .facts
+                let facts = self.all_facts(state)?;
+                let known = facts
                     .iter()
                     .filter(|f| f.recorded_at <= t)
                     .map(|f| f.fact.clone());
@@ -526,9 +658,10 @@ impl Projections {
             .filter(|view| view.dated.signal_on <= as_of.date)
     }
 
-    /// The raw facts of one trajectory, in recording order.
-    fn stored_facts(&self, id: TrajectoryId) -> Option<&[StoredFact]> {
-        Some(&self.trajectories[*self.by_id.get(&id)?].facts)
+    /// The raw facts of one trajectory, in recording order; `None` when it is unknown or its
+    /// facts cannot be read (a failure counted).
+    fn stored_facts(&self, id: TrajectoryId) -> Option<Cow<'_, [StoredFact]>> {
+        self.all_facts(&self.trajectories[*self.by_id.get(&id)?])
     }
 
     /// Signal dates of the subject's trajectories under `known_on` (any date; the caller cuts).
@@ -583,22 +716,17 @@ impl Projections {
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable();
         let threads = threads.min(pending.len() / min_per_thread.max(1)).max(1);
-        let derived: Vec<Option<Dated>> = if threads == 1 {
-            pending
-                .iter()
-                .map(|&at| derive_dated(&self.trajectories[at]))
-                .collect()
+        let derived: Vec<Option<Option<Dated>>> = if threads == 1 {
+            pending.iter().map(|&at| self.derived(at)).collect()
         } else {
             let chunk = pending.len().div_ceil(threads);
-            let trajectories = &self.trajectories;
+            let this = &*self;
             std::thread::scope(|scope| {
                 let workers: Vec<_> = pending
                     .chunks(chunk)
                     .map(|part| {
                         scope.spawn(move || {
-                            part.iter()
-                                .map(|&at| derive_dated(&trajectories[at]))
-                                .collect::<Vec<_>>()
+                            part.iter().map(|&at| this.derived(at)).collect::<Vec<_>>()
                         })
                     })
                     .collect();
@@ -611,6 +739,23 @@ impl Projections {
                     .collect()
             })
         };
+        // Those whose facts could not be read stay pending; the rest are set.
+        let mut done = Vec::with_capacity(pending.len());
+        let mut digests = Vec::with_capacity(pending.len());
+        for (at, dated) in pending.into_iter().zip(derived) {
+            match dated {
+                Some(dated) => {
+                    done.push(at);
+                    digests.push(dated);
+                }
+                None => {
+                    self.trajectories[at].pending = false;
+                    self.mark_pending(at);
+                }
+            }
+        }
+        let pending = done;
+        let derived = digests;
         // A large batch (the start-up rebuild) fills the aggregates unsorted and sorts once.
         let bulk = pending.len() >= self.bulk_threshold;
         if bulk {
@@ -619,6 +764,7 @@ impl Projections {
         let mut subjects = Vec::new();
         for (&at, dated) in pending.iter().zip(derived) {
             subjects.extend(self.set_dated(at, dated));
+            self.drop_facts(at);
         }
         // After every digest is in place: a youth's trajectories see each other as they are now.
         subjects.sort_unstable();
@@ -634,8 +780,8 @@ impl Projections {
 const BULK_AGGREGATION: usize = 10_000;
 
 /// The digest of one trajectory's full corrected history (through the domain's fold).
-fn derive_dated(state: &TrajectoryState) -> Option<Dated> {
-    let trajectory = Trajectory::from_facts(state.facts.iter().map(|f| f.fact.clone()));
+fn derive_dated(facts: &[StoredFact]) -> Option<Dated> {
+    let trajectory = Trajectory::from_facts(facts.iter().map(|f| f.fact.clone()));
     Dated::from_trajectory(&trajectory)
 }
 

@@ -62,8 +62,8 @@ impl Projections {
         as_of: Option<NaiveDate>,
         known_on: Option<DateTime<Utc>>,
     ) -> Option<Timeline> {
-        let stored: Vec<_> = self
-            .stored_facts(trajectory)?
+        let all = self.stored_facts(trajectory)?;
+        let stored: Vec<_> = all
             .iter()
             .filter(|f| known_on.is_none_or(|t| f.recorded_at <= t))
             .collect();

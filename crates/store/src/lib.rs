@@ -116,7 +116,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use error::StoreError;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, StoreOptions};
 pub use subscription::Subscription;
 pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
 pub use vault::Vault;

@@ -152,6 +152,25 @@ impl Shared {
     }
 }
 
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most bytes sled keeps of its pages in memory. More makes reads of old streams
+    /// (timelines, knownOn views) faster; less keeps the server's memory small. Appends are
+    /// durable either way.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    /// 128 MiB: the recent streams of a large installation, without sled's default of 1 GiB
+    /// taking more memory than all the read models of a million trajectories.
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
 /// The sled-backed event store. See the crate docs for the layout and the protocols.
 ///
 /// Dropping it (or [`SledStore::close`]) stops the writer after it has answered every append
@@ -184,9 +203,15 @@ impl SledStore {
     ///
     /// [`verify_dir`]: crate::verify_dir
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        SledStore::open_with(dir, &StoreOptions::default())
+    }
+
+    /// [`SledStore::open`] with settings (the size of sled's page cache).
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::storage(&format!("cannot create {dir:?}"), e))?;
         let db = sled_config(dir)
+            .cache_capacity(options.cache_bytes)
             .open()
             .map_err(|e| map_open_error(dir, e))?;
         let recovered = recover(&db)?;

@@ -28,7 +28,7 @@ use super::scalars::Date;
 use super::types::Trajectory;
 use super::{RequestId, Transport};
 use crate::gate::{allow, allow_trajectory, gate, About};
-use crate::state::{read, AppState};
+use crate::state::AppState;
 
 /// Namespace of trajectory ids derived from a client's event id (UUID v5), so a retried
 /// `openTrajectory` without a trajectory id still lands in one trajectory.
@@ -415,7 +415,7 @@ async fn record(
         ));
     }
     let as_of = AsOf::date(today);
-    let trajectory = Trajectory::load(&read(&state.projections), id, as_of);
+    let trajectory = Trajectory::fetch(state, id, as_of, request_id).await?;
     Ok(RecordPayload {
         trajectory_id: ID(id.to_string()),
         version: outcome.stream_version,

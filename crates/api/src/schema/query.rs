@@ -93,7 +93,9 @@ impl CaseQuery {
         let id = trajectory(&id)?;
         allow_trajectory(ctx, id, true).await?;
         let as_of = as_of_of(state, as_of, known_on);
-        Trajectory::load(&read(&state.projections), id, as_of)
+        let request = ctx.data_opt::<RequestId>().map(|r| r.0);
+        Trajectory::fetch(state, id, as_of, request)
+            .await?
             .ok_or_else(|| ApiError::not_found("there is no trajectory with this id").into())
     }
 

@@ -22,7 +22,8 @@ use super::scalars::{Date, DateTime};
 use super::types::Trajectory;
 use crate::gate::{allow, allow_trajectory, gate, log_access, owner_of, About, Gate};
 use crate::projector::Committed;
-use crate::state::{read, AppState};
+use crate::schema::RequestId;
+use crate::state::AppState;
 
 /// An event that was just recorded (and is already in the read models).
 #[derive(Debug, Clone)]
@@ -70,11 +71,8 @@ impl RecordedEventNotice {
         allow_trajectory(ctx, self.0.trajectory, true).await?;
         let state = ctx.data_unchecked::<AppState>();
         let as_of = AsOf::date(state.today().max(self.0.occurred_on));
-        Ok(Trajectory::load(
-            &read(&state.projections),
-            self.0.trajectory,
-            as_of,
-        ))
+        let request = ctx.data_opt::<RequestId>().map(|r| r.0);
+        Ok(Trajectory::fetch(state, self.0.trajectory, as_of, request).await?)
     }
 }
 

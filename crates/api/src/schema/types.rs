@@ -9,7 +9,7 @@ use jeugdpad_domain::{self as d, Event, SubjectKey, TrajectoryId};
 use jeugdpad_projections::{self as p, AsOf, Projections};
 
 use super::enums::{CloseReason, EventType, Level, Phase, Source, Urgency};
-use super::errors::ApiError;
+use super::errors::{ApiError, ApiResult};
 use super::scalars::{Date, DateTime};
 use super::RequestId;
 use crate::state::AppState;
@@ -35,9 +35,23 @@ impl Trajectory {
         self.summary.as_ref().map(|s| s.subject_key.clone())
     }
 
-    /// The snapshot of `id` as of `as_of`; `None` when the trajectory is unknown (or was not
+    /// The snapshot of `id` as of `as_of`, read off the async workers (the timeline reads the
+    /// trajectory's stream from the store); `None` when the trajectory is unknown (or was not
     /// recorded yet at the knownOn instant).
-    pub(crate) fn load(projections: &Projections, id: TrajectoryId, as_of: AsOf) -> Option<Self> {
+    pub(crate) async fn fetch(
+        state: &AppState,
+        id: TrajectoryId,
+        as_of: AsOf,
+        request: Option<uuid::Uuid>,
+    ) -> ApiResult<Option<Self>> {
+        state
+            .query(move |p| Trajectory::load(p, id, as_of))
+            .await
+            .map_err(|e| ApiError::internal("the trajectory could not be read", &e, request))
+    }
+
+    /// [`Trajectory::fetch`] on a read lock already held.
+    fn load(projections: &Projections, id: TrajectoryId, as_of: AsOf) -> Option<Self> {
         let timeline = projections.timeline(id, Some(as_of.date), as_of.known_on)?;
         if timeline.facts.is_empty() {
             return None;

@@ -3,6 +3,7 @@
 
 mod aggregates;
 mod bitemporal;
+mod from_source;
 mod listing;
 mod normalisation;
 mod pgb;

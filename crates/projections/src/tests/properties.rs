@@ -32,7 +32,7 @@ const TEAMS: [&str; 3] = ["noord", "zuid", "west"];
 
 /// Every answer a test compares.
 #[derive(Debug, PartialEq)]
-struct Answers {
+pub(super) struct Answers {
     waits: Vec<WaitReport>,
     open: Vec<OpenWait>,
     cohorts: Vec<NormalisationReport>,
@@ -40,7 +40,7 @@ struct Answers {
     listing: crate::ListingPage,
 }
 
-fn answers(p: &Projections, as_of: AsOf) -> Answers {
+pub(super) fn answers(p: &Projections, as_of: AsOf) -> Answers {
     let waits = [
         None,
         Some(WaitGrouping::Team),
@@ -298,7 +298,7 @@ fn cut_at(log: &[LoggedFact], d: NaiveDate) -> Vec<LoggedFact> {
     cut
 }
 
-const DATES: [&str; 4] = ["2026-01-20", "2026-03-15", "2026-06-30", "2028-01-01"];
+pub(super) const DATES: [&str; 4] = ["2026-01-20", "2026-03-15", "2026-06-30", "2028-01-01"];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
