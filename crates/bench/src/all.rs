@@ -421,22 +421,52 @@ fn print_table(
     if let Some(q) = &r.queries {
         println!();
         println!(
-            "QUERIES over HTTP at {} trajectories (p50 / p99 ms, one client)",
+            "QUERIES at {} trajectories (p50 / p99 ms): over HTTP, one client, from the read models; \
+             and the scan (every trajectory visited, in-process, no HTTP) in the same run",
             r.trajectories
         );
-        for (name, latency) in [
-            ("one trajectory's timeline", &q.timeline),
-            ("one team's waiting-time report", &q.team_waiting_times),
+        println!(
+            "  {:<38} {:>9} {:>9}   {:>9} {:>9}   {:>7}",
+            "", "HTTP p50", "HTTP p99", "scan p50", "scan p99", "scan/p99"
+        );
+        for (name, latency, scan) in [
+            ("one trajectory's timeline", &q.timeline, None),
+            (
+                "one team's waiting-time report",
+                &q.team_waiting_times,
+                Some(&q.scan.team_waiting_times),
+            ),
             (
                 "all-teams normalisation (a year)",
                 &q.all_teams_normalisation,
+                Some(&q.scan.all_teams_normalisation),
             ),
-            ("all-teams waiting times a year back", &q.as_of_year_back),
+            (
+                "all-teams waiting times a year back",
+                &q.as_of_year_back,
+                Some(&q.scan.as_of_year_back),
+            ),
+            (
+                "one team's 24-month trend",
+                &q.team_trend,
+                Some(&q.scan.team_trend),
+            ),
         ] {
-            println!(
-                "  {:<38} {:>9.2} {:>9.2}   ({} B)",
-                name, latency.p50_ms, latency.p99_ms, latency.response_bytes
-            );
+            match scan {
+                Some(scan) => println!(
+                    "  {:<38} {:>9.2} {:>9.2}   {:>9.2} {:>9.2}   {:>6.1}×",
+                    name,
+                    latency.p50_ms,
+                    latency.p99_ms,
+                    scan.p50_ms,
+                    scan.p99_ms,
+                    scan.p99_ms / latency.p99_ms.max(f64::EPSILON)
+                ),
+                None => println!(
+                    "  {:<38} {:>9.2} {:>9.2}",
+                    name, latency.p50_ms, latency.p99_ms
+                ),
+            }
         }
         for run in &q.timeline_concurrent {
             println!(

@@ -41,6 +41,17 @@ const AS_OF: &str = "query AsOf($asOf: Date!) {
   }
 }";
 
+/// One team's 24-month waiting-time trend, every measure (the team lead's charts).
+const TREND: &str = "query Trend($team: String!) {
+  waitingTimeTrend(team: $team, months: 24) {
+    months { month to }
+    measures {
+      measure normDays
+      overall { closed open mean median p90 max withinNorm openBreaches }
+    }
+  }
+}";
+
 /// Memory of this process from `/proc/self/status`, in bytes.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Memory {
@@ -81,7 +92,39 @@ pub struct Queries {
     pub team_waiting_times: Latency,
     pub all_teams_normalisation: Latency,
     pub as_of_year_back: Latency,
+    pub team_trend: Latency,
     pub timeline_concurrent: Vec<Throughput>,
+    /// The same reports computed in-process by visiting every trajectory (the read models'
+    /// scan, the definition the aggregates are checked against): the baseline of this run.
+    pub scan: ScanBaseline,
+}
+
+/// In-process timings of the scan, on the same read models in the same run (no HTTP: a
+/// lower bound on what answering by a scan costs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanBaseline {
+    pub team_waiting_times: Latency,
+    pub all_teams_normalisation: Latency,
+    pub as_of_year_back: Latency,
+    pub team_trend: Latency,
+}
+
+/// Times `work` `iterations` times in one run: nearest-rank p50 and p99.
+fn timed(iterations: usize, mut work: impl FnMut()) -> Latency {
+    let mut latencies = Vec::with_capacity(iterations);
+    for _ in 0..iterations.max(1) {
+        let began = Instant::now();
+        work();
+        latencies.push(began.elapsed());
+    }
+    latencies.sort_unstable();
+    Latency {
+        requests_per_run: latencies.len(),
+        runs: 1,
+        p50_ms: millis(crate::stats::nearest_rank(&latencies, 0.50)),
+        p99_ms: millis(crate::stats::nearest_rank(&latencies, 0.99)),
+        response_bytes: 0,
+    }
 }
 
 /// What `measure-store` reports.
@@ -263,6 +306,14 @@ async fn queries(
             "  all-teams waiting times as of {year_back}: p50 {:.2} ms, p99 {:.2} ms",
             as_of_year_back.p50_ms, as_of_year_back.p99_ms
         );
+        let team_trend = client
+            .latency(&plan.query, |_| (TREND, team.clone()))
+            .await?;
+        eprintln!(
+            "  one team's 24-month trend: p50 {:.2} ms, p99 {:.2} ms",
+            team_trend.p50_ms, team_trend.p99_ms
+        );
+        let scan = scan_baseline(state, plan, from, to, year_back).await?;
         let mut timeline_concurrent = Vec::new();
         for &connections in &plan.concurrency {
             let run = concurrent(
@@ -284,13 +335,81 @@ async fn queries(
             team_waiting_times,
             all_teams_normalisation,
             as_of_year_back,
+            team_trend,
             timeline_concurrent,
+            scan,
         })
     }
     .await;
     let _ = stop.send(());
     server.await??;
     result
+}
+
+/// The reports of [`queries`] by the scan, in-process on a blocking thread: the same questions
+/// (one team's waiting times by signal month; all teams' closed-cohort normalisation by team;
+/// all teams' waiting times a year back by team; one team's 24-month trend).
+async fn scan_baseline(
+    state: &AppState,
+    plan: &MeasurePlan,
+    from: NaiveDate,
+    to: NaiveDate,
+    year_back: NaiveDate,
+) -> Result<ScanBaseline, BenchError> {
+    use jeugdpad_projections::{
+        AsOf, Cohort, CohortGrouping, CohortQuery, WaitGrouping, WaitQuery,
+    };
+    let team =
+        jeugdpad_domain::TeamCode::parse(plan.query.team.as_str()).map_err(|e| e.to_string())?;
+    let today = plan.today;
+    let iterations = (plan.query.iterations / 5).max(3);
+    let state = state.clone();
+    let baseline = tokio::task::spawn_blocking(move || {
+        let projections = state.projections();
+        let mut team_query = WaitQuery::new(AsOf::date(today));
+        team_query.team = Some(team.clone());
+        team_query.group_by = Some(WaitGrouping::SignalMonth);
+        let team_waiting_times = timed(iterations, || {
+            std::hint::black_box(projections.waiting_times_by_scan(&team_query));
+        });
+        let cohort = CohortQuery {
+            as_of: AsOf::date(today),
+            cohort: Cohort::Closed,
+            from,
+            to,
+            group_by: Some(CohortGrouping::Team),
+            team: None,
+        };
+        let all_teams_normalisation = timed(iterations, || {
+            std::hint::black_box(projections.normalisation_by_scan(&cohort));
+        });
+        let mut back = WaitQuery::new(AsOf::date(year_back));
+        back.group_by = Some(WaitGrouping::Team);
+        let as_of_year_back = timed(iterations, || {
+            std::hint::black_box(projections.waiting_times_by_scan(&back));
+        });
+        let mut trend = WaitQuery::new(AsOf::date(today));
+        trend.team = Some(team);
+        // The scan of a 24-month trend is 24 scans: fewer runs.
+        let team_trend = timed(3, || {
+            std::hint::black_box(projections.waiting_time_trend_by_scan(&trend, 24));
+        });
+        ScanBaseline {
+            team_waiting_times,
+            all_teams_normalisation,
+            as_of_year_back,
+            team_trend,
+        }
+    })
+    .await?;
+    eprintln!(
+        "  the scan, in-process: team waiting times p50 {:.2} ms; all-teams normalisation p50 {:.2} ms; a year back p50 {:.2} ms; 24-month trend p50 {:.2} ms",
+        baseline.team_waiting_times.p50_ms,
+        baseline.all_teams_normalisation.p50_ms,
+        baseline.as_of_year_back.p50_ms,
+        baseline.team_trend.p50_ms
+    );
+    Ok(baseline)
 }
 
 /// `connections` clients, each on its own kept-alive connection, ask timelines back to back.

@@ -11,89 +11,16 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
+use jeugdpad_projections::{col, Cell, Column, ColumnKind};
+
 use crate::Error;
 
-/// The type of a column: Parquet/Arrow type and CSV text form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
-    /// UTF-8 text (`string`).
-    Text,
-    /// A calendar date (`date32`; CSV `YYYY-MM-DD`).
-    Date,
-    /// A whole number (`int64`).
-    Int,
-    /// A UTC instant (`timestamp[us, tz=UTC]`, microseconds; CSV RFC 3339 to the nanosecond).
-    Timestamp,
-    /// `true`/`false` (`bool`).
-    Bool,
-    /// A list of codes (Parquet `list<string>` with non-null items; CSV the codes joined by
-    /// `;`, empty for an empty list; JSON an array of strings).
-    TextList,
-}
-
-/// What joins the codes of a [`ColumnKind::TextList`] in a CSV cell. No code contains it.
-pub const LIST_SEPARATOR: char = ';';
-
-/// One export column.
-#[derive(Debug, Clone, Copy)]
-pub struct Column {
-    /// The header / field name.
-    pub name: &'static str,
-    /// Its type.
-    pub kind: ColumnKind,
-    /// May be empty (CSV) / null (Parquet).
-    pub nullable: bool,
-}
-
-const fn col(name: &'static str, kind: ColumnKind, nullable: bool) -> Column {
-    Column {
-        name,
-        kind,
-        nullable,
-    }
-}
-
 use ColumnKind::{Bool, Date, Int, Text, TextList, Timestamp};
-
-/// The columns of `summaries.csv` / `summaries.parquet`, in order.
-pub const SUMMARY_COLUMNS: &[Column] = &[
-    col("trajectory_id", Text, false),
-    col("subject_key", Text, false),
-    col("team", Text, false),
-    col("source", Text, false),
-    col("ijw_verwijzer", Text, false),
-    col("urgency", Text, false),
-    col("birth_year", Int, true),
-    col("signal_on", Date, false),
-    col("signal_month", Text, false),
-    col("phase", Text, false),
-    col("highest_level", Int, false),
-    col("cbs_category", Text, true),
-    col("escalations", Int, false),
-    col("step_downs", Int, false),
-    col("buurtgezin_prevention", Bool, false),
-    col("pathway_days", Int, false),
-    col("closed_on", Date, true),
-    col("close_reason", Text, true),
-    col("signal_to_assessment_days", Int, true),
-    col("signal_to_assessment_status", Text, true),
-    col("request_to_decision_days", Int, true),
-    col("request_to_decision_status", Text, true),
-    col("decision_to_start_days", Int, true),
-    col("decision_to_start_status", Text, true),
-    col("signal_to_first_help_days", Int, true),
-    col("signal_to_first_help_status", Text, true),
-    col("as_of", Date, false),
-    col("known_on", Timestamp, true),
-    col("concerns", TextList, false),
-    col("assessment_conclusion", Text, true),
-    col("help_forms", TextList, false),
-];
 
 /// The columns of `events.csv` / `events.parquet` (the analyst's form), in order.
 pub const EVENT_COLUMNS: &[Column] = &[
@@ -107,32 +34,6 @@ pub const EVENT_COLUMNS: &[Column] = &[
     col("recorded_at", Timestamp, false),
     col("payload", Text, false),
 ];
-
-/// One value of a row.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
-    Text(Option<String>),
-    Date(Option<NaiveDate>),
-    Int(Option<i64>),
-    Timestamp(Option<DateTime<Utc>>),
-    Bool(Option<bool>),
-    TextList(Vec<String>),
-}
-
-impl Cell {
-    fn csv(&self) -> String {
-        match self {
-            Cell::Text(v) => v.clone().unwrap_or_default(),
-            Cell::Date(v) => v.map(|d| d.to_string()).unwrap_or_default(),
-            Cell::Int(v) => v.map(|n| n.to_string()).unwrap_or_default(),
-            Cell::Timestamp(v) => v
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                .unwrap_or_default(),
-            Cell::Bool(v) => v.map(|b| b.to_string()).unwrap_or_default(),
-            Cell::TextList(v) => v.join(&LIST_SEPARATOR.to_string()),
-        }
-    }
-}
 
 /// Where rows go: a CSV or a Parquet file with the given columns.
 pub(crate) enum Sink {
@@ -337,6 +238,7 @@ fn array<'a>(kind: ColumnKind, cells: impl Iterator<Item = &'a Cell>) -> ArrayRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jeugdpad_projections::SUMMARY_COLUMNS;
 
     #[test]
     fn the_column_dictionary_documents_every_column() {

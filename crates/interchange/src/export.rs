@@ -10,7 +10,9 @@ use jeugdpad_projections::AsOf;
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde_json::Value;
 
-use crate::columns::{Cell, Sink, EVENT_COLUMNS, SUMMARY_COLUMNS};
+use jeugdpad_projections::{Cell, SUMMARY_COLUMNS};
+
+use crate::columns::{Sink, EVENT_COLUMNS};
 use crate::wire::EventLine;
 use crate::Error;
 

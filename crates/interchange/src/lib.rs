@@ -30,7 +30,6 @@
 mod columns;
 mod export;
 mod import;
-mod json_row;
 mod pipeline;
 mod seed;
 mod summary;
@@ -38,13 +37,14 @@ mod wire;
 
 use std::path::PathBuf;
 
-pub use columns::{Column, ColumnKind, EVENT_COLUMNS, LIST_SEPARATOR, SUMMARY_COLUMNS};
+pub use columns::EVENT_COLUMNS;
 pub use export::{export, ExportFormat, ExportOptions, ExportReport, ExportWhat};
 pub use import::{import, ImportOptions, ImportReport, Rejection};
-pub use seed::{seed, SeedOptions, SeedReport};
-pub use summary::{
-    for_each_summary, summaries, summarise, summarise_stored, Summary, WaitFigure, WaitStatus,
+pub use jeugdpad_projections::{
+    Column, ColumnKind, SummaryRow, WaitFigure, WaitStatus, LIST_SEPARATOR, SUMMARY_COLUMNS,
 };
+pub use seed::{seed, SeedOptions, SeedReport};
+pub use summary::{for_each_summary, summaries, summarise, summarise_stored};
 pub use wire::EventLine;
 
 use jeugdpad_store::{SledStore, StoreError};

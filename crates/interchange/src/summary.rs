@@ -15,71 +15,9 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Mutex};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use jeugdpad_domain::{Trajectory, TrajectoryId};
-use jeugdpad_projections::{trajectory_figures_of, AsOf, Measure, Norms, TrajectoryWait};
+use jeugdpad_projections::{trajectory_figures_of, AsOf, Norms, SummaryRow};
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
-use serde::Serialize;
-
-use crate::columns::Cell;
-
-/// Where a wait stands at `D` (SPEC §4): the read models' own status.
-pub use jeugdpad_projections::WaitStatus;
-
-/// The first wait of one measure: its status and length in days (`None` when abandoned).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct WaitFigure {
-    /// Closed, open or abandoned.
-    pub status: WaitStatus,
-    /// Days: closed length or days so far; `None` when abandoned.
-    pub days: Option<i64>,
-}
-
-impl From<&TrajectoryWait> for WaitFigure {
-    fn from(wait: &TrajectoryWait) -> Self {
-        WaitFigure {
-            status: wait.status,
-            days: wait.days,
-        }
-    }
-}
-
-/// Samenvatting for analysts: one trajectory as of `D`, without free text and without staff.
-/// The columns are documented in `docs/export-columns.md`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub trajectory_id: TrajectoryId,
-    pub subject_key: String,
-    pub team: String,
-    pub source: &'static str,
-    pub ijw_verwijzer: &'static str,
-    pub urgency: String,
-    pub birth_year: Option<i32>,
-    pub signal_on: NaiveDate,
-    pub signal_month: String,
-    pub phase: String,
-    pub highest_level: u8,
-    pub cbs_category: Option<&'static str>,
-    pub escalations: usize,
-    pub step_downs: usize,
-    pub buurtgezin_prevention: bool,
-    pub pathway_days: i64,
-    pub closed_on: Option<NaiveDate>,
-    pub close_reason: Option<String>,
-    pub signal_to_assessment: Option<WaitFigure>,
-    pub request_to_decision: Option<WaitFigure>,
-    pub decision_to_start: Option<WaitFigure>,
-    pub signal_to_first_help: Option<WaitFigure>,
-    pub as_of: NaiveDate,
-    /// The knownOn instant `T` the row was made for (`None`: everything known now).
-    pub known_on: Option<DateTime<Utc>>,
-    /// The signal's concern codes, as corrected.
-    pub concerns: Vec<&'static str>,
-    /// The first assessment's conclusion code, when one was completed by `D`.
-    pub assessment_conclusion: Option<&'static str>,
-    /// The form codes of the help episodes started by `D`, in start order.
-    pub help_forms: Vec<&'static str>,
-}
 
 /// The summary of one trajectory as of `as_of.date`; `None` when it has no signal by then. The
 /// figures are the projections' ([`trajectory_figures_of`]); a measure's column holds the
@@ -88,48 +26,10 @@ pub struct Summary {
 ///
 /// `trajectory` must already be what was known at `as_of.known_on` (see [`summarise_stored`],
 /// which folds only the events recorded by then); `known_on` is only written into the row.
-pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, as_of: AsOf) -> Option<Summary> {
-    let d = as_of.date;
+pub fn summarise(id: TrajectoryId, trajectory: &Trajectory, as_of: AsOf) -> Option<SummaryRow> {
     // The norms only decide the listing's `norm_breach` flag, which the export does not carry.
-    let figures = trajectory_figures_of(id, trajectory, d, &Norms::default())?;
-    let summary = &figures.summary;
-    let first = |measure| figures.first(measure).map(WaitFigure::from);
-    Some(Summary {
-        trajectory_id: id,
-        subject_key: summary.subject_key.as_str().to_owned(),
-        team: summary.team.as_str().to_owned(),
-        source: summary.source.code(),
-        ijw_verwijzer: summary.source.ijw_verwijzer(),
-        urgency: summary.urgency.to_string(),
-        birth_year: figures.birth_year,
-        signal_on: summary.signal_on,
-        signal_month: format!(
-            "{:04}-{:02}",
-            summary.signal_on.year(),
-            summary.signal_on.month()
-        ),
-        phase: summary.phase.to_string(),
-        highest_level: summary.highest_level as u8,
-        cbs_category: summary.highest_level.cbs_category().map(|c| match c {
-            jeugdpad_domain::CbsCategory::WithoutStay => "without_stay",
-            jeugdpad_domain::CbsCategory::WithStay => "with_stay",
-        }),
-        escalations: summary.escalations,
-        step_downs: summary.step_downs,
-        buurtgezin_prevention: figures.buurtgezin_prevention,
-        pathway_days: summary.pathway_days,
-        closed_on: summary.closed_on,
-        close_reason: summary.close_reason.map(|reason| reason.to_string()),
-        signal_to_assessment: first(Measure::SignalToAssessment),
-        request_to_decision: first(Measure::RequestToDecision),
-        decision_to_start: first(Measure::DecisionToStart),
-        signal_to_first_help: first(Measure::SignalToFirstHelp),
-        as_of: d,
-        known_on: as_of.known_on,
-        concerns: figures.concerns.iter().map(|c| c.code()).collect(),
-        assessment_conclusion: figures.assessment_conclusion.map(|c| c.code()),
-        help_forms: figures.help_forms.iter().map(|f| f.code()).collect(),
-    })
+    let figures = trajectory_figures_of(id, trajectory, as_of.date, &Norms::default())?;
+    Some(SummaryRow::of(&figures, as_of))
 }
 
 /// The summary of one trajectory from its stored events (one stream, in version order) as of
@@ -141,7 +41,7 @@ pub fn summarise_stored(
     id: TrajectoryId,
     events: &[RecordedEvent],
     as_of: AsOf,
-) -> Result<Option<Summary>, crate::Error> {
+) -> Result<Option<SummaryRow>, crate::Error> {
     let known = events
         .iter()
         .filter(|event| as_of.known_on.is_none_or(|t| event.recorded_at <= t));
@@ -168,9 +68,9 @@ pub fn for_each_summary(
     store: &SledStore,
     as_of: AsOf,
     progress: &dyn Fn(u64),
-    mut each: impl FnMut(Summary) -> Result<(), crate::Error>,
+    mut each: impl FnMut(SummaryRow) -> Result<(), crate::Error>,
 ) -> Result<(), crate::Error> {
-    type Done = (u64, Result<Option<Summary>, crate::Error>);
+    type Done = (u64, Result<Option<SummaryRow>, crate::Error>);
     let head = store.head();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let (jobs, queue) = mpsc::sync_channel::<(u64, TrajectoryId, String)>(IN_FLIGHT);
@@ -203,7 +103,7 @@ pub fn for_each_summary(
         }
         drop(done);
         // Rows that finished before the ones before them wait here (at most IN_FLIGHT + threads).
-        let mut waiting: BTreeMap<u64, Option<Summary>> = BTreeMap::new();
+        let mut waiting: BTreeMap<u64, Option<SummaryRow>> = BTreeMap::new();
         let mut next = 0u64;
         let mut accept = |(sequence, summary): Done| -> Result<(), crate::Error> {
             waiting.insert(sequence, summary?);
@@ -252,7 +152,7 @@ fn summarise_stream(
     id: TrajectoryId,
     stream_id: &str,
     as_of: AsOf,
-) -> Result<Option<Summary>, crate::Error> {
+) -> Result<Option<SummaryRow>, crate::Error> {
     let mut events = store.read_stream(stream_id)?;
     events.retain(|stored| stored.position <= head);
     summarise_stored(id, &events, as_of)
@@ -264,54 +164,11 @@ pub fn summaries(
     store: &SledStore,
     as_of: AsOf,
     progress: &dyn Fn(u64),
-) -> Result<Vec<Summary>, crate::Error> {
+) -> Result<Vec<SummaryRow>, crate::Error> {
     let mut rows = Vec::new();
     for_each_summary(store, as_of, progress, |summary| {
         rows.push(summary);
         Ok(())
     })?;
     Ok(rows)
-}
-
-impl Summary {
-    pub(crate) fn cells(&self) -> Vec<Cell> {
-        let text = |v: &str| Cell::Text(Some(v.to_owned()));
-        let int = |v: i64| Cell::Int(Some(v));
-        let mut cells = vec![
-            text(&self.trajectory_id.to_string()),
-            text(&self.subject_key),
-            text(&self.team),
-            text(self.source),
-            text(self.ijw_verwijzer),
-            text(&self.urgency),
-            Cell::Int(self.birth_year.map(i64::from)),
-            Cell::Date(Some(self.signal_on)),
-            text(&self.signal_month),
-            text(&self.phase),
-            int(i64::from(self.highest_level)),
-            Cell::Text(self.cbs_category.map(str::to_owned)),
-            int(self.escalations as i64),
-            int(self.step_downs as i64),
-            Cell::Bool(Some(self.buurtgezin_prevention)),
-            int(self.pathway_days),
-            Cell::Date(self.closed_on),
-            Cell::Text(self.close_reason.clone()),
-        ];
-        for wait in [
-            self.signal_to_assessment,
-            self.request_to_decision,
-            self.decision_to_start,
-            self.signal_to_first_help,
-        ] {
-            cells.push(Cell::Int(wait.and_then(|w| w.days)));
-            cells.push(Cell::Text(wait.map(|w| w.status.code().to_owned())));
-        }
-        cells.push(Cell::Date(Some(self.as_of)));
-        cells.push(Cell::Timestamp(self.known_on));
-        let list = |codes: &[&str]| Cell::TextList(codes.iter().map(|&c| c.to_owned()).collect());
-        cells.push(list(&self.concerns));
-        cells.push(Cell::Text(self.assessment_conclusion.map(str::to_owned)));
-        cells.push(list(&self.help_forms));
-        cells
-    }
 }

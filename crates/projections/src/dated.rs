@@ -9,8 +9,8 @@
 
 use chrono::NaiveDate;
 use jeugdpad_domain::{
-    CloseReason, HelpForm, Level, PgbReviewDecision, Phase, Source, Step, SubjectKey, TeamCode,
-    Trajectory, Urgency, UserId,
+    AssessmentConclusion, CloseReason, Concern, HelpForm, Level, PgbReviewDecision, Phase, Source,
+    Step, SubjectKey, TeamCode, Trajectory, Urgency, UserId,
 };
 
 /// Aanvraag: a help request and the date of the decision answering it (SPEC §3).
@@ -77,6 +77,11 @@ pub(crate) struct Dated {
     pub(crate) episodes: Box<[EpisodeRec]>,
     pub(crate) reviews: Box<[ReviewRec]>,
     pub(crate) closure: Option<(NaiveDate, CloseReason)>,
+    /// Passed through for the export (not figures): the signal's birth year and concerns, as
+    /// corrected, and the first assessment's conclusion.
+    pub(crate) birth_year: Option<i32>,
+    pub(crate) concerns: Box<[Concern]>,
+    pub(crate) first_conclusion: Option<AssessmentConclusion>,
 }
 
 impl Dated {
@@ -167,6 +172,9 @@ impl Dated {
             episodes: episodes.into_boxed_slice(),
             reviews,
             closure: t.closure().map(|c| (c.closed_on, c.reason)),
+            birth_year: signal.details.birth_year,
+            concerns: signal.details.concerns.clone().into_boxed_slice(),
+            first_conclusion: t.assessments().first().map(|a| a.conclusion),
         })
     }
 

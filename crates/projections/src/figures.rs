@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::dated::Dated;
 use crate::waits::{waits, Status};
-use crate::{Measure, Norms, Summary};
+use crate::{AsOf, Measure, Norms, Projections, Summary};
 
 /// Where one wait stands at `D` (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -119,13 +119,31 @@ pub fn trajectory_figures_of(
     d: NaiveDate,
     norms: &Norms,
 ) -> Option<TrajectoryFigures> {
-    let dated = Dated::from_trajectory(trajectory)?;
+    figures_of(id, &Dated::from_trajectory(trajectory)?, d, norms)
+}
+
+impl Projections {
+    /// The figures of trajectory `id` as of `as_of` (with knownOn: as known then), from the
+    /// read models' digest; `None` when it is unknown or not yet signalled (or known) then.
+    pub fn figures(&self, id: TrajectoryId, as_of: AsOf) -> Option<TrajectoryFigures> {
+        let view = self.view(id, as_of)?;
+        figures_of(id, &view.dated, as_of.date, &self.norms)
+    }
+}
+
+/// The figures of a trajectory with digest `dated` as of `d`.
+fn figures_of(
+    id: TrajectoryId,
+    dated: &Dated,
+    d: NaiveDate,
+    norms: &Norms,
+) -> Option<TrajectoryFigures> {
     if dated.signal_on > d {
         return None;
     }
-    let mut waits: Vec<TrajectoryWait> = waits(&dated)
+    let mut waits: Vec<TrajectoryWait> = waits(dated)
         .filter_map(|wait| {
-            let (status, days) = match wait.status(&dated, d)? {
+            let (status, days) = match wait.status(dated, d)? {
                 Status::Closed(days) => (WaitStatus::Closed, Some(days)),
                 Status::Open(days) => (WaitStatus::Open, Some(days)),
                 Status::Abandoned => (WaitStatus::Abandoned, None),
@@ -141,18 +159,14 @@ pub fn trajectory_figures_of(
         .collect();
     waits.sort_by_key(|w| w.measure); // stable: keeps the digest's order within a measure
     Some(TrajectoryFigures {
-        summary: Summary::of(id, &dated, d, norms),
-        birth_year: trajectory.signal().and_then(|s| s.details.birth_year),
+        summary: Summary::of(id, dated, d, norms),
+        birth_year: dated.birth_year,
         buurtgezin_prevention: dated.started_form_by(HelpForm::BuurtgezinPrevention, d),
-        concerns: trajectory
-            .signal()
-            .map(|s| s.details.concerns.clone())
-            .unwrap_or_default(),
-        assessment_conclusion: trajectory
-            .assessments()
-            .first()
-            .filter(|a| a.completed_on <= d)
-            .map(|a| a.conclusion),
+        concerns: dated.concerns.to_vec(),
+        assessment_conclusion: dated
+            .first_assessment
+            .filter(|on| *on <= d)
+            .and(dated.first_conclusion),
         help_forms: dated.episodes_at(d).map(|e| e.form).collect(),
         waits,
     })

@@ -58,6 +58,7 @@ mod figures;
 mod listing;
 mod normalisation;
 mod pgb;
+mod row;
 mod stats;
 mod subjects;
 mod timeline;
@@ -88,6 +89,9 @@ pub use normalisation::{
     Cohort, CohortGrouping, CohortQuery, LevelMedian, NormalisationReport, OutcomeGroup, Outcomes,
 };
 pub use pgb::{Irregularity, OverdueReview, PgbOverdueReport, PgbQuery, TeamCount};
+pub use row::{
+    col, Cell, Column, ColumnKind, SummaryRow, WaitFigure, LIST_SEPARATOR, SUMMARY_COLUMNS,
+};
 pub use stats::{mean, nearest_rank};
 pub use timeline::{Amendment, Timeline, TimelineFact};
 pub use trend::{

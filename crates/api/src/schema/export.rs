@@ -1,15 +1,11 @@
 //! De analistenexport over de API: pseudonymised trajectory summaries, page by page, with the
 //! columns, names and values of `jeugdpad export --what summaries` (docs/export-columns.md) —
-//! the same `jeugdpad_interchange::summarise` makes both. Analysts only; each page is an
-//! export in the access log.
-
-use std::sync::Arc;
+//! the same row ([`jeugdpad_projections::SummaryRow`]) makes both, here straight from the read
+//! models. Analysts only; each page is an export in the access log.
 
 use async_graphql::{Context, Json, Object, SimpleObject};
 use jeugdpad_access::Action;
-use jeugdpad_interchange::SUMMARY_COLUMNS;
-use jeugdpad_projections::{AsOf, ListingCursor, ListingQuery};
-use jeugdpad_store::EventStore;
+use jeugdpad_projections::{AsOf, ListingCursor, ListingQuery, SUMMARY_COLUMNS};
 
 use super::errors::ApiError;
 use super::scalars::{Date, DateTime};
@@ -73,32 +69,23 @@ impl ExportQuery {
             date: as_of.map_or_else(|| state.today(), |d| d.0),
             known_on: known_on.map(|t| t.0),
         };
-        // The listing as known at `knownOn`: its trajectories and their signal-date order then.
+        // The listing as known at `knownOn` gives the trajectories and their signal-date order
+        // then; each row comes from the same read models, in the same consistent snapshot.
         let mut query = ListingQuery::new(as_of, usize::try_from(first).unwrap_or(1));
         query.after = after;
-        let page = state
-            .query(move |p| p.list(&query))
+        let (page, rows) = state
+            .query(move |p| {
+                let page = p.list(&query);
+                let rows: Vec<_> = page
+                    .items
+                    .iter()
+                    .filter_map(|item| p.summary_row(item.summary.trajectory, as_of))
+                    .map(|row| Json(row.to_json_row()))
+                    .collect();
+                (page, rows)
+            })
             .await
             .map_err(|e| failed(&e))?;
-        let ids: Vec<_> = page
-            .items
-            .iter()
-            .map(|item| item.summary.trajectory)
-            .collect();
-        let store = Arc::clone(&state.store);
-        let rows = tokio::task::spawn_blocking(move || {
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in ids {
-                let events = store.read_stream(&id.stream_id())?;
-                if let Some(summary) = jeugdpad_interchange::summarise_stored(id, &events, as_of)? {
-                    rows.push(Json(summary.to_json_row()));
-                }
-            }
-            Ok::<_, jeugdpad_interchange::Error>(rows)
-        })
-        .await
-        .map_err(|e| failed(&e))?
-        .map_err(|e| failed(&e))?;
         Ok(SummaryExportPage {
             columns: SUMMARY_COLUMNS.iter().map(|c| c.name.to_owned()).collect(),
             rows,
