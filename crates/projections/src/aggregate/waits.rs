@@ -238,14 +238,15 @@ impl WaitCell {
 
     /// Adds what this cell counts as of day `d` to `tally`.
     pub(crate) fn tally_at(&self, d: u16, tally: &mut Tally) {
-        for (&len, days) in &self.closed {
-            let count = days.rank(d);
-            if count > 0 {
-                *tally.closed.entry(i64::from(len)).or_default() += count as u64;
-            }
-        }
+        let closed: Vec<(i64, u64)> = self
+            .closed
+            .iter()
+            .map(|(&len, days)| (i64::from(len), days.rank(d) as u64))
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        tally.add_closed(&closed);
         for odd in self.odd.iter().filter(|o| o.counts_at(d)) {
-            *tally.closed.entry(i64::from(odd.len)).or_default() += 1;
+            tally.add_one(i64::from(odd.len));
         }
         tally.open += self.open.count_at(d) as u64;
         tally.open_breaches += self.breach.count_at(d) as u64;
@@ -256,18 +257,19 @@ impl WaitCell {
     /// (one month of a trend), and what is open or abandoned at `d`.
     pub(crate) fn tally_closed_between(&self, after: Option<u16>, d: u16, tally: &mut Tally) {
         let from = after.map_or(0, |a| a.saturating_add(1));
-        for (&len, days) in &self.closed {
-            let count = days.count_between(from, d);
-            if count > 0 {
-                *tally.closed.entry(i64::from(len)).or_default() += count as u64;
-            }
-        }
+        let closed: Vec<(i64, u64)> = self
+            .closed
+            .iter()
+            .map(|(&len, days)| (i64::from(len), days.count_between(from, d) as u64))
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        tally.add_closed(&closed);
         for odd in self
             .odd
             .iter()
             .filter(|o| o.counts_at(d) && from <= o.end && o.end <= d)
         {
-            *tally.closed.entry(i64::from(odd.len)).or_default() += 1;
+            tally.add_one(i64::from(odd.len));
         }
         tally.open += self.open.count_at(d) as u64;
         tally.open_breaches += self.breach.count_at(d) as u64;
@@ -293,7 +295,9 @@ fn interval(
 /// The closed lengths (histogram) and the other counts of one group, summed over cells.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Tally {
-    closed: BTreeMap<i64, u64>,
+    /// (length, count), ascending by length; a cell's lengths come out of it in that order,
+    /// so filling a tally is appending and summing two is one merge.
+    closed: Vec<(i64, u64)>,
     open: u64,
     abandoned: u64,
     open_breaches: u64,
@@ -302,26 +306,68 @@ pub(crate) struct Tally {
 impl Tally {
     /// Waits counted at all (closed, open or abandoned): a group with none does not exist.
     pub(crate) fn waits(&self) -> u64 {
-        self.closed.values().sum::<u64>() + self.open + self.abandoned
+        self.closed.iter().map(|&(_, count)| count).sum::<u64>() + self.open + self.abandoned
     }
 
     pub(crate) fn add(&mut self, other: &Tally) {
-        for (&len, &count) in &other.closed {
-            *self.closed.entry(len).or_default() += count;
-        }
+        self.add_closed(&other.closed);
         self.open += other.open;
         self.abandoned += other.abandoned;
         self.open_breaches += other.open_breaches;
     }
 
+    /// Merges a histogram ascending by length into this one.
+    fn add_closed(&mut self, other: &[(i64, u64)]) {
+        if other.is_empty() {
+            return;
+        }
+        if self.closed.is_empty() {
+            self.closed.extend_from_slice(other);
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.closed.len() + other.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.closed.len() || j < other.len() {
+            match (self.closed.get(i), other.get(j)) {
+                (Some(&(a, m)), Some(&(b, n))) if a == b => {
+                    merged.push((a, m + n));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&(a, m)), Some(&(b, _))) if a < b => {
+                    merged.push((a, m));
+                    i += 1;
+                }
+                (Some(&(a, m)), None) => {
+                    merged.push((a, m));
+                    i += 1;
+                }
+                (_, Some(&(b, n))) => {
+                    merged.push((b, n));
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        self.closed = merged;
+    }
+
+    /// Adds one closed wait of length `len`.
+    fn add_one(&mut self, len: i64) {
+        match self.closed.binary_search_by_key(&len, |&(l, _)| l) {
+            Ok(at) => self.closed[at].1 += 1,
+            Err(at) => self.closed.insert(at, (len, 1)),
+        }
+    }
+
     /// The group's figures, exactly as the scan's `Acc::finish` computes them from the sorted
     /// lengths: nearest-rank percentiles from the cumulative counts, the mean from the exact sum.
     pub(crate) fn finish(&self, norm: Option<i64>) -> WaitStats {
-        let n: u64 = self.closed.values().sum();
+        let n: u64 = self.closed.iter().map(|&(_, count)| count).sum();
         let sum: i128 = self
             .closed
             .iter()
-            .map(|(&len, &count)| i128::from(len) * i128::from(count))
+            .map(|&(len, count)| i128::from(len) * i128::from(count))
             .sum();
         let percentile = |percent: u64| -> Option<i64> {
             if n == 0 {
@@ -329,15 +375,16 @@ impl Tally {
             }
             let rank = (percent * n).div_ceil(100).clamp(1, n);
             let mut seen = 0;
-            self.closed.iter().find_map(|(&len, &count)| {
+            self.closed.iter().find_map(|&(len, count)| {
                 seen += count;
                 (seen >= rank).then_some(len)
             })
         };
         let within = norm.map(|limit| {
             self.closed
-                .range(..=limit)
-                .map(|(_, &count)| count)
+                .iter()
+                .take_while(|&&(len, _)| len <= limit)
+                .map(|&(_, count)| count)
                 .sum::<u64>()
         });
         let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
@@ -348,7 +395,7 @@ impl Tally {
             mean: (n > 0).then(|| sum as f64 / n as f64),
             median: percentile(50),
             p90: percentile(90),
-            max: self.closed.keys().next_back().copied(),
+            max: self.closed.last().map(|&(len, _)| len),
             within_norm: within
                 .and_then(|w| share(usize::try_from(w).unwrap_or(usize::MAX), n_usize)),
             open_breaches: usize::try_from(self.open_breaches).unwrap_or(usize::MAX),
