@@ -85,12 +85,15 @@ fn check_text(
 
 /// Declares a validated string newtype with `parse`, `as_str`, `Display`, `TryFrom<String>` and
 /// serde through the same validation.
+///
+/// The text is shared (`Arc<str>`): a clone costs no allocation, so the read models can keep one
+/// copy of a team code, consultant or subject key however many trajectories name it.
 macro_rules! text_type {
     ($(#[$meta:meta])* $name:ident, $check:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Validates and wraps a value.
@@ -98,7 +101,7 @@ macro_rules! text_type {
                 let value: String = value.into();
                 let check: fn(&str) -> Result<(), ValueError> = $check;
                 check(&value)?;
-                Ok($name(value))
+                Ok($name(value.into()))
             }
 
             /// The value as text.
@@ -116,7 +119,7 @@ macro_rules! text_type {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                value.0.to_string()
             }
         }
 

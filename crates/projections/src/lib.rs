@@ -69,13 +69,15 @@ mod waits;
 mod tests;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jeugdpad_domain::{Event, RecordedFact, Step, SubjectKey, TeamCode, Trajectory, TrajectoryId};
+use jeugdpad_domain::{
+    Event, RecordedFact, Step, SubjectKey, TeamCode, Trajectory, TrajectoryId, UserId,
+};
 use serde::Serialize;
 
 use crate::aggregate::Aggregates;
@@ -235,6 +237,47 @@ struct TrajectoryState {
     membership: Option<aggregate::cohorts::Membership>,
 }
 
+/// One shared copy of every team code, consultant and subject key: a million digests naming six
+/// teams hold six copies of their codes, not a million (the names are shared text).
+#[derive(Debug, Default)]
+struct Names {
+    teams: HashSet<TeamCode>,
+    users: HashSet<UserId>,
+    subjects: HashSet<SubjectKey>,
+}
+
+impl Names {
+    fn shared<T: Clone + Eq + std::hash::Hash>(set: &mut HashSet<T>, name: &T) -> T {
+        match set.get(name) {
+            Some(known) => known.clone(),
+            None => {
+                set.insert(name.clone());
+                name.clone()
+            }
+        }
+    }
+
+    fn team(&mut self, team: &TeamCode) -> TeamCode {
+        Self::shared(&mut self.teams, team)
+    }
+
+    fn subject(&mut self, subject: &SubjectKey) -> SubjectKey {
+        Self::shared(&mut self.subjects, subject)
+    }
+
+    /// Replaces every name in `dated` by its shared copy.
+    fn share(&mut self, dated: &mut Dated) {
+        dated.subject = self.subject(&dated.subject);
+        dated.signal_team = self.team(&dated.signal_team);
+        for (_, team) in dated.transfers.iter_mut() {
+            *team = self.team(team);
+        }
+        for (_, user) in dated.consultants.iter_mut() {
+            *user = Self::shared(&mut self.users, user);
+        }
+    }
+}
+
 /// A trajectory as one query sees it: the digest under the query's knownOn, not yet cut at `D`.
 #[derive(Debug)]
 pub(crate) struct View<'a> {
@@ -267,6 +310,8 @@ pub struct Projections {
     bulk_threshold: usize,
     /// Where the raw facts are.
     keeping: Keeping,
+    /// One shared copy of every name the digests and indexes hold.
+    names: Names,
     /// Reads from the fact source that failed (see [`Projections::source_failures`]).
     source_failures: AtomicU64,
 }
@@ -287,6 +332,7 @@ impl Projections {
             with_reviews: BTreeSet::new(),
             bulk_threshold: BULK_AGGREGATION,
             keeping: Keeping::InMemory,
+            names: Names::default(),
             source_failures: AtomicU64::new(0),
         }
     }
@@ -435,7 +481,8 @@ impl Projections {
             },
             _ => return,
         };
-        let list = self.by_subject.entry(key.clone()).or_default();
+        let key = self.names.subject(key);
+        let list = self.by_subject.entry(key).or_default();
         if !list.contains(&at) {
             list.push(at);
         }
@@ -461,7 +508,8 @@ impl Projections {
                 set.insert(at);
             }
             None => {
-                self.by_team.insert(team.clone(), BTreeSet::from([at]));
+                let team = self.names.team(team);
+                self.by_team.insert(team, BTreeSet::from([at]));
             }
         }
     }
@@ -505,7 +553,10 @@ impl Projections {
     /// Stores a freshly derived digest and keeps the signal-date index and the wait
     /// aggregates in step; returns the subject keys whose youth's trajectories may count
     /// differently in the closed cohorts now (the old and the new one).
-    fn set_dated(&mut self, at: usize, dated: Option<Dated>) -> Vec<SubjectKey> {
+    fn set_dated(&mut self, at: usize, mut dated: Option<Dated>) -> Vec<SubjectKey> {
+        if let Some(dated) = &mut dated {
+            self.names.share(dated);
+        }
         let state = &mut self.trajectories[at];
         state.pending = false;
         if let Some(old) = &state.dated {
