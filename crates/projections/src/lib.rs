@@ -553,7 +553,18 @@ impl Projections {
     /// Stores a freshly derived digest and keeps the signal-date index and the wait
     /// aggregates in step; returns the subject keys whose youth's trajectories may count
     /// differently in the closed cohorts now (the old and the new one).
-    fn set_dated(&mut self, at: usize, mut dated: Option<Dated>) -> Vec<SubjectKey> {
+    fn set_dated(&mut self, at: usize, dated: Option<Dated>) -> Vec<SubjectKey> {
+        self.set_dated_with(at, dated, None)
+    }
+
+    /// [`Projections::set_dated`] with the new digest's wait parts already computed (`None`:
+    /// compute them here).
+    fn set_dated_with(
+        &mut self,
+        at: usize,
+        mut dated: Option<Dated>,
+        parts: Option<aggregate::Parts>,
+    ) -> Vec<SubjectKey> {
         if let Some(dated) = &mut dated {
             self.names.share(dated);
         }
@@ -571,8 +582,15 @@ impl Projections {
         } else {
             self.with_reviews.remove(&at);
         }
-        self.aggregates
-            .replace(old.as_ref(), state.dated.as_ref(), &self.norms);
+        match parts {
+            Some(parts) if state.dated.is_some() => {
+                self.aggregates
+                    .replace_parts(old.as_ref(), Some(parts), &self.norms);
+            }
+            _ => self
+                .aggregates
+                .replace(old.as_ref(), state.dated.as_ref(), &self.norms),
+        }
         let mut subjects: Vec<SubjectKey> = old.into_iter().map(|d| d.subject).collect();
         if let Some(new) = &state.dated {
             if !subjects.contains(&new.subject) {
@@ -770,66 +788,83 @@ impl Projections {
         }
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable();
-        let threads = threads.min(pending.len() / min_per_thread.max(1)).max(1);
-        let derived: Vec<Option<Option<Dated>>> = if threads == 1 {
-            pending.iter().map(|&at| self.derived(at)).collect()
-        } else {
-            let chunk = pending.len().div_ceil(threads);
-            let this = &*self;
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = pending
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter().map(|&at| this.derived(at)).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|worker| match worker.join() {
-                        Ok(part) => part,
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    })
-                    .collect()
-            })
-        };
-        // Those whose facts could not be read stay pending; the rest are set.
-        let mut done = Vec::with_capacity(pending.len());
-        let mut digests = Vec::with_capacity(pending.len());
-        for (at, dated) in pending.into_iter().zip(derived) {
-            match dated {
-                Some(dated) => {
-                    done.push(at);
-                    digests.push(dated);
-                }
-                None => {
-                    self.trajectories[at].pending = false;
-                    self.mark_pending(at);
-                }
-            }
-        }
-        let pending = done;
-        let derived = digests;
+        // Every team the data names is registered first, so each thread can also turn its
+        // digests into wait parts (most of the aggregates' work) without changing anything.
+        let teams: Vec<TeamCode> = self.by_team.keys().cloned().collect();
+        self.aggregates.intern_teams(&teams);
         // A large batch (the start-up rebuild) fills the aggregates unsorted and sorts once.
         let bulk = pending.len() >= self.bulk_threshold;
         if bulk {
             self.aggregates.begin_bulk();
         }
+        let mut done = Vec::with_capacity(pending.len());
         let mut subjects = Vec::new();
-        for (&at, dated) in pending.iter().zip(derived) {
-            subjects.extend(self.set_dated(at, dated));
-            self.drop_facts(at);
+        // In slices, so that what the threads hand back (digests and parts) is never the whole
+        // installation's at once; each slice's raw facts are let go of before the next.
+        for slice in pending.chunks(DERIVE_SLICE) {
+            let derived = self.derive_in_parallel(slice, threads, min_per_thread);
+            for (&at, derived) in slice.iter().zip(derived) {
+                match derived {
+                    Some((dated, parts)) => {
+                        subjects.extend(self.set_dated_with(at, dated, parts));
+                        self.drop_facts(at);
+                        done.push(at);
+                    }
+                    // Its facts could not be read: it stays pending.
+                    None => {
+                        self.trajectories[at].pending = false;
+                        self.mark_pending(at);
+                    }
+                }
+            }
         }
         // After every digest is in place: a youth's trajectories see each other as they are now.
         subjects.sort_unstable();
         subjects.dedup();
-        self.refresh_members(pending, &subjects);
+        self.refresh_members(done, &subjects);
         if bulk {
             self.aggregates.end_bulk();
         }
     }
+
+    /// The digests and wait parts of the trajectories at `slice`, on up to `threads` threads
+    /// with at least `min_per_thread` each; `None` for one whose facts could not be read.
+    fn derive_in_parallel(
+        &self,
+        slice: &[usize],
+        threads: usize,
+        min_per_thread: usize,
+    ) -> Vec<Option<(Option<Dated>, Option<aggregate::Parts>)>> {
+        let derive = |at: usize| {
+            let dated = self.derived(at)?;
+            let parts = dated
+                .as_ref()
+                .and_then(|d| self.aggregates.parts_read_only(d, &self.norms));
+            Some((dated, parts))
+        };
+        let threads = threads.min(slice.len() / min_per_thread.max(1)).max(1);
+        if threads == 1 {
+            return slice.iter().map(|&at| derive(at)).collect();
+        }
+        let chunk = slice.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = slice
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|&at| derive(at)).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| match worker.join() {
+                    Ok(part) => part,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
 }
+
+/// Trajectories derived per slice of a large derivation (see `derive_pending_on`).
+const DERIVE_SLICE: usize = 16_384;
 
 /// Trajectories derived at once from which the aggregates are filled unsorted and sorted once.
 const BULK_AGGREGATION: usize = 10_000;

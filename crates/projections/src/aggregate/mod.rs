@@ -24,6 +24,10 @@ use crate::Norms;
 use cohorts::{CohortCell, CohortKey, Member, Membership};
 use waits::{wait_parts, WaitCell, WaitKey, WaitPart};
 
+/// What a digest adds to the wait cells: its parts, or `None` when it cannot be aggregated (a
+/// date outside the day numbers).
+pub(crate) type Parts = Option<Vec<WaitPart>>;
+
 /// Every aggregate of the read models.
 #[derive(Debug, Default)]
 pub(crate) struct Aggregates {
@@ -89,8 +93,41 @@ impl Aggregates {
         wait_parts(dated, norms, &mut |team| Self::intern(teams, index, team))
     }
 
+    /// Registers `teams` (every team the data names), so that parts can then be computed
+    /// without changing the aggregates ([`Aggregates::parts_read_only`], on several threads).
+    pub(crate) fn intern_teams<'a>(&mut self, teams: impl IntoIterator<Item = &'a TeamCode>) {
+        for team in teams {
+            self.team_index(team);
+        }
+    }
+
+    /// The parts of `dated` (`Some(None)`: it cannot be aggregated), computed without changing
+    /// anything; `None` when it names a team not registered yet.
+    pub(crate) fn parts_read_only(&self, dated: &Dated, norms: &Norms) -> Option<Parts> {
+        let mut unknown = false;
+        let parts = wait_parts(dated, norms, &mut |team| match self.team_index.get(team) {
+            Some(&index) => index,
+            None => {
+                unknown = true;
+                u16::MAX
+            }
+        });
+        (!unknown).then_some(parts)
+    }
+
     /// Replaces what a trajectory with digest `old` contributed by what `new` contributes.
     pub(crate) fn replace(&mut self, old: Option<&Dated>, new: Option<&Dated>, norms: &Norms) {
+        let new_parts = new.map(|dated| self.parts(dated, norms));
+        self.replace_parts(old, new_parts, norms);
+    }
+
+    /// [`Aggregates::replace`] with the new digest's parts already computed (`None`: no digest).
+    pub(crate) fn replace_parts(
+        &mut self,
+        old: Option<&Dated>,
+        new_parts: Option<Parts>,
+        norms: &Norms,
+    ) {
         let old_parts = match old {
             Some(dated) => match self.parts(dated, norms) {
                 Some(parts) => parts,
@@ -102,14 +139,12 @@ impl Aggregates {
             },
             None => Vec::new(),
         };
-        let new_parts = match new {
-            Some(dated) => match self.parts(dated, norms) {
-                Some(parts) => parts,
-                None => {
-                    self.unaggregated += 1;
-                    Vec::new()
-                }
-            },
+        let new_parts = match new_parts {
+            Some(Some(parts)) => parts,
+            Some(None) => {
+                self.unaggregated += 1;
+                Vec::new()
+            }
             None => Vec::new(),
         };
         // Both are sorted: walk them together and touch only what differs.
@@ -233,9 +268,15 @@ impl Aggregates {
         if !self.bulk {
             return;
         }
-        for cell in self.waits.values_mut() {
-            cell.sort();
-        }
+        // Cells are independent: sorted on every core.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut waits: Vec<&mut WaitCell> = self.waits.values_mut().collect();
+        let chunk = waits.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for part in waits.chunks_mut(chunk) {
+                scope.spawn(move || part.iter_mut().for_each(|cell| cell.sort()));
+            }
+        });
         for cell in self.cohorts.values_mut() {
             cell.sort();
         }
