@@ -411,12 +411,18 @@ fn print_table(
     let r = &large.report;
     println!();
     println!(
-        "MEMORY at {} trajectories: RSS {:.0} MB before, {:.0} MB after the rebuild (peak {:.0} MB): {:.0} bytes resident per trajectory",
+        "MEMORY at {} trajectories: RSS {:.0} MB before, {:.0} MB with the store open, {:.0} MB after the rebuild \
+         (peak {:.0} MB), {:.0} MB {} s later: {:.0} bytes resident per trajectory, of which {:.0} the read models \
+         (and the page cache's growth)",
         r.trajectories,
         r.memory_before.rss as f64 / 1e6,
+        r.memory_after_open.rss as f64 / 1e6,
         r.memory_after_rebuild.rss as f64 / 1e6,
         r.memory_after_rebuild.hwm as f64 / 1e6,
-        r.resident_bytes_per_trajectory
+        r.memory_settled.rss as f64 / 1e6,
+        crate::measure::SETTLE.as_secs(),
+        r.resident_bytes_per_trajectory,
+        r.read_model_bytes_per_trajectory
     );
     if let Some(q) = &r.queries {
         println!();

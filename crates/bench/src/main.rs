@@ -30,6 +30,12 @@ use clap::{Parser, Subcommand};
 
 use crate::stats::Summary;
 
+/// jemalloc hands the memory a rebuild frees back to the system; glibc's malloc keeps most of it
+/// resident for good (docs/performance.md, "Memory").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Benchmarks for Jeugdpad's event store.
 #[derive(Debug, Parser)]
 #[command(name = "jeugdpad-bench", version)]

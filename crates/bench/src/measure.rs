@@ -52,6 +52,11 @@ const TREND: &str = "query Trend($team: String!) {
   }
 }";
 
+/// How long the memory figures wait after a rebuild: the allocator's background thread returns
+/// freed pages after about a second (`.cargo/config.toml`), so what is resident then is what the
+/// server keeps.
+pub const SETTLE: Duration = Duration::from_secs(5);
+
 /// Memory of this process from `/proc/self/status`, in bytes.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Memory {
@@ -135,12 +140,19 @@ pub struct StoreReport {
     /// `AppState::start`: open nothing more, read the whole log, decode, apply, derive.
     pub rebuild_seconds: f64,
     pub rebuild_events_per_second: f64,
-    /// Before opening the store / after the rebuild / peak (VmHWM) after the rebuild.
+    /// Before opening the store / once it is open (what sled loads on its own, before a single
+    /// event is read) / right after the rebuild, peak (VmHWM) included / [`SETTLE`] later, once
+    /// the allocator has handed back what the rebuild freed.
     pub memory_before: Memory,
+    pub memory_after_open: Memory,
     pub memory_after_rebuild: Memory,
-    /// (RSS after − RSS before) / trajectories: everything the rebuild keeps resident, sled's
-    /// page cache included.
+    pub memory_settled: Memory,
+    /// (settled RSS − RSS before) / trajectories: everything the server keeps resident, sled's
+    /// own memory and page cache included.
     pub resident_bytes_per_trajectory: f64,
+    /// (settled RSS − RSS with the store open) / trajectories: the read models, plus what the
+    /// store's page cache grew by while the rebuild read the log.
+    pub read_model_bytes_per_trajectory: f64,
     /// After the rebuild, on the warm store: `read_all` alone, and `read_all` + `to_fact`.
     pub read_all_events_per_second: f64,
     pub read_and_decode_events_per_second: f64,
@@ -167,6 +179,7 @@ pub async fn measure(
     let memory_before = memory();
     let started = Instant::now();
     let store = SledStore::open(store_dir)?;
+    let memory_after_open = memory();
     let options = Options {
         clock: Clock::fixed(plan.today),
         auth: crate::query::unlimited(),
@@ -183,6 +196,14 @@ pub async fn measure(
         memory_before.rss / 1_000_000,
         memory_after_rebuild.rss / 1_000_000,
         memory_after_rebuild.hwm / 1_000_000
+    );
+    tokio::time::sleep(SETTLE).await;
+    let memory_settled = memory();
+    eprintln!(
+        "  RSS {} MB {} s later (of which {} MB once the store was open)",
+        memory_settled.rss / 1_000_000,
+        SETTLE.as_secs(),
+        memory_after_open.rss / 1_000_000
     );
 
     let (read_rate, decode_rate, raw_json_bytes) = if plan.skip_decomposition {
@@ -203,8 +224,12 @@ pub async fn measure(
         rebuild_seconds: rebuild,
         rebuild_events_per_second: events as f64 / rebuild.max(f64::EPSILON),
         memory_before,
+        memory_after_open,
         memory_after_rebuild,
-        resident_bytes_per_trajectory: memory_after_rebuild.rss.saturating_sub(memory_before.rss)
+        memory_settled,
+        resident_bytes_per_trajectory: memory_settled.rss.saturating_sub(memory_before.rss) as f64
+            / count.max(1) as f64,
+        read_model_bytes_per_trajectory: memory_settled.rss.saturating_sub(memory_after_open.rss)
             as f64
             / count.max(1) as f64,
         read_all_events_per_second: read_rate,

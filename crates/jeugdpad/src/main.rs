@@ -18,6 +18,12 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// jemalloc hands the memory a rebuild frees back to the system; glibc's malloc keeps most of it
+/// resident for good (docs/performance.md, "Memory").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server's log is its record of requests; a one-off command shows only what needs the

@@ -850,7 +850,9 @@ impl Projections {
         std::thread::scope(|scope| {
             let workers: Vec<_> = slice
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|&at| derive(at)).collect::<Vec<_>>()))
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|&at| derive(at)).collect::<Vec<_>>())
+                })
                 .collect();
             workers
                 .into_iter()
