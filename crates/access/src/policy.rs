@@ -19,6 +19,14 @@ pub enum Action {
         /// The team that owns the trajectory.
         owner: TeamCode,
     },
+    /// Hand a trajectory owned by `owner` over to another team (`team_transferred`): a step
+    /// like any other for the consultants of the owning team, and the one step its team lead
+    /// records too — deciding which team carries a case is the lead's call (issue: the team
+    /// lead's screens). Logged as a recorded step.
+    Transfer {
+        /// The team that owns the trajectory now (and hands it over).
+        owner: TeamCode,
+    },
     /// Read one trajectory's timeline, summary or events. Always written to the access log.
     ReadTrajectory {
         /// The team that owns the trajectory.
@@ -55,6 +63,7 @@ impl Action {
     pub fn code(&self) -> &'static str {
         match self {
             Action::Record { .. } => "record",
+            Action::Transfer { .. } => "transfer",
             Action::ReadTrajectory { .. } => "read_trajectory",
             Action::ListTrajectories { .. } => "list_trajectories",
             Action::Figures { .. } => "figures",
@@ -112,6 +121,7 @@ pub fn permits(who: &Principal, action: &Action) -> Result<(), Refusal> {
     match (who.role(), action) {
         (_, Action::Reference | Action::ReadTeams) => Ok(()),
         (Consultant, Action::Record { owner }) => own_team(who, Some(owner)),
+        (Consultant | TeamLead, Action::Transfer { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ReadTrajectory { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ListTrajectories { team }) => own_team(who, team.as_ref()),
         (TeamLead, Action::Figures { team }) => own_team(who, team.as_ref()),
@@ -152,6 +162,7 @@ fn own_team(who: &Principal, asked: Option<&TeamCode>) -> Result<(), Refusal> {
 fn describe(action: &Action) -> &'static str {
     match action {
         Action::Record { .. } => "record steps in a trajectory",
+        Action::Transfer { .. } => "transfer a trajectory to another team",
         Action::ReadTrajectory { .. } => "read a single trajectory",
         Action::ListTrajectories { .. } => "list individual trajectories",
         Action::Figures { .. } => "see team figures",
@@ -195,6 +206,18 @@ mod tests {
             ),
             (
                 Action::Record {
+                    owner: team("zuid"),
+                },
+                [false, false, false, false],
+            ),
+            (
+                Action::Transfer {
+                    owner: team("noord"),
+                },
+                [true, true, false, false],
+            ),
+            (
+                Action::Transfer {
                     owner: team("zuid"),
                 },
                 [false, false, false, false],

@@ -101,7 +101,7 @@ fn logged_as(action: &Action) -> Option<AccessAction> {
     match action {
         Action::ReadTrajectory { .. } => Some(AccessAction::Read),
         Action::ListTrajectories { .. } => Some(AccessAction::List),
-        Action::Record { .. } => Some(AccessAction::Record),
+        Action::Record { .. } | Action::Transfer { .. } => Some(AccessAction::Record),
         Action::Export => Some(AccessAction::Export),
         Action::Erase => Some(AccessAction::Erase),
         Action::ManageAccess => Some(AccessAction::Administer),
@@ -169,5 +169,18 @@ pub(crate) async fn allow_trajectory(
         Action::Record { owner }
     };
     allow(ctx, action, About::trajectory(id, Some(subject.clone()))).await?;
+    Ok(subject)
+}
+
+/// `allow` for handing trajectory `id` over to another team ([`Action::Transfer`]: its team
+/// lead may too): `NOT_FOUND` when unknown.
+pub(crate) async fn allow_transfer(ctx: &Context<'_>, id: TrajectoryId) -> ApiResult<SubjectKey> {
+    let state = ctx.data_unchecked::<AppState>();
+    let Some((owner, subject)) = owner_of(state, id) else {
+        gate(ctx)?;
+        return Err(ApiError::not_found("there is no trajectory with this id"));
+    };
+    let about = About::trajectory(id, Some(subject.clone()));
+    allow(ctx, Action::Transfer { owner }, about).await?;
     Ok(subject)
 }
