@@ -4,6 +4,7 @@
 //! test fails when it drifts.
 
 mod admin;
+mod allowed;
 mod codes;
 mod enums;
 mod errors;

@@ -8,6 +8,7 @@ use jeugdpad_app::Readable;
 use jeugdpad_domain::{self as d, Event, SubjectKey, TrajectoryId};
 use jeugdpad_projections::{self as p, AsOf, Projections};
 
+use super::allowed::AllowedStep;
 use super::enums::{CloseReason, EventType, Level, Phase, Source, Urgency};
 use super::errors::ApiError;
 use super::scalars::{Date, DateTime};
@@ -109,6 +110,23 @@ impl Trajectory {
     /// The raw stored events of this trajectory's stream, with their full envelopes.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredEvent>> {
         Ok(stored_events(ctx, self.id).await?)
+    }
+
+    /// The steps the rules allow now, each with the choices its form needs (docs/rules.md):
+    /// the domain's one answer, which the web app's buttons show too. Taken from every step
+    /// recorded (by `knownOn`, when asked), whatever `asOf`: it is about what can be recorded
+    /// today. A closed trajectory allows only corrections and retractions.
+    async fn allowed_steps(&self) -> Vec<AllowedStep> {
+        let facts = self.timeline.facts.iter().map(|f| d::RecordedFact {
+            event_id: f.event_id,
+            version: f.version,
+            occurred_on: f.occurred_on,
+            event: f.event.clone(),
+        });
+        d::allowed_steps(&d::Trajectory::from_facts(facts))
+            .into_iter()
+            .map(AllowedStep)
+            .collect()
     }
 }
 
