@@ -105,6 +105,26 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Why, in Dutch (for the web app and `Accept-Language: nl`).
+    pub fn message_nl(&self) -> String {
+        match self {
+            Refusal::Role { role, .. } => {
+                let role = Role::ALL
+                    .into_iter()
+                    .find(|r| r.noun() == *role)
+                    .map_or("uw rol", Role::label_nl);
+                format!("dit mag u als {role} niet")
+            }
+            Refusal::OtherTeam { asked, own } => format!(
+                "dit hoort bij team '{asked}'; u werkt voor team '{own}' en ziet en registreert \
+                 alleen de trajecten en cijfers van dat team"
+            ),
+            Refusal::AllTeams { own } => {
+                format!("u werkt voor team '{own}'; vraag naar dat team, niet naar alle teams")
+            }
+        }
+    }
+
     /// A stable slug for the access log.
     pub fn reason(&self) -> &'static str {
         match self {

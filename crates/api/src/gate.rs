@@ -91,7 +91,7 @@ pub(crate) async fn allow(ctx: &Context<'_>, action: Action, about: About) -> Ap
         Err(refusal) => {
             let kind = logged.unwrap_or(AccessAction::Read);
             log_access(state, entry(kind).refused(refusal.reason()), request).await?;
-            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string()))
+            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string()).dutch(refusal.message_nl()))
         }
     }
 }
@@ -161,7 +161,8 @@ pub(crate) async fn allow_trajectory(
     let state = ctx.data_unchecked::<AppState>();
     let Some((owner, subject)) = owner_of(state, id) else {
         gate(ctx)?;
-        return Err(ApiError::not_found("there is no trajectory with this id"));
+        return Err(ApiError::not_found("there is no trajectory with this id")
+            .dutch("er is geen traject met dit id"));
     };
     let action = if read_not_record {
         Action::ReadTrajectory { owner }
@@ -178,7 +179,8 @@ pub(crate) async fn allow_transfer(ctx: &Context<'_>, id: TrajectoryId) -> ApiRe
     let state = ctx.data_unchecked::<AppState>();
     let Some((owner, subject)) = owner_of(state, id) else {
         gate(ctx)?;
-        return Err(ApiError::not_found("there is no trajectory with this id"));
+        return Err(ApiError::not_found("there is no trajectory with this id")
+            .dutch("er is geen traject met dit id"));
     };
     let about = About::trajectory(id, Some(subject.clone()));
     allow(ctx, Action::Transfer { owner }, about).await?;

@@ -50,7 +50,7 @@ mod schema;
 mod state;
 
 pub use http::{app, serve};
-pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode};
+pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode, Language};
 pub use state::{AppState, AuthOptions, Limits, Options, StartError, SECRET_FILE};
 
 /// Attaches a signed-in caller to a request run on the schema directly, without signing in:

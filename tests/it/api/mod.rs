@@ -9,7 +9,7 @@
 //! figures of all teams). `access.rs` checks the role matrix itself.
 
 mod access;
-mod allowed;
+mod screens;
 mod case;
 mod concurrency;
 mod errors;

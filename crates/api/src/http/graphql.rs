@@ -23,7 +23,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, UPGRADE, USER_AGENT, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_LANGUAGE, ALLOW, CONTENT_LANGUAGE, CONTENT_TYPE, RETRY_AFTER, UPGRADE,
+    USER_AGENT, WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +34,9 @@ use uuid::Uuid;
 use super::{upgrade_websocket, Http, RequestInfo};
 use crate::auth::rate_key;
 use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
-use crate::schema::{ErrorCode, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT};
+use crate::schema::{
+    in_dutch, ErrorCode, Language, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT,
+};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -347,6 +350,12 @@ async fn execute(
         ensure_code(error);
         tidy_scalar_message(error);
     }
+    let language = Language::from_accept_language(
+        headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+    );
+    if language == Language::Dutch {
+        in_dutch(&mut result);
+    }
     // A request error (parse, validation, variable coercion): nothing was executed, and no
     // error has a path. A field error always has one.
     let request_error = result.data == Value::Null
@@ -370,7 +379,12 @@ async fn execute(
             serde_json::to_value(&result).unwrap_or_else(|_| json!({})),
         )
     };
-    let response = json_response(status, media, &body);
+    let mut response = json_response(status, media, &body);
+    if language == Language::Dutch {
+        response
+            .headers_mut()
+            .insert(CONTENT_LANGUAGE, HeaderValue::from_static("nl"));
+    }
     // Only a validated document's root fields are sure to be the schema's (see
     // `RootFieldLabels`).
     let root = operation

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 pub use admin::{AdminMutation, AdminQuery};
 pub use errors::ErrorCode;
-pub(crate) use errors::{ApiError, ApiResult};
+pub(crate) use errors::{in_dutch, ApiError, ApiResult};
+pub use errors::Language;
 pub use export::ExportQuery;
 pub use mutation::CaseMutation;
 pub use query::CaseQuery;
