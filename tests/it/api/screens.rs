@@ -146,3 +146,68 @@ async fn rule_sentences_in_dutch_when_asked() {
         "{refused:#}"
     );
 }
+
+/// `caseload`: the team's open trajectories with their waits, filtered, sorted and paged on the
+/// server, in one access-log entry. Today is 2026-06-30.
+#[tokio::test]
+async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
+    let server = Server::start().await;
+    // a: signalled 2026-06-20, not assessed: open signal → assessment wait, 10 days, due 08-01.
+    let a = server.open("2026-06-20", "noord", "sk-case-a", "SCHOOL").await;
+    // b: signalled 2026-04-01, not assessed: 90 days, over the 42-day norm (due 05-13).
+    let b = server.open("2026-04-01", "noord", "sk-case-b", "HUISARTS").await;
+    // c: assessed, a request open since 2026-06-01 (due 07-27), signalled 2026-05-01.
+    let c = server.open("2026-05-01", "noord", "sk-case-c", "JGZ").await;
+    c.assess("2026-05-10").await;
+    c.request("2026-06-01", "SPECIALIST_AMBULANT").await;
+    // d: closed: not in the caseload.
+    let d = server.open("2026-05-01", "noord", "sk-case-d", "JGZ").await;
+    d.close("2026-05-02", "NO_HELP_NEEDED").await;
+    // Another team's case: not in noord's caseload.
+    server.consultant("zuid").open("2026-01-01", "zuid", "sk-case-z", "SCHOOL").await;
+
+    let query = "query($sort: CaseloadSort, $search: String, $size: Int, $page: Int) {
+        caseload(sort: $sort, search: $search, pageSize: $size, page: $page) {
+          total page scope { teams }
+          rows { summary { subjectKey phase } daysSinceSignal openWaits openBreaches
+                 nextDeadline nextDeadlineMeasure } } }";
+    let ask = |variables: Value| async {
+        server.consultant("noord").gql(query, variables).await["caseload"].clone()
+    };
+    let keys = |caseload: &Value| -> Vec<String> {
+        caseload["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["summary"]["subjectKey"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let logged_before = server.access_log().await.len();
+    let first = ask(json!({})).await;
+    assert_eq!(server.access_log().await.len(), logged_before + 1, "one list, one entry");
+    assert_eq!(first["total"], 3);
+    assert_eq!(first["scope"]["teams"], json!(["noord"]));
+    // The breach first, then the nearest deadline (c: 07-27 before a: 08-01).
+    assert_eq!(keys(&first), ["sk-case-b", "sk-case-c", "sk-case-a"]);
+    let b_row = &first["rows"][0];
+    assert_eq!(b_row["daysSinceSignal"], 90);
+    assert_eq!(b_row["openBreaches"], 1);
+    assert_eq!(b_row["nextDeadline"], "2026-05-13");
+    assert_eq!(b_row["nextDeadlineMeasure"], "SIGNAL_TO_ASSESSMENT");
+    assert_eq!(first["rows"][1]["nextDeadline"], "2026-07-27");
+    assert_eq!(first["rows"][1]["nextDeadlineMeasure"], "REQUEST_TO_DECISION");
+
+    let by_key = ask(json!({ "sort": "SUBJECT_KEY" })).await;
+    assert_eq!(keys(&by_key), ["sk-case-a", "sk-case-b", "sk-case-c"]);
+    let by_age = ask(json!({ "sort": "DAYS_SINCE_SIGNAL" })).await;
+    assert_eq!(keys(&by_age), ["sk-case-b", "sk-case-c", "sk-case-a"]);
+    let found = ask(json!({ "search": "CASE-C" })).await;
+    assert_eq!(keys(&found), ["sk-case-c"]);
+    let second = ask(json!({ "sort": "SUBJECT_KEY", "size": 2, "page": 2 })).await;
+    assert_eq!((second["total"].clone(), keys(&second)), (json!(3), vec!["sk-case-c".to_owned()]));
+
+    // Figures only roles have no caseload.
+    let (code, _) = server.analyst().gql_error("{ caseload { total } }", json!({})).await;
+    assert_eq!(code, "FORBIDDEN");
+    let _ = (a, d);
+}

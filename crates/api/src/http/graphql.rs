@@ -7,7 +7,6 @@
 //! 400 for `application/graphql-response+json` and 200 for `application/json`, without a `data`
 //! entry; an executed request is 200, field errors included.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use std::collections::BTreeSet;
@@ -21,10 +20,10 @@ use async_graphql::{ServerError, Value};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{
     ACCEPT, ACCEPT_LANGUAGE, ALLOW, CONTENT_LANGUAGE, CONTENT_TYPE, RETRY_AFTER, UPGRADE,
-    USER_AGENT, WWW_AUTHENTICATE,
+    WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -46,17 +45,7 @@ pub(super) const JSON: &str = "application/json; charset=utf-8";
 /// The access point of a request: the peer address (when the server knows it) and the
 /// client application's `User-Agent`, shortened.
 pub(super) fn client_info(parts: &axum::http::request::Parts) -> ClientInfo {
-    ClientInfo {
-        address: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        application: parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|agent| agent.chars().take(120).collect()),
-    }
+    ClientInfo::of(parts)
 }
 
 /// Signs the caller in, or answers `401`; logs a failed sign-in (unless the address is already
@@ -80,6 +69,7 @@ async fn sign_in(
                 principal: signed_in.principal,
                 client: client.clone(),
                 expires_at: signed_in.expires_at,
+                session: None,
             })
         }
         Err(failure) => {
@@ -154,7 +144,9 @@ async fn get_request(http: &Http, request: Request) -> Response {
         ) {
             (Ok(protocol), Ok(upgrade)) => {
                 let client = client_info(&parts);
-                upgrade_websocket(http.clone(), protocol, upgrade, client)
+                let session =
+                    crate::session::from_upgrade(&http.state, &parts.headers, &client).await;
+                upgrade_websocket(http.clone(), protocol, upgrade, client, session)
             }
             (Err(rejection), _) => rejection.into_response(),
             (_, Err(rejection)) => rejection.into_response(),

@@ -135,6 +135,16 @@ impl ApiError {
         &self.message
     }
 
+    /// The stable code.
+    pub(crate) fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The sentence in Dutch, where one is known.
+    pub(crate) fn dutch_message(&self) -> Option<String> {
+        self.dutch.clone()
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::NotFound, message)
     }
