@@ -211,3 +211,38 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     assert_eq!(code, "FORBIDDEN");
     let _ = (a, d);
 }
+
+/// `Trajectory.waits`: the trajectory's own waits at the reference date (2026-06-30) against
+/// their norms, as the reports count them.
+#[tokio::test]
+async fn a_trajectory_shows_its_own_waits_against_the_norms() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-waits-1", "SCHOOL")
+        .await;
+    case.assess("2026-03-20").await;
+    case.request("2026-04-01", "SPECIALIST_AMBULANT").await;
+    let data = server
+        .consultant("noord")
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { birthYear waits {
+                 measure form startedOn status days normDays dueOn breach } } }",
+            json!({ "id": case.id }),
+        )
+        .await;
+    assert_eq!(data["trajectory"]["birthYear"], Value::Null);
+    assert_eq!(
+        data["trajectory"]["waits"],
+        json!([
+            // 19 days, within the 42-day norm.
+            { "measure": "SIGNAL_TO_ASSESSMENT", "form": null, "startedOn": "2026-03-01",
+              "status": "CLOSED", "days": 19, "normDays": 42, "dueOn": "2026-04-12", "breach": false },
+            // Open since 2026-04-01: 90 days, over the 56-day norm since 2026-05-27.
+            { "measure": "REQUEST_TO_DECISION", "form": "SPECIALIST_AMBULANT", "startedOn": "2026-04-01",
+              "status": "OPEN", "days": 90, "normDays": 56, "dueOn": "2026-05-27", "breach": true },
+            // No help yet: open 121 days; this measure has no norm.
+            { "measure": "SIGNAL_TO_FIRST_HELP", "form": null, "startedOn": "2026-03-01",
+              "status": "OPEN", "days": 121, "normDays": null, "dueOn": null, "breach": false },
+        ])
+    );
+}
