@@ -112,7 +112,7 @@ impl Refusal {
                 let role = Role::ALL
                     .into_iter()
                     .find(|r| r.noun() == *role)
-                    .map_or("uw rol", Role::label_nl);
+                    .map_or("uw rol", Role::label);
                 format!("dit mag u als {role} niet")
             }
             Refusal::OtherTeam { asked, own } => format!(

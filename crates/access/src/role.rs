@@ -55,16 +55,6 @@ impl Role {
         }
     }
 
-    /// The role in Dutch, as the screens name it.
-    pub const fn label_nl(self) -> &'static str {
-        match self {
-            Role::Consultant => "jeugdconsulent",
-            Role::TeamLead => "teamleider",
-            Role::Analyst => "beleidsmedewerker",
-            Role::Admin => "beheerder",
-        }
-    }
-
     /// Whether users of this role belong to exactly one team (and see only that team).
     pub const fn is_team_bound(self) -> bool {
         matches!(self, Role::Consultant | Role::TeamLead)

@@ -124,7 +124,8 @@ pub(crate) async fn check(
         Err(refusal) => {
             let kind = logged.unwrap_or(AccessAction::Read);
             log_access(state, entry(kind).refused(refusal.reason()), request).await?;
-            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string()).dutch(refusal.message_nl()))
+            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string())
+                .dutch(refusal.message_nl()))
         }
     }
 }

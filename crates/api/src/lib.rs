@@ -59,8 +59,8 @@ mod state;
 
 pub use gate::ClientInfo;
 pub use http::{app, serve, serve_router};
-pub use session::SessionOptions;
 pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode, Language};
+pub use session::SessionOptions;
 pub use state::{AppState, AuthOptions, Limits, Options, StartError, SECRET_FILE};
 
 /// Attaches a signed-in caller to a request run on the schema directly, without signing in:

@@ -24,7 +24,10 @@ use std::time::Duration;
 
 use axum::http::Method;
 use chrono::{DateTime, Utc};
-use jeugdpad_access::{AccessAction, AccessEntry, Credential, Principal, Role};
+use jeugdpad_access::{AccessAction, AccessEntry, Credential, Principal};
+
+/// A session's role (the access crate's, re-exported so the web app names it).
+pub use jeugdpad_access::Role;
 use jeugdpad_domain::{TeamCode, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -421,8 +424,8 @@ pub async fn export_summaries(
             known_on: None,
             overwrite: false,
         };
-        let report = jeugdpad_interchange::export(&store, &options, &|_| {})
-            .map_err(|e| e.to_string())?;
+        let report =
+            jeugdpad_interchange::export(&store, &options, &|_| {}).map_err(|e| e.to_string())?;
         std::fs::read(&report.path).map_err(|e| e.to_string())
     })
     .await;
@@ -497,10 +500,7 @@ mod tests {
 
     #[test]
     fn cookies_are_found_by_name() {
-        let map = headers(&[
-            ("cookie", "a=1; jeugdpad_sessie=abc"),
-            ("cookie", "b=2"),
-        ]);
+        let map = headers(&[("cookie", "a=1; jeugdpad_sessie=abc"), ("cookie", "b=2")]);
         assert_eq!(cookie_value(&map, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie_value(&map, "b").as_deref(), Some("2"));
         assert_eq!(cookie_value(&map, "jeugdpad"), None);
@@ -516,7 +516,11 @@ mod tests {
             assert_eq!(same_origin(&headers(&pairs)), expected, "{origin:?} {host}");
         };
         check(Some("http://127.0.0.1:8080"), "127.0.0.1:8080", true);
-        check(Some("https://jeugdpad.gemeente.nl"), "jeugdpad.gemeente.nl", true);
+        check(
+            Some("https://jeugdpad.gemeente.nl"),
+            "jeugdpad.gemeente.nl",
+            true,
+        );
         check(Some("https://evil.example"), "jeugdpad.gemeente.nl", false);
         check(Some("http://127.0.0.1:9090"), "127.0.0.1:8080", false);
         check(None, "127.0.0.1:8080", false);

@@ -338,7 +338,14 @@ mod tests {
 
     /// Words that give away an English sentence; none may appear in a Dutch one.
     const ENGLISH: &[&str] = &[
-        " the ", " would ", " cannot ", " before ", " after ", " already ", " must ", " is not ",
+        " the ",
+        " would ",
+        " cannot ",
+        " before ",
+        " after ",
+        " already ",
+        " must ",
+        " is not ",
     ];
 
     #[test]

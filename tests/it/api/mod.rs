@@ -9,7 +9,6 @@
 //! figures of all teams). `access.rs` checks the role matrix itself.
 
 mod access;
-mod screens;
 mod case;
 mod concurrency;
 mod errors;
@@ -22,6 +21,7 @@ mod normalisation;
 mod on_the_schema;
 mod schema;
 mod scope;
+mod screens;
 mod subscription;
 
 use std::collections::BTreeMap;

@@ -67,12 +67,19 @@ async fn the_steps_offered_follow_the_history() {
     assert_eq!(of("START_HELP")["suggestedEpisodeId"], "hulp-2");
     assert_eq!(of("CLOSE"), Value::Null, "help is still open");
     let retractable = of("RETRACT")["eventIds"].clone();
-    assert!(retractable.as_array().is_some_and(|ids| ids.contains(&json!(started))));
-    assert!(!retractable.as_array().is_some_and(|ids| ids.contains(&json!(case.signal))));
+    assert!(retractable
+        .as_array()
+        .is_some_and(|ids| ids.contains(&json!(started))));
+    assert!(!retractable
+        .as_array()
+        .is_some_and(|ids| ids.contains(&json!(case.signal))));
 
     case.end("2026-03-04", "hulp-1").await;
     case.close("2026-03-05", "GOALS_MET").await;
-    assert_eq!(steps(&allowed(&server, &case.id).await), ["CORRECT", "RETRACT"]);
+    assert_eq!(
+        steps(&allowed(&server, &case.id).await),
+        ["CORRECT", "RETRACT"]
+    );
 }
 
 /// The domain's rule sentences answer in Dutch for `Accept-Language: nl`, English otherwise;
@@ -93,7 +100,10 @@ async fn rule_sentences_in_dutch_when_asked() {
         let mut request = server
             .http
             .post(server.server.graphql_url())
-            .header("Authorization", case.client.authorization().unwrap_or_default())
+            .header(
+                "Authorization",
+                case.client.authorization().unwrap_or_default(),
+            )
             .json(&end_before_start);
         if let Some(language) = language {
             request = request.header("Accept-Language", language);
@@ -129,7 +139,13 @@ async fn rule_sentences_in_dutch_when_asked() {
     let refused: Value = server
         .http
         .post(server.server.graphql_url())
-        .header("Authorization", server.consultant("zuid").authorization().unwrap_or_default())
+        .header(
+            "Authorization",
+            server
+                .consultant("zuid")
+                .authorization()
+                .unwrap_or_default(),
+        )
         .header("Accept-Language", "nl")
         .json(&read)
         .send()
@@ -153,9 +169,13 @@ async fn rule_sentences_in_dutch_when_asked() {
 async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     let server = Server::start().await;
     // a: signalled 2026-06-20, not assessed: open signal → assessment wait, 10 days, due 08-01.
-    let a = server.open("2026-06-20", "noord", "sk-case-a", "SCHOOL").await;
+    let a = server
+        .open("2026-06-20", "noord", "sk-case-a", "SCHOOL")
+        .await;
     // b: signalled 2026-04-01, not assessed: 90 days, over the 42-day norm (due 05-13).
-    let b = server.open("2026-04-01", "noord", "sk-case-b", "HUISARTS").await;
+    let b = server
+        .open("2026-04-01", "noord", "sk-case-b", "HUISARTS")
+        .await;
     // c: assessed, a request open since 2026-06-01 (due 07-27), signalled 2026-05-01.
     let c = server.open("2026-05-01", "noord", "sk-case-c", "JGZ").await;
     c.assess("2026-05-10").await;
@@ -164,7 +184,10 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     let d = server.open("2026-05-01", "noord", "sk-case-d", "JGZ").await;
     d.close("2026-05-02", "NO_HELP_NEEDED").await;
     // Another team's case: not in noord's caseload.
-    server.consultant("zuid").open("2026-01-01", "zuid", "sk-case-z", "SCHOOL").await;
+    server
+        .consultant("zuid")
+        .open("2026-01-01", "zuid", "sk-case-z", "SCHOOL")
+        .await;
 
     let query = "query($sort: CaseloadSort, $search: String, $size: Int, $page: Int) {
         caseload(sort: $sort, search: $search, pageSize: $size, page: $page) {
@@ -179,12 +202,21 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
             .as_array()
             .expect("rows")
             .iter()
-            .map(|r| r["summary"]["subjectKey"].as_str().unwrap_or_default().to_owned())
+            .map(|r| {
+                r["summary"]["subjectKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
             .collect()
     };
     let logged_before = server.access_log().await.len();
     let first = ask(json!({})).await;
-    assert_eq!(server.access_log().await.len(), logged_before + 1, "one list, one entry");
+    assert_eq!(
+        server.access_log().await.len(),
+        logged_before + 1,
+        "one list, one entry"
+    );
     assert_eq!(first["total"], 3);
     assert_eq!(first["scope"]["teams"], json!(["noord"]));
     // The breach first, then the nearest deadline (c: 07-27 before a: 08-01).
@@ -195,7 +227,10 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     assert_eq!(b_row["nextDeadline"], "2026-05-13");
     assert_eq!(b_row["nextDeadlineMeasure"], "SIGNAL_TO_ASSESSMENT");
     assert_eq!(first["rows"][1]["nextDeadline"], "2026-07-27");
-    assert_eq!(first["rows"][1]["nextDeadlineMeasure"], "REQUEST_TO_DECISION");
+    assert_eq!(
+        first["rows"][1]["nextDeadlineMeasure"],
+        "REQUEST_TO_DECISION"
+    );
 
     let by_key = ask(json!({ "sort": "SUBJECT_KEY" })).await;
     assert_eq!(keys(&by_key), ["sk-case-a", "sk-case-b", "sk-case-c"]);
@@ -204,10 +239,16 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     let found = ask(json!({ "search": "CASE-C" })).await;
     assert_eq!(keys(&found), ["sk-case-c"]);
     let second = ask(json!({ "sort": "SUBJECT_KEY", "size": 2, "page": 2 })).await;
-    assert_eq!((second["total"].clone(), keys(&second)), (json!(3), vec!["sk-case-c".to_owned()]));
+    assert_eq!(
+        (second["total"].clone(), keys(&second)),
+        (json!(3), vec!["sk-case-c".to_owned()])
+    );
 
     // Figures only roles have no caseload.
-    let (code, _) = server.analyst().gql_error("{ caseload { total } }", json!({})).await;
+    let (code, _) = server
+        .analyst()
+        .gql_error("{ caseload { total } }", json!({}))
+        .await;
     assert_eq!(code, "FORBIDDEN");
     let _ = (a, d);
 }

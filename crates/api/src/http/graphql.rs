@@ -342,9 +342,8 @@ async fn execute(
         ensure_code(error);
         tidy_scalar_message(error);
     }
-    let language = Language::from_accept_language(
-        headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-    );
+    let language =
+        Language::from_accept_language(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     if language == Language::Dutch {
         in_dutch(&mut result);
     }

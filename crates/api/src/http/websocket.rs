@@ -128,8 +128,7 @@ pub(super) fn upgrade_websocket(
             let connection = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .with_data(data)
                 .on_connection_init(move |payload| async move {
-                    let signed_in =
-                        websocket_sign_in(&auth_state, &payload, client, session).await;
+                    let signed_in = websocket_sign_in(&auth_state, &payload, client, session).await;
                     let outcome = if signed_in.is_ok() {
                         SignIn::Accepted
                     } else {

@@ -207,9 +207,7 @@ impl CaseloadQuery {
             })?;
         let total = found.len();
         let size = usize::try_from(page_size).unwrap_or(1);
-        let skip = usize::try_from(page - 1)
-            .unwrap_or(0)
-            .saturating_mul(size);
+        let skip = usize::try_from(page - 1).unwrap_or(0).saturating_mul(size);
         let rows = found
             .into_iter()
             .skip(skip)

@@ -262,7 +262,11 @@ mod tests {
     #[test]
     fn dutch_only_when_dutch_is_preferred() {
         let check = |header: Option<&str>, expected: Language| {
-            assert_eq!(Language::from_accept_language(header), expected, "{header:?}");
+            assert_eq!(
+                Language::from_accept_language(header),
+                expected,
+                "{header:?}"
+            );
         };
         check(None, Language::English);
         check(Some("nl"), Language::Dutch);

@@ -27,7 +27,7 @@ use super::inputs::{
 use super::scalars::Date;
 use super::types::Trajectory;
 use super::{RequestId, Transport};
-use crate::gate::{allow, allow_transfer, allow_trajectory, gate, About};
+use crate::gate::{allow, allow_trajectory, allow_transfer, gate, About};
 use crate::state::{read, AppState};
 
 /// Namespace of trajectory ids derived from a client's event id (UUID v5), so a retried

@@ -32,10 +32,7 @@ fn suggested(state: &Trajectory, kind: StepKind, offered: Option<&AllowedStep>) 
         }
         StepKind::StartHelp => Command::StartHelp {
             occurred_on: on,
-            help: help_payload(
-                suggested_episode(state).as_str(),
-                HelpForm::WijkteamSupport,
-            ),
+            help: help_payload(suggested_episode(state).as_str(), HelpForm::WijkteamSupport),
         },
         StepKind::EndHelp => {
             let episode = offered

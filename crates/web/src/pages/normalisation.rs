@@ -1,0 +1,443 @@
+//! Normalisatie, the analyst's screen: a cohort (closed in a period, or signalled in a period),
+//! by team or by source, as of a reference date — the outcomes as numbers and as bars, the same
+//! shares for each of the last five calendar years, and the pseudonymised summaries to download
+//! as CSV or Parquet (the command line's export, through the gate and the access log).
+
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, NaiveDate};
+use jeugdpad_api::session::{self, ExportFormat, ExportRefused};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::charts;
+use crate::context::{Viewer, Web};
+use crate::format;
+use crate::gql::{self, GqlError};
+use crate::layout::{self, Page};
+
+const REPORT: &str = "query($cohort: CohortInput!, $asOf: Date, $groupBy: CohortGrouping) {
+  normalisation(cohort: $cohort, asOf: $asOf, groupBy: $groupBy) {
+    asOf scope { allTeams teams } from to
+    overall { ...outcomes }
+    groups { key outcomes { ...outcomes } } } }
+fragment outcomes on Outcomes {
+  trajectories resolvedLight escalated outOfHome buurtgezinPrevention fosterPrevented
+  recurrenceBase recurrence12M closed medianPathwayDays
+  byHighestLevel { level closed medianPathwayDays } }";
+
+#[derive(Debug, Deserialize)]
+struct Data {
+    normalisation: Report,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    as_of: String,
+    scope: Scope,
+    from: String,
+    to: String,
+    overall: Outcomes,
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Scope {
+    all_teams: bool,
+    teams: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Group {
+    key: String,
+    outcomes: Outcomes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcomes {
+    trajectories: i64,
+    resolved_light: Option<f64>,
+    escalated: Option<f64>,
+    out_of_home: Option<f64>,
+    buurtgezin_prevention: i64,
+    foster_prevented: Option<f64>,
+    recurrence_base: i64,
+    #[serde(rename = "recurrence12M")]
+    recurrence_12m: Option<f64>,
+    closed: i64,
+    median_pathway_days: Option<i64>,
+    by_highest_level: Vec<LevelMedian>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LevelMedian {
+    level: String,
+    closed: i64,
+    median_pathway_days: Option<i64>,
+}
+
+/// The shares a chart shows: (label, pick).
+type Share = (&'static str, fn(&Outcomes) -> Option<f64>);
+
+const SHARES: &[Share] = &[
+    ("Licht opgelost", |o| o.resolved_light),
+    ("Opgeschaald", |o| o.escalated),
+    ("Uithuisplaatsing", |o| o.out_of_home),
+    ("Pleegzorg voorkomen door Buurtgezin", |o| {
+        o.foster_prevented
+    }),
+    ("Terug binnen 12 maanden", |o| o.recurrence_12m),
+];
+
+#[derive(Debug, Deserialize, Default, Clone)]
+pub(crate) struct Params {
+    /// `afgesloten` (default) or `gemeld`.
+    cohort: Option<String>,
+    van: Option<String>,
+    tot: Option<String>,
+    /// `team`, `bron` or nothing.
+    per: Option<String>,
+    peildatum: Option<String>,
+}
+
+struct Chosen {
+    signalled: bool,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: Option<&'static str>,
+    as_of: NaiveDate,
+}
+
+fn choose(params: &Params, today: NaiveDate) -> Chosen {
+    let date = |text: &Option<String>| text.as_deref().and_then(format::parse_date_input);
+    let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    Chosen {
+        signalled: params.cohort.as_deref() == Some("gemeld"),
+        from: date(&params.van).unwrap_or(year_start),
+        to: date(&params.tot).unwrap_or(today),
+        group_by: match params.per.as_deref() {
+            Some("team") => Some("TEAM"),
+            Some("bron") => Some("SOURCE"),
+            _ => None,
+        },
+        as_of: date(&params.peildatum).unwrap_or(today),
+    }
+}
+
+fn cohort(signalled: bool, from: NaiveDate, to: NaiveDate) -> serde_json::Value {
+    let range = json!({ "from": from.to_string(), "to": to.to_string() });
+    if signalled {
+        json!({ "signalledBetween": range })
+    } else {
+        json!({ "closedBetween": range })
+    }
+}
+
+async fn report(
+    web: &Web,
+    viewer: &Viewer,
+    cohort: serde_json::Value,
+    as_of: NaiveDate,
+    group_by: Option<&str>,
+) -> Result<Report, GqlError> {
+    gql::run::<Data>(
+        web,
+        viewer,
+        REPORT,
+        json!({ "cohort": cohort, "asOf": as_of.to_string(), "groupBy": group_by }),
+    )
+    .await
+    .map(|d| d.normalisation)
+}
+
+/// `GET /normalisatie`.
+pub(crate) async fn page(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Query(params): Query<Params>,
+) -> Response {
+    let today = web.state.today();
+    let chosen = choose(&params, today);
+    let mut problems = Vec::new();
+    if chosen.to < chosen.from {
+        problems.push("De periode eindigt vóór zij begint: kies een einddatum na de begindatum.");
+    }
+    let main = if problems.is_empty() {
+        match report(
+            &web,
+            &viewer,
+            cohort(chosen.signalled, chosen.from, chosen.to),
+            chosen.as_of,
+            chosen.group_by,
+        )
+        .await
+        {
+            Ok(report) => Some(report),
+            Err(error) => return crate::pages::failure(&viewer, &error),
+        }
+    } else {
+        None
+    };
+    // The same cohort kind for each of the last five calendar years (up to the reference date).
+    let mut years = Vec::new();
+    for year in (chosen.as_of.year() - 4)..=chosen.as_of.year() {
+        let (Some(from), Some(end)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
+            continue;
+        };
+        match report(
+            &web,
+            &viewer,
+            cohort(chosen.signalled, from, end.min(chosen.as_of)),
+            chosen.as_of,
+            None,
+        )
+        .await
+        {
+            Ok(r) => years.push((year.to_string(), r.overall)),
+            Err(error) => return crate::pages::failure(&viewer, &error),
+        }
+    }
+    let export_query = |formaat: &str| {
+        format!(
+            "/normalisatie/export?formaat={formaat}&peildatum={}",
+            chosen.as_of
+        )
+    };
+    let content = html! {
+        h1 { "Normalisatie" }
+        p class="jp-lead" {
+            "Hoeveel trajecten worden met lichte hulp opgelost, hoeveel schalen op, hoe lang duren ze en hoeveel jeugdigen komen terug?"
+        }
+        form class="jp-filters" method="get" action="/normalisatie" aria-label="Cohort kiezen" {
+            fieldset class="jp-field" {
+                legend { "Cohort" }
+                div class="jp-choices jp-choices--inline" {
+                    div class="jp-choice" {
+                        input type="radio" id="cohort-afgesloten" name="cohort" value="afgesloten" checked[!chosen.signalled];
+                        label for="cohort-afgesloten" { "Afgesloten in de periode" }
+                    }
+                    div class="jp-choice" {
+                        input type="radio" id="cohort-gemeld" name="cohort" value="gemeld" checked[chosen.signalled];
+                        label for="cohort-gemeld" { "Gemeld in de periode" }
+                    }
+                }
+            }
+            div class="jp-field" {
+                label class="jp-label" for="veld-van" { "Van" }
+                input type="date" id="veld-van" name="van" value=(chosen.from.to_string());
+            }
+            div class="jp-field" {
+                label class="jp-label" for="veld-tot" { "Tot en met" }
+                input type="date" id="veld-tot" name="tot" value=(chosen.to.to_string());
+            }
+            div class="jp-field" {
+                label class="jp-label" for="veld-per" { "Uitsplitsen per" }
+                select id="veld-per" name="per" {
+                    option value="" selected[chosen.group_by.is_none()] { "Niet uitsplitsen" }
+                    option value="team" selected[chosen.group_by == Some("TEAM")] { "Team" }
+                    option value="bron" selected[chosen.group_by == Some("SOURCE")] { "Bron van de melding" }
+                }
+            }
+            div class="jp-field" {
+                label class="jp-label" for="veld-peildatum" { "Peildatum" }
+                input type="date" id="veld-peildatum" name="peildatum" value=(chosen.as_of.to_string());
+            }
+            div class="jp-field" { button class="jp-button jp-button--secondary" type="submit" { "Tonen" } }
+        }
+        @for problem in &problems { (layout::alert("error", None, html! { p { (problem) } })) }
+        @if let Some(report) = &main {
+            p {
+                (if chosen.signalled { "Gemeld" } else { "Afgesloten" }) " van " (format::date(&report.from))
+                " tot en met " (format::date(&report.to)) ", peildatum " (format::date(&report.as_of)) "; "
+                @if report.scope.all_teams { "alle teams." } @else { "team " (report.scope.teams.join(", ")) "." }
+            }
+            (outcomes_table("Uitkomsten van het cohort", &[("Totaal".to_owned(), &report.overall)], &report.groups, chosen.group_by))
+            @if !report.groups.is_empty() {
+                h2 { "Per " (if chosen.group_by == Some("TEAM") { "team" } else { "bron" }) }
+                div class="jp-grid" {
+                    @for (i, (label, pick)) in SHARES.iter().enumerate().take(3) {
+                        figure class="jp-chart" {
+                            figcaption { (label) }
+                            (charts::share_bars(&format!("groep-{i}"), &format!("{label} per groep"),
+                                "Het aandeel per groep; de cijfers staan in de tabel hierboven.",
+                                &report.groups.iter().map(|g| (group_label(&g.key, chosen.group_by), pick(&g.outcomes))).collect::<Vec<_>>()))
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Per jaar" }
+        p class="jp-muted" { (if chosen.signalled { "Gemeld" } else { "Afgesloten" }) " per kalenderjaar, alle teams die u mag zien, peildatum " (jeugdpad_domain::date_nl(chosen.as_of)) "." }
+        div class="jp-grid" {
+            @for (i, (label, pick)) in SHARES.iter().enumerate() {
+                figure class="jp-chart" {
+                    figcaption { (label) " per jaar" }
+                    (charts::share_bars(&format!("jaar-{i}"), &format!("{label} per jaar"),
+                        "Het aandeel per kalenderjaar; de cijfers staan in de tabel hieronder.",
+                        &years.iter().map(|(year, o)| (year.clone(), pick(o))).collect::<Vec<_>>()))
+                }
+            }
+        }
+        (outcomes_table("Uitkomsten per jaar", &years.iter().map(|(y, o)| (y.clone(), o)).collect::<Vec<_>>(), &[], None))
+        (definitions())
+        h2 { "Downloaden" }
+        p {
+            "De gepseudonimiseerde samenvattingen van alle trajecten op de peildatum (één rij per traject; "
+            "kolommen zoals in de exportbeschrijving). Elke download staat in het toegangslog."
+        }
+        ul class="jp-button-group" {
+            li { a class="jp-button jp-button--secondary" href=(export_query("csv")) download { "Samenvattingen als CSV" } }
+            li { a class="jp-button jp-button--secondary" href=(export_query("parquet")) download { "Samenvattingen als Parquet" } }
+        }
+    };
+    Page::new("Normalisatie", Some(&viewer)).render(content)
+}
+
+fn group_label(key: &str, group_by: Option<&str>) -> String {
+    match group_by {
+        Some("SOURCE") => format::source(key),
+        _ => key.to_owned(),
+    }
+}
+
+fn outcomes_table(
+    caption: &str,
+    overall: &[(String, &Outcomes)],
+    groups: &[Group],
+    group_by: Option<&str>,
+) -> Markup {
+    let rows: Vec<(String, &Outcomes)> = overall
+        .iter()
+        .map(|(l, o)| (l.clone(), *o))
+        .chain(
+            groups
+                .iter()
+                .map(|g| (group_label(&g.key, group_by), &g.outcomes)),
+        )
+        .collect();
+    html! {
+        div class="jp-table-wrap" {
+            table {
+                caption { (caption) }
+                thead {
+                    tr {
+                        th scope="col" { "" span class="jp-visually-hidden" { "Groep" } }
+                        th scope="col" class="jp-num" { "Trajecten" }
+                        th scope="col" class="jp-num" { "Licht opgelost" }
+                        th scope="col" class="jp-num" { "Opgeschaald" }
+                        th scope="col" class="jp-num" { "Uithuis­plaatsing" }
+                        th scope="col" class="jp-num" { "Pleegzorg voorkomen (Buurtgezin)" }
+                        th scope="col" class="jp-num" { "Terug binnen 12 mnd" }
+                        th scope="col" class="jp-num" { "Mediane doorlooptijd" }
+                        th scope="col" { "Mediaan per hoogste niveau" }
+                    }
+                }
+                tbody {
+                    @for (label, o) in &rows {
+                        tr {
+                            th scope="row" { (label) }
+                            td class="jp-num" { (o.trajectories) }
+                            td class="jp-num" { (format::percent(o.resolved_light)) }
+                            td class="jp-num" { (format::percent(o.escalated)) }
+                            td class="jp-num" { (format::percent(o.out_of_home)) }
+                            td class="jp-num" { (format::percent(o.foster_prevented)) br; span class="jp-muted" { "van " (o.buurtgezin_prevention) } }
+                            td class="jp-num" { (format::percent(o.recurrence_12m)) br; span class="jp-muted" { "van " (o.recurrence_base) } }
+                            td class="jp-num" { (format::days(o.median_pathway_days)) br; span class="jp-muted" { (o.closed) " afgesloten" } }
+                            td {
+                                @for level in o.by_highest_level.iter().filter(|l| l.closed > 0) {
+                                    (format::level(&level.level)) ": " (format::days(level.median_pathway_days)) " (" (level.closed) ")" br;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn definitions() -> Markup {
+    html! {
+        details {
+            summary { "Wat betekenen deze cijfers?" }
+            dl class="jp-summary" {
+                dt { "Licht opgelost" } dd { "Afgesloten met doelen behaald of geen hulp nodig, zonder hulp boven niveau 1 (lichte hulp)." }
+                dt { "Opgeschaald" } dd { "Minstens één keer hulp gestart op een hoger niveau dan alle hulp ervoor (de eerste hulp telt niet)." }
+                dt { "Uithuisplaatsing" } dd { "Hoogste niveau 3: pleegzorg, residentiële of gesloten jeugdzorg." }
+                dt { "Pleegzorg voorkomen" } dd { "Van de trajecten met Buurtgezin als preventie: het deel zonder hulp op niveau 3." }
+                dt { "Terug binnen 12 maanden" } dd { "Van de trajecten die minstens een jaar vóór de peildatum sloten: het deel waarvan de jeugdige binnen 365 dagen opnieuw is gemeld." }
+                dt { "Doorlooptijd" } dd { "Van melding tot afsluiting, in dagen; mediaan van de afgesloten trajecten." }
+                dt { "Peildatum" } dd { "Alleen stappen met een datum op of vóór de peildatum tellen, met alle correcties die nu bekend zijn." }
+            }
+            p class="jp-muted" { "De volledige definities staan in docs/figures.md van Jeugdpad." }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExportParams {
+    formaat: Option<String>,
+    peildatum: Option<String>,
+}
+
+/// `GET /normalisatie/export?formaat=csv|parquet&peildatum=…`: the file, through the gate.
+pub(crate) async fn export(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Query(params): Query<ExportParams>,
+) -> Response {
+    let format = match params.formaat.as_deref() {
+        Some("parquet") => ExportFormat::Parquet,
+        _ => ExportFormat::Csv,
+    };
+    let as_of = params
+        .peildatum
+        .as_deref()
+        .and_then(format::parse_date_input)
+        .unwrap_or_else(|| web.state.today());
+    match session::export_summaries(&web.state, &viewer.session, &viewer.client, format, as_of)
+        .await
+    {
+        Ok(bytes) => {
+            let (content_type, extension) = match format {
+                ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+                ExportFormat::Parquet => ("application/vnd.apache.parquet", "parquet"),
+            };
+            (
+                [
+                    (CONTENT_TYPE, content_type.to_owned()),
+                    (
+                        CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"samenvattingen-{as_of}.{extension}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(ExportRefused::Forbidden(message)) => crate::pages::failure(
+            &viewer,
+            &GqlError {
+                code: "FORBIDDEN".into(),
+                reason: None,
+                field: None,
+                message,
+            },
+        ),
+        Err(ExportRefused::Failed) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "De export kon niet worden gemaakt.",
+        )
+            .into_response(),
+    }
+}
