@@ -50,9 +50,15 @@
   document.querySelectorAll("input[data-bsn]").forEach(function (input) {
     var form = input.form;
     var optional = input.hasAttribute("data-bsn-optional");
+    // An error appears when the field is left, and goes as soon as the number is right — not
+    // on leaving the field, which would move the button away under a pointer's click.
     input.addEventListener("blur", function () {
-      if (optional && input.value.trim() === "") { showFieldError(input, null); return; }
-      showFieldError(input, input.value.trim() === "" ? null : bsnProblem(input.value));
+      if (input.value.trim() === "") return;
+      var problem = bsnProblem(input.value);
+      if (problem) showFieldError(input, problem);
+    });
+    input.addEventListener("input", function () {
+      if (input.value.trim() === "" || !bsnProblem(input.value)) showFieldError(input, null);
     });
     if (form) {
       form.addEventListener("submit", function (event) {
@@ -68,6 +74,47 @@
         window.setTimeout(function () { input.value = ""; }, 0);
       });
     }
+  });
+
+  // ---- 1b. Dates: typed as dd-mm-jjjj, or chosen in the browser's own date picker -----------
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function toIso(text) {
+    var m = /^\s*(\d{1,2})[-\/.](\d{1,2})[-\/.](\d{4})\s*$/.exec(text);
+    if (m) return m[3] + "-" + pad(Number(m[2])) + "-" + pad(Number(m[1]));
+    return /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? text.trim() : "";
+  }
+  function toDutch(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+    return m ? m[3] + "-" + m[2] + "-" + m[1] : "";
+  }
+  document.querySelectorAll("input[data-date]").forEach(function (input, i) {
+    var native = document.createElement("input");
+    native.type = "date";
+    if (typeof native.showPicker !== "function") return;
+    native.className = "jp-date-native";
+    native.tabIndex = -1;
+    native.setAttribute("aria-hidden", "true");
+    if (input.getAttribute("data-max")) native.max = input.getAttribute("data-max");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "jp-button jp-button--secondary jp-date-button";
+    var label = document.querySelector("label[for='" + input.id + "']");
+    button.textContent = "Kalender";
+    button.setAttribute("aria-label", "Kies een datum in de kalender" + (label ? ": " + label.textContent.trim() : ""));
+    var wrap = document.createElement("span");
+    wrap.className = "jp-date";
+    input.parentNode.insertBefore(wrap, input);
+    wrap.appendChild(input);
+    wrap.appendChild(button);
+    wrap.appendChild(native);
+    button.addEventListener("click", function () {
+      native.value = toIso(input.value);
+      native.showPicker();
+    });
+    native.addEventListener("change", function () {
+      if (native.value) input.value = toDutch(native.value);
+      input.focus();
+    });
   });
 
   // ---- 3. Foster care details only for foster care --------------------------------------

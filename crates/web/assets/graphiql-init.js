@@ -38,11 +38,42 @@
       fetcher: fetcher,
       defaultEditorToolsVisibility: false,
       shouldPersistHeaders: false,
+      // GraphiQL keeps tabs and history in localStorage by default; here they last as long as
+      // the tab does, like the token.
+      storage: window.sessionStorage,
       defaultQuery: "# Jeugdpad — GraphQL\n# Probeer: { today codeLists { urgencies { code label } } }\n{ today }\n"
     });
     if (!root) root = ReactDOM.createRoot(container);
     root.render(element);
   }
+
+  // GraphiQL's editors (CodeMirror 5) take keys through hidden text areas without a label, and
+  // scroll in regions a keyboard cannot reach: name them and make them focusable, as they
+  // appear (WCAG 2.1: 1.3.1, 2.1.1, 4.1.2).
+  var names = [
+    [".graphiql-query-editor", "Query"],
+    [".graphiql-editor-tool .graphiql-editor:nth-child(1)", "Variabelen"],
+    [".graphiql-editor-tool .graphiql-editor:nth-child(2)", "Headers"],
+    [".result-window", "Resultaat"]
+  ];
+  function label() {
+    names.forEach(function (pair) {
+      container.querySelectorAll(pair[0]).forEach(function (editor) {
+        editor.querySelectorAll("textarea").forEach(function (area) {
+          if (!area.hasAttribute("aria-label")) area.setAttribute("aria-label", pair[1]);
+        });
+        editor.querySelectorAll(".CodeMirror-scroll").forEach(function (scroll) {
+          // CodeMirror marks them tabindex="-1"; a keyboard needs 0 to scroll them.
+          if (scroll.getAttribute("tabindex") !== "0") {
+            scroll.setAttribute("tabindex", "0");
+            scroll.setAttribute("role", "region");
+            scroll.setAttribute("aria-label", pair[1]);
+          }
+        });
+      });
+    });
+  }
+  new MutationObserver(label).observe(container, { childList: true, subtree: true });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();

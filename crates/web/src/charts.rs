@@ -80,7 +80,9 @@ pub(crate) fn histogram(
         .max()
         .unwrap_or(7)
         .max(7) as f64;
-    let max_count = nice_max(bins.iter().map(|b| b.2).max().unwrap_or(0) as f64);
+    // Whole numbers on the axis: four steps of 1, 2, 5, 10, … each.
+    let step = nice_max(bins.iter().map(|b| b.2).max().unwrap_or(0) as f64 / 4.0).max(1.0);
+    let max_count = step * 4.0;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |day: f64| LEFT + plot_w * day / max_day;
@@ -101,7 +103,9 @@ pub(crate) fn histogram(
         text x=(fmt(LEFT + plot_w / 2.0)) y=(fmt(HEIGHT - 6.0)) text-anchor="middle" { "dagen gewacht" }
         @if let Some(norm) = norm {
             line class="jp-norm" x1=(fmt(x(norm as f64))) y1=(TOP) x2=(fmt(x(norm as f64))) y2=(fmt(HEIGHT - BOTTOM)) {}
-            text class="jp-norm-label" x=(fmt(x(norm as f64) + 4.0)) y=(fmt(TOP + 10.0)) { "norm " (norm) " dagen" }
+            @let right = x(norm as f64) > LEFT + plot_w * 0.7;
+            text class="jp-norm-label" x=(fmt(x(norm as f64) + if right { -4.0 } else { 4.0 }))
+                y=(fmt(TOP + 10.0)) text-anchor=(if right { "end" } else { "start" }) { "norm " (norm) " dagen" }
         }
     };
     frame(id, title, description, body)

@@ -258,6 +258,28 @@ pub(crate) fn access_action(value: &str) -> &'static str {
     }
 }
 
+/// Why an access was refused (the access log's slug), in words.
+pub(crate) fn refusal(slug: &str) -> String {
+    let words = match slug {
+        "other_team" => "ander team",
+        "role" => "niet voor deze rol",
+        "all_teams" => "alle teams gevraagd",
+        "no_credentials" => "niet aangemeld",
+        "malformed_credentials" | "unrecognised_token" | "unknown_token" => "onbekend token",
+        "expired_token" => "token verlopen",
+        "revoked_token" => "token ingetrokken",
+        "user_deactivated" => "account gedeactiveerd",
+        "session_ended" => "sessie beëindigd",
+        other if other.starts_with("oidc_") => "aanmelding organisatie geweigerd",
+        _ => "",
+    };
+    if words.is_empty() {
+        slug.to_owned()
+    } else {
+        format!("{words} ({slug})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

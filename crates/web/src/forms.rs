@@ -28,9 +28,10 @@ impl Fields {
             .collect()
     }
 
-    /// Whether the form was submitted at all (any field).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// Whether these are the values of a submitted form (every form of a signed-in page carries
+    /// its CSRF token) rather than a fresh form's preset choices: defaults fill only a fresh form.
+    pub(crate) fn submitted(&self) -> bool {
+        self.0.iter().any(|(k, _)| k == "_csrf")
     }
 }
 
@@ -176,20 +177,34 @@ impl<'a> Form<'a> {
         let value = if options.no_echo {
             None
         } else {
-            self.values.get(name).or(if self.values.is_empty() {
-                options.default
-            } else {
+            self.values.get(name).or(if self.values.submitted() {
                 None
+            } else {
+                options.default
             })
         };
+        let date = options.kind == Some("date");
         let value = value.map(|v| {
-            // A date input only takes YYYY-MM-DD; a Dutch date typed elsewhere is converted.
-            if options.kind == Some("date") {
-                crate::format::parse_date_input(v).map_or_else(|| v.to_owned(), |d| d.to_string())
+            // Dates are written the Dutch way whatever the browser's language: a text field
+            // `dd-mm-jjjj` (app.js adds a date picker beside it), never `<input type="date">`,
+            // which shows the browser's own format.
+            if date {
+                crate::format::parse_date_input(v)
+                    .map_or_else(|| v.to_owned(), jeugdpad_domain::date_nl)
             } else {
                 v.to_owned()
             }
         });
+        let kind = if date {
+            "text"
+        } else {
+            options.kind.unwrap_or("text")
+        };
+        let inputmode = if date {
+            Some("numeric")
+        } else {
+            options.inputmode
+        };
         let invalid = self.errors.on(name).map(|_| "true");
         html! {
             div class=(self.field_class(name)) {
@@ -201,12 +216,13 @@ impl<'a> Form<'a> {
                     span class="jp-hint" id={ (id(name)) "-hint" } { (hint) }
                 }
                 (self.error(name))
-                input type=(options.kind.unwrap_or("text")) id=(id(name)) name=(name)
+                input type=(kind) id=(id(name)) name=(name)
                     class=[options.short.then_some("jp-input--short")]
                     value=[value]
                     required[options.required]
-                    max=[options.max] min=[options.min]
-                    inputmode=[options.inputmode]
+                    max=[options.max.filter(|_| !date)] min=[options.min.filter(|_| !date)]
+                    data-date[date] data-max=[options.max.filter(|_| date)]
+                    inputmode=[inputmode]
                     autocomplete=[options.autocomplete]
                     data-bsn[options.bsn]
                     data-bsn-optional[options.bsn && !options.required]

@@ -108,7 +108,7 @@ async fn teams_page(
         h1 { "Teams" }
         @if let Some(notice) = notice { (layout::alert("success", None, html! { p { (notice) } })) }
         (errors.summary())
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (teams.len()) " teams" } {
             table {
                 caption { (teams.len()) " teams" }
                 thead { tr { th scope="col" { "Code" } th scope="col" { "Naam" } } }
@@ -216,7 +216,7 @@ async fn users_page(
         h1 { "Gebruikers" }
         @if let Some(notice) = notice { (layout::alert("success", None, html! { p { (notice) } })) }
         (errors.summary())
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (data.users.len()) " gebruikers" } {
             table {
                 caption { (data.users.len()) " gebruikers" }
                 thead { tr {
@@ -382,7 +382,7 @@ async fn tokens_page(
             div class="jp-form-actions" { button class="jp-button" type="submit" { "Token aanmaken" } }
         }
         h2 { "Alle tokens" }
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Alle tokens" } {
             table {
                 caption class="jp-visually-hidden" { "Alle tokens" }
                 thead { tr {
@@ -593,7 +593,7 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
             div class="jp-form-actions" { button class="jp-button" type="submit" { "Zoeken" } }
         }
         h2 { (entries.len()) " vermeldingen" @if entries.len() == 200 { " (de nieuwste 200)" } }
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Vermeldingen in het toegangslog, nieuwste eerst" } {
             table {
                 caption class="jp-visually-hidden" { "Vermeldingen in het toegangslog, nieuwste eerst" }
                 thead { tr {
@@ -608,7 +608,7 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
                             td {
                                 @if entry.outcome == "refused" {
                                     span class="jp-badge jp-badge--danger" { "geweigerd" }
-                                    @if let Some(reason) = &entry.reason { br; span class="jp-muted" { (reason) } }
+                                    @if let Some(reason) = &entry.reason { br; span class="jp-muted" { (format::refusal(reason)) } }
                                 } @else { "toegestaan" }
                             }
                             td {

@@ -76,6 +76,8 @@ pub(crate) struct Params {
     overschreden: Option<String>,
     sorteer: Option<String>,
     pagina: Option<usize>,
+    /// Set after a transfer: the team that took a trajectory over.
+    overgedragen: Option<String>,
 }
 
 /// Sort keys: (URL value, GraphQL value, column header).
@@ -194,6 +196,9 @@ async fn render(
             (format::date(&caseload.as_of)) ": eerst wat aandacht vraagt."
         }
         (lookup_errors.summary())
+        @if let Some(team) = &params.overgedragen {
+            (layout::alert("success", None, html! { p { "Het traject is overgedragen aan team " (team) "." } }))
+        }
         @if let Some(notice) = &lookup_notice {
             (layout::alert("info", None, html! { p { (notice) } }))
         }
@@ -229,7 +234,7 @@ async fn render(
         @if caseload.rows.is_empty() {
             p { "Geen open trajecten gevonden." }
         } @else {
-            div class="jp-table-wrap" {
+            div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (title) ", gesorteerd op " (params.sort().2.to_lowercase()) } {
                 table {
                     caption class="jp-visually-hidden" { (title) ", gesorteerd op " (params.sort().2.to_lowercase()) }
                     thead {
@@ -380,7 +385,7 @@ pub(crate) async fn bsn_lookup(
             several => Page::new("Trajecten van deze jeugdige", Some(&viewer)).render(html! {
                 h1 { "Trajecten van deze jeugdige" }
                 p { "Pseudoniem " strong { (several[0].subject_key) } ": " (several.len()) " trajecten van uw team." }
-                div class="jp-table-wrap" {
+                div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Trajecten van deze jeugdige" } {
                     table {
                         caption class="jp-visually-hidden" { "Trajecten van deze jeugdige" }
                         thead { tr { th scope="col" { "Melding" } th scope="col" { "Fase" } th scope="col" { "Traject" } } }

@@ -219,6 +219,7 @@ pub(crate) async fn page(
             "Hoeveel trajecten worden met lichte hulp opgelost, hoeveel schalen op, hoe lang duren ze en hoeveel jeugdigen komen terug?"
         }
         form class="jp-filters" method="get" action="/normalisatie" aria-label="Cohort kiezen" {
+            p class="jp-hint" id="datum-uitleg" { "Data als dd-mm-jjjj." }
             fieldset class="jp-field" {
                 legend { "Cohort" }
                 div class="jp-choices jp-choices--inline" {
@@ -234,11 +235,11 @@ pub(crate) async fn page(
             }
             div class="jp-field" {
                 label class="jp-label" for="veld-van" { "Van" }
-                input type="date" id="veld-van" name="van" value=(chosen.from.to_string());
+                input type="text" id="veld-van" name="van" class="jp-input--short" inputmode="numeric" data-date aria-describedby="datum-uitleg" value=(jeugdpad_domain::date_nl(chosen.from));
             }
             div class="jp-field" {
                 label class="jp-label" for="veld-tot" { "Tot en met" }
-                input type="date" id="veld-tot" name="tot" value=(chosen.to.to_string());
+                input type="text" id="veld-tot" name="tot" class="jp-input--short" inputmode="numeric" data-date aria-describedby="datum-uitleg" value=(jeugdpad_domain::date_nl(chosen.to));
             }
             div class="jp-field" {
                 label class="jp-label" for="veld-per" { "Uitsplitsen per" }
@@ -250,7 +251,7 @@ pub(crate) async fn page(
             }
             div class="jp-field" {
                 label class="jp-label" for="veld-peildatum" { "Peildatum" }
-                input type="date" id="veld-peildatum" name="peildatum" value=(chosen.as_of.to_string());
+                input type="text" id="veld-peildatum" name="peildatum" class="jp-input--short" inputmode="numeric" data-date aria-describedby="datum-uitleg" value=(jeugdpad_domain::date_nl(chosen.as_of));
             }
             div class="jp-field" { button class="jp-button jp-button--secondary" type="submit" { "Tonen" } }
         }
@@ -326,7 +327,7 @@ fn outcomes_table(
         )
         .collect();
     html! {
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (caption) } {
             table {
                 caption { (caption) }
                 thead {

@@ -478,6 +478,15 @@ pub(crate) async fn submit(
             let answer: Result<Map<String, Value>, GqlError> =
                 gql::run(&web, &viewer, &query, Value::Object(variables)).await;
             match answer {
+                Ok(_) if step == "TRANSFER_TEAM" => {
+                    // The trajectory is the other team's now: its page is no longer ours to show.
+                    let team = fields.get("team").unwrap_or_default();
+                    return Redirect::to(&format!(
+                        "/caseload?overgedragen={}",
+                        form_urlencoded::byte_serialize(team.as_bytes()).collect::<String>()
+                    ))
+                    .into_response();
+                }
                 Ok(data) => {
                     let event = data
                         .get(field)

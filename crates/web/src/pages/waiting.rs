@@ -200,7 +200,7 @@ pub(crate) async fn waiting_list(
                 @if rows.is_empty() {
                     p { "Geen lopende wachttijden." }
                 } @else {
-                    div class="jp-table-wrap" {
+                    div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Lopende wachttijden " (format::measure(m)) ", langste eerst" } {
                         table {
                             caption class="jp-visually-hidden" { "Lopende wachttijden " (format::measure(m)) ", langste eerst" }
                             thead {
@@ -434,13 +434,14 @@ pub(crate) async fn waiting_times(
             "Team " (report.scope.teams.join(", ")) ", peildatum " (format::date(&report.as_of)) "."
         }
         form class="jp-filters" method="get" action="/wachttijden" {
+            p class="jp-hint" id="datum-uitleg" { "Datum als dd-mm-jjjj." }
             div class="jp-field" {
                 label class="jp-label" for="veld-peildatum" { "Peildatum" }
-                input type="date" id="veld-peildatum" name="peildatum" value=(as_of.to_string());
+                input type="text" id="veld-peildatum" name="peildatum" class="jp-input--short" inputmode="numeric" data-date aria-describedby="datum-uitleg" value=(jeugdpad_domain::date_nl(as_of));
             }
             div class="jp-field" { button class="jp-button jp-button--secondary" type="submit" { "Tonen" } }
         }
-        div class="jp-table-wrap" {
+        div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Wachttijden per maat (afgeronde wachttijden; lopende en overschreden op de peildatum)" } {
             table {
                 caption { "Wachttijden per maat (afgeronde wachttijden; lopende en overschreden op de peildatum)" }
                 thead {
@@ -563,7 +564,7 @@ fn measure_section(m: &MeasureReport, trend: &[MonthPoint], waits: &[OpenWait]) 
             }
             details {
                 summary { "Maandcijfers als tabel" }
-                div class="jp-table-wrap" {
+                div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (name) " per maand van melding" } {
                     table {
                         caption class="jp-visually-hidden" { (name) " per maand van melding" }
                         thead { tr {
