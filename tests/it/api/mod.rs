@@ -23,6 +23,7 @@ mod schema;
 mod scope;
 mod screens;
 mod subscription;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -169,11 +169,11 @@ async fn rule_sentences_in_dutch_when_asked() {
 async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
     let server = Server::start().await;
     // a: signalled 2026-06-20, not assessed: open signal → assessment wait, 10 days, due 08-01.
-    let a = server
+    server
         .open("2026-06-20", "noord", "sk-case-a", "SCHOOL")
         .await;
     // b: signalled 2026-04-01, not assessed: 90 days, over the 42-day norm (due 05-13).
-    let b = server
+    server
         .open("2026-04-01", "noord", "sk-case-b", "HUISARTS")
         .await;
     // c: assessed, a request open since 2026-06-01 (due 07-27), signalled 2026-05-01.
@@ -250,7 +250,7 @@ async fn the_caseload_lists_open_trajectories_what_needs_action_first() {
         .gql_error("{ caseload { total } }", json!({}))
         .await;
     assert_eq!(code, "FORBIDDEN");
-    let _ = (a, d);
+    let _ = d;
 }
 
 /// `Trajectory.waits`: the trajectory's own waits at the reference date (2026-06-30) against
