@@ -21,8 +21,8 @@ pub enum Action {
     },
     /// Hand a trajectory owned by `owner` over to another team (`team_transferred`): a step
     /// like any other for the consultants of the owning team, and the one step its team lead
-    /// records too — deciding which team carries a case is the lead's call (issue: the team
-    /// lead's screens). Logged as a recorded step.
+    /// records too — deciding which team carries a case is the team lead's call. Logged as a
+    /// recorded step.
     Transfer {
         /// The team that owns the trajectory now (and hands it over).
         owner: TeamCode,

@@ -107,3 +107,58 @@ pub fn browser() -> StepResult {
     )
     .map_err(|why| format!("{why}\n--- server log ---\n{}", server.log()))
 }
+
+/// The synthetic municipality of the web benchmark: two teams of equal size, so that team
+/// noord has about 2,000 open trajectories (of some 19,000) beside a decoy team as large.
+const BENCH_SCENARIO: &str = "# cargo xtask web-bench: two equal teams (all else the defaults)\n\
+    [teams]\nnoord = 1.0\nzuid = 1.0\n";
+/// Trajectories seeded for the benchmark (about 2,000 of team noord's are open today).
+const BENCH_TRAJECTORIES: &str = "38000";
+
+/// `cargo xtask web-bench`: the figures of the web app's speed and weight, printed, never
+/// asserted (`tests/browser/bench.mjs` says what each is). Uses the release binary.
+pub fn web_bench() -> StepResult {
+    ensure_chromium()?;
+    let tests = repository().join("tests").join("browser");
+    npm_ci(&tests)?;
+    run_checked(crate::steps::cargo().args(["build", "--release", "--quiet", "-p", "jeugdpad"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| repository().join("target"), std::path::PathBuf::from);
+    let binary = target.join("release").join("jeugdpad");
+    let work = Scratch::new("web-bench")?;
+    let data = work.0.join("data");
+    let scenario = work.0.join("scenario.toml");
+    std::fs::write(&scenario, BENCH_SCENARIO).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let scenario = scenario.to_string_lossy().into_owned();
+    println!("seeding {BENCH_TRAJECTORIES} synthetic trajectories in two teams …");
+    jeugdpad(
+        &binary,
+        &data,
+        &["seed", "--synthetic", "--scenario", &scenario, "--trajectories", BENCH_TRAJECTORIES],
+    )?;
+    let mut tokens = serde_json::Map::new();
+    for (key, user) in [
+        ("consultant-noord", "demo-consultant-noord"),
+        ("lead-noord", "demo-lead-noord"),
+        ("analyst", "demo-analyst"),
+    ] {
+        let token = jeugdpad(
+            &binary,
+            &data,
+            &["token", "create", "--user", user, "--label", "web-bench", "--quiet"],
+        )?;
+        tokens.insert(key.to_owned(), token.trim().into());
+    }
+    let token_file = work.0.join("tokens.json");
+    std::fs::write(&token_file, serde_json::Value::Object(tokens).to_string())
+        .map_err(|e| format!("{}: {e}", token_file.display()))?;
+    let server = Server::start(&binary, &data)?;
+    run_checked(
+        Command::new("node")
+            .arg(tests.join("bench.mjs"))
+            .current_dir(&tests)
+            .env("JEUGDPAD_URL", format!("http://127.0.0.1:{}", server.port))
+            .env("JEUGDPAD_TOKEN_FILE", &token_file),
+    )
+    .map_err(|why| format!("{why}\n--- server log ---\n{}", server.log()))
+}

@@ -14,6 +14,13 @@
 //! cargo xtask browser       # the web app end to end in headless Chromium, axe on every page
 //! ```
 //!
+//! Not part of `ci` (they print figures, or change the repository):
+//!
+//! ```text
+//! cargo xtask web-bench        # the web app's speed and weight with 2,000 open cases in a team
+//! cargo xtask vendor-graphiql  # refreshes GraphiQL's vendored build from npm (pinned versions)
+//! ```
+//!
 //! Steps that need something besides the Rust toolchain install it themselves into `target/`
 //! (a Python virtualenv, the npm packages pinned in `scripts/package-lock.json`), because CI
 //! runs on a clean checkout. The servers they start run the debug binary `cargo test` already
@@ -22,6 +29,7 @@
 mod browser;
 mod server;
 mod steps;
+mod vendor;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -55,6 +63,12 @@ enum Step {
     /// The web app end to end in Debian's headless Chromium (installed if missing), with axe-core
     /// on every page; screenshots in target/screenshots/.
     Browser,
+    /// The web app's speed and weight (not in ci): caseload of 2,000 open trajectories, trajectory
+    /// page, first-load transfer; printed, never asserted. Builds the release binary.
+    WebBench,
+    /// Refreshes crates/web/assets/vendor/ (GraphiQL, React) from npm at the pinned versions (not
+    /// in ci).
+    VendorGraphiql,
 }
 
 /// What a step returns: `Err` with a sentence saying what failed.
@@ -101,6 +115,8 @@ impl Step {
             Step::Examples => "examples: every role's GraphQL example against a seeded server",
             Step::Audit => "audit: GraphQL over HTTP (graphql-http server audits)",
             Step::Browser => "browser: the web app in headless Chromium, axe-core on every page",
+            Step::WebBench => "web-bench: the web app's speed and weight (figures, not assertions)",
+            Step::VendorGraphiql => "vendor-graphiql: GraphiQL's build from npm into crates/web/assets/vendor",
         }
     }
 
@@ -114,6 +130,8 @@ impl Step {
             Step::Examples => steps::examples(),
             Step::Audit => steps::audit(),
             Step::Browser => browser::browser(),
+            Step::WebBench => browser::web_bench(),
+            Step::VendorGraphiql => vendor::graphiql(),
         }
     }
 }

@@ -532,6 +532,8 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
         "trajectoryId": fields.get("traject"),
         "from": from.and_then(|(_, d)| d).map(day_start),
         "to": to.and_then(|(_, d)| d).and_then(|d| d.succ_opt()).map(day_start),
+        // The page opens on the latest entries; an inquiry shows up to 200.
+        "first": if fields.submitted() { 200 } else { 50 },
     });
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -540,8 +542,8 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
     }
     let entries = if errors.is_empty() {
         match gql::run::<Data>(web, viewer,
-            "query($user: String, $subjectKey: String, $bsn: String, $trajectoryId: ID, $from: DateTime, $to: DateTime) {
-               accessLog(user: $user, subjectKey: $subjectKey, bsn: $bsn, trajectoryId: $trajectoryId, from: $from, to: $to, first: 200) {
+            "query($user: String, $subjectKey: String, $bsn: String, $trajectoryId: ID, $from: DateTime, $to: DateTime, $first: Int!) {
+               accessLog(user: $user, subjectKey: $subjectKey, bsn: $bsn, trajectoryId: $trajectoryId, from: $from, to: $to, first: $first) {
                  at action outcome operation user role team trajectoryId subjectKey clientAddress clientApplication reason } }",
             variables).await {
             Ok(data) => data.access_log,
@@ -592,7 +594,10 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
             (form.input("tot", "Tot en met", Input { kind: Some("date"), short: true, ..Input::default() }))
             div class="jp-form-actions" { button class="jp-button" type="submit" { "Zoeken" } }
         }
-        h2 { (entries.len()) " vermeldingen" @if entries.len() == 200 { " (de nieuwste 200)" } }
+        h2 {
+            (entries.len()) " vermeldingen"
+            @if entries.len() == 200 || (!fields.submitted() && entries.len() == 50) { " (de nieuwste)" }
+        }
         div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Vermeldingen in het toegangslog, nieuwste eerst" } {
             table {
                 caption class="jp-visually-hidden" { "Vermeldingen in het toegangslog, nieuwste eerst" }
