@@ -118,11 +118,12 @@ class Person {
     await Promise.all([this.page.waitForNavigation(), this.page.click('main button[type=submit]')]);
   }
 
-  /** Submits the form the page shows (its main submit button) and waits for the answer. */
-  async submit() {
+  /** Submits the form the page shows (its main submit button, or `button`) and waits for the
+   * answer. */
+  async submit(button = 'main form.jp-form button[type=submit]') {
     const [response] = await Promise.all([
       this.page.waitForNavigation(),
-      this.page.click('main form.jp-form button[type=submit]'),
+      this.page.click(button),
     ]);
     return response;
   }
@@ -198,6 +199,9 @@ async function openTrajectory(person, { subject, bsn, date, source = 'school', c
   check(match, `Nieuwe melding did not lead to a trajectory: ${response.url()} ${(await person.text()).slice(0, 300)}`);
   return match[1];
 }
+
+/** The access-log inquiry's submit button. */
+const INQUIRY = 'form[action="/beheer/toegangslog"] button[type=submit]';
 
 // Shared between tests, in order.
 const shared = {};
@@ -420,7 +424,7 @@ test('a team lead hands a trajectory over; a consultant of another team is refus
   const admin = await run.person('admin');
   await admin.visit('/beheer/toegangslog');
   await admin.page.fill('#veld-traject', shared.caseId);
-  await admin.submit();
+  await admin.submit(INQUIRY);
   await admin.look('toegangslog-traject');
   const rows = await admin.page.$$eval('main tbody tr', (trs) => trs.map((tr) => tr.textContent.replace(/\s+/g, ' ')));
   check(rows.some((r) => r.includes('geweigerd') && r.includes('consultant-zuid') && r.includes('ander team')),
@@ -566,7 +570,7 @@ test('the admin manages teams, users and tokens; a token is shown once', async (
   // The NEN 7513 inquiry by youth: pseudonym.
   await admin.visit('/beheer/toegangslog', 'toegangslog');
   await admin.page.fill('#veld-pseudoniem', 'sk-e2e-0001');
-  await admin.submit();
+  await admin.submit(INQUIRY);
   const rows = await admin.page.$$eval('main tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check(rows.length > 0 && rows.every((r) => r.includes('sk-e2e-0001')), `the youth's accesses: ${rows.length}`);
   await admin.look('toegangslog-jeugdige');

@@ -48,15 +48,24 @@ fn nice_max(max: f64) -> f64 {
     10.0 * magnitude
 }
 
-fn y_axis(max: f64, label: &dyn Fn(f64) -> String) -> Markup {
+/// An axis from 0 to at least `max` in round steps (1, 2 or 5 times a power of ten, three to
+/// five of them): the axis's end and its step.
+fn axis(max: f64) -> (f64, f64) {
+    let step = nice_max(max.max(f64::MIN_POSITIVE) / 4.0);
+    let end = (max / step).ceil().max(1.0) * step;
+    (end, step)
+}
+
+fn y_axis(max: f64, step: f64, label: &dyn Fn(f64) -> String) -> Markup {
     let plot_h = HEIGHT - TOP - BOTTOM;
+    let ticks = (max / step).round() as u32;
     html! {
         g class="jp-axis" {
             line x1=(LEFT) y1=(TOP) x2=(LEFT) y2=(fmt(HEIGHT - BOTTOM)) {}
             line x1=(LEFT) y1=(fmt(HEIGHT - BOTTOM)) x2=(fmt(WIDTH - RIGHT)) y2=(fmt(HEIGHT - BOTTOM)) {}
-            @for i in 0..=4 {
-                @let value = max * f64::from(i) / 4.0;
-                @let y = HEIGHT - BOTTOM - plot_h * f64::from(i) / 4.0;
+            @for i in 0..=ticks {
+                @let value = step * f64::from(i);
+                @let y = HEIGHT - BOTTOM - plot_h * value / max;
                 line class="jp-gridline" x1=(LEFT) y1=(fmt(y)) x2=(fmt(WIDTH - RIGHT)) y2=(fmt(y)) {}
                 text x=(fmt(LEFT - 6.0)) y=(fmt(y + 4.0)) text-anchor="end" { (label(value)) }
             }
@@ -80,16 +89,17 @@ pub(crate) fn histogram(
         .max()
         .unwrap_or(7)
         .max(7) as f64;
-    // Whole numbers on the axis: four steps of 1, 2, 5, 10, … each.
-    let step = nice_max(bins.iter().map(|b| b.2).max().unwrap_or(0) as f64 / 4.0).max(1.0);
-    let max_count = step * 4.0;
+    // Whole numbers on the axis.
+    let (max_count, step) = axis(bins.iter().map(|b| b.2).max().unwrap_or(0).max(1) as f64);
+    let step = step.max(1.0);
+    let max_count = max_count.max(step);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |day: f64| LEFT + plot_w * day / max_day;
     let y = |count: f64| HEIGHT - BOTTOM - plot_h * count / max_count;
     let ticks = axis_ticks(max_day);
     let body = html! {
-        (y_axis(max_count, &|v| format!("{v:.0}")))
+        (y_axis(max_count, step, &|v| format!("{v:.0}")))
         @for &(from, to, count) in bins {
             @let over = norm.is_some_and(|n| from > n);
             rect class={ "jp-bar" @if over { " jp-bar--over" } }
@@ -138,7 +148,10 @@ pub(crate) fn month_line(
         .filter_map(|p| p.1)
         .chain(reference.as_ref().map(|r| r.0))
         .fold(0.0, f64::max);
-    let max = y_max.unwrap_or_else(|| nice_max(observed));
+    let (max, step) = match y_max {
+        Some(max) => (max, max / 4.0),
+        None => axis(observed.max(1.0)),
+    };
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let n = points.len().max(2) as f64;
@@ -161,7 +174,7 @@ pub(crate) fn month_line(
     }
     let every = (points.len() / 8).max(1);
     let body = html! {
-        (y_axis(max, label))
+        (y_axis(max, step, label))
         @if let Some((value, text)) = &reference {
             line class="jp-norm" x1=(LEFT) y1=(fmt(y(*value))) x2=(fmt(WIDTH - RIGHT)) y2=(fmt(y(*value))) {}
             text class="jp-norm-label" x=(fmt(WIDTH - RIGHT - 4.0)) y=(fmt(y(*value) - 4.0)) text-anchor="end" { (text) }
@@ -243,6 +256,9 @@ mod tests {
         assert_eq!(nice_max(7.0), 10.0);
         assert_eq!(nice_max(42.0), 50.0);
         assert_eq!(nice_max(130.0), 200.0);
+        assert_eq!(axis(42.0), (60.0, 20.0));
+        assert_eq!(axis(3.0), (3.0, 1.0));
+        assert_eq!(axis(130.0), (150.0, 50.0));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub(crate) struct Input<'a> {
     pub(crate) bsn: bool,
     /// Never show a submitted value again (a BSN).
     pub(crate) no_echo: bool,
+    /// No "(niet verplicht)" after the label: a search form whose every field is optional says
+    /// so once.
+    pub(crate) plain_label: bool,
 }
 
 impl<'a> Form<'a> {
@@ -210,7 +213,7 @@ impl<'a> Form<'a> {
             div class=(self.field_class(name)) {
                 label class="jp-label" for=(id(name)) {
                     (label)
-                    @if !options.required { " (niet verplicht)" }
+                    @if !options.required && !options.plain_label { " (niet verplicht)" }
                 }
                 @if let Some(hint) = options.hint {
                     span class="jp-hint" id={ (id(name)) "-hint" } { (hint) }

@@ -128,13 +128,21 @@ pub fn web_bench() -> StepResult {
     let work = Scratch::new("web-bench")?;
     let data = work.0.join("data");
     let scenario = work.0.join("scenario.toml");
-    std::fs::write(&scenario, BENCH_SCENARIO).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    std::fs::write(&scenario, BENCH_SCENARIO)
+        .map_err(|e| format!("{}: {e}", scenario.display()))?;
     let scenario = scenario.to_string_lossy().into_owned();
     println!("seeding {BENCH_TRAJECTORIES} synthetic trajectories in two teams …");
     jeugdpad(
         &binary,
         &data,
-        &["seed", "--synthetic", "--scenario", &scenario, "--trajectories", BENCH_TRAJECTORIES],
+        &[
+            "seed",
+            "--synthetic",
+            "--scenario",
+            &scenario,
+            "--trajectories",
+            BENCH_TRAJECTORIES,
+        ],
     )?;
     let mut tokens = serde_json::Map::new();
     for (key, user) in [
@@ -145,7 +153,15 @@ pub fn web_bench() -> StepResult {
         let token = jeugdpad(
             &binary,
             &data,
-            &["token", "create", "--user", user, "--label", "web-bench", "--quiet"],
+            &[
+                "token",
+                "create",
+                "--user",
+                user,
+                "--label",
+                "web-bench",
+                "--quiet",
+            ],
         )?;
         tokens.insert(key.to_owned(), token.trim().into());
     }

@@ -116,7 +116,9 @@ impl Step {
             Step::Audit => "audit: GraphQL over HTTP (graphql-http server audits)",
             Step::Browser => "browser: the web app in headless Chromium, axe-core on every page",
             Step::WebBench => "web-bench: the web app's speed and weight (figures, not assertions)",
-            Step::VendorGraphiql => "vendor-graphiql: GraphiQL's build from npm into crates/web/assets/vendor",
+            Step::VendorGraphiql => {
+                "vendor-graphiql: GraphiQL's build from npm into crates/web/assets/vendor"
+            }
         }
     }
 

@@ -29,7 +29,10 @@ const PACKAGES: &[(&str, &str, &[(&str, &str)])] = &[
         "react",
         "18.3.1",
         &[
-            ("umd/react.production.min.js", "react/react.production.min.js"),
+            (
+                "umd/react.production.min.js",
+                "react/react.production.min.js",
+            ),
             ("LICENSE", "react/LICENSE"),
         ],
     ),
@@ -37,7 +40,10 @@ const PACKAGES: &[(&str, &str, &[(&str, &str)])] = &[
         "react-dom",
         "18.3.1",
         &[
-            ("umd/react-dom.production.min.js", "react-dom/react-dom.production.min.js"),
+            (
+                "umd/react-dom.production.min.js",
+                "react-dom/react-dom.production.min.js",
+            ),
             ("LICENSE", "react-dom/LICENSE"),
         ],
     ),
@@ -73,7 +79,10 @@ pub fn graphiql() -> StepResult {
     }
     let file = vendor.join("VERSIONS");
     std::fs::write(&file, versions).map_err(|e| format!("{}: {e}", file.display()))?;
-    println!("vendored into {}; review the diff and commit it", vendor.display());
+    println!(
+        "vendored into {}; review the diff and commit it",
+        vendor.display()
+    );
     Ok(())
 }
 

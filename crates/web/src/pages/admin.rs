@@ -584,15 +584,19 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
         h1 { "Toegangslog (NEN 7513)" }
         p class="jp-lead" { "Wie heeft welk dossier ingezien of gewijzigd, en wanneer. Ook deze raadpleging wordt vastgelegd." }
         (errors.summary())
-        form class="jp-form" method="post" action="/beheer/toegangslog" autocomplete="off" {
+        form class="jp-filters" method="post" action="/beheer/toegangslog" autocomplete="off" aria-label="Toegangslog doorzoeken" {
             (layout::csrf(viewer))
-            (form.input("gebruiker", "Gebruiker", Input { short: true, ..Input::default() }))
-            (form.input("pseudoniem", "Jeugdige: pseudoniem", Input::default()))
-            (form.input("bsn", "Jeugdige: BSN", Input { hint: Some("In plaats van het pseudoniem. Wordt niet bewaard en niet opnieuw getoond."), inputmode: Some("numeric"), short: true, bsn: true, no_echo: true, ..Input::default() }))
-            (form.input("traject", "Traject-id", Input::default()))
-            (form.input("van", "Van", Input { kind: Some("date"), short: true, ..Input::default() }))
-            (form.input("tot", "Tot en met", Input { kind: Some("date"), short: true, ..Input::default() }))
-            div class="jp-form-actions" { button class="jp-button" type="submit" { "Zoeken" } }
+            p class="jp-hint" {
+                "Zoek op gebruiker, op de jeugdige (pseudoniem, of een BSN dat niet wordt bewaard en niet opnieuw getoond), "
+                "op traject en op periode (data als dd-mm-jjjj); alles is niet verplicht."
+            }
+            (form.input("gebruiker", "Gebruiker", Input { short: true, plain_label: true, ..Input::default() }))
+            (form.input("pseudoniem", "Pseudoniem", Input { short: true, plain_label: true, ..Input::default() }))
+            (form.input("bsn", "BSN", Input { inputmode: Some("numeric"), short: true, plain_label: true, bsn: true, no_echo: true, ..Input::default() }))
+            (form.input("traject", "Traject-id", Input { short: true, plain_label: true, ..Input::default() }))
+            (form.input("van", "Van", Input { kind: Some("date"), short: true, plain_label: true, ..Input::default() }))
+            (form.input("tot", "Tot en met", Input { kind: Some("date"), short: true, plain_label: true, ..Input::default() }))
+            div class="jp-field" { button class="jp-button" type="submit" { "Zoeken" } }
         }
         h2 {
             (entries.len()) " vermeldingen"

@@ -337,10 +337,9 @@ fn outcomes_table(
                         th scope="col" class="jp-num" { "Licht opgelost" }
                         th scope="col" class="jp-num" { "Opgeschaald" }
                         th scope="col" class="jp-num" { "Uithuis­plaatsing" }
-                        th scope="col" class="jp-num" { "Pleegzorg voorkomen (Buurtgezin)" }
-                        th scope="col" class="jp-num" { "Terug binnen 12 mnd" }
+                        th scope="col" class="jp-num" { "Pleegzorg voorkomen" }
+                        th scope="col" class="jp-num" { "Terug ≤ 12 mnd" }
                         th scope="col" class="jp-num" { "Mediane doorlooptijd" }
-                        th scope="col" { "Mediaan per hoogste niveau" }
                     }
                 }
                 tbody {
@@ -354,9 +353,34 @@ fn outcomes_table(
                             td class="jp-num" { (format::percent(o.foster_prevented)) br; span class="jp-muted" { "van " (o.buurtgezin_prevention) } }
                             td class="jp-num" { (format::percent(o.recurrence_12m)) br; span class="jp-muted" { "van " (o.recurrence_base) } }
                             td class="jp-num" { (format::days(o.median_pathway_days)) br; span class="jp-muted" { (o.closed) " afgesloten" } }
-                            td {
-                                @for level in o.by_highest_level.iter().filter(|l| l.closed > 0) {
-                                    (format::level(&level.level)) ": " (format::days(level.median_pathway_days)) " (" (level.closed) ")" br;
+                        }
+                    }
+                }
+            }
+        }
+        details {
+            summary { (caption) ": mediane doorlooptijd per hoogste niveau" }
+            div class="jp-table-wrap" tabindex="0" role="region" aria-label={ (caption) ", doorlooptijd per hoogste niveau" } {
+                table {
+                    caption class="jp-visually-hidden" { (caption) ", mediane doorlooptijd per hoogste niveau (afgesloten trajecten)" }
+                    thead {
+                        tr {
+                            th scope="col" { "" span class="jp-visually-hidden" { "Groep" } }
+                            @for level in ["NONE", "LIGHT", "SPECIALIST_WITHOUT_STAY", "OUT_OF_HOME"] {
+                                th scope="col" class="jp-num" { (format::level(level)) }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for (label, o) in &rows {
+                            tr {
+                                th scope="row" { (label) }
+                                @for level in ["NONE", "LIGHT", "SPECIALIST_WITHOUT_STAY", "OUT_OF_HOME"] {
+                                    @let found = o.by_highest_level.iter().find(|l| l.level == level);
+                                    td class="jp-num" {
+                                        (format::days(found.and_then(|l| l.median_pathway_days)))
+                                        br; span class="jp-muted" { (found.map_or(0, |l| l.closed)) " afgesloten" }
+                                    }
                                 }
                             }
                         }
