@@ -14,8 +14,11 @@ use std::process::Command;
 use crate::steps::{repository, run_checked, Scratch};
 use crate::StepResult;
 
-/// (package, version, [(file in the package, file under assets/vendor/)]).
-const PACKAGES: &[(&str, &str, &[(&str, &str)])] = &[
+/// (file in the package, file under assets/vendor/).
+type Files = &'static [(&'static str, &'static str)];
+
+/// (package, version, its files).
+const PACKAGES: &[(&str, &str, Files)] = &[
     (
         "graphiql",
         "3.8.3",

@@ -253,9 +253,7 @@ async fn render(
             None,
             false,
         ),
-        "CORRECT" | "RETRACT" => {
-            amend_fields(&form, trajectory, allowed, step == "CORRECT", &today)
-        }
+        "CORRECT" | "RETRACT" => amend_fields(&form, trajectory, allowed, step == "CORRECT"),
         _ => html! {},
     };
     let date_label = match step {
@@ -385,9 +383,7 @@ fn amend_fields(
     trajectory: &Trajectory,
     allowed: &trajectory::Allowed,
     correct: bool,
-    today: &str,
 ) -> Markup {
-    let _ = today;
     let choices: Vec<Choice> = allowed
         .event_ids
         .iter()
@@ -508,7 +504,7 @@ pub(crate) async fn submit(
                 Err(error)
                     if matches!(error.code.as_str(), "VALIDATION" | "INVALID_TRANSITION") =>
                 {
-                    match field_of(step, &error) {
+                    match field_of(&error) {
                         Some(name) => errors.field(name, error.message.clone()),
                         None => errors.general(crate::pages::capitalised(&error.message)),
                     }
@@ -544,7 +540,7 @@ pub(crate) async fn submit(
 }
 
 /// Which field of the form a refusal concerns: by the rule's slug, else by the API's field.
-fn field_of(step: &str, error: &GqlError) -> Option<&'static str> {
+fn field_of(error: &GqlError) -> Option<&'static str> {
     let by_reason = match error.reason.as_deref() {
         Some(
             "in_the_future"
@@ -576,7 +572,6 @@ fn field_of(step: &str, error: &GqlError) -> Option<&'static str> {
         Some("team") => Some("team"),
         Some("fosterKind") => Some("pleegzorg_soort"),
         Some("corrects" | "retracts") => Some("gebeurtenis"),
-        _ if step == "CLOSE" && error.reason.as_deref() == Some("help_still_open") => None,
         _ => None,
     })
 }
