@@ -97,12 +97,13 @@ class Person {
     this.user = user;
   }
 
-  /** Screenshot and axe of the page as it is now. */
+  /** Screenshot, axe and the Dutch check of the page as it is now. */
   async look(name) {
     shot += 1;
     const file = path.join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
     await this.page.screenshot({ path: file, fullPage: true });
     await axe(this.page, name);
+    await dutchOnly(this.page, name);
     this.run.axeRuns += 1;
   }
 
@@ -142,6 +143,20 @@ async function axe(page, name) {
   });
   const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   check(serious.length === 0, `axe on ${name}: ${JSON.stringify(serious, null, 1)}`);
+}
+
+/** Every word on the page is Dutch: English words that have no Dutch look-alike must not appear
+ * in its text (GraphiQL's own editor, a developer tool in English, and `code` are left out). */
+const ENGLISH = /\b(the|and|please|must|cannot|would|which|should|there is|not found|sign in|error)\b/i;
+async function dutchOnly(page, name) {
+  const text = await page.evaluate(() => {
+    const clone = document.body.cloneNode(true);
+    clone.querySelectorAll('#graphiql, code, script, style').forEach((el) => el.remove());
+    return clone.innerText + ' ' + document.title + ' ' +
+      [...document.querySelectorAll('[aria-label], [title]')].map((el) => el.getAttribute('aria-label') || '').join(' ');
+  });
+  const match = ENGLISH.exec(text);
+  check(!match, `English on ${name}: "${match && text.slice(Math.max(0, match.index - 60), match.index + 60)}"`);
 }
 
 const tests = [];
@@ -541,6 +556,12 @@ test('the admin manages teams, users and tokens; a token is shown once', async (
   await admin.page.fill('#veld-naam', 'Wijkteam West');
   await admin.submit();
   check((await admin.text()).includes('Wijkteam West'), 'the team is added');
+  await admin.page.fill('#veld-code', 'west');
+  await admin.page.fill('#veld-naam', 'Nog een West');
+  const twice = await admin.submit();
+  equal(twice.status(), 422, 'a team added twice');
+  check((await admin.text('#veld-code-fout')).includes("eam 'west' bestaat al"), `the refusal in Dutch beside the code: ${await admin.text('#veld-code-fout')}`);
+  await admin.look('beheer-team-bestaat');
   await admin.visit('/beheer/gebruikers', 'beheer-gebruikers');
   await admin.page.fill('#veld-gebruiker', 'e2e-nieuw');
   await admin.page.fill('#veld-naam', 'E. Tweede');

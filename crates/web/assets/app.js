@@ -152,7 +152,7 @@
 
   function refresh() {
     if (!refreshUrl) return;
-    fetch(refreshUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(refreshUrl, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Jeugdpad-Fragment": "1" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;

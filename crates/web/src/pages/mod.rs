@@ -95,7 +95,7 @@ pub(crate) fn failure(viewer: &Viewer, error: &GqlError) -> Response {
             .status(StatusCode::NOT_FOUND)
             .render(html! {
                 h1 { "Niet gevonden" }
-                p { (capitalised(&error.message)) "." }
+                p { "Wat u zocht bestaat niet (meer), of het adres klopt niet." }
                 p { a href="/" { "Naar de startpagina" } }
             }),
         "RATE_LIMITED" => too_many(Duration::from_secs(60)),
