@@ -19,6 +19,14 @@ pub enum Action {
         /// The team that owns the trajectory.
         owner: TeamCode,
     },
+    /// Hand a trajectory owned by `owner` over to another team (`team_transferred`): a step
+    /// like any other for the consultants of the owning team, and the one step its team lead
+    /// records too — deciding which team carries a case is the team lead's call. Logged as a
+    /// recorded step.
+    Transfer {
+        /// The team that owns the trajectory now (and hands it over).
+        owner: TeamCode,
+    },
     /// Read one trajectory's timeline, summary or events. Always written to the access log.
     ReadTrajectory {
         /// The team that owns the trajectory.
@@ -55,6 +63,7 @@ impl Action {
     pub fn code(&self) -> &'static str {
         match self {
             Action::Record { .. } => "record",
+            Action::Transfer { .. } => "transfer",
             Action::ReadTrajectory { .. } => "read_trajectory",
             Action::ListTrajectories { .. } => "list_trajectories",
             Action::Figures { .. } => "figures",
@@ -96,6 +105,26 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Why, in Dutch (for the web app and `Accept-Language: nl`).
+    pub fn message_nl(&self) -> String {
+        match self {
+            Refusal::Role { role, .. } => {
+                let role = Role::ALL
+                    .into_iter()
+                    .find(|r| r.noun() == *role)
+                    .map_or("uw rol", Role::label);
+                format!("dit mag u als {role} niet")
+            }
+            Refusal::OtherTeam { asked, own } => format!(
+                "dit hoort bij team '{asked}'; u werkt voor team '{own}' en ziet en registreert \
+                 alleen de trajecten en cijfers van dat team"
+            ),
+            Refusal::AllTeams { own } => {
+                format!("u werkt voor team '{own}'; vraag naar dat team, niet naar alle teams")
+            }
+        }
+    }
+
     /// A stable slug for the access log.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -112,6 +141,7 @@ pub fn permits(who: &Principal, action: &Action) -> Result<(), Refusal> {
     match (who.role(), action) {
         (_, Action::Reference | Action::ReadTeams) => Ok(()),
         (Consultant, Action::Record { owner }) => own_team(who, Some(owner)),
+        (Consultant | TeamLead, Action::Transfer { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ReadTrajectory { owner }) => own_team(who, Some(owner)),
         (Consultant | TeamLead, Action::ListTrajectories { team }) => own_team(who, team.as_ref()),
         (TeamLead, Action::Figures { team }) => own_team(who, team.as_ref()),
@@ -152,6 +182,7 @@ fn own_team(who: &Principal, asked: Option<&TeamCode>) -> Result<(), Refusal> {
 fn describe(action: &Action) -> &'static str {
     match action {
         Action::Record { .. } => "record steps in a trajectory",
+        Action::Transfer { .. } => "transfer a trajectory to another team",
         Action::ReadTrajectory { .. } => "read a single trajectory",
         Action::ListTrajectories { .. } => "list individual trajectories",
         Action::Figures { .. } => "see team figures",
@@ -195,6 +226,18 @@ mod tests {
             ),
             (
                 Action::Record {
+                    owner: team("zuid"),
+                },
+                [false, false, false, false],
+            ),
+            (
+                Action::Transfer {
+                    owner: team("noord"),
+                },
+                [true, true, false, false],
+            ),
+            (
+                Action::Transfer {
                     owner: team("zuid"),
                 },
                 [false, false, false, false],

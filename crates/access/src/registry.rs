@@ -136,6 +136,33 @@ pub enum AdminError {
     Text(String),
 }
 
+impl AdminError {
+    /// Why, in Dutch (the web app's admin pages, `Accept-Language: nl`). The two variants that
+    /// carry an English sentence of their own get a Dutch one of their kind.
+    pub fn message_nl(&self) -> String {
+        match self {
+            AdminError::TeamExists(team) => format!("team '{team}' bestaat al"),
+            AdminError::UnknownTeam(team) => {
+                format!("team '{team}' bestaat niet; voeg het eerst toe")
+            }
+            AdminError::UserExists(user) => format!("gebruiker '{user}' bestaat al"),
+            AdminError::UnknownUser(user) => format!("gebruiker '{user}' bestaat niet"),
+            AdminError::UserDeactivated(user) => format!("gebruiker '{user}' is gedeactiveerd"),
+            AdminError::RoleTeam(_) => "rol en team passen niet bij elkaar: een jeugdconsulent \
+                of teamleider hoort bij precies één team, een beleidsmedewerker of beheerder bij \
+                geen"
+                .into(),
+            AdminError::TokenExists(token) => format!("token '{token}' bestaat al"),
+            AdminError::UnknownToken(token) => format!("token '{token}' bestaat niet"),
+            AdminError::AlreadyRevoked(token) => format!("token '{token}' is al ingetrokken"),
+            AdminError::ExpiryPassed(_) => "de vervaldatum ligt al in het verleden".into(),
+            AdminError::Text(_) => {
+                "een naam of omschrijving mag niet leeg zijn en niet te lang".into()
+            }
+        }
+    }
+}
+
 /// A team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
@@ -446,6 +473,35 @@ fn text(what: &str, value: &str) -> Result<(), AdminError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_admin_refusal_has_a_dutch_sentence() {
+        let errors = [
+            AdminError::TeamExists("noord".into()),
+            AdminError::UnknownTeam("noord".into()),
+            AdminError::UserExists("j.jansen".into()),
+            AdminError::UnknownUser("j.jansen".into()),
+            AdminError::UserDeactivated("j.jansen".into()),
+            AdminError::RoleTeam("an analyst works for all teams".into()),
+            AdminError::TokenExists("abc".into()),
+            AdminError::UnknownToken("abc".into()),
+            AdminError::AlreadyRevoked("abc".into()),
+            AdminError::ExpiryPassed(Utc::now()),
+            AdminError::Text("a name must not be empty".into()),
+        ];
+        for error in errors {
+            let dutch = error.message_nl();
+            assert_ne!(dutch, error.to_string());
+            for english in [" already ", " does not ", " must ", " is deactivated"] {
+                assert!(!format!(" {dutch} ").contains(english), "{dutch}");
+            }
+        }
+        assert_eq!(
+            AdminError::TeamExists("noord".into()).message_nl(),
+            "team 'noord' bestaat al"
+        );
+    }
+
     use chrono::TimeZone;
 
     use super::*;

@@ -43,6 +43,8 @@ pub(crate) enum AuthFailure {
     Claims(String),
     /// A JWT while no identity provider is configured.
     OidcNotConfigured,
+    /// The browser session a live subscription was opened in has ended (signed out, expired).
+    SessionEnded,
 }
 
 impl AuthFailure {
@@ -56,6 +58,7 @@ impl AuthFailure {
             AuthFailure::Oidc(slug) => format!("oidc_{slug}"),
             AuthFailure::Claims(_) => "oidc_claims".into(),
             AuthFailure::OidcNotConfigured => "oidc_not_configured".into(),
+            AuthFailure::SessionEnded => "session_ended".into(),
         }
     }
 
@@ -73,6 +76,7 @@ impl AuthFailure {
             AuthFailure::Oidc(_) => "your sign-in token was not accepted; sign in again, and if it keeps happening tell your administrator".into(),
             AuthFailure::Claims(why) => format!("your sign-in does not give you a usable role in Jeugdpad: {why}"),
             AuthFailure::OidcNotConfigured => "this server does not accept sign-in tokens from an identity provider; use a Jeugdpad API token".into(),
+            AuthFailure::SessionEnded => "your session has ended; sign in again".into(),
         }
     }
 }

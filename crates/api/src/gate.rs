@@ -18,9 +18,10 @@ use uuid::Uuid;
 use crate::schema::{ApiError, ApiResult, ErrorCode, RequestId};
 use crate::state::{read, AppState};
 
-/// The access point of a request, for the access log.
+/// The access point of a request, for the access log: where it came from and with which
+/// application. The web app passes the one of each page request.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ClientInfo {
+pub struct ClientInfo {
     /// The peer's network address.
     pub(crate) address: Option<String>,
     /// The `User-Agent`, shortened.
@@ -28,6 +29,22 @@ pub(crate) struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// The access point of an HTTP request: the peer address (when the server was started with
+    /// connect info, as `serve` does) and the `User-Agent`, cut to 120 characters.
+    pub fn of(parts: &axum::http::request::Parts) -> ClientInfo {
+        ClientInfo {
+            address: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string()),
+            application: parts
+                .headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|agent| agent.chars().take(120).collect()),
+        }
+    }
+
     /// Fills in `entry`'s access point.
     pub(crate) fn stamp(&self, mut entry: AccessEntry) -> AccessEntry {
         entry.client_address.clone_from(&self.address);
@@ -43,6 +60,9 @@ pub(crate) struct Gate {
     pub(crate) client: ClientInfo,
     /// When an identity-provider token stops holding (long-lived websockets check it).
     pub(crate) expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The browser session the caller acts in, if any: a live subscription ends once it is
+    /// signed out or expired.
+    pub(crate) session: Option<crate::session::Key>,
 }
 
 /// What an access concerns, for the log.
@@ -74,6 +94,19 @@ pub(crate) async fn allow(ctx: &Context<'_>, action: Action, about: About) -> Ap
     let operation = ctx.field().name();
     let state = ctx.data_unchecked::<AppState>();
     let request = ctx.data_opt::<RequestId>().map(|r| r.0);
+    check(state, gate, operation, action, about, request).await
+}
+
+/// [`allow`] for what is not a resolver: the web app's file downloads (`session.rs`), which go
+/// through this same policy and log.
+pub(crate) async fn check(
+    state: &AppState,
+    gate: &Gate,
+    operation: &str,
+    action: Action,
+    about: About,
+    request: Option<Uuid>,
+) -> ApiResult<()> {
     let logged = logged_as(&action);
     let entry = |kind: AccessAction| {
         let mut entry = AccessEntry::by(Some(&gate.principal), kind, operation);
@@ -91,7 +124,8 @@ pub(crate) async fn allow(ctx: &Context<'_>, action: Action, about: About) -> Ap
         Err(refusal) => {
             let kind = logged.unwrap_or(AccessAction::Read);
             log_access(state, entry(kind).refused(refusal.reason()), request).await?;
-            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string()))
+            Err(ApiError::new(ErrorCode::Forbidden, refusal.to_string())
+                .dutch(refusal.message_nl()))
         }
     }
 }
@@ -101,7 +135,7 @@ fn logged_as(action: &Action) -> Option<AccessAction> {
     match action {
         Action::ReadTrajectory { .. } => Some(AccessAction::Read),
         Action::ListTrajectories { .. } => Some(AccessAction::List),
-        Action::Record { .. } => Some(AccessAction::Record),
+        Action::Record { .. } | Action::Transfer { .. } => Some(AccessAction::Record),
         Action::Export => Some(AccessAction::Export),
         Action::Erase => Some(AccessAction::Erase),
         Action::ManageAccess => Some(AccessAction::Administer),
@@ -161,7 +195,8 @@ pub(crate) async fn allow_trajectory(
     let state = ctx.data_unchecked::<AppState>();
     let Some((owner, subject)) = owner_of(state, id) else {
         gate(ctx)?;
-        return Err(ApiError::not_found("there is no trajectory with this id"));
+        return Err(ApiError::not_found("there is no trajectory with this id")
+            .dutch("er is geen traject met dit id"));
     };
     let action = if read_not_record {
         Action::ReadTrajectory { owner }
@@ -169,5 +204,19 @@ pub(crate) async fn allow_trajectory(
         Action::Record { owner }
     };
     allow(ctx, action, About::trajectory(id, Some(subject.clone()))).await?;
+    Ok(subject)
+}
+
+/// `allow` for handing trajectory `id` over to another team ([`Action::Transfer`]: its team
+/// lead may too): `NOT_FOUND` when unknown.
+pub(crate) async fn allow_transfer(ctx: &Context<'_>, id: TrajectoryId) -> ApiResult<SubjectKey> {
+    let state = ctx.data_unchecked::<AppState>();
+    let Some((owner, subject)) = owner_of(state, id) else {
+        gate(ctx)?;
+        return Err(ApiError::not_found("there is no trajectory with this id")
+            .dutch("er is geen traject met dit id"));
+    };
+    let about = About::trajectory(id, Some(subject.clone()));
+    allow(ctx, Action::Transfer { owner }, about).await?;
     Ok(subject)
 }

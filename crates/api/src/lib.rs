@@ -26,6 +26,13 @@
 //! message is a sentence a consultant understands; for `INTERNAL` the details go to the log only,
 //! next to the request id the client also receives.
 //!
+//! # The web app
+//!
+//! `jeugdpad-web` serves the pages people use. It never reads the store or the read models: it
+//! signs a person in through [`session::sign_in`] (the same token and JWT checks as above) and
+//! runs GraphQL operations as them with [`session::execute`], so the page and the API share one
+//! gate and one access log. [`session::Session`] can only come from a successful sign-in.
+//!
 //! # Privacy
 //!
 //! Request variables and query strings are never logged: the one log line per request holds the
@@ -33,9 +40,9 @@
 //!
 //! # Who may do what
 //!
-//! Every request except `/health`, `/metrics` and GraphiQL's page signs in first (`auth`: an API
-//! token or an identity provider's JWT; websockets in `connection_init`), is rate-limited per
-//! token, and every resolver asks the gate (`gate::allow`) with a named
+//! Every request except `/health` and `/metrics` signs in first (`auth`: an API token or an
+//! identity provider's JWT; websockets in `connection_init`, or with the web app's session
+//! cookie), is rate-limited per token, and every resolver asks the gate (`gate::allow`) with a named
 //! [`jeugdpad_access::Action`] before touching data. The gate applies the one policy of
 //! `jeugdpad-access` and writes the NEN 7513 access log. A BSN is accepted only in POST bodies,
 //! turned into a subject key at once (HMAC under the installation secret) and never stored or
@@ -47,10 +54,13 @@ mod http;
 mod metrics;
 mod projector;
 mod schema;
+pub mod session;
 mod state;
 
-pub use http::{app, serve};
-pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode};
+pub use gate::ClientInfo;
+pub use http::{app, serve, serve_router};
+pub use schema::{build as build_schema, sdl, ApiSchema, ErrorCode, Language};
+pub use session::SessionOptions;
 pub use state::{AppState, AuthOptions, Limits, Options, StartError, SECRET_FILE};
 
 /// Attaches a signed-in caller to a request run on the schema directly, without signing in:
@@ -66,6 +76,7 @@ pub fn as_caller(
             principal,
             client: gate::ClientInfo::default(),
             expires_at: None,
+            session: None,
         })
         .data(schema::RequestId(uuid::Uuid::now_v7()))
         .data(schema::Transport(axum::http::Method::POST))

@@ -17,6 +17,7 @@ use jeugdpad_secrets::{InstallSecret, SecretError};
 use crate::auth::Auth;
 use crate::metrics::Metrics;
 use crate::projector::{self, Committed};
+use crate::session::{SessionOptions, Sessions};
 
 /// The installation secret's file name in the data directory.
 pub const SECRET_FILE: &str = "install-secret";
@@ -56,6 +57,8 @@ pub struct Options {
     pub limits: Limits,
     /// Sign-in: identity provider, rate limit, installation secret.
     pub auth: AuthOptions,
+    /// How long the web app's browser sessions last.
+    pub sessions: SessionOptions,
 }
 
 /// How callers sign in and how fast they may go.
@@ -120,6 +123,8 @@ pub struct AppState {
     pub(crate) free_text: FreeText,
     /// The installation secret: BSN → subject key.
     pub(crate) secret: Arc<InstallSecret>,
+    /// The web app's browser sessions (`session.rs`).
+    pub(crate) sessions: Arc<Sessions>,
     pub(crate) metrics: Arc<Metrics>,
     /// Turns `true` when the server stops: subscriptions end, websockets close.
     pub(crate) stopping: watch::Receiver<bool>,
@@ -198,6 +203,7 @@ impl AppState {
             auth: Auth::new(registry, oidc, options.auth.requests_per_minute),
             free_text,
             secret: Arc::new(secret),
+            sessions: Arc::new(Sessions::new(options.sessions)),
             metrics,
             stopping,
             stop: Arc::new(stop),

@@ -69,6 +69,12 @@ impl Default for Clock {
 /// The calendar date in Europe/Amsterdam at `now`: UTC+2 from the last Sunday of March 01:00 UTC
 /// until the last Sunday of October 01:00 UTC, UTC+1 otherwise.
 pub(crate) fn amsterdam_date(now: DateTime<Utc>) -> NaiveDate {
+    amsterdam_time(now).date()
+}
+
+/// The wall-clock time in Europe/Amsterdam at `now` (the same rule as "today"), for showing an
+/// instant to people — the web app's "recorded at".
+pub fn amsterdam_time(now: DateTime<Utc>) -> chrono::NaiveDateTime {
     let year = now.year();
     let switch = |month| {
         Utc.from_utc_datetime(
@@ -82,7 +88,7 @@ pub(crate) fn amsterdam_date(now: DateTime<Utc>) -> NaiveDate {
     } else {
         1
     };
-    (now + Duration::hours(offset)).date_naive()
+    (now + Duration::hours(offset)).naive_utc()
 }
 
 fn last_sunday(year: i32, month: u32) -> NaiveDate {

@@ -27,7 +27,7 @@ pub mod feed;
 mod free_text;
 mod record;
 
-pub use clock::Clock;
+pub use clock::{amsterdam_time, Clock};
 pub use code::ErrorCode;
 pub use feed::to_fact;
 pub use free_text::{FreeText, Readable};

@@ -44,16 +44,19 @@
 //!
 //! `codes` (code lists), `ladder` (help forms and levels), `ids` (validated values), `event`
 //! (payloads), `codec` (stored form), `command` (`decide`), `history` (effective history),
-//! `rules` (the validating fold), `trajectory` (the aggregate and its read accessors), `error`.
+//! `rules` (the validating fold), `trajectory` (the aggregate and its read accessors), `next`
+//! (which steps the rules allow now), `error` and `error_nl` (every rule's sentence in Dutch).
 
 mod codec;
 mod codes;
 mod command;
 mod error;
+mod error_nl;
 mod event;
 mod history;
 mod ids;
 mod ladder;
+mod next;
 mod rules;
 mod trajectory;
 
@@ -67,6 +70,7 @@ pub use codes::{
 };
 pub use command::{decide, Command, Decision, MAX_BIRTH_YEARS_AGO};
 pub use error::{DomainError, RuleKind};
+pub use error_nl::date_nl;
 pub use event::{
     AssessmentCompleted, ConsultantAssigned, Correction, DecisionIssued, Event, FosterPlacement,
     HelpEnded, HelpRequested, HelpStarted, PgbGranted, PgbReviewCompleted, PgbReviewScheduled,
@@ -78,6 +82,7 @@ pub use ids::{
     UserId, ValueError, SEALED_TEXT_PREFIX, TRAJECTORY_STREAM_PREFIX,
 };
 pub use ladder::{CbsCategory, FormInfo, FormPurpose, HelpForm, Level, FORMS};
+pub use next::{allowed_steps, suggested_episode, AllowedStep, StepKind};
 pub use trajectory::{
     evolve, Answer, Assessment, Closure, Episode, EpisodeEnd, PgbReview, Phase, Request,
     ReviewCompletion, Signal, Trajectory,

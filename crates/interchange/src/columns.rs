@@ -1,7 +1,7 @@
 //! The export columns: one definition for CSV, Parquet and the column dictionary
 //! (`docs/export-columns.md` explains each; a test keeps the two in step).
 
-use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,17 +35,18 @@ pub const EVENT_COLUMNS: &[Column] = &[
     col("payload", Text, false),
 ];
 
-/// Where rows go: a CSV or a Parquet file with the given columns.
-pub(crate) enum Sink {
+/// Where rows go: CSV or Parquet with the given columns, into a file or a buffer (`path` names
+/// it in errors).
+pub(crate) enum Sink<W: Write + Send> {
     Csv {
         path: PathBuf,
-        writer: Box<csv::Writer<File>>,
+        writer: Box<csv::Writer<W>>,
     },
     Parquet {
         path: PathBuf,
         columns: &'static [Column],
         schema: Arc<Schema>,
-        writer: Box<ArrowWriter<File>>,
+        writer: Box<ArrowWriter<W>>,
         rows: Vec<Vec<Cell>>,
     },
 }
@@ -53,9 +54,9 @@ pub(crate) enum Sink {
 /// Rows per Parquet row group (and per Arrow batch).
 const BATCH_ROWS: usize = 65_536;
 
-impl Sink {
+impl<W: Write + Send> Sink<W> {
     /// A CSV sink writing `file`, which is `path`.
-    pub(crate) fn csv(file: File, path: &Path, columns: &'static [Column]) -> Result<Sink, Error> {
+    pub(crate) fn csv(file: W, path: &Path, columns: &'static [Column]) -> Result<Self, Error> {
         let mut writer = csv::Writer::from_writer(file);
         writer
             .write_record(columns.iter().map(|c| c.name))
@@ -67,11 +68,7 @@ impl Sink {
     }
 
     /// A Parquet sink writing `file`, which is `path`.
-    pub(crate) fn parquet(
-        file: File,
-        path: &Path,
-        columns: &'static [Column],
-    ) -> Result<Sink, Error> {
+    pub(crate) fn parquet(file: W, path: &Path, columns: &'static [Column]) -> Result<Self, Error> {
         let fields: Vec<Field> = columns
             .iter()
             .map(|c| Field::new(c.name, data_type(c.kind), c.nullable))
@@ -131,13 +128,15 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> Result<(), Error> {
+    /// Writes what is buffered and the format's trailer; gives back the writer.
+    pub(crate) fn finish(mut self) -> Result<W, Error> {
         self.flush_batch()?;
         match self {
-            Sink::Csv { path, mut writer } => writer.flush().map_err(|e| Error::io(&path, e)),
+            Sink::Csv { path, writer } => writer
+                .into_inner()
+                .map_err(|e| Error::io(&path, e.into_error())),
             Sink::Parquet { path, writer, .. } => {
-                writer.close().map_err(|e| Error::write(&path, e))?;
-                Ok(())
+                writer.into_inner().map_err(|e| Error::write(&path, e))
             }
         }
     }

@@ -10,7 +10,7 @@ use jeugdpad_projections::AsOf;
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
 use serde_json::Value;
 
-use jeugdpad_projections::{Cell, SUMMARY_COLUMNS};
+use jeugdpad_projections::{Cell, SummaryRow, SUMMARY_COLUMNS};
 
 use crate::columns::{Sink, EVENT_COLUMNS};
 use crate::wire::EventLine;
@@ -195,12 +195,12 @@ fn write_line(
     out.write_all(b"\n").map_err(|e| Error::io(path, e))
 }
 
-fn sink(
-    file: File,
+fn sink<W: Write + Send>(
+    file: W,
     path: &Path,
     format: ExportFormat,
     columns: &'static [crate::Column],
-) -> Result<Sink, Error> {
+) -> Result<Sink<W>, Error> {
     if format == ExportFormat::Parquet {
         Sink::parquet(file, path, columns)
     } else {
@@ -245,6 +245,34 @@ pub(crate) fn redact(event_type: &str, payload: &mut Value) {
                 .unwrap_or_default()
                 .to_owned();
             redact(&kind, replacement);
+        }
+    }
+}
+
+/// Summary rows as the bytes of one file in `format` — exactly what [`export`] writes for
+/// [`ExportWhat::Summaries`] (header, columns, encodings) — for a download that is not written
+/// to disk (the web app's). `name` is the file's name in errors.
+pub fn summaries_file(
+    rows: &[SummaryRow],
+    format: ExportFormat,
+    name: &str,
+) -> Result<Vec<u8>, Error> {
+    let path = Path::new(name);
+    match format {
+        ExportFormat::Jsonl => {
+            let mut out = Vec::new();
+            for row in rows {
+                serde_json::to_writer(&mut out, row).map_err(|e| Error::write(path, e))?;
+                out.push(b'\n');
+            }
+            Ok(out)
+        }
+        format => {
+            let mut sink = sink(Vec::new(), path, format, SUMMARY_COLUMNS)?;
+            for row in rows {
+                sink.push(row.cells())?;
+            }
+            sink.finish()
         }
     }
 }

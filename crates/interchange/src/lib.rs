@@ -38,7 +38,7 @@ mod wire;
 use std::path::PathBuf;
 
 pub use columns::EVENT_COLUMNS;
-pub use export::{export, ExportFormat, ExportOptions, ExportReport, ExportWhat};
+pub use export::{export, summaries_file, ExportFormat, ExportOptions, ExportReport, ExportWhat};
 pub use import::{import, ImportOptions, ImportReport, Rejection};
 pub use jeugdpad_projections::{
     Column, ColumnKind, SummaryRow, WaitFigure, WaitStatus, LIST_SEPARATOR, SUMMARY_COLUMNS,

@@ -34,20 +34,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve Jeugdpad's GraphQL API until stopped (Ctrl-C or SIGTERM).
+    /// Serve Jeugdpad — the web app and the GraphQL API — until stopped (Ctrl-C or SIGTERM).
     ///
     /// Opens (or creates) the store in the data directory, rebuilds the read models from the
-    /// event log, and serves GraphQL at http://ADDR/graphql, GraphiQL (a query editor in the
-    /// browser) at http://ADDR/, subscriptions over websocket at ws://ADDR/graphql/ws, a health
-    /// check at /health and Prometheus metrics at /metrics. On stop, requests in flight are
+    /// event log, and serves the web app (in Dutch, for consultants, team leads, analysts and
+    /// admins) at http://ADDR/, GraphQL at http://ADDR/graphql, GraphiQL (a query editor for
+    /// developers) at http://ADDR/graphiql, subscriptions over websocket at ws://ADDR/graphql/ws,
+    /// a health check at /health and Prometheus metrics at /metrics. Every file the pages use is
+    /// inside this binary: it works without internet access. On stop, requests in flight are
     /// finished and appends flushed to disk before the process exits.
     ///
-    /// Every request signs in with a bearer token: an API token (`jeugdpad token create`) or,
-    /// with --oidc-issuer, a JWT from the municipality's identity provider. Who may do what, and
+    /// Every request signs in: in the web app with an API token (`jeugdpad token create`) or,
+    /// with --oidc-client-id, through the municipality's identity provider; over the API with a
+    /// bearer token, an API token or, with --oidc-issuer, the identity provider's JWT. Who may do what, and
     /// what the access log keeps (every read of a youth's file), is in docs/security.md; the
     /// rules a step must satisfy are in docs/rules.md, and what each figure means in
     /// docs/figures.md.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 
     /// Teams (wijkteams): add and list.
     ///
@@ -277,6 +280,52 @@ pub struct ServeArgs {
     /// start with mode 0600. Back it up apart from the data (docs/security.md).
     #[arg(long, env = "JEUGDPAD_SECRET_FILE", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+
+    /// The address people reach Jeugdpad at, when it is not the listening address, e.g.
+    /// https://jeugdpad.gemeente.nl behind the municipality's TLS proxy. An https URL marks the
+    /// web app's session cookie Secure (sent over TLS only); the identity provider's redirect
+    /// URI is built from it.
+    #[arg(long, env = "JEUGDPAD_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// The web app's client id at the identity provider: turns on "Aanmelden via uw
+    /// organisatie" (authorisation-code flow with PKCE). Needs --oidc-issuer (and its audience
+    /// and keys: the tokens it yields are checked like API bearer tokens). The endpoints come
+    /// from the issuer's discovery document unless both are given below.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OIDC_CLIENT_ID",
+        value_name = "ID",
+        requires = "oidc_issuer"
+    )]
+    pub oidc_client_id: Option<String>,
+
+    /// A file holding the client secret, for a provider that wants one at its token endpoint
+    /// (never an argument: a command line ends up in `ps` and the shell's history).
+    #[arg(long, env = "JEUGDPAD_OIDC_CLIENT_SECRET_FILE", value_name = "FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+
+    /// The provider's authorisation endpoint (instead of the discovery document's).
+    #[arg(long, env = "JEUGDPAD_OIDC_AUTHORIZATION_ENDPOINT", value_name = "URL")]
+    pub oidc_authorization_endpoint: Option<String>,
+
+    /// The provider's token endpoint (instead of the discovery document's).
+    #[arg(long, env = "JEUGDPAD_OIDC_TOKEN_ENDPOINT", value_name = "URL")]
+    pub oidc_token_endpoint: Option<String>,
+
+    /// The scopes the web app asks the provider for.
+    #[arg(
+        long,
+        env = "JEUGDPAD_OIDC_SCOPES",
+        value_name = "SCOPES",
+        default_value = "openid"
+    )]
+    pub oidc_scopes: String,
+
+    /// A CSS file with the municipality's theme (custom properties such as `--jp-accent`),
+    /// served after the web app's own stylesheet (docs/guide-operator.md).
+    #[arg(long, env = "JEUGDPAD_THEME_CSS", value_name = "FILE")]
+    pub theme_css: Option<PathBuf>,
 }
 
 /// Where `jeugdpad team|user|token` makes its change: the data directory, or a running server.

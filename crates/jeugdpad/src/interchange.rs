@@ -100,7 +100,7 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
         report.head
     );
     println!(
-        "Start the server with `jeugdpad serve --data {}` and open GraphiQL to see the figures.",
+        "Start the server with `jeugdpad serve --data {}` and open http://127.0.0.1:8080/ in a browser to see the figures.",
         data.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,5 @@
-//! `jeugdpad serve`: open the store, rebuild the read models and serve the GraphQL API until the
-//! operator stops the process.
+//! `jeugdpad serve`: open the store, rebuild the read models and serve the web app and the
+//! GraphQL API until the operator stops the process.
 
 use std::error::Error;
 use std::path::Path;
@@ -48,7 +48,11 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             },
             ..Options::default()
         };
+        let web_options = web_options(args)?;
         let state = AppState::start(store, options).await?;
+        let router = jeugdpad_web::router(state.clone(), web_options)
+            .await?
+            .merge(jeugdpad_api::app(state.clone()));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -57,15 +61,47 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             tracing::warn!(%error, "cannot note the server's address in the data directory");
         }
         tracing::info!(
-            graphiql = %format!("http://{addr}/"),
+            app = %format!("http://{addr}/"),
             graphql = %format!("http://{addr}/graphql"),
-            "Jeugdpad is ready: open GraphiQL in a browser to record and query"
+            graphiql = %format!("http://{addr}/graphiql"),
+            "Jeugdpad is ready: open the app in a browser and sign in"
         );
-        let served = jeugdpad_api::serve(listener, state, shutdown_signal()).await;
+        let served = jeugdpad_api::serve_router(listener, state, router, shutdown_signal()).await;
         crate::store::withdraw(data);
         served?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The web app's settings from the command line.
+fn web_options(args: &ServeArgs) -> Result<jeugdpad_web::WebOptions, Box<dyn Error>> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+    };
+    let oidc = match (&args.oidc_client_id, &args.oidc_issuer) {
+        (Some(client_id), Some(issuer)) => Some(jeugdpad_web::OidcClientOptions {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret: args
+                .oidc_client_secret_file
+                .as_deref()
+                .map(|path| read(path, "--oidc-client-secret-file").map(|s| s.trim().to_owned()))
+                .transpose()?,
+            authorization_endpoint: args.oidc_authorization_endpoint.clone(),
+            token_endpoint: args.oidc_token_endpoint.clone(),
+            scopes: args.oidc_scopes.clone(),
+        }),
+        _ => None,
+    };
+    Ok(jeugdpad_web::WebOptions {
+        public_url: args.public_url.clone(),
+        oidc,
+        theme_css: args
+            .theme_css
+            .as_deref()
+            .map(|path| read(path, "--theme-css"))
+            .transpose()?,
     })
 }
 

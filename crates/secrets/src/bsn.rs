@@ -59,6 +59,23 @@ pub enum BsnError {
 }
 
 impl BsnError {
+    /// The mistake in Dutch, for the consultant's screen (never repeating the digits).
+    pub fn message_nl(self) -> &'static str {
+        match self {
+            BsnError::Empty => "er is geen BSN ingevuld",
+            BsnError::NotDigits => "dit is geen geldig BSN: een BSN bestaat alleen uit cijfers",
+            BsnError::Length => {
+                "dit is geen geldig BSN: een BSN heeft negen cijfers (of acht zonder spaties, \
+                 punten of streepjes, als de voorloopnul is weggevallen)"
+            }
+            BsnError::AllZeros => "dit is geen geldig BSN: het bestaat alleen uit nullen",
+            BsnError::Elfproef => {
+                "dit is geen geldig BSN: het voldoet niet aan de elfproef; controleer of er een \
+                 cijfer verkeerd is getypt"
+            }
+        }
+    }
+
     /// A stable slug per kind of mistake, for clients that react to it (the API sends it as
     /// `extensions.reason`): `bsn_empty`, `bsn_not_digits` and `bsn_length` mean the number is
     /// written wrongly, `bsn_all_zeros` and `bsn_elfproef` that it is written correctly but is

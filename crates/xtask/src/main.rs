@@ -11,6 +11,14 @@
 //! cargo xtask parquet       # the Parquet exports read back with pyarrow (python3 venv, PyPI)
 //! cargo xtask examples      # every role's GraphQL example against a freshly seeded server
 //! cargo xtask audit         # the graphql-http server audits (node and npm)
+//! cargo xtask browser       # the web app end to end in headless Chromium, axe on every page
+//! ```
+//!
+//! Not part of `ci` (they print figures, or change the repository):
+//!
+//! ```text
+//! cargo xtask web-bench        # the web app's speed and weight with 2,000 open cases in a team
+//! cargo xtask vendor-graphiql  # refreshes GraphiQL's vendored build from npm (pinned versions)
 //! ```
 //!
 //! Steps that need something besides the Rust toolchain install it themselves into `target/`
@@ -18,8 +26,10 @@
 //! runs on a clean checkout. The servers they start run the debug binary `cargo test` already
 //! built, on a temporary data directory and a free loopback port, and are stopped on exit.
 
+mod browser;
 mod server;
 mod steps;
+mod vendor;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -36,7 +46,7 @@ struct Cli {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 enum Step {
-    /// Everything CI runs, in order: lint, test, bench-smoke, parquet, examples, audit.
+    /// Everything CI runs, in order: lint, test, bench-smoke, parquet, examples, audit, browser.
     Ci,
     /// `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
     Lint,
@@ -50,6 +60,15 @@ enum Step {
     Examples,
     /// Checks the GraphQL endpoint against the GraphQL-over-HTTP spec (graphql-http audits).
     Audit,
+    /// The web app end to end in Debian's headless Chromium (installed if missing), with axe-core
+    /// on every page; screenshots in target/screenshots/.
+    Browser,
+    /// The web app's speed and weight (not in ci): caseload of 2,000 open trajectories, trajectory
+    /// page, first-load transfer; printed, never asserted. Builds the release binary.
+    WebBench,
+    /// Refreshes crates/web/assets/vendor/ (GraphiQL, React) from npm at the pinned versions (not
+    /// in ci).
+    VendorGraphiql,
 }
 
 /// What a step returns: `Err` with a sentence saying what failed.
@@ -65,6 +84,7 @@ fn main() -> ExitCode {
             Step::Parquet,
             Step::Examples,
             Step::Audit,
+            Step::Browser,
         ],
         ref one => std::slice::from_ref(one),
     };
@@ -94,6 +114,11 @@ impl Step {
             Step::Parquet => "parquet: the Parquet exports read back with pyarrow",
             Step::Examples => "examples: every role's GraphQL example against a seeded server",
             Step::Audit => "audit: GraphQL over HTTP (graphql-http server audits)",
+            Step::Browser => "browser: the web app in headless Chromium, axe-core on every page",
+            Step::WebBench => "web-bench: the web app's speed and weight (figures, not assertions)",
+            Step::VendorGraphiql => {
+                "vendor-graphiql: GraphiQL's build from npm into crates/web/assets/vendor"
+            }
         }
     }
 
@@ -106,6 +131,9 @@ impl Step {
             Step::Parquet => steps::parquet(),
             Step::Examples => steps::examples(),
             Step::Audit => steps::audit(),
+            Step::Browser => browser::browser(),
+            Step::WebBench => browser::web_bench(),
+            Step::VendorGraphiql => vendor::graphiql(),
         }
     }
 }

@@ -35,10 +35,10 @@ pub fn run_checked(command: &mut Command) -> StepResult {
 }
 
 /// A temporary directory under `target/xtask`, removed when dropped.
-struct Scratch(PathBuf);
+pub struct Scratch(pub PathBuf);
 
 impl Scratch {
-    fn new(name: &str) -> Result<Scratch, String> {
+    pub fn new(name: &str) -> Result<Scratch, String> {
         let path = repository()
             .join("target")
             .join("xtask")

@@ -490,6 +490,48 @@ async fn verify_after_stop(server: Server) -> Stopped {
     stopped
 }
 
+/// Deciding which team carries a case is the team lead's call: the owning team's lead may hand
+/// a trajectory over (and nothing else of the consultant's steps), another team's lead may not.
+#[tokio::test]
+async fn a_team_lead_hands_a_trajectory_over_and_records_nothing_else() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-transfer-lead", "SCHOOL")
+        .await;
+    let assess = format!(
+        "mutation {{ completeAssessment(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
+             conclusion: LIGHT_HELP) {{ version }} }}",
+        case.id
+    );
+    let transfer = |team: &str| {
+        format!(
+            "mutation {{ transferTeam(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
+                 team: \"{team}\") {{ version }} }}",
+            case.id
+        )
+    };
+    let written = server.trajectory_event_count().await;
+    let (code, _) = server.lead("noord").gql_error(&assess, json!({})).await;
+    assert_eq!(code, "FORBIDDEN");
+    let (code, _) = server
+        .lead("zuid")
+        .gql_error(&transfer("west"), json!({}))
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    assert_eq!(server.trajectory_event_count().await, written);
+
+    let data = server.lead("noord").gql(&transfer("zuid"), json!({})).await;
+    assert_eq!(data["transferTeam"]["version"], 2);
+    let read = format!(
+        "{{ trajectory(id: \"{}\") {{ summary {{ team }} }} }}",
+        case.id
+    );
+    let data = server.lead("zuid").gql(&read, json!({})).await;
+    assert_eq!(data["trajectory"]["summary"]["team"], "zuid");
+    let (code, _) = server.lead("noord").gql_error(&read, json!({})).await;
+    assert_eq!(code, "FORBIDDEN");
+}
+
 #[tokio::test]
 async fn a_transfer_hands_the_trajectory_to_the_receiving_team() {
     let server = Server::start().await;

@@ -588,25 +588,6 @@ async fn health_and_metrics_report_positions() {
 }
 
 #[tokio::test]
-async fn graphiql_is_served_at_the_root() {
-    let h = harness().await;
-    let response = h
-        .router
-        .clone()
-        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
-        .await
-        .expect("answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    assert!(String::from_utf8_lossy(&bytes).contains("graphiql"));
-}
-
-#[tokio::test]
 async fn corrections_and_retractions_show_in_timeline_and_history() {
     let h = harness().await;
     let opened = h.gql(OPEN, json!({ "signal": signal("sk-fix") })).await;

@@ -21,7 +21,9 @@ mod normalisation;
 mod on_the_schema;
 mod schema;
 mod scope;
+mod screens;
 mod subscription;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,6 @@
 //! 400 for `application/graphql-response+json` and 200 for `application/json`, without a `data`
 //! entry; an executed request is 200, field errors included.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use std::collections::BTreeSet;
@@ -21,9 +20,10 @@ use async_graphql::{ServerError, Value};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, UPGRADE, USER_AGENT, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_LANGUAGE, ALLOW, CONTENT_LANGUAGE, CONTENT_TYPE, RETRY_AFTER, UPGRADE,
+    WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +33,9 @@ use uuid::Uuid;
 use super::{upgrade_websocket, Http, RequestInfo};
 use crate::auth::rate_key;
 use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
-use crate::schema::{ErrorCode, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT};
+use crate::schema::{
+    in_dutch, ErrorCode, Language, RequestId, Transport, DATE_FORMAT, INSTANT_FORMAT,
+};
 
 /// `application/graphql-response+json`: the GraphQL-over-HTTP media type.
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -43,17 +45,7 @@ pub(super) const JSON: &str = "application/json; charset=utf-8";
 /// The access point of a request: the peer address (when the server knows it) and the
 /// client application's `User-Agent`, shortened.
 pub(super) fn client_info(parts: &axum::http::request::Parts) -> ClientInfo {
-    ClientInfo {
-        address: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        application: parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|agent| agent.chars().take(120).collect()),
-    }
+    ClientInfo::of(parts)
 }
 
 /// Signs the caller in, or answers `401`; logs a failed sign-in (unless the address is already
@@ -77,6 +69,7 @@ async fn sign_in(
                 principal: signed_in.principal,
                 client: client.clone(),
                 expires_at: signed_in.expires_at,
+                session: None,
             })
         }
         Err(failure) => {
@@ -151,7 +144,9 @@ async fn get_request(http: &Http, request: Request) -> Response {
         ) {
             (Ok(protocol), Ok(upgrade)) => {
                 let client = client_info(&parts);
-                upgrade_websocket(http.clone(), protocol, upgrade, client)
+                let session =
+                    crate::session::from_upgrade(&http.state, &parts.headers, &client).await;
+                upgrade_websocket(http.clone(), protocol, upgrade, client, session)
             }
             (Err(rejection), _) => rejection.into_response(),
             (_, Err(rejection)) => rejection.into_response(),
@@ -347,6 +342,11 @@ async fn execute(
         ensure_code(error);
         tidy_scalar_message(error);
     }
+    let language =
+        Language::from_accept_language(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    if language == Language::Dutch {
+        in_dutch(&mut result);
+    }
     // A request error (parse, validation, variable coercion): nothing was executed, and no
     // error has a path. A field error always has one.
     let request_error = result.data == Value::Null
@@ -370,7 +370,12 @@ async fn execute(
             serde_json::to_value(&result).unwrap_or_else(|_| json!({})),
         )
     };
-    let response = json_response(status, media, &body);
+    let mut response = json_response(status, media, &body);
+    if language == Language::Dutch {
+        response
+            .headers_mut()
+            .insert(CONTENT_LANGUAGE, HeaderValue::from_static("nl"));
+    }
     // Only a validated document's root fields are sure to be the schema's (see
     // `RootFieldLabels`).
     let root = operation

@@ -1,4 +1,4 @@
-//! The HTTP surface: the router, GraphiQL, websockets, health, metrics and the request log.
+//! The HTTP surface: the router, websockets, health, metrics and the request log.
 //!
 //! The GraphQL handler (`graphql`) is written here rather than taken ready-made, for three
 //! reasons: it sees the request headers (authentication plugs in at `graphql::caller`), it
@@ -9,12 +9,11 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -52,12 +51,13 @@ struct RequestInfo {
 }
 
 /// The router: GraphQL at `/graphql` (POST; GET for queries; websocket upgrade), websocket
-/// subscriptions also at `/graphql/ws`, GraphiQL at `/`, `/health` and `/metrics`.
+/// subscriptions also at `/graphql/ws`, `/health` and `/metrics`. The pages people use — the
+/// web app at `/` and GraphiQL at `/graphiql` — are `jeugdpad-web`'s router, merged beside
+/// this one by the `jeugdpad` binary.
 pub fn app(state: AppState) -> Router {
     let schema = schema::build(&state);
     let limit = state.limits.body_bytes;
     Router::new()
-        .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(websocket))
         .route("/health", get(health))
@@ -86,8 +86,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let router = app(state.clone());
+    serve_router(listener, state, router, shutdown).await
+}
+
+/// [`serve`] with a router of the caller's: [`app`] with more routes merged beside it (the web
+/// app). Stops the same way.
+pub async fn serve_router(
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let stopper = state.clone();
-    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -145,16 +157,6 @@ async fn close_store(state: AppState) {
             }
         }
     }
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Jeugdpad")
-            .finish(),
-    )
 }
 
 /// `RequestBodyLimitLayer` answers an oversized `Content-Length` with a bare 413; give it the same

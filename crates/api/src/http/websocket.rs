@@ -6,7 +6,10 @@
 //! Browsers cannot set headers on a websocket, so the token travels in the `connection_init`
 //! payload, under the same name and in the same form as the HTTP header:
 //! `{"type": "connection_init", "payload": {"Authorization": "Bearer <token>"}}` (the key
-//! `authorization` is accepted too). It is checked exactly like the header of an HTTP request
+//! `authorization` is accepted too). The web app's pages send no token: their upgrade request
+//! carries the session cookie, and when it names a live session and comes from this server's
+//! own pages (`Origin` = `Host`), a `connection_init` without `Authorization` signs in as that
+//! session (`session::from_upgrade`). It is checked exactly like the header of an HTTP request
 //! (API token or identity-provider JWT), and a failure is written to the access log (operation
 //! `websocket`, with the same reason slug as over HTTP).
 //!
@@ -46,6 +49,7 @@ use super::{graphql, Http};
 use crate::auth::AuthFailure;
 use crate::gate::{log_failed_sign_in, ClientInfo, Gate};
 use crate::schema::{RequestId, Transport};
+use crate::session::Session;
 use crate::state::AppState;
 
 /// graphql-transport-ws: the client sent something that is not a message of the protocol.
@@ -86,7 +90,10 @@ pub(super) async fn websocket(
         GraphQLProtocol::from_request_parts(&mut parts, &()).await,
         WebSocketUpgrade::from_request_parts(&mut parts, &()).await,
     ) {
-        (Ok(protocol), Ok(upgrade)) => upgrade_websocket(http, protocol, upgrade, client),
+        (Ok(protocol), Ok(upgrade)) => {
+            let session = crate::session::from_upgrade(&http.state, &parts.headers, &client).await;
+            upgrade_websocket(http, protocol, upgrade, client, session)
+        }
         (Err(rejection), _) => rejection.into_response(),
         (_, Err(rejection)) => rejection.into_response(),
     }
@@ -98,6 +105,7 @@ pub(super) fn upgrade_websocket(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
     client: ClientInfo,
+    session: Option<Session>,
 ) -> Response {
     let Http { state, schema } = http;
     upgrade
@@ -120,7 +128,7 @@ pub(super) fn upgrade_websocket(
             let connection = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .with_data(data)
                 .on_connection_init(move |payload| async move {
-                    let signed_in = websocket_sign_in(&auth_state, &payload, client).await;
+                    let signed_in = websocket_sign_in(&auth_state, &payload, client, session).await;
                     let outcome = if signed_in.is_ok() {
                         SignIn::Accepted
                     } else {
@@ -146,10 +154,14 @@ async fn websocket_sign_in(
     state: &AppState,
     payload: &serde_json::Value,
     client: ClientInfo,
+    session: Option<Session>,
 ) -> async_graphql::Result<Gate> {
     let header = ["Authorization", "authorization"]
         .iter()
         .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
+    if let (None, Some(session)) = (header, session) {
+        return Ok(session.gate(client));
+    }
     let signed_in = match header {
         Some(value) => state.auth.sign_in_bearer(value, state.clock.now()).await,
         None => Err(AuthFailure::Missing),
@@ -159,6 +171,7 @@ async fn websocket_sign_in(
             principal: signed_in.principal,
             client,
             expires_at: signed_in.expires_at,
+            session: None,
         }),
         Err(failure) => {
             state.metrics.sign_in_failed("websocket", &failure.reason());

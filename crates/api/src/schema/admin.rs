@@ -432,9 +432,10 @@ async fn record(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
 fn change_error(ctx: &Context<'_>, error: AdminChangeError) -> ApiError {
     match error {
         AdminChangeError::Refused(refusal) => {
-            ApiError::new(ErrorCode::Validation, refusal.to_string())
+            ApiError::new(ErrorCode::Validation, refusal.to_string()).dutch(refusal.message_nl())
         }
-        AdminChangeError::Conflict => ApiError::new(ErrorCode::Conflict, error.to_string()),
+        AdminChangeError::Conflict => ApiError::new(ErrorCode::Conflict, error.to_string())
+            .dutch("het gebruikersregister is intussen gewijzigd; probeer het opnieuw"),
         other => ApiError::internal("the change could not be recorded", &other, request(ctx)),
     }
 }

@@ -106,6 +106,15 @@ mirror! {
 }
 
 mirror! {
+    /// Soort stap: a step recorded in an opened trajectory, as `allowedSteps` offers it.
+    StepKind => "jeugdpad_domain::StepKind" {
+        AssignConsultant, TransferTeam, CompleteAssessment, RequestHelp, IssueDecision,
+        StartHelp, EndHelp, GrantPgb, SchedulePgbReview, CompletePgbReview, Close, Correct,
+        Retract,
+    }
+}
+
+mirror! {
     /// Fase van het traject.
     Phase => "jeugdpad_domain::Phase" { Signalled, Assessed, InHelp, HelpEnded, Closed }
 }
@@ -184,6 +193,7 @@ mod tests {
         check::<EventType, _>(d::EventType::ALL, d::EventType::code);
         check::<HelpForm, _>(d::HelpForm::ALL, d::HelpForm::code);
         check::<Phase, _>(d::Phase::ALL, d::Phase::code);
+        check::<StepKind, _>(d::StepKind::ALL, d::StepKind::code);
         check::<Measure, _>(p::Measure::ALL, p::Measure::code);
     }
 }

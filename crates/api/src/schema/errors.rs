@@ -26,6 +26,68 @@ pub(crate) struct ApiError {
     /// The argument or input field at fault, when one can be named.
     field: Option<&'static str>,
     request_id: Option<Uuid>,
+    /// The same sentence in Dutch, where one is known (the domain's rules, conflicts, refusals).
+    dutch: Option<String>,
+}
+
+/// The Dutch sentence of an error, carried as the `async_graphql::Error`'s `source`, which is
+/// never serialised: [`in_dutch`] swaps it in for callers that asked for Dutch
+/// (`Accept-Language: nl`, and the web app), everyone else reads the English message. Keeping it
+/// out of `extensions` means nothing changes on the wire for an English client.
+#[derive(Debug, Clone)]
+pub(crate) struct Dutch(pub(crate) String);
+
+impl fmt::Display for Dutch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The language a request's error sentences are answered in. Codes, reasons and fields never
+/// change with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// The API's default.
+    #[default]
+    English,
+    /// For `Accept-Language: nl` and the web app.
+    Dutch,
+}
+
+impl Language {
+    /// The language an `Accept-Language` header prefers: Dutch when its most preferred
+    /// language (highest `q`, first on a tie) is `nl` or `nl-…`, English otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Language {
+        let mut best: Option<(f32, bool)> = None;
+        for range in header.unwrap_or_default().split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let tag = parts.next().unwrap_or_default().to_ascii_lowercase();
+            if tag.is_empty() {
+                continue;
+            }
+            let quality = parts
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let dutch = tag == "nl" || tag.starts_with("nl-");
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, dutch));
+            }
+        }
+        match best {
+            Some((_, true)) => Language::Dutch,
+            _ => Language::English,
+        }
+    }
+}
+
+/// Replaces every error message that has a Dutch sentence by it.
+pub(crate) fn in_dutch(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        if let Some(dutch) = error.source::<Dutch>() {
+            error.message = dutch.0.clone();
+        }
+    }
 }
 
 /// Shorthand for resolver results.
@@ -39,6 +101,15 @@ impl ApiError {
             reason: None,
             field: None,
             request_id: None,
+            dutch: None,
+        }
+    }
+
+    /// The same error, with its sentence in Dutch.
+    pub(crate) fn dutch(self, sentence: impl Into<String>) -> ApiError {
+        ApiError {
+            dutch: Some(sentence.into()),
+            ..self
         }
     }
 
@@ -62,6 +133,16 @@ impl ApiError {
     /// The sentence the client sees.
     pub(crate) fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The stable code.
+    pub(crate) fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The sentence in Dutch, where one is known.
+    pub(crate) fn dutch_message(&self) -> Option<String> {
+        self.dutch.clone()
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
@@ -99,14 +180,21 @@ impl ApiError {
                     code,
                     "there is no trajectory with this id; open one with openTrajectory first",
                 )
+                .dutch("er is geen traject met dit id; open er eerst een met een melding")
             },
             RecordError::Rejected(domain) => ApiError {
                 reason: Some(domain.reason()),
-                ..ApiError::new(code, domain.to_string())
+                ..ApiError::new(code, domain.to_string()).dutch(domain.message_nl())
             },
-            RecordError::Conflict { .. } | RecordError::EventIdReused(_) => {
-                ApiError::new(code, error.to_string())
+            RecordError::Conflict { expected, actual } => {
+                ApiError::new(code, error.to_string()).dutch(format!(
+                    "dit traject is intussen gewijzigd (u zag versie {expected}, het is nu \
+                     versie {actual}); laad het opnieuw en probeer het nog eens"
+                ))
             }
+            RecordError::EventIdReused(_) => ApiError::new(code, error.to_string()).dutch(
+                "dit id is al gebruikt voor een andere stap; gebruik een nieuw id voor een nieuwe stap",
+            ),
             RecordError::Store(jeugdpad_store::StoreError::Storage(_)) => ApiError::internal(
                 "something went wrong on our side while saving; the step may not have been \
                  recorded. Try again: sending the same eventId again never records it twice",
@@ -124,13 +212,17 @@ impl ApiError {
 
 impl From<ValueError> for ApiError {
     fn from(error: ValueError) -> Self {
-        ApiError::new(ErrorCode::Validation, error.to_string())
+        ApiError::new(ErrorCode::Validation, error.to_string()).dutch(error.message_nl())
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
-        async_graphql::Error::new(error.message).extend_with(|_, extensions| {
+        let mut converted = async_graphql::Error::new(error.message.clone());
+        if let Some(dutch) = &error.dutch {
+            converted.source = Some(std::sync::Arc::new(Dutch(dutch.clone())));
+        }
+        converted.extend_with(|_, extensions| {
             extensions.set("code", error.code.as_str());
             if let Some(reason) = error.reason {
                 extensions.set("reason", reason);
@@ -145,7 +237,44 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// Parses a value of a validated domain type, naming the field on failure.
-pub(crate) fn parse<T>(field: &'static str, result: Result<T, impl fmt::Display>) -> ApiResult<T> {
-    result.map_err(|error| ApiError::invalid(field, error))
+/// Parses a value of a validated domain type, naming the field on failure (in Dutch too when
+/// the error is the domain's [`ValueError`]).
+pub(crate) fn parse<T, E: fmt::Display + 'static>(
+    field: &'static str,
+    result: Result<T, E>,
+) -> ApiResult<T> {
+    result.map_err(|error| {
+        let dutch = (&error as &dyn std::any::Any)
+            .downcast_ref::<ValueError>()
+            .map(ValueError::message_nl);
+        let invalid = ApiError::invalid(field, error);
+        match dutch {
+            Some(dutch) => invalid.dutch(dutch),
+            None => invalid,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Language;
+
+    #[test]
+    fn dutch_only_when_dutch_is_preferred() {
+        let check = |header: Option<&str>, expected: Language| {
+            assert_eq!(
+                Language::from_accept_language(header),
+                expected,
+                "{header:?}"
+            );
+        };
+        check(None, Language::English);
+        check(Some("nl"), Language::Dutch);
+        check(Some("nl-NL,nl;q=0.9,en;q=0.8"), Language::Dutch);
+        check(Some("en-GB,en;q=0.9,nl;q=0.8"), Language::English);
+        check(Some("en;q=0.5, nl;q=0.7"), Language::Dutch);
+        check(Some("nl;q=0, en"), Language::English);
+        check(Some("nlx, en"), Language::English);
+        check(Some("*"), Language::English);
+    }
 }

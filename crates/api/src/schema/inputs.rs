@@ -76,8 +76,11 @@ impl SubjectOf<'_> {
                         "a BSN may only be sent in the body of a POST request, never in a URL",
                     ));
                 }
-                let bsn = jeugdpad_secrets::Bsn::parse(&bsn)
-                    .map_err(|e| ApiError::invalid("bsn", e).with_reason(e.reason()))?;
+                let bsn = jeugdpad_secrets::Bsn::parse(&bsn).map_err(|e| {
+                    ApiError::invalid("bsn", e)
+                        .with_reason(e.reason())
+                        .dutch(e.message_nl())
+                })?;
                 parse(
                     "bsn",
                     SubjectKey::parse(jeugdpad_secrets::subject_key(self.secret, &bsn)),

@@ -4,6 +4,8 @@
 //! test fails when it drifts.
 
 mod admin;
+mod allowed;
+mod caseload;
 mod codes;
 mod enums;
 mod errors;
@@ -20,16 +22,19 @@ use async_graphql::{Schema, SchemaBuilder};
 use uuid::Uuid;
 
 pub use admin::{AdminMutation, AdminQuery};
+pub use caseload::CaseloadQuery;
 pub use errors::ErrorCode;
-pub(crate) use errors::{ApiError, ApiResult};
+pub use errors::Language;
+pub(crate) use errors::{in_dutch, ApiError, ApiResult};
 pub use export::ExportQuery;
 pub use mutation::CaseMutation;
 pub use query::CaseQuery;
 pub(crate) use scalars::{DATE_FORMAT, INSTANT_FORMAT};
 
-/// Every query: a trajectory's file and the figures, the analyst's export, the admin's reads.
+/// Every query: a trajectory's file and the figures, the caseload, the analyst's export, the
+/// admin's reads.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(CaseQuery, ExportQuery, AdminQuery);
+pub struct Query(CaseQuery, CaseloadQuery, ExportQuery, AdminQuery);
 
 /// Every mutation: recording steps, then the admin's changes.
 #[derive(Debug, Default, async_graphql::MergedObject)]

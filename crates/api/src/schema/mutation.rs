@@ -27,7 +27,7 @@ use super::inputs::{
 use super::scalars::Date;
 use super::types::Trajectory;
 use super::{RequestId, Transport};
-use crate::gate::{allow, allow_trajectory, gate, About};
+use crate::gate::{allow, allow_trajectory, allow_transfer, gate, About};
 use crate::state::AppState;
 
 /// Namespace of trajectory ids derived from a client's event id (UUID v5), so a retried
@@ -116,7 +116,8 @@ impl CaseMutation {
         step(ctx, &trajectory_id, command, expected_version, event_id).await
     }
 
-    /// Transfers the trajectory to another team, which owns it from then on.
+    /// Transfers the trajectory to another team, which owns it from then on. The owning team's
+    /// consultants and its team lead may.
     async fn transfer_team(
         &self,
         ctx: &Context<'_>,
@@ -143,7 +144,10 @@ impl CaseMutation {
             occurred_on: occurred_on.0,
             team,
         };
-        step(ctx, &trajectory_id, command, expected_version, event_id).await
+        let id = trajectory(&trajectory_id)?;
+        let event = event_uuid(event_id)?;
+        allow_transfer(ctx, id).await?;
+        Ok(record(ctx, id, command, expected_version, event).await?)
     }
 
     /// Records a completed assessment (onderzoek / keukentafelgesprek).

@@ -186,10 +186,15 @@ impl Watch {
     async fn still_allowed(&self, event: &Committed) -> Result<(), ApiError> {
         let principal = &self.gate.principal;
         let now = self.state.clock.now();
-        let signed_in = self
-            .state
-            .auth
-            .still_signed_in(principal, self.gate.expires_at, now);
+        let signed_in = match self.gate.session {
+            Some(key) if !self.state.sessions.is_live(&key) => {
+                Err(crate::auth::AuthFailure::SessionEnded)
+            }
+            _ => self
+                .state
+                .auth
+                .still_signed_in(principal, self.gate.expires_at, now),
+        };
         let (entry, error) = match (signed_in, self.trajectory) {
             (Err(failure), _) => {
                 self.state

@@ -8,6 +8,7 @@ use jeugdpad_app::Readable;
 use jeugdpad_domain::{self as d, Event, SubjectKey, TrajectoryId};
 use jeugdpad_projections::{self as p, AsOf, Projections};
 
+use super::allowed::{AllowedStep, WaitOfTrajectory};
 use super::enums::{CloseReason, EventType, Level, Phase, Source, Urgency};
 use super::errors::{ApiError, ApiResult};
 use super::scalars::{Date, DateTime};
@@ -22,6 +23,8 @@ pub(crate) struct Trajectory {
     as_of: AsOf,
     summary: Option<p::Summary>,
     timeline: p::Timeline,
+    /// The installation's norms, for the trajectory's own waits.
+    norms: p::Norms,
 }
 
 /// What a reason reads after its subject was erased.
@@ -61,6 +64,7 @@ impl Trajectory {
             as_of,
             summary: projections.summary(id, as_of),
             timeline,
+            norms: projections.norms(),
         })
     }
 }
@@ -123,6 +127,49 @@ impl Trajectory {
     /// The raw stored events of this trajectory's stream, with their full envelopes.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredEvent>> {
         Ok(stored_events(ctx, self.id).await?)
+    }
+
+    /// The steps the rules allow now, each with the choices its form needs (docs/rules.md):
+    /// the domain's one answer, which the web app's buttons show too. Taken from every step
+    /// recorded (by `knownOn`, when asked), whatever `asOf`: it is about what can be recorded
+    /// today. A closed trajectory allows only corrections and retractions.
+    async fn allowed_steps(&self) -> Vec<AllowedStep> {
+        d::allowed_steps(&self.domain())
+            .into_iter()
+            .map(AllowedStep)
+            .collect()
+    }
+
+    /// Every wait of this trajectory that started by `asOf`, with its status there, its days
+    /// and the norm applied (docs/figures.md §3): the very waits the waiting-time report and the
+    /// open-waits list count for it.
+    async fn waits(&self) -> Vec<WaitOfTrajectory> {
+        p::trajectory_figures_of(self.id, &self.domain(), self.as_of.date, &self.norms)
+            .map(|figures| {
+                figures
+                    .waits
+                    .into_iter()
+                    .map(|wait| WaitOfTrajectory::new(wait, &self.norms))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The signal's birth year, when it gave one (as corrected).
+    async fn birth_year(&self) -> Option<i32> {
+        self.domain().signal().and_then(|s| s.details.birth_year)
+    }
+}
+
+impl Trajectory {
+    /// The domain's trajectory from the facts of this view (recorded by `knownOn`).
+    fn domain(&self) -> d::Trajectory {
+        d::Trajectory::from_facts(self.timeline.facts.iter().map(|f| d::RecordedFact {
+            event_id: f.event_id,
+            version: f.version,
+            occurred_on: f.occurred_on,
+            event: f.event.clone(),
+        }))
     }
 }
 

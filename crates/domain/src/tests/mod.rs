@@ -7,6 +7,7 @@
 mod codec;
 mod figures;
 mod invariants;
+mod next;
 mod props;
 mod validation;
 

@@ -17,7 +17,7 @@ const POOL: &[HelpForm] = &[
     FosterCare,
     Residential,
 ];
-const LAST_DAY: i64 = 60;
+pub(super) const LAST_DAY: i64 = 60;
 
 fn form(seed: usize) -> HelpForm {
     POOL[seed % POOL.len()]
@@ -33,7 +33,7 @@ fn team(seed: usize) -> TeamCode {
 
 /// A random action: a kind, a day, and two seeds that pick its details given the state.
 #[derive(Debug, Clone)]
-struct Action {
+pub(super) struct Action {
     kind: u8,
     day: i64,
     a: usize,
@@ -46,7 +46,7 @@ const KINDS: &[u8] = &[
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 4, 5, 5, 6, 7, 8, 9, 10,
 ];
 
-fn action() -> impl Strategy<Value = Action> {
+pub(super) fn action() -> impl Strategy<Value = Action> {
     (
         0..KINDS.len(),
         0i64..=LAST_DAY + 3,
@@ -104,7 +104,7 @@ fn mutate(step: &Step, seed: usize) -> Step {
 }
 
 /// Turns an action into a mostly sensible command for `state`.
-fn command(state: &Trajectory, action: &Action) -> Command {
+pub(super) fn command(state: &Trajectory, action: &Action) -> Command {
     let Action {
         kind,
         day: on,
