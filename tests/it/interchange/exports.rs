@@ -458,3 +458,35 @@ fn an_export_replaces_an_earlier_file_only_when_told_to() {
     );
     assert!(!written.contains(earlier.trim()));
 }
+
+/// The web app's download is encoded in memory (`summaries_file`): byte for byte the file
+/// `jeugdpad export --what summaries` writes, in every format.
+#[test]
+fn a_summaries_file_in_memory_is_the_exported_file() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let store = seeded(data.path(), 40, 9);
+    let as_of = AsOf::date(today());
+    let rows = jeugdpad_interchange::summaries(&store, as_of, &|_| {}).expect("the rows");
+    assert_eq!(rows.len(), 40);
+    for format in [
+        ExportFormat::Csv,
+        ExportFormat::Parquet,
+        ExportFormat::Jsonl,
+    ] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let options = ExportOptions {
+            format,
+            what: ExportWhat::Summaries,
+            out: out.path().to_path_buf(),
+            as_of: today(),
+            known_on: None,
+            overwrite: false,
+        };
+        let report = export(&store, &options, &|_| {}).expect("export succeeds");
+        let written = std::fs::read(&report.path).expect("the file");
+        let made =
+            jeugdpad_interchange::summaries_file(&rows, format, "summaries").expect("encodes");
+        assert!(written.len() > 100, "{format:?}: a real file");
+        assert_eq!(made, written, "{format:?}");
+    }
+}
