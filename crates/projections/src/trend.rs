@@ -110,14 +110,17 @@ impl Projections {
     /// query's filters and grouping (see the module docs for what one month counts).
     pub fn waiting_time_trend(&self, query: &WaitQuery, months: u32) -> WaitTrend {
         let windows = trend_months(query.as_of.date, months);
-        let per_month: Vec<Vec<MeasureReport>> = windows
+        let ends: Vec<(NaiveDate, Option<NaiveDate>)> = windows
             .iter()
-            .map(|month| {
-                let after = month.from.pred_opt();
-                self.measure_reports_counted(query, month.to, after)
-                    .unwrap_or_else(|| self.measure_reports_by_scan(query, month.to, after))
-            })
+            .map(|month| (month.to, month.from.pred_opt()))
             .collect();
+        let per_month: Vec<Vec<MeasureReport>> = self
+            .measure_reports_windows(query, &ends)
+            .unwrap_or_else(|| {
+                ends.iter()
+                    .map(|&(d, after)| self.measure_reports_by_scan(query, d, after))
+                    .collect()
+            });
         trend_of(windows, query.group_by, per_month)
     }
 

@@ -15,7 +15,7 @@ use jeugdpad_domain::{HelpForm, Source, TeamCode, TrajectoryId};
 use serde::Serialize;
 
 use crate::aggregate::days::query_day;
-use crate::aggregate::waits::{Dim, Tally, WaitKey};
+use crate::aggregate::waits::{Dim, Tally, WaitKey, Window};
 use crate::aggregate::Aggregates;
 use crate::dated::{days, Dated};
 use crate::listing::CursorError;
@@ -301,6 +301,13 @@ impl Key<'_> {
     }
 }
 
+/// Adds each tally of `from` to the one of the same window in `into`.
+fn add_all(into: &mut [Tally], from: &[Tally]) {
+    for (into, from) in into.iter_mut().zip(from) {
+        into.add(from);
+    }
+}
+
 /// How a report maps onto cells: which teams, which cell each team's overall comes from, and how
 /// groups are formed.
 struct CellChoice<'a> {
@@ -549,40 +556,54 @@ impl Projections {
         d: NaiveDate,
         closed_after: Option<NaiveDate>,
     ) -> Option<Vec<MeasureReport>> {
+        self.measure_reports_windows(query, &[(d, closed_after)])?
+            .pop()
+    }
+
+    /// [`Projections::measure_reports_counted`] for several `(d, closed_after)` at once — the
+    /// months of a trend — reading each cell once for all of them. One report per window, in
+    /// order.
+    pub(crate) fn measure_reports_windows(
+        &self,
+        query: &WaitQuery,
+        windows: &[(NaiveDate, Option<NaiveDate>)],
+    ) -> Option<Vec<Vec<MeasureReport>>> {
         let cells = CellChoice::of(query, &self.aggregates)?;
-        let day = query_day(d);
-        let after = closed_after.and_then(query_day);
-        let tally_of = |cell: &crate::aggregate::waits::WaitCell, d: u16, tally: &mut Tally| {
-            match closed_after {
-                None => cell.tally_at(d, tally),
-                Some(_) => cell.tally_closed_between(after, d, tally),
-            }
-        };
-        let mut measures = Vec::new();
+        // A day before 1970 counts nothing: such a window has no cell window and stays empty.
+        let days: Vec<Option<Window>> = windows
+            .iter()
+            .map(|&(d, after)| {
+                let to = query_day(d)?;
+                let from = after.and_then(query_day).map_or(0, |a| a.saturating_add(1));
+                Some(Window { from, to })
+            })
+            .collect();
+        let counted: Vec<Window> = days.iter().flatten().copied().collect();
+        let fresh = || vec![Tally::default(); counted.len()];
+        let mut reports: Vec<Vec<MeasureReport>> = vec![Vec::new(); windows.len()];
         for measure in Self::measures_of(query) {
             let norm = self.norms.for_measure(measure);
-            let mut overall = Tally::default();
-            let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
+            let mut overall = fresh();
+            let mut groups: BTreeMap<String, Vec<Tally>> = BTreeMap::new();
             for &(team, index) in &cells.teams {
-                let Some(d) = day else { continue };
                 let key = |dim: Dim| WaitKey {
                     measure,
                     team: index,
                     dim,
                 };
-                let mut team_tally = Tally::default();
+                let mut team_tallies = fresh();
                 if let Some(cell) = self.aggregates.waits.get(&key(cells.overall)) {
-                    tally_of(cell, d, &mut team_tally);
+                    cell.tally(&counted, &mut team_tallies);
                 }
-                overall.add(&team_tally);
+                add_all(&mut overall, &team_tallies);
                 match cells.groups {
                     Groups::None => {}
                     Groups::Team => {
-                        if team_tally.waits() > 0 {
-                            groups
-                                .entry(team.as_str().to_owned())
-                                .or_default()
-                                .add(&team_tally);
+                        if team_tallies.iter().any(|t| t.waits() > 0) {
+                            add_all(
+                                groups.entry(team.as_str().to_owned()).or_insert_with(fresh),
+                                &team_tallies,
+                            );
                         }
                     }
                     Groups::Dim(kind) => {
@@ -591,31 +612,46 @@ impl Projections {
                             if cells.only.is_some_and(|only| only != key.dim) {
                                 continue;
                             }
-                            let mut tally = Tally::default();
-                            tally_of(cell, d, &mut tally);
-                            if tally.waits() > 0 {
+                            let mut tallies = fresh();
+                            cell.tally(&counted, &mut tallies);
+                            if tallies.iter().any(|t| t.waits() > 0) {
                                 if let Some(name) = key.dim.key() {
-                                    groups.entry(name).or_default().add(&tally);
+                                    add_all(groups.entry(name).or_insert_with(fresh), &tallies);
                                 }
                             }
                         }
                     }
                 }
             }
-            measures.push(MeasureReport {
-                measure,
-                norm_days: norm,
-                overall: overall.finish(norm),
-                groups: groups
-                    .into_iter()
-                    .map(|(key, tally)| WaitGroup {
-                        key,
-                        stats: tally.finish(norm),
-                    })
-                    .collect(),
-            });
+            // Back from the counted windows to every window; a group is in a window's report
+            // only when it has a wait there.
+            let mut at = 0;
+            for (report, day) in reports.iter_mut().zip(&days) {
+                let (overall, groups) = match day {
+                    Some(_) => {
+                        let i = at;
+                        at += 1;
+                        let groups = groups
+                            .iter()
+                            .filter(|(_, tallies)| tallies[i].waits() > 0)
+                            .map(|(key, tallies)| WaitGroup {
+                                key: key.clone(),
+                                stats: tallies[i].finish(norm),
+                            })
+                            .collect();
+                        (overall[i].finish(norm), groups)
+                    }
+                    None => (Tally::default().finish(norm), Vec::new()),
+                };
+                report.push(MeasureReport {
+                    measure,
+                    norm_days: norm,
+                    overall,
+                    groups,
+                });
+            }
         }
-        Some(measures)
+        Some(reports)
     }
 
     /// The query's measures as of `d` by visiting every trajectory (see

@@ -37,6 +37,27 @@ impl DayList {
         self.0.partition_point(|&day| day <= d)
     }
 
+    /// [`DayList::rank`] of each of `points` (ascending) into `ranks`: one walk for all of
+    /// them — a merge when the list is short next to the points, else binary searches that
+    /// each start where the last one ended.
+    pub(crate) fn ranks(&self, points: &[u16], ranks: &mut [usize]) {
+        let days = &self.0;
+        let mut at = 0;
+        if days.len() <= 2 * points.len() {
+            for (rank, &point) in ranks.iter_mut().zip(points) {
+                while at < days.len() && days[at] <= point {
+                    at += 1;
+                }
+                *rank = at;
+            }
+        } else {
+            for (rank, &point) in ranks.iter_mut().zip(points) {
+                at += days[at..].partition_point(|&day| day <= point);
+                *rank = at;
+            }
+        }
+    }
+
     /// How many days lie in `from..=to`.
     pub(crate) fn count_between(&self, from: u16, to: u16) -> usize {
         if from > to {
@@ -154,6 +175,16 @@ mod tests {
         assert_eq!(list.rank(100), 5);
         assert_eq!(list.count_between(3, 5), 3);
         assert_eq!(list.count_between(6, 5), 0);
+        for points in [
+            &[0u16, 3, 4, 9][..],
+            &[2],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        ] {
+            let mut ranks = vec![usize::MAX; points.len()];
+            list.ranks(points, &mut ranks);
+            let expected: Vec<usize> = points.iter().map(|&p| list.rank(p)).collect();
+            assert_eq!(ranks, expected, "{points:?}");
+        }
         assert!(list.remove(3));
         assert!(!list.remove(4));
         assert_eq!(list.rank(3), 2);

@@ -155,11 +155,26 @@ impl OddClosed {
     }
 }
 
+/// One column of a report read off the cells: the closed waits that ended in `from..=to`
+/// (`from` 0: every wait closed by `to`), and what is open, over its norm or abandoned at `to`.
+/// A waiting-time report as of `D` is one window (`0..=D`); a trend is one window per month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) from: u16,
+    pub(crate) to: u16,
+}
+
 /// The waits of one cell.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct WaitCell {
     /// Regular closed waits: length → end days.
     closed: BTreeMap<u16, DayList>,
+    /// `closed` counted: per length (ascending), how many end days it holds — the histogram of
+    /// every day on or after `last_end`, read without touching the day lists.
+    totals: Vec<(u16, u32)>,
+    /// No regular closed wait here ends after this day. Only ever raised: a bound, exact
+    /// enough to know that a window ending on or after it counts every closed wait.
+    last_end: u16,
     odd: Vec<OddClosed>,
     open: Intervals,
     breach: Intervals,
@@ -172,6 +187,8 @@ impl WaitCell {
             WaitPart::Closed { len, end, .. } => {
                 if add {
                     self.closed.entry(len).or_default().add(end, sorted);
+                    self.count(len, true);
+                    self.last_end = self.last_end.max(end);
                     true
                 } else {
                     let Some(list) = self.closed.get_mut(&len) else {
@@ -180,6 +197,9 @@ impl WaitCell {
                     let removed = list.remove(end);
                     if list.is_empty() {
                         self.closed.remove(&len);
+                    }
+                    if removed {
+                        self.count(len, false);
                     }
                     removed
                 }
@@ -236,44 +256,87 @@ impl WaitCell {
             && self.abandoned.is_empty()
     }
 
-    /// Adds what this cell counts as of day `d` to `tally`.
-    pub(crate) fn tally_at(&self, d: u16, tally: &mut Tally) {
-        let closed: Vec<(i64, u64)> = self
-            .closed
-            .iter()
-            .map(|(&len, days)| (i64::from(len), days.rank(d) as u64))
-            .filter(|&(_, count)| count > 0)
-            .collect();
-        tally.add_closed(&closed);
-        for odd in self.odd.iter().filter(|o| o.counts_at(d)) {
-            tally.add_one(i64::from(odd.len));
+    /// Keeps [`WaitCell::totals`] in step with one closed wait of length `len` added or taken.
+    fn count(&mut self, len: u16, add: bool) {
+        match self.totals.binary_search_by_key(&len, |&(l, _)| l) {
+            Ok(at) if add => self.totals[at].1 += 1,
+            Ok(at) => {
+                self.totals[at].1 -= 1;
+                if self.totals[at].1 == 0 {
+                    self.totals.remove(at);
+                }
+            }
+            Err(at) if add => self.totals.insert(at, (len, 1)),
+            Err(_) => {}
         }
-        tally.open += self.open.count_at(d) as u64;
-        tally.open_breaches += self.breach.count_at(d) as u64;
-        tally.abandoned += self.abandoned.count_at(d) as u64;
     }
 
-    /// Adds the waits closed as of `d` whose end day lies in `after + 1 ..= d` to `tally`
-    /// (one month of a trend), and what is open or abandoned at `d`.
-    pub(crate) fn tally_closed_between(&self, after: Option<u16>, d: u16, tally: &mut Tally) {
-        let from = after.map_or(0, |a| a.saturating_add(1));
-        let closed: Vec<(i64, u64)> = self
-            .closed
-            .iter()
-            .map(|(&len, days)| (i64::from(len), days.count_between(from, d) as u64))
-            .filter(|&(_, count)| count > 0)
-            .collect();
-        tally.add_closed(&closed);
-        for odd in self
-            .odd
-            .iter()
-            .filter(|o| o.counts_at(d) && from <= o.end && o.end <= d)
-        {
-            tally.add_one(i64::from(odd.len));
+    /// Adds what this cell counts in each window to the tally of the same index.
+    ///
+    /// A window that starts after every end day here counts no closed wait, and one that takes
+    /// every wait closed by a day on or after them all is [`WaitCell::totals`]; the day lists are
+    /// read only for the others — each list once for all of them, so a 24-month trend costs
+    /// about what one report as of a past date costs.
+    pub(crate) fn tally(&self, windows: &[Window], tallies: &mut [Tally]) {
+        let mut closed: Vec<Vec<(i64, u64)>> = vec![Vec::new(); windows.len()];
+        let mut read: Vec<usize> = Vec::new();
+        for (i, w) in windows.iter().enumerate() {
+            if w.from > self.last_end || w.from > w.to {
+                continue;
+            }
+            if w.from == 0 && w.to >= self.last_end {
+                closed[i] = self
+                    .totals
+                    .iter()
+                    .map(|&(len, count)| (i64::from(len), u64::from(count)))
+                    .collect();
+            } else {
+                read.push(i);
+            }
         }
-        tally.open += self.open.count_at(d) as u64;
-        tally.open_breaches += self.breach.count_at(d) as u64;
-        tally.abandoned += self.abandoned.count_at(d) as u64;
+        if !read.is_empty() {
+            // The days whose rank the windows need — each one's last day and the day before
+            // its first — so that a window's count is a difference of two ranks, and
+            // neighbouring months share one.
+            let mut points: Vec<u16> = read
+                .iter()
+                .flat_map(|&i| [Some(windows[i].to), windows[i].from.checked_sub(1)])
+                .flatten()
+                .collect();
+            points.sort_unstable();
+            points.dedup();
+            let place = |day: u16| points.binary_search(&day).unwrap_or_default();
+            let bounds: Vec<(usize, usize, Option<usize>)> = read
+                .iter()
+                .map(|&i| {
+                    let w = windows[i];
+                    (i, place(w.to), w.from.checked_sub(1).map(place))
+                })
+                .collect();
+            let mut ranks = vec![0; points.len()];
+            for (&len, days) in &self.closed {
+                days.ranks(&points, &mut ranks);
+                for &(i, to, before) in &bounds {
+                    let count = ranks[to] - before.map_or(0, |b| ranks[b]);
+                    if count > 0 {
+                        closed[i].push((i64::from(len), count as u64));
+                    }
+                }
+            }
+        }
+        for ((w, tally), closed) in windows.iter().zip(tallies.iter_mut()).zip(closed) {
+            tally.add_closed(&closed);
+            for odd in self
+                .odd
+                .iter()
+                .filter(|o| o.counts_at(w.to) && w.from <= o.end && o.end <= w.to)
+            {
+                tally.add_one(i64::from(odd.len));
+            }
+            tally.open += self.open.count_at(w.to) as u64;
+            tally.open_breaches += self.breach.count_at(w.to) as u64;
+            tally.abandoned += self.abandoned.count_at(w.to) as u64;
+        }
     }
 }
 

@@ -124,14 +124,15 @@ proptest! {
     #[test]
     fn trends_from_the_aggregates_equal_the_scan(actions in actions()) {
         let log = generate(&actions);
-        let p = one_by_one(&log);
-        for d in ["2026-02-10", "2026-07-31", "2027-03-01", "2029-12-31"] {
-            for query in queries(as_of(d)) {
-                prop_assert_eq!(
-                    p.waiting_time_trend(&query, 30),
-                    p.waiting_time_trend_by_scan(&query, 30),
-                    "as of {} for {:?}", d, query
-                );
+        for p in [one_by_one(&log), bulk(&log)] {
+            for d in ["2026-02-10", "2026-07-31", "2027-03-01", "2029-12-31"] {
+                for query in queries(as_of(d)) {
+                    prop_assert_eq!(
+                        p.waiting_time_trend(&query, 30),
+                        p.waiting_time_trend_by_scan(&query, 30),
+                        "as of {} for {:?}", d, query
+                    );
+                }
             }
         }
     }
