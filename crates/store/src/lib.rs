@@ -97,11 +97,14 @@
 //! The store depends on no metrics library: the API turns these snapshots into Prometheus
 //! histograms at scrape time.
 
+mod check;
 mod envelope;
 mod error;
 mod keys;
+mod log;
 mod sidecar;
 mod sled_store;
+mod store;
 mod subscription;
 mod timings;
 mod vault;
@@ -116,7 +119,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use log::{holds_log_store, verify_log_dir, LogOptions, LogStore};
 pub use sled_store::{SledStore, StoreOptions};
+pub use store::{Format, Store};
 pub use subscription::Subscription;
 pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
 pub use vault::Vault;

@@ -57,7 +57,7 @@ impl VerifyReport {
         self.problems.iter().filter_map(|p| p.position).min()
     }
 
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         VerifyReport {
             events: 0,
             streams: 0,
@@ -69,7 +69,7 @@ impl VerifyReport {
         }
     }
 
-    fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
+    pub(crate) fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem {
                 position,
@@ -123,6 +123,9 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// damaged store: whatever sled does (an error, a panic, a silently shortened log) ends up in the
 /// report, naming the first damaged or missing position where it can.
 ///
+/// A segment-log store (format 2) is checked in place by [`crate::verify_log_dir`]: reading its
+/// segments changes nothing. For a sled store (format 1) the rest of this paragraph applies.
+///
 /// **Leaves the store untouched.** Opening a sled database runs sled's recovery, which (measured
 /// on 0.34.7) zeroes everything from the first damaged log message on and extends the file: the
 /// evidence would be destroyed. So this function takes sled's lock (refusing a store that a
@@ -133,6 +136,9 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// `Err` only when the directory holds no store ([`StoreError::NotAStore`]), the store is in use,
 /// or the copy cannot be made.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
+    if crate::log::holds_log_store(dir) {
+        return crate::log::verify_log_dir(dir);
+    }
     if !holds_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }

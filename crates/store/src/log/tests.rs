@@ -1,0 +1,319 @@
+//! Recovery and fault-injection tests of the segment log: torn tails, damage before the end,
+//! missing segments, failed `fdatasync`, a full disk, and the indexes caught up from the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::files::faulty::{Faults, FaultyFiles};
+use super::record::{self, COMMIT, FRAME_HEADER};
+use super::segment::{self, HEADER_LEN};
+use super::*;
+
+/// Tiny segments, so that a few events span several files.
+const OPTIONS: LogOptions = LogOptions {
+    segment_bytes: 1024,
+    index_cache_bytes: 1 << 20,
+};
+
+fn event(n: u64) -> ProposedEvent {
+    ProposedEvent {
+        event_id: uuid::Uuid::from_u128(u128::from(n) + 1),
+        event_type: "signal_received".into(),
+        schema_version: 1,
+        occurred_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date"),
+        recorded_by: "u".into(),
+        correlation_id: None,
+        causation_id: Some(uuid::Uuid::from_u128(7)),
+        payload: serde_json::json!({ "n": n, "pad": "x".repeat(40) }),
+    }
+}
+
+fn open(dir: &Path) -> LogStore {
+    LogStore::open_with(dir, &OPTIONS).expect("open")
+}
+
+/// A closed store with `n` events in streams `s-0`..`s-2`, one append each.
+fn store_with(n: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    for i in 0..n {
+        let stream = format!("s-{}", i % 3);
+        store
+            .append_blocking(&stream, ExpectedVersion::Any, vec![event(i)])
+            .expect("append");
+    }
+    store.close().expect("close");
+    dir
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    segment::list(&dir.join(SEGMENTS_DIR))
+        .expect("list")
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect()
+}
+
+/// Byte offsets of the records in a segment file.
+fn record_offsets(path: &Path) -> Vec<usize> {
+    let bytes = std::fs::read(path).expect("read");
+    let mut at = HEADER_LEN;
+    let mut offsets = Vec::new();
+    while at < bytes.len() {
+        offsets.push(at);
+        at += record::parse_frame(&bytes[at..]).expect("frame").frame_len;
+    }
+    offsets
+}
+
+fn corrupt_position(result: Result<LogStore, StoreError>) -> Option<u64> {
+    match result {
+        Err(StoreError::Corrupt { position, .. }) => position,
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn events_span_segments_and_survive_reopening_with_the_same_chain() {
+    let dir = store_with(40);
+    assert!(segments(dir.path()).len() > 3, "tiny segments roll over");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 40);
+    let all = store.read_all(0, usize::MAX).expect("read_all");
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    assert_eq!(all[5].payload["n"], 5);
+    assert_eq!(all[5].causation_id, Some(uuid::Uuid::from_u128(7)));
+    let stream = store.read_stream("s-1").expect("read_stream");
+    assert_eq!(
+        stream.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=13).collect::<Vec<_>>()
+    );
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.events, report.streams), (40, 3));
+    let hash = report.head_hash.clone();
+    // A retry of an append stored several segments ago is recognised from the index.
+    let retry = store
+        .append_blocking("s-0", ExpectedVersion::Exact(0), vec![event(0)])
+        .expect("retry");
+    assert!(retry.already_stored);
+    assert_eq!(retry.first_position, 1);
+    store.close().expect("close");
+    let offline = verify_log_dir(dir.path()).expect("verify_log_dir");
+    assert!(offline.is_ok() && offline.warnings.is_empty(), "{offline}");
+    assert_eq!(offline.head_hash, hash);
+}
+
+#[test]
+fn a_torn_write_at_the_end_is_cut_off_and_the_log_goes_on() {
+    let dir = store_with(5);
+    let last = segments(dir.path()).pop().expect("a segment");
+    let before = std::fs::metadata(&last).expect("metadata").len();
+    // Half of a frame: the length says more than is there.
+    let mut torn = Vec::new();
+    record::frame(&mut torn, COMMIT, &[1u8; 32], &[9u8; 200]);
+    torn.truncate(120);
+    append_bytes(&last, &torn);
+    assert!(verify_log_dir(dir.path()).expect("verify").warnings.len() == 1);
+
+    let store = open(dir.path());
+    assert_eq!(store.head(), 5);
+    assert_eq!(std::fs::metadata(&last).expect("metadata").len(), before);
+    store
+        .append_blocking("s-0", ExpectedVersion::Exact(2), vec![event(5)])
+        .expect("append after the cut");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn complete_records_of_an_unfinished_group_are_cut_too() {
+    let dir = store_with(4);
+    let last = segments(dir.path()).pop().expect("a segment");
+    let offsets = record_offsets(&last);
+    let bytes = std::fs::read(&last).expect("read");
+    // Copy the last record, clear its commit flag: as if a group's first record reached the
+    // disk but the rest of the group did not.
+    let at = *offsets.last().expect("a record");
+    let mut copy = bytes[at..].to_vec();
+    copy[FRAME_HEADER] = 0;
+    let crc = crc32c::crc32c(&copy[FRAME_HEADER..]);
+    copy[4..8].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&last, [&bytes[..at], &copy[..]].concat()).expect("write");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3, "position 4 was never committed as a group");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn zeros_after_the_last_group_are_a_torn_tail() {
+    let dir = store_with(3);
+    let last = segments(dir.path()).pop().expect("a segment");
+    append_bytes(&last, &[0u8; 300]);
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3);
+}
+
+#[test]
+fn a_flipped_byte_before_the_end_refuses_to_open_naming_the_position() {
+    let dir = store_with(12);
+    let first = segments(dir.path()).remove(0);
+    let offsets = record_offsets(&first);
+    assert!(offsets.len() >= 2);
+    let mut bytes = std::fs::read(&first).expect("read");
+    bytes[offsets[1] + FRAME_HEADER + 60] ^= 0x01;
+    std::fs::write(&first, &bytes).expect("write");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(2)
+    );
+    let report = verify_log_dir(dir.path()).expect("verify");
+    assert_eq!(report.first_broken_position(), Some(2));
+}
+
+#[test]
+fn a_record_rewritten_with_a_fresh_checksum_breaks_the_chain() {
+    let dir = store_with(12);
+    let first = segments(dir.path()).remove(0);
+    let offsets = record_offsets(&first);
+    let mut bytes = std::fs::read(&first).expect("read");
+    let at = offsets[1];
+    let len = record::parse_frame(&bytes[at..]).expect("frame").frame_len;
+    let last = at + len - 3; // inside the payload JSON: `"x…x"}` → change one x
+    assert_eq!(bytes[last], b'x');
+    bytes[last] = b'y';
+    let crc = crc32c::crc32c(&bytes[at + FRAME_HEADER..at + len]);
+    bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&first, &bytes).expect("write");
+    let result = LogStore::open_with(dir.path(), &OPTIONS);
+    assert!(
+        matches!(&result, Err(StoreError::Corrupt { position: Some(2), what }) if what.contains("chain hash")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_missing_segment_refuses_to_open() {
+    let dir = store_with(40);
+    let all = segments(dir.path());
+    std::fs::remove_file(&all[1]).expect("remove");
+    let first_of_second = record_offsets(&all[0]).len() as u64 + 1;
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(first_of_second)
+    );
+}
+
+#[test]
+fn a_failed_fdatasync_stops_the_writer_without_retrying() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .expect("a healthy append");
+    faults.fail_sync.store(true, Ordering::SeqCst);
+    let failed = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(4)]);
+    assert!(
+        matches!(&failed, Err(StoreError::Storage(why)) if why.contains("fdatasync") && why.contains("reopened")),
+        "{failed:?}"
+    );
+    let syncs = faults.syncs.load(Ordering::SeqCst);
+    faults.fail_sync.store(false, Ordering::SeqCst);
+    let refused = store.append_blocking("s-1", ExpectedVersion::Any, vec![event(5)]);
+    assert!(
+        matches!(refused, Err(StoreError::Storage(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        faults.syncs.load(Ordering::SeqCst),
+        syncs,
+        "no fsync after a failed one"
+    );
+    assert_eq!(store.head(), 4, "the failed group is not published");
+    store.close().expect("close");
+    // Reopened, the store keeps whatever reached the disk (here: the page cache did).
+    let store = open(dir.path());
+    assert!(store.head() >= 4);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn a_full_disk_stops_the_writer_and_the_partial_write_is_cut_on_reopen() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    faults.space_left.store(50, Ordering::SeqCst);
+    let full = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(3)]);
+    assert!(
+        matches!(&full, Err(StoreError::Storage(why)) if why.contains("disk is full")),
+        "{full:?}"
+    );
+    faults.space_left.store(u64::MAX, Ordering::SeqCst);
+    assert!(store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(4)])
+        .is_err());
+    store.close().expect("close");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3, "the 50 bytes written are cut");
+    store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .expect("appends work again after reopening");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn the_index_is_caught_up_or_rebuilt_from_the_log() {
+    let dir = store_with(30);
+    // An index that lost everything (never synced): caught up from position 1.
+    std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).expect("remove index");
+    let store = open(dir.path());
+    assert_eq!(store.read_stream("s-2").expect("read").len(), 10);
+    let outcome = store
+        .append_blocking("s-2", ExpectedVersion::Exact(10), vec![event(30)])
+        .expect("the version comes from the rebuilt index");
+    assert_eq!(outcome.stream_version, 11);
+    assert!(store.verify().expect("verify").is_ok());
+    store.close().expect("close");
+    // An index ahead of the log (taken from a later copy): rebuilt.
+    let index = Index::open(&dir.path().join(INDEX_DIR), 1 << 20).expect("index");
+    index.add(std::iter::empty(), 1000).expect("checkpoint");
+    drop(index);
+    let store = open(dir.path());
+    assert_eq!(store.read_stream("s-2").expect("read").len(), 11);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn a_second_opener_and_an_unknown_format_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    assert!(matches!(
+        LogStore::open_with(dir.path(), &OPTIONS),
+        Err(StoreError::Locked(_))
+    ));
+    assert!(matches!(
+        verify_log_dir(dir.path()),
+        Err(StoreError::Locked(_))
+    ));
+    store.close().expect("close");
+    std::fs::write(dir.path().join(FORMAT_FILE), "format 3\n").expect("write");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        None
+    );
+}
+
+fn append_bytes(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open");
+    file.write_all(bytes).expect("append");
+}
