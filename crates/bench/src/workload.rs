@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, Store};
 use uuid::Uuid;
 
 use crate::stats::Summary;
@@ -67,7 +67,7 @@ pub async fn durable_appends(
     seconds: f64,
 ) -> BenchResult {
     let scratch = tempfile::Builder::new().prefix("store-").tempdir_in(dir)?;
-    let store = Arc::new(SledStore::open(scratch.path())?);
+    let store = Arc::new(Store::open(scratch.path())?);
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
 
@@ -97,7 +97,7 @@ pub const EVENTS_PER_STREAM: u64 = 30;
 
 /// One writer: a realistic trajectory-sized stream of ~30 events, then the next stream.
 async fn write_until(
-    store: &SledStore,
+    store: &Store,
     writer: usize,
     batch: usize,
     start: Instant,

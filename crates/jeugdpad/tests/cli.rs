@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, Store};
 use uuid::Uuid;
 
 const EVENTS: u64 = 40;
@@ -46,7 +46,7 @@ fn marker(n: u64) -> String {
 fn populated_store(dir: &Path) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let store = SledStore::open(dir).expect("store opens");
+        let store = Store::open(dir).expect("store opens");
         for n in 1..=EVENTS {
             let event = ProposedEvent {
                 event_id: Uuid::new_v4(),
@@ -743,7 +743,7 @@ fn commands_that_need_an_installation_refuse_a_directory_without_one() {
 
 /// The access-log entries of a stopped store's data directory.
 fn access_log_length(data: &str) -> usize {
-    let store = SledStore::open(Path::new(data)).expect("store opens");
+    let store = Store::open(Path::new(data)).expect("store opens");
     let length = store
         .read_stream("access-log")
         .expect("the access log reads")

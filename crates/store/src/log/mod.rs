@@ -39,6 +39,8 @@
 //! keep. Opening reads the whole log once (about the cost of one replay).
 
 mod files;
+#[cfg(test)]
+mod format_example;
 mod index;
 mod locations;
 mod open;
@@ -158,7 +160,12 @@ impl LogStore {
             .name("jeugdpad-log-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| StoreError::storage("cannot start the writer thread", e))?;
-        tracing::info!(dir = ?dir, head = shared.durable_head(), "event store (segment log) opened");
+        tracing::info!(
+            dir = ?dir,
+            head = shared.durable_head(),
+            format = "segment log",
+            "event store opened"
+        );
         Ok(LogStore {
             shared,
             requests: Some(requests),
