@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jeugdpad_store::{
-    verify_dir, AppendOutcome, EventStore, ExpectedVersion, Format, LogOptions, LogStore,
-    ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
+    verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format, LogOptions,
+    LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -813,6 +813,33 @@ async fn the_writer_times_every_append_flush_and_fdatasync(engine: Engine) {
     assert_eq!(timings.append.snapshot().count, 20);
 }
 
+/// `verify --at N`: a head hash kept from an earlier run is found again at its position.
+fn verify_at_finds_a_kept_head_hash_again(engine: Engine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = engine.open(dir.path());
+    for n in 0..10 {
+        store
+            .append_blocking("s", ExpectedVersion::Any, vec![event(n)])
+            .expect("append");
+    }
+    let kept = store.verify().expect("verify").head_hash;
+    for n in 10..25 {
+        store
+            .append_blocking("t", ExpectedVersion::Any, vec![event(n)])
+            .expect("append");
+    }
+    store.close().expect("close");
+    let report = verify_dir_at(dir.path(), Some(10)).expect("verify_dir_at");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.hash_at, Some((10, kept.clone())));
+    assert_ne!(report.head_hash, kept);
+    assert!(report
+        .to_string()
+        .contains(&format!("hash at position 10: {kept}")));
+    let beyond = verify_dir_at(dir.path(), Some(26)).expect("verify_dir_at");
+    assert_eq!(beyond.first_broken_position(), Some(26), "{beyond}");
+}
+
 /// Each behaviour test above, once per engine: `store::NAME::sled` and `store::NAME::log`.
 macro_rules! for_each_engine {
     ($($kind:ident $name:ident),* $(,)?) => {
@@ -850,5 +877,6 @@ for_each_engine! {
     sync read_stream_returns_versions_in_order,
     async an_oversized_event_is_rejected_without_affecting_its_group,
     sync the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain,
+    sync verify_at_finds_a_kept_head_hash_again,
     async the_writer_times_every_append_flush_and_fdatasync,
 }

@@ -4,9 +4,9 @@ use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(data: &Path) -> Result<ExitCode, Box<dyn Error>> {
+pub fn run(data: &Path, at: Option<u64>) -> Result<ExitCode, Box<dyn Error>> {
     println!("Verifying the Jeugdpad store in {} …", data.display());
-    let report = match jeugdpad_store::verify_dir(data) {
+    let report = match jeugdpad_store::verify_dir_at(data, at) {
         Err(jeugdpad_store::StoreError::Locked(_)) => {
             return Err(format!(
                 "the data directory {} is in use: is `jeugdpad serve` running on it? Stop it \

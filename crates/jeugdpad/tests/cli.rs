@@ -122,6 +122,36 @@ fn verify_reports_an_intact_store_as_intact() {
 }
 
 #[test]
+fn verify_at_prints_the_hash_kept_at_a_position_and_refuses_one_beyond_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    populated_store(&data);
+    let data = data.to_str().expect("utf-8 path");
+
+    let whole = jeugdpad(&["verify", "--data", data]);
+    let at_head = jeugdpad(&["verify", "--data", data, "--at", &EVENTS.to_string()]);
+    let earlier = jeugdpad(&["verify", "--data", data, "--at", "3"]);
+    let beyond = jeugdpad(&["verify", "--data", data, "--at", &(EVENTS + 1).to_string()]);
+
+    let head_hash = stdout(&whole)
+        .split("hash ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("verify prints the head hash")
+        .to_owned();
+    assert!(at_head.status.success(), "{at_head:?}");
+    assert!(
+        stdout(&at_head).contains(&format!("hash at position {EVENTS}: {head_hash}")),
+        "{}",
+        stdout(&at_head)
+    );
+    assert!(earlier.status.success(), "{earlier:?}");
+    assert!(stdout(&earlier).contains("hash at position 3: "));
+    assert!(!stdout(&earlier).contains(&format!("hash at position 3: {head_hash}")));
+    assert_eq!(beyond.status.code(), Some(1), "{beyond:?}");
+}
+
+#[test]
 fn verify_names_the_position_of_a_single_flipped_byte_in_a_copied_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");

@@ -119,13 +119,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use error::StoreError;
-pub use log::{holds_log_store, verify_log_dir, LogOptions, LogStore};
+pub use log::{holds_log_store, LogOptions, LogStore};
 pub use sled_store::{SledStore, StoreOptions};
 pub use store::{Format, Store};
 pub use subscription::Subscription;
 pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
 pub use vault::Vault;
-pub use verify::{verify_dir, Problem, VerifyReport};
+pub use verify::{verify_dir, verify_dir_at, Problem, VerifyReport};
 
 /// The longest stream id accepted, in bytes.
 pub const MAX_STREAM_ID_LEN: usize = 200;

@@ -277,7 +277,12 @@ impl SledStore {
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         let limit = self.shared.durable_head();
         let sidecar = sidecar::read(&self.shared.dir);
-        Ok(verify::verify_tree(&self.shared.db, Some(limit), sidecar))
+        Ok(verify::verify_tree(
+            &self.shared.db,
+            Some(limit),
+            sidecar,
+            None,
+        ))
     }
 
     /// Like [`EventStore::append`], but blocks the calling thread (for command-line tools and

@@ -70,7 +70,7 @@ use crate::{
     StoreError, Subscription,
 };
 
-pub use verify::verify_log_dir;
+pub(crate) use verify::verify_log_dir;
 
 use files::{LogFiles, RealFiles};
 use index::Index;

@@ -103,7 +103,7 @@ fn events_span_segments_and_survive_reopening_with_the_same_chain() {
     assert!(retry.already_stored);
     assert_eq!(retry.first_position, 1);
     store.close().expect("close");
-    let offline = verify_log_dir(dir.path()).expect("verify_log_dir");
+    let offline = verify_log_dir(dir.path(), None).expect("verify_log_dir");
     assert!(offline.is_ok() && offline.warnings.is_empty(), "{offline}");
     assert_eq!(offline.head_hash, hash);
 }
@@ -118,7 +118,13 @@ fn a_torn_write_at_the_end_is_cut_off_and_the_log_goes_on() {
     record::frame(&mut torn, COMMIT, &[1u8; 32], &[9u8; 200]);
     torn.truncate(120);
     append_bytes(&last, &torn);
-    assert!(verify_log_dir(dir.path()).expect("verify").warnings.len() == 1);
+    assert!(
+        verify_log_dir(dir.path(), None)
+            .expect("verify")
+            .warnings
+            .len()
+            == 1
+    );
 
     let store = open(dir.path());
     assert_eq!(store.head(), 5);
@@ -170,7 +176,7 @@ fn a_flipped_byte_before_the_end_refuses_to_open_naming_the_position() {
         corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
         Some(2)
     );
-    let report = verify_log_dir(dir.path()).expect("verify");
+    let report = verify_log_dir(dir.path(), None).expect("verify");
     assert_eq!(report.first_broken_position(), Some(2));
 }
 
@@ -298,7 +304,7 @@ fn a_second_opener_and_an_unknown_format_are_refused() {
         Err(StoreError::Locked(_))
     ));
     assert!(matches!(
-        verify_log_dir(dir.path()),
+        verify_log_dir(dir.path(), None),
         Err(StoreError::Locked(_))
     ));
     store.close().expect("close");

@@ -15,7 +15,12 @@ use crate::StoreError;
 /// Checks every segment in `dir` up to `limit` positions: header, checksums, positions, chain.
 /// Returns the report and the offsets' worth of events checked. A torn tail is a warning (it
 /// was never acknowledged; the next open cuts it).
-fn check_log(dir: &Path, limit: Option<u64>, index: Option<&Index>) -> VerifyReport {
+fn check_log(
+    dir: &Path,
+    limit: Option<u64>,
+    index: Option<&Index>,
+    at: Option<u64>,
+) -> VerifyReport {
     let mut report = VerifyReport::empty();
     let segments_dir = dir.join(SEGMENTS_DIR);
     let listed = match segment::list(&segments_dir) {
@@ -64,6 +69,9 @@ fn check_log(dir: &Path, limit: Option<u64>, index: Option<&Index>) -> VerifyRep
                 break;
             }
             check_record(&mut report, &bytes[*offset as usize..], position, index);
+            if at == Some(position) {
+                report.hash_at = Some((position, report.head_hash.clone()));
+            }
         }
         if let Some(tail) = &scanned.tail {
             let what = format!(
@@ -133,7 +141,7 @@ fn check_record(report: &mut VerifyReport, bytes: &[u8], position: u64, index: O
 /// Verifies an open store up to its durable head, indexes included.
 pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
     let limit = shared.durable_head();
-    let mut report = check_log(&shared.dir, Some(limit), Some(&shared.index));
+    let mut report = check_log(&shared.dir, Some(limit), Some(&shared.index), None);
     if report.events != limit {
         report.problem(
             Some(report.events + 1),
@@ -153,12 +161,13 @@ pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
     Ok(report)
 }
 
-/// Verifies a closed segment-log store without changing it (a torn tail is reported, not cut;
+/// Verifies a closed segment-log store without changing it (what [`crate::verify_dir`] runs for
+/// one) (a torn tail is reported, not cut;
 /// the indexes are derived and not checked). `Locked` while a process has it open.
-pub fn verify_log_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
+pub(crate) fn verify_log_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
     if !holds_log_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }
     let _lock = open::lock(dir)?;
-    Ok(check_log(dir, None, None))
+    Ok(check_log(dir, None, None, at))
 }
