@@ -154,3 +154,121 @@ pub(crate) mod faulty {
         }
     }
 }
+
+/// A file layer for tests that simulates a power cut: it keeps apart, per segment file, what
+/// was written and what was `fdatasync`ed; after a countdown of operations the "power" goes off
+/// (every further write and sync fails), and [`power_cut::Power::cut`] then throws away what
+/// was not synced — a random part of it, as a disk that persisted some pages and not others.
+#[cfg(test)]
+pub(crate) mod power_cut {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use rand::Rng;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct State {
+        /// Operations left before the power goes off.
+        left: u64,
+        /// Per file: bytes written, bytes synced.
+        files: HashMap<PathBuf, (u64, u64)>,
+    }
+
+    /// The power supply of one simulated machine.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Power(Arc<Mutex<State>>);
+
+    fn off() -> io::Error {
+        io::Error::other("the power is off")
+    }
+
+    impl Power {
+        /// Power that goes off after `operations` writes or syncs.
+        pub(crate) fn new(operations: u64) -> Power {
+            Power(Arc::new(Mutex::new(State {
+                left: operations,
+                files: HashMap::new(),
+            })))
+        }
+
+        fn state(&self) -> std::sync::MutexGuard<'_, State> {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+
+        /// Takes one operation's worth of power, or fails once it is off.
+        fn spend(&self) -> io::Result<()> {
+            let mut state = self.state();
+            if state.left == 0 {
+                return Err(off());
+            }
+            state.left -= 1;
+            Ok(())
+        }
+
+        /// After the store is closed: cuts every file back to its synced length plus a random
+        /// part of what was written after the last sync.
+        pub(crate) fn cut(&self, rng: &mut impl Rng) -> io::Result<()> {
+            for (path, (written, synced)) in &self.state().files {
+                let kept = rng.gen_range(*synced..=*written);
+                OpenOptions::new().write(true).open(path)?.set_len(kept)?;
+            }
+            Ok(())
+        }
+    }
+
+    #[derive(Debug)]
+    struct Segment {
+        inner: Box<dyn SegmentFile>,
+        path: PathBuf,
+        power: Power,
+    }
+
+    impl SegmentFile for Segment {
+        fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.power.spend()?;
+            self.inner.write_all(bytes)?;
+            if let Some(file) = self.power.state().files.get_mut(&self.path) {
+                file.0 += bytes.len() as u64;
+            }
+            Ok(())
+        }
+
+        fn sync_data(&mut self) -> io::Result<()> {
+            self.power.spend()?;
+            self.inner.sync_data()?;
+            if let Some(file) = self.power.state().files.get_mut(&self.path) {
+                file.1 = file.0;
+            }
+            Ok(())
+        }
+    }
+
+    impl LogFiles for Power {
+        fn create(&self, path: &Path, header: &[u8]) -> io::Result<Box<dyn SegmentFile>> {
+            // Creation is durable (synced, renamed, directory synced) or does not happen.
+            self.spend()?;
+            let inner = RealFiles.create(path, header)?;
+            let len = header.len() as u64;
+            self.state().files.insert(path.to_path_buf(), (len, len));
+            Ok(Box::new(Segment {
+                inner,
+                path: path.to_path_buf(),
+                power: self.clone(),
+            }))
+        }
+
+        fn open_append(&self, path: &Path) -> io::Result<Box<dyn SegmentFile>> {
+            let inner = RealFiles.open_append(path)?;
+            let len = std::fs::metadata(path)?.len();
+            self.state().files.insert(path.to_path_buf(), (len, len));
+            Ok(Box::new(Segment {
+                inner,
+                path: path.to_path_buf(),
+                power: self.clone(),
+            }))
+        }
+    }
+}
