@@ -426,3 +426,113 @@ fn power_cut_round(rng: &mut impl rand::Rng) -> Result<usize, String> {
     }
     Ok(acks.len())
 }
+
+/// A small ext4 file system on a loop device, for a real full disk. Needs root and loop
+/// devices (CI runs as root); `None` where they are missing.
+struct LoopMount {
+    image: PathBuf,
+    path: PathBuf,
+}
+
+impl LoopMount {
+    fn new(bytes: u64) -> Option<LoopMount> {
+        let base = std::env::temp_dir().join(format!("jeugdpad-full-{}", std::process::id()));
+        let (image, path) = (base.with_extension("img"), base);
+        let run = |program: &str, args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(program)
+                .args(args)
+                .output()
+                .is_ok_and(|output| output.status.success())
+        };
+        std::fs::File::create(&image).ok()?.set_len(bytes).ok()?;
+        std::fs::create_dir_all(&path).ok()?;
+        let mount = LoopMount { image, path };
+        let made = run(
+            "mkfs.ext4",
+            &["-q".as_ref(), "-F".as_ref(), mount.image.as_os_str()],
+        ) && run(
+            "mount",
+            &[
+                "-o".as_ref(),
+                "loop".as_ref(),
+                mount.image.as_os_str(),
+                mount.path.as_os_str(),
+            ],
+        );
+        made.then_some(mount)
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .output();
+        let _ = std::fs::remove_dir(&self.path);
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_real_full_disk_stops_the_writer_and_every_acknowledged_event_is_kept() {
+    let Some(mount) = LoopMount::new(8 << 20) else {
+        eprintln!("skipped: no loop device or not root (mkfs.ext4 + mount -o loop failed)");
+        return;
+    };
+    let dir = mount.path.join("store");
+    let options = LogOptions {
+        segment_bytes: 1 << 20,
+        index_cache_bytes: 1 << 20,
+    };
+    let store = LogStore::open_with(&dir, &options).expect("open on the small disk");
+    let mut acks = Vec::new();
+    let error = loop {
+        let n = acks.len() as u64;
+        let mut big = event(n);
+        big.payload = serde_json::json!({ "n": n, "text": "z".repeat(16 << 10) });
+        match store.append_blocking("s", ExpectedVersion::Any, vec![big.clone()]) {
+            Ok(outcome) => acks.push((outcome.first_position, big)),
+            Err(error) => break error,
+        }
+        assert!(acks.len() < 10_000, "8 MiB never filled up");
+    };
+    eprintln!(
+        "after {} appends the full disk answered: {error}",
+        acks.len()
+    );
+    assert!(matches!(error, StoreError::Storage(_)), "{error:?}");
+    let refused = store.append_blocking("t", ExpectedVersion::Any, vec![event(1 << 20)]);
+    assert!(
+        matches!(refused, Err(StoreError::Storage(_))),
+        "{refused:?}"
+    );
+    drop(store);
+
+    // Reopened elsewhere (the full disk has no room for the index to catch up).
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    copy_dir(&dir, elsewhere.path());
+    let store = open(elsewhere.path());
+    assert!(
+        acks.len() > 100,
+        "only {} appends before the disk was full",
+        acks.len()
+    );
+    for (position, proposed) in &acks {
+        let stored = store.shared.read_at(*position).expect("acknowledged event");
+        assert_eq!(stored.event_id, proposed.event_id);
+    }
+    assert!(store.verify().expect("verify").is_ok());
+}
