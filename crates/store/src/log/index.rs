@@ -97,6 +97,19 @@ impl Index {
         Ok(out)
     }
 
+    /// The position of one version of a stream (one point read, for verification).
+    pub(crate) fn stream_position(
+        &self,
+        stream_id: &str,
+        version: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let value = self
+            .db
+            .get(keys::stream_key(stream_id, version))
+            .map_err(|e| failed("reading the stream index", e))?;
+        Ok(value.as_deref().and_then(keys::be_u64))
+    }
+
     /// The stream's last indexed version (0: none), by one reverse scan.
     pub(crate) fn last_version(&self, stream_id: &str) -> Result<u64, StoreError> {
         let last = self

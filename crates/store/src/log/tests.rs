@@ -536,3 +536,24 @@ fn a_real_full_disk_stops_the_writer_and_every_acknowledged_event_is_kept() {
     }
     assert!(store.verify().expect("verify").is_ok());
 }
+
+#[test]
+fn verify_names_a_position_the_indexes_lost() {
+    let dir = store_with(12);
+    let store = open(dir.path());
+    let all = store.read_all(0, usize::MAX).expect("read_all");
+    let (stream_entry, id_entry) = (&all[4], &all[8]);
+    let index = &store.shared.index.db;
+    index
+        .remove(crate::keys::stream_key(
+            &stream_entry.stream_id,
+            stream_entry.version,
+        ))
+        .expect("remove");
+    index
+        .remove(crate::keys::event_id_key(id_entry.event_id))
+        .expect("remove");
+    let report = store.verify().expect("verify");
+    let named: Vec<_> = report.problems.iter().map(|p| p.position).collect();
+    assert_eq!(named, vec![Some(5), Some(9)], "{report}");
+}

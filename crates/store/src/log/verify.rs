@@ -125,9 +125,8 @@ fn check_record(report: &mut VerifyReport, bytes: &[u8], position: u64, index: O
             ),
         ),
     }
-    match index.stream(entry.stream_id) {
-        Ok(versions)
-            if versions.get(entry.version as usize - 1) == Some(&(entry.version, position)) => {}
+    match index.stream_position(entry.stream_id, entry.version) {
+        Ok(Some(p)) if p == position => {}
         _ => report.problem(
             Some(position),
             format!(
