@@ -475,7 +475,7 @@ impl EventStore for SledStore {
 /// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
 /// sled's log file for the writer's `fdatasync`.
 /// Waits (up to five seconds) until nobody holds sled's lock on `log`.
-fn wait_until_unlocked(log: &Path) {
+pub(crate) fn wait_until_unlocked(log: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while let Ok(file) = std::fs::File::open(log) {
         match file.try_lock() {

@@ -32,12 +32,20 @@ fn failed(context: &str, error: sled::Error) -> StoreError {
 }
 
 impl Index {
-    pub(crate) fn open(dir: &Path, cache_bytes: u64) -> Result<Index, StoreError> {
+    /// Opens the index in `dir` of the store in `store`. sled's own lock on it can outlive the
+    /// previous opener's close by a moment (its threads let go afterwards): that is
+    /// [`StoreError::Locked`], which callers already wait out.
+    pub(crate) fn open(store: &Path, dir: &Path, cache_bytes: u64) -> Result<Index, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|e| failed(&format!("cannot open the index in {dir:?}"), e))?;
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked(store.to_path_buf())
+                }
+                _ => failed(&format!("cannot open the index in {dir:?}"), e),
+            })?;
         Ok(Index { db })
     }
 

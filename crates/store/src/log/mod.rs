@@ -212,8 +212,20 @@ impl LogStore {
     }
 
     /// Stops the writer after it answered every submitted append.
+    ///
+    /// Returns once the directory is free for the next opener: the index's sled database lets
+    /// go of its file lock only when its threads have finished, which can trail the close by a
+    /// moment, so this waits (up to five seconds) for that. Other handles on the store (a
+    /// subscription, a vault) keep it open.
     pub fn close(mut self) -> Result<(), StoreError> {
-        self.shutdown()
+        let result = self.shutdown();
+        let index_log = self.shared.dir.join(INDEX_DIR).join("db");
+        let alone = Arc::strong_count(&self.shared) == 1;
+        drop(self);
+        if alone {
+            crate::sled_store::wait_until_unlocked(&index_log);
+        }
+        result
     }
 
     /// The kluis beside the log (see [`Vault`]), in the index's sled database.

@@ -131,7 +131,7 @@ pub(crate) fn open(
     }
     let last_recorded_at = last_recorded_at(&locations, head.position)?;
 
-    let index = Index::open(&dir.join(INDEX_DIR), options.index_cache_bytes)?;
+    let index = Index::open(dir, &dir.join(INDEX_DIR), options.index_cache_bytes)?;
     let (head_sender, _) = watch::channel(HeadState {
         position: head.position,
         closed: false,

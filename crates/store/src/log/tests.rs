@@ -287,7 +287,7 @@ fn the_index_is_caught_up_or_rebuilt_from_the_log() {
     assert!(store.verify().expect("verify").is_ok());
     store.close().expect("close");
     // An index ahead of the log (taken from a later copy): rebuilt.
-    let index = Index::open(&dir.path().join(INDEX_DIR), 1 << 20).expect("index");
+    let index = Index::open(dir.path(), &dir.path().join(INDEX_DIR), 1 << 20).expect("index");
     index.add(std::iter::empty(), 1000).expect("checkpoint");
     drop(index);
     let store = open(dir.path());
