@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use jeugdpad_app::{load, record, Context, FreeText, Request};
 use jeugdpad_domain::{AssessmentConclusion, CloseReason, HelpForm, HelpResult, TrajectoryId};
-use jeugdpad_store::SledStore;
+use jeugdpad_store::Store;
 use jeugdpad_tests::{assess, assign, close, date, end, grant, open, request, start};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SledStore::open(&dir.path().join("data"))?);
+    let store = Arc::new(Store::open(&dir.path().join("data"))?);
     let trajectory = TrajectoryId::from_uuid(uuid::Uuid::new_v4());
     let context = Context {
         recorded_by: "consultant-example".to_owned(),

@@ -152,7 +152,7 @@ pub mod server {
 
     /// [`start`] with every option given (identity provider, rate limit, …).
     pub async fn start_with(dir: &Path, options: Options) -> Result<TestServer, StartError> {
-        let store = jeugdpad_store::SledStore::open(dir)?;
+        let store = jeugdpad_store::Store::open(dir)?;
         let state = AppState::start(store, options).await?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await

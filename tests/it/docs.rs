@@ -125,7 +125,7 @@ fn placeholder(ty: &async_graphql::parser::types::Type) -> serde_json::Value {
 #[tokio::test]
 async fn every_graphql_example_in_the_docs_is_valid_against_the_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = jeugdpad_store::SledStore::open(dir.path()).expect("store opens");
+    let store = jeugdpad_store::Store::open(dir.path()).expect("store opens");
     let state = jeugdpad_api::AppState::start(store, jeugdpad_api::Options::default())
         .await
         .expect("the server state starts");

@@ -8,7 +8,7 @@ use jeugdpad_domain::{
     AssessmentConclusion::LightHelp, CloseReason, Command, Correction, Event, EventId, HelpForm,
     HelpResult, Level, Phase, Reason, Retraction, Step, TrajectoryId, Urgency,
 };
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, Store};
 use jeugdpad_tests::*;
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ fn context() -> Context {
     }
 }
 
-fn free_text(store: &SledStore) -> FreeText {
+fn free_text(store: &Store) -> FreeText {
     FreeText::new(store.vault().expect("the vault opens"))
 }
 
@@ -38,16 +38,16 @@ fn for_case(trajectory: TrajectoryId, command: Command) -> Request {
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    store: Arc<SledStore>,
+    store: Arc<Store>,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SledStore::open(&dir.path().join("data")).expect("store opens"));
+    let store = Arc::new(Store::open(&dir.path().join("data")).expect("store opens"));
     Fixture { _dir: dir, store }
 }
 
-async fn record_all(store: &Arc<SledStore>, trajectory: TrajectoryId, commands: Vec<Command>) {
+async fn record_all(store: &Arc<Store>, trajectory: TrajectoryId, commands: Vec<Command>) {
     for command in commands {
         let described = format!("{command:?}");
         record(

@@ -1,4 +1,4 @@
-//! Behaviour of the sled store through its public API: conflicts, idempotency, gapless positions
+//! Behaviour of both store engines through their public API: conflicts, idempotency, gapless positions
 //! under concurrency, subscriptions, reopening, and tamper evidence.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jeugdpad_store::{
-    verify_dir, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
-    SledStore, StoreError,
+    verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format, LogOptions,
+    LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -29,15 +29,44 @@ fn events(range: std::ops::Range<u64>) -> Vec<ProposedEvent> {
     range.map(event).collect()
 }
 
-fn open(dir: &Path) -> SledStore {
-    SledStore::open(dir).expect("open store")
+/// The engines every behaviour test runs against (see `for_each_engine!` at the end).
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Sled,
+    Log,
 }
 
-fn all(store: &SledStore) -> Vec<RecordedEvent> {
+impl Engine {
+    fn try_open(self, dir: &Path) -> Result<Store, StoreError> {
+        match self {
+            Engine::Sled => SledStore::open(dir).map(Store::Sled),
+            // Small segments, so that the tests cross segment boundaries.
+            Engine::Log => LogStore::open_with(
+                dir,
+                &LogOptions {
+                    segment_bytes: 64 << 10,
+                    ..LogOptions::default()
+                },
+            )
+            .map(Store::Log),
+        }
+    }
+
+    fn open(self, dir: &Path) -> Store {
+        self.try_open(dir).expect("open store")
+    }
+}
+
+/// The sled engine, for the tests of its own file layout.
+fn open(dir: &Path) -> Store {
+    Engine::Sled.open(dir)
+}
+
+fn all(store: &Store) -> Vec<RecordedEvent> {
     store.read_all(0, usize::MAX).expect("read_all")
 }
 
-fn assert_gapless(store: &SledStore) {
+fn assert_gapless(store: &Store) {
     let log = all(store);
     let positions: Vec<u64> = log.iter().map(|e| e.position).collect();
     assert_eq!(positions, (1..=store.head()).collect::<Vec<_>>());
@@ -58,10 +87,9 @@ fn assert_gapless(store: &SledStore) {
     assert!(report.is_ok(), "{report}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_appenders_with_the_same_expected_version_one_wins() {
+async fn concurrent_appenders_with_the_same_expected_version_one_wins(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     for round in 0..200u64 {
         let (a, b) = (store.clone(), store.clone());
         let expected = ExpectedVersion::Exact(round);
@@ -85,10 +113,9 @@ async fn concurrent_appenders_with_the_same_expected_version_one_wins() {
     assert_gapless(&store);
 }
 
-#[tokio::test]
-async fn the_same_event_ids_again_return_the_original_positions() {
+async fn the_same_event_ids_again_return_the_original_positions(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
+    let store = engine.open(dir.path());
     store
         .append("other", ExpectedVersion::Any, events(0..2))
         .await
@@ -147,10 +174,9 @@ async fn the_same_event_ids_again_return_the_original_positions() {
     assert_gapless(&store);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_double_submission_in_one_group_is_stored_once() {
+async fn a_double_submission_in_one_group_is_stored_once(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     for round in 0..50u64 {
         let batch = events(100 * round..100 * round + 3);
         let futures: Vec<_> = (0..4)
@@ -176,10 +202,9 @@ async fn a_double_submission_in_one_group_is_stored_once() {
     assert_gapless(&store);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_and_versions_stay_gapless_under_many_writers() {
+async fn positions_and_versions_stay_gapless_under_many_writers(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     let mut tasks = Vec::new();
     for writer in 0..32u64 {
         let store = store.clone();
@@ -219,10 +244,9 @@ async fn positions_and_versions_stay_gapless_under_many_writers() {
     assert_gapless(&store);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscribers_receive_every_position_once_across_the_handover() {
+async fn subscribers_receive_every_position_once_across_the_handover(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     store
         .append("seed", ExpectedVersion::Any, events(0..50))
         .await
@@ -284,10 +308,9 @@ async fn subscribers_receive_every_position_once_across_the_handover() {
     assert_eq!(seen, (late_from..=expected_total).collect::<Vec<_>>());
 }
 
-#[tokio::test]
-async fn a_subscription_ends_after_close_once_everything_is_delivered() {
+async fn a_subscription_ends_after_close_once_everything_is_delivered(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
+    let store = engine.open(dir.path());
     store
         .append("s", ExpectedVersion::Any, events(0..3))
         .await
@@ -303,10 +326,9 @@ async fn a_subscription_ends_after_close_once_everything_is_delivered() {
     assert!(sub.next().await.is_none());
 }
 
-#[tokio::test]
-async fn appends_are_atomic_and_survive_reopening() {
+async fn appends_are_atomic_and_survive_reopening(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
+    let store = engine.open(dir.path());
     let empty = store.append("s", ExpectedVersion::Any, vec![]).await;
     assert!(
         matches!(empty, Err(StoreError::InvalidAppend(_))),
@@ -348,7 +370,7 @@ async fn appends_are_atomic_and_survive_reopening() {
     let hash_before = store.verify().expect("verify").head_hash;
     store.close().expect("close");
 
-    let store = open(dir.path());
+    let store = engine.open(dir.path());
     assert_eq!(store.head(), 6);
     assert_eq!(all(&store), before);
     assert_eq!(store.verify().expect("verify").head_hash, hash_before);
@@ -369,10 +391,9 @@ async fn appends_are_atomic_and_survive_reopening() {
     assert_eq!((report.events, report.streams), (8, 2));
 }
 
-#[test]
-fn append_blocking_and_close_answer_everything_submitted() {
+fn append_blocking_and_close_answer_everything_submitted(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
             let store = store.clone();
@@ -391,7 +412,7 @@ fn append_blocking_and_close_answer_everything_submitted() {
     }
     let store = Arc::into_inner(store).expect("last handle");
     store.close().expect("close");
-    assert_eq!(open(dir.path()).head(), 100);
+    assert_eq!(engine.open(dir.path()).head(), 100);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,18 +634,18 @@ fn an_orphan_index_entry_is_reported() {
     assert!(!report.is_ok(), "{report}");
 }
 
-#[test]
-fn verify_dir_refuses_what_is_not_a_closed_store() {
+fn verify_dir_refuses_what_is_not_a_closed_store(engine: Engine) {
     let empty = tempfile::tempdir().expect("tempdir");
     assert!(matches!(
         verify_dir(empty.path()),
         Err(StoreError::NotAStore(_))
     ));
-    assert!(
-        !empty.path().join("sled").exists(),
+    assert_eq!(
+        Format::of(empty.path()),
+        None,
         "verify must not create a store"
     );
-    let live = open(empty.path());
+    let live = engine.open(empty.path());
     assert!(matches!(
         verify_dir(empty.path()),
         Err(StoreError::Locked(_))
@@ -634,20 +655,18 @@ fn verify_dir_refuses_what_is_not_a_closed_store() {
     assert!(verify_dir(empty.path()).expect("verify").is_ok());
 }
 
-#[test]
-fn open_refuses_a_store_in_use() {
+fn open_refuses_a_store_in_use(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let _store = open(dir.path());
+    let _store = engine.open(dir.path());
     assert!(matches!(
-        SledStore::open(dir.path()),
+        engine.try_open(dir.path()),
         Err(StoreError::Locked(_))
     ));
 }
 
-#[test]
-fn read_stream_returns_versions_in_order() {
+fn read_stream_returns_versions_in_order(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path());
+    let store = engine.open(dir.path());
     let mut expected: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
     for i in 0..40u64 {
         let stream = format!("t-{}", i % 3);
@@ -667,10 +686,9 @@ fn read_stream_returns_versions_in_order() {
     assert_eq!(store.read_stream("t-1").expect("read").len(), 13);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_event_is_rejected_without_affecting_its_group() {
+async fn an_oversized_event_is_rejected_without_affecting_its_group(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     let mut big = event(1);
     big.payload = serde_json::json!({"text": "x".repeat(jeugdpad_store::MAX_EVENT_BYTES)});
     let tasks: Vec<_> = (0..8u64)
@@ -696,38 +714,52 @@ async fn an_oversized_event_is_rejected_without_affecting_its_group() {
     assert_gapless(&store);
 }
 
-#[test]
-fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain() {
+fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = open(dir.path());
+        let store = engine.open(dir.path());
         store
             .append_blocking("s-1", ExpectedVersion::Any, events(1..3))
-            .unwrap();
-        let vault = store.vault().unwrap();
-        assert_eq!(vault.get(b"k").unwrap(), None);
-        assert_eq!(vault.get_or_insert(b"k", b"first").unwrap(), b"first");
+            .expect("the vault works");
+        let vault = store.vault().expect("the vault works");
+        assert_eq!(vault.get(b"k").expect("the vault works"), None);
+        assert_eq!(
+            vault
+                .get_or_insert(b"k", b"first")
+                .expect("the vault works"),
+            b"first"
+        );
         // A racing second creator gets the first value, not its own.
-        assert_eq!(vault.get_or_insert(b"k", b"second").unwrap(), b"first");
-        assert_eq!(vault.get_or_insert(b"gone", b"x").unwrap(), b"x");
-        assert!(vault.remove(b"gone").unwrap());
-        assert!(!vault.remove(b"gone").unwrap());
-        store.close().unwrap();
+        assert_eq!(
+            vault
+                .get_or_insert(b"k", b"second")
+                .expect("the vault works"),
+            b"first"
+        );
+        assert_eq!(
+            vault.get_or_insert(b"gone", b"x").expect("the vault works"),
+            b"x"
+        );
+        assert!(vault.remove(b"gone").expect("the vault works"));
+        assert!(!vault.remove(b"gone").expect("the vault works"));
+        store.close().expect("the vault works");
     }
-    let store = open(dir.path());
-    let vault = store.vault().unwrap();
-    assert_eq!(vault.get(b"k").unwrap().as_deref(), Some(&b"first"[..]));
-    assert_eq!(vault.get(b"gone").unwrap(), None);
+    let store = engine.open(dir.path());
+    let vault = store.vault().expect("the vault works");
+    assert_eq!(
+        vault.get(b"k").expect("the vault works").as_deref(),
+        Some(&b"first"[..])
+    );
+    assert_eq!(vault.get(b"gone").expect("the vault works"), None);
     // The vault is not part of the log: the chain still verifies and holds only the events.
-    let report = store.verify().unwrap();
+    let report = store.verify().expect("the vault works");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(all(&store).len(), 2);
 }
 
-#[tokio::test]
-async fn the_writer_times_every_append_flush_and_fdatasync() {
+async fn the_writer_times_every_append_flush_and_fdatasync(engine: Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(open(dir.path()));
+    let store = Arc::new(engine.open(dir.path()));
     let timings = store.timings();
     assert_eq!(timings.append.snapshot().count, 0, "nothing timed yet");
     // Twenty concurrent appends (one of them refused as a conflict) in however many groups the
@@ -776,7 +808,75 @@ async fn the_writer_times_every_append_flush_and_fdatasync() {
         .expect("no other handle")
         .close()
         .expect("close");
-    let reopened = open(dir.path());
+    let reopened = engine.open(dir.path());
     assert_eq!(reopened.head(), 38);
     assert_eq!(timings.append.snapshot().count, 20);
+}
+
+/// `verify --at N`: a head hash kept from an earlier run is found again at its position.
+fn verify_at_finds_a_kept_head_hash_again(engine: Engine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = engine.open(dir.path());
+    for n in 0..10 {
+        store
+            .append_blocking("s", ExpectedVersion::Any, vec![event(n)])
+            .expect("append");
+    }
+    let kept = store.verify().expect("verify").head_hash;
+    for n in 10..25 {
+        store
+            .append_blocking("t", ExpectedVersion::Any, vec![event(n)])
+            .expect("append");
+    }
+    store.close().expect("close");
+    let report = verify_dir_at(dir.path(), Some(10)).expect("verify_dir_at");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.hash_at, Some((10, kept.clone())));
+    assert_ne!(report.head_hash, kept);
+    assert!(report
+        .to_string()
+        .contains(&format!("hash at position 10: {kept}")));
+    let beyond = verify_dir_at(dir.path(), Some(26)).expect("verify_dir_at");
+    assert_eq!(beyond.first_broken_position(), Some(26), "{beyond}");
+}
+
+/// Each behaviour test above, once per engine: `store::NAME::sled` and `store::NAME::log`.
+macro_rules! for_each_engine {
+    ($($kind:ident $name:ident),* $(,)?) => {
+        $(mod $name {
+            use super::Engine;
+            for_each_engine!(@test $kind $name sled Engine::Sled);
+            for_each_engine!(@test $kind $name log Engine::Log);
+        })*
+    };
+    (@test async $name:ident $engine:ident $value:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $engine() {
+            super::$name($value).await
+        }
+    };
+    (@test sync $name:ident $engine:ident $value:expr) => {
+        #[test]
+        fn $engine() {
+            super::$name($value)
+        }
+    };
+}
+
+for_each_engine! {
+    async concurrent_appenders_with_the_same_expected_version_one_wins,
+    async the_same_event_ids_again_return_the_original_positions,
+    async a_double_submission_in_one_group_is_stored_once,
+    async positions_and_versions_stay_gapless_under_many_writers,
+    async subscribers_receive_every_position_once_across_the_handover,
+    async a_subscription_ends_after_close_once_everything_is_delivered,
+    async appends_are_atomic_and_survive_reopening,
+    sync append_blocking_and_close_answer_everything_submitted,
+    sync verify_dir_refuses_what_is_not_a_closed_store,
+    sync open_refuses_a_store_in_use,
+    sync read_stream_returns_versions_in_order,
+    async an_oversized_event_is_rejected_without_affecting_its_group,
+    sync the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain,
+    sync verify_at_finds_a_kept_head_hash_again,
+    async the_writer_times_every_append_flush_and_fdatasync,
 }

@@ -19,7 +19,7 @@ use jeugdpad_access::{AdminEvent, Registry, ADMIN_STREAM};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{EventId, TeamCode, TrajectoryId};
 use jeugdpad_projections::{AsOf, Projections};
-use jeugdpad_store::{RecordedEvent, SledStore, StoreError, Subscription};
+use jeugdpad_store::{RecordedEvent, Store, StoreError, Subscription};
 use tokio::sync::{broadcast, watch};
 
 use crate::metrics::Metrics;
@@ -47,7 +47,7 @@ pub(crate) struct Committed {
 /// [`jeugdpad_app::feed::catch_up`]); returns the position applied up to. The write lock is
 /// held throughout: nobody queries the read models before `AppState::start` returns.
 pub(crate) async fn catch_up(
-    store: &Arc<SledStore>,
+    store: &Arc<Store>,
     projections: &Arc<RwLock<Projections>>,
 ) -> Result<u64, StoreError> {
     let (store, projections) = (Arc::clone(store), Arc::clone(projections));
@@ -62,7 +62,7 @@ pub(crate) async fn catch_up(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn(
     mut subscription: Subscription,
-    store: std::sync::Weak<SledStore>,
+    store: std::sync::Weak<Store>,
     projections: Arc<RwLock<Projections>>,
     registry: Arc<RwLock<Registry>>,
     applied: watch::Sender<u64>,
@@ -136,7 +136,7 @@ pub(crate) fn spawn(
 /// is stopping, and the next start rebuilds the read models from the log).
 async fn settle(
     projections: &Arc<RwLock<Projections>>,
-    store: &std::sync::Weak<SledStore>,
+    store: &std::sync::Weak<Store>,
     metrics: &Metrics,
 ) {
     loop {

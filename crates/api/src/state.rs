@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use jeugdpad_projections::{Norms, Projections};
-use jeugdpad_store::{EventStore, SledStore, StoreError};
+use jeugdpad_store::{EventStore, Store, StoreError};
 use tokio::sync::{broadcast, watch};
 
 use jeugdpad_app::{Clock, FreeText};
@@ -106,7 +106,7 @@ pub enum StartError {
 /// Everything a request handler needs. Cheap to clone (all shared).
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub(crate) store: Arc<SledStore>,
+    pub(crate) store: Arc<Store>,
     /// The live projector; it holds a subscription (and so the database) until it ends, which
     /// it does once the store is closed. Shutdown waits for it so the directory is free.
     pub(crate) projector: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
@@ -134,7 +134,7 @@ pub struct AppState {
 impl AppState {
     /// Rebuilds the read models from the whole log, starts the projector that keeps them current,
     /// and returns once they include every event that was durable at the start.
-    pub async fn start(store: SledStore, options: Options) -> Result<AppState, StartError> {
+    pub async fn start(store: Store, options: Options) -> Result<AppState, StartError> {
         let secret_file = options
             .auth
             .secret_file
@@ -211,7 +211,7 @@ impl AppState {
     }
 
     /// The store (for health checks, tests and tools that run beside the API).
-    pub fn store(&self) -> &Arc<SledStore> {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 

@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn sealed_text_opens_until_the_subject_is_erased() {
         let dir = tempfile::tempdir().unwrap();
-        let store = jeugdpad_store::SledStore::open(dir.path()).unwrap();
+        let store = jeugdpad_store::Store::open(dir.path()).unwrap();
         let free = FreeText::new(store.vault().unwrap());
         let (anna, bram) = (
             SubjectKey::parse("p-anna").unwrap(),

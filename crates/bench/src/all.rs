@@ -149,6 +149,7 @@ pub fn run(mut args: AllArgs) -> Result<(), AnyError> {
             for _ in 0..args.repeats.max(1) {
                 sled_runs.push(runtime.block_on(workload::durable_appends(
                     &args.dir,
+                    workload::Engine::Sled,
                     writers,
                     batch,
                     args.seconds,

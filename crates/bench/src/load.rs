@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use jeugdpad_app::{record, Context, Request};
-use jeugdpad_store::SledStore;
+use jeugdpad_store::Store;
 use jeugdpad_synth::{Cohort, Scenario, SyntheticCase};
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,7 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
         std::fs::remove_dir_all(store_dir)?;
     }
     let cohort = cohort(plan)?;
-    let store = Arc::new(SledStore::open(store_dir)?);
+    let store = Arc::new(Store::open(store_dir)?);
     let shared = Arc::new(Shared {
         cohort: Mutex::new(cohort),
         done_cases: AtomicU64::new(0),
@@ -195,7 +195,7 @@ impl Shared {
 /// One writer: takes whole cases until the cohort is exhausted, recording each case's commands
 /// in order with the version each one expects.
 async fn write_cases(
-    store: &Arc<SledStore>,
+    store: &Arc<Store>,
     free_text: &jeugdpad_app::FreeText,
     shared: &Shared,
     context: &Context,
@@ -230,7 +230,7 @@ async fn write_cases(
 /// whole case is appended at once with `NoStream` as the expected version: one durable append per
 /// trajectory instead of one stream read and one append per command.
 async fn write_cases_bulk(
-    store: &Arc<SledStore>,
+    store: &Arc<Store>,
     shared: &Shared,
     context: &Context,
 ) -> Result<(), BenchError> {
@@ -363,7 +363,7 @@ mod tests {
         // the writers interleaved them in.
         let read = |path: &Path| {
             use jeugdpad_store::EventStore;
-            let store = SledStore::open(path).unwrap();
+            let store = Store::open(path).unwrap();
             let mut events: Vec<_> = store
                 .read_all(0, usize::MAX)
                 .unwrap()

@@ -151,6 +151,10 @@ struct AppendArgs {
     #[arg(long, default_value_t = 1)]
     batch: usize,
 
+    /// The store engine: the segment log (new data directories) or sled (older ones).
+    #[arg(long, value_enum, default_value_t = workload::Engine::Log)]
+    engine: workload::Engine,
+
     /// A quick run that only proves the benchmark still works (CI): short, one repeat.
     #[arg(long)]
     smoke: bool,
@@ -297,6 +301,7 @@ fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {
         let run = median_run(args.repeats, || {
             runtime.block_on(workload::durable_appends(
                 &args.dir,
+                args.engine,
                 writers,
                 args.batch,
                 args.seconds,
@@ -312,6 +317,7 @@ fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {
             "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
             "seconds_per_run": args.seconds,
             "repeats": args.repeats,
+            "engine": args.engine,
             "fsync": fsync,
             "appends": rows.iter().map(|(writers, run)| serde_json::json!({
                 "writers": writers, "events_per_append": args.batch, "result": run,

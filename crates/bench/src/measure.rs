@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use jeugdpad_api::{AppState, Options};
 use jeugdpad_app::Clock;
-use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_store::{EventStore, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -178,7 +178,7 @@ pub async fn measure(
 ) -> Result<StoreReport, BenchError> {
     let memory_before = memory();
     let started = Instant::now();
-    let store = SledStore::open(store_dir)?;
+    let store = Store::open(store_dir)?;
     let memory_after_open = memory();
     let options = Options {
         clock: Clock::fixed(plan.today),
@@ -240,7 +240,7 @@ pub async fn measure(
 }
 
 /// Where the replay's time goes: the store's `read_all` alone, then with `to_fact`.
-fn decomposition(store: &SledStore) -> Result<(f64, f64, u64), BenchError> {
+fn decomposition(store: &Store) -> Result<(f64, f64, u64), BenchError> {
     let pass = |decode: bool| -> Result<f64, BenchError> {
         let started = Instant::now();
         let (mut position, mut events) = (0u64, 0u64);

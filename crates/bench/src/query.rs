@@ -17,7 +17,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use jeugdpad_api::{AppState, Options};
 use jeugdpad_app::Clock;
-use jeugdpad_store::SledStore;
+use jeugdpad_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -90,7 +90,7 @@ pub async fn measure(
     trajectories: &[String],
 ) -> Result<QueryReport, BenchError> {
     let started = Instant::now();
-    let store = SledStore::open(store_dir)?;
+    let store = Store::open(store_dir)?;
     let options = Options {
         // The cohort's today, so the reports see it as the loader did.
         clock: Clock::fixed(load.today),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore, Store};
 use uuid::Uuid;
 
 use crate::stats::Summary;
@@ -57,17 +57,31 @@ pub fn write_bandwidth(dir: &Path, mib: usize) -> Result<f64, Box<dyn std::error
     Ok((mib * 1024 * 1024) as f64 / 1e6 / seconds.max(f64::EPSILON))
 }
 
+/// Which store engine an append workload runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The segment log: what a new data directory gets.
+    Log,
+    /// sled: what data directories of earlier releases hold.
+    Sled,
+}
+
 /// `writers` tasks append for `seconds`, each to streams of its own with an exact expected
 /// version (as the API does), `batch` events per append. Counts acknowledged events only:
 /// an acknowledgement means the events are flushed to disk.
 pub async fn durable_appends(
     dir: &Path,
+    engine: Engine,
     writers: usize,
     batch: usize,
     seconds: f64,
 ) -> BenchResult {
     let scratch = tempfile::Builder::new().prefix("store-").tempdir_in(dir)?;
-    let store = Arc::new(SledStore::open(scratch.path())?);
+    let store = Arc::new(match engine {
+        Engine::Log => Store::open(scratch.path())?,
+        Engine::Sled => Store::Sled(SledStore::open(scratch.path())?),
+    });
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
 
@@ -97,7 +111,7 @@ pub const EVENTS_PER_STREAM: u64 = 30;
 
 /// One writer: a realistic trajectory-sized stream of ~30 events, then the next stream.
 async fn write_until(
-    store: &SledStore,
+    store: &Store,
     writer: usize,
     batch: usize,
     start: Instant,

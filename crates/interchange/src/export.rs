@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_domain::TrajectoryId;
 use jeugdpad_projections::AsOf;
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, RecordedEvent, Store};
 use serde_json::Value;
 
 use jeugdpad_projections::{Cell, SummaryRow, SUMMARY_COLUMNS};
@@ -110,7 +110,7 @@ pub struct ExportReport {
 /// An existing file is replaced only with [`ExportOptions::overwrite`]; otherwise it is
 /// [`Error::Exists`] and nothing is written.
 pub fn export(
-    store: &SledStore,
+    store: &Store,
     options: &ExportOptions,
     progress: &dyn Fn(u64),
 ) -> Result<ExportReport, Error> {

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use chrono::{NaiveDate, Utc};
 use jeugdpad_domain::{decide, Command, Event, EventId, TrajectoryId};
 use jeugdpad_store::{
-    EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
+    EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, Store, MAX_EVENTS_PER_APPEND,
 };
 
 use crate::pipeline::Batches;
@@ -73,7 +73,7 @@ struct Stream {
 /// [`ImportReport::envelopes_kept`]), so an export imported here has the same event hashes.
 /// `progress` is called with the number of events stored.
 pub fn import(
-    store: &SledStore,
+    store: &Store,
     input: impl BufRead,
     options: &ImportOptions,
     progress: &(dyn Fn(u64) + Sync),
@@ -267,7 +267,7 @@ pub fn import(
 /// Replays one stream's lines through the domain on top of what the store holds; the first line
 /// that does not hold up, and why.
 fn check_stream(
-    store: &SledStore,
+    store: &Store,
     stream: &mut Stream,
     options: &ImportOptions,
 ) -> Result<Option<(usize, String)>, Error> {

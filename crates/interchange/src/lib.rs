@@ -4,7 +4,7 @@
 //! - [`seed`]: records a deterministic synthetic cohort ([`jeugdpad_synth`]) into a store. Each
 //!   case is decided command by command through the domain (`decide`/`evolve`, pure); into an
 //!   empty store the decided cases stream, in cohort order and with their positions assigned
-//!   here, into large [`SledStore::import_batch`] calls (up to ten thousand events each, a few in
+//!   here, into large [`Store::import_batch`] calls (up to ten thousand events each, a few in
 //!   flight) through the store's one writer, group commit and hash chain. A bounded number of
 //!   cases is in memory at any moment, whatever the cohort's size. A non-empty store is seeded
 //!   case by case with `ExpectedVersion::NoStream` appends (so re-seeding is an idempotent retry).
@@ -13,7 +13,7 @@
 //!   far — and stored all-or-nothing per stream, with a report of every rejected line. Only
 //!   trajectory streams are imported: a line of any other stream is refused with its reason.
 //!   Into an empty store the envelopes are kept as they are
-//!   ([`jeugdpad_store::SledStore::import_batch`]), so an export imported elsewhere has the same
+//!   ([`jeugdpad_store::Store::import_batch`]), so an export imported elsewhere has the same
 //!   event hashes.
 //! - [`export`]: the events (JSON Lines: complete, for migration and backup; CSV/Parquet:
 //!   the analyst's form, without free text and staff ids) and one summary row per trajectory
@@ -23,7 +23,7 @@
 //!   of every figure. Exports stream (one page of the log, one trajectory at a time) and skip
 //!   every stream that is not `trajectory-…` (the store's `admin` and `access-log` streams).
 //!
-//! Everything here reads or writes a [`SledStore`] and files; the command line
+//! Everything here reads or writes a [`Store`] and files; the command line
 //! (`jeugdpad seed|import|export`) only parses arguments, draws the progress bar and prints the
 //! reports.
 
@@ -47,7 +47,7 @@ pub use seed::{seed, SeedOptions, SeedReport};
 pub use summary::{for_each_summary, summaries, summarise, summarise_stored};
 pub use wire::EventLine;
 
-use jeugdpad_store::{SledStore, StoreError};
+use jeugdpad_store::{Store, StoreError};
 
 /// Why seeding, importing or exporting stopped. Rejected *lines* of an import are not errors:
 /// they are reported in [`ImportReport::rejections`].
@@ -152,7 +152,7 @@ const PAGE: usize = 10_000;
 /// position order (every stream: callers skip what is not theirs). Holds one page at a time.
 /// **Blocking**: call it from a plain thread.
 pub(crate) fn for_each_event(
-    store: &SledStore,
+    store: &Store,
     head: u64,
     mut each: impl FnMut(jeugdpad_store::RecordedEvent) -> Result<(), Error>,
 ) -> Result<(), Error> {

@@ -16,7 +16,7 @@
 //! Every case is still decided command by command through the domain, exactly as before; only
 //! the way to the disk changed: instead of one append per case (a thousand small requests per
 //! flush, each with its expected-version check), whole cases go to the store in
-//! [`SledStore::import_batch`] calls of about [`IMPORT_EVENTS`] events with their positions
+//! [`Store::import_batch`] calls of about [`IMPORT_EVENTS`] events with their positions
 //! assigned here in cohort order. The writer checks them as it checks any import (next
 //! position, next stream version, unused event id, `recorded_at` not going back), chains them
 //! and flushes the waiting imports together. Positions are therefore deterministic too (same
@@ -42,8 +42,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_app::Context;
 use jeugdpad_domain::TrajectoryId;
 use jeugdpad_store::{
-    AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore,
-    StoreError, MAX_EVENTS_PER_APPEND,
+    AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, Store, StoreError,
+    MAX_EVENTS_PER_APPEND,
 };
 use jeugdpad_synth::{Cohort, Scenario, SyntheticCase};
 
@@ -103,7 +103,7 @@ const IN_FLIGHT: usize = 3;
 /// scenario, the seed and `today` — into an empty store their positions too; `recorded_at`
 /// depends on timing. Memory stays bounded by a few thousand cases however many are seeded.
 pub fn seed(
-    store: &SledStore,
+    store: &Store,
     options: &SeedOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SeedReport, Error> {
@@ -132,7 +132,7 @@ pub fn seed(
 /// Whether any trajectory stream is in the store: the log is read until the first trajectory
 /// event (at once in a store of trajectories; through the few `admin` and `access-log` events
 /// of a store without any).
-fn holds_trajectories(store: &SledStore) -> Result<bool, Error> {
+fn holds_trajectories(store: &Store) -> Result<bool, Error> {
     const PAGE: usize = 1_000;
     let mut from = 1;
     loop {
@@ -214,7 +214,7 @@ impl Source {
 
 /// The bulk load into an empty store (see the module docs). Returns (trajectories, events).
 fn bulk(
-    store: &SledStore,
+    store: &Store,
     options: &SeedOptions,
     cohort: Cohort,
     progress: &(dyn Fn(u64) + Sync),
@@ -264,7 +264,7 @@ fn bulk(
 /// into imports of about [`IMPORT_EVENTS`] events with the next positions, and keeps
 /// up to [`IN_FLIGHT`] imports in the store's hands.
 fn load(
-    store: &SledStore,
+    store: &Store,
     options: &SeedOptions,
     source: &Source,
     decided: &mpsc::Receiver<(usize, Result<Decided, Error>)>,
@@ -309,7 +309,7 @@ type PendingImport = Pin<Box<dyn Future<Output = Result<AppendOutcome, StoreErro
 
 /// Packs cases into imports and keeps a few of them in flight.
 struct Loader<'a> {
-    store: &'a SledStore,
+    store: &'a Store,
     recorded_by: &'a str,
     runtime: Batches,
     /// The position the next event gets.
@@ -394,7 +394,7 @@ impl Loader<'_> {
 /// `ExpectedVersion::NoStream`, a chunk of cases in flight per thread so the group commit fills
 /// each flush (an idempotent retry when the same case is stored already).
 fn case_by_case(
-    store: &SledStore,
+    store: &Store,
     options: &SeedOptions,
     cohort: Cohort,
     progress: &(dyn Fn(u64) + Sync),
@@ -434,7 +434,7 @@ fn case_by_case(
 /// One thread of [`case_by_case`]: takes cases from the shared generator, decides them,
 /// submits them.
 fn worker(
-    store: &SledStore,
+    store: &Store,
     options: &SeedOptions,
     cohort: &Mutex<Cohort>,
     stop: &AtomicBool,

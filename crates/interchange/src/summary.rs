@@ -17,7 +17,7 @@ use std::sync::{mpsc, Mutex};
 
 use jeugdpad_domain::{Trajectory, TrajectoryId};
 use jeugdpad_projections::{trajectory_figures_of, AsOf, Norms, SummaryRow};
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, RecordedEvent, Store};
 
 /// The summary of one trajectory as of `as_of.date`; `None` when it has no signal by then. The
 /// figures are the projections' ([`trajectory_figures_of`]); a measure's column holds the
@@ -65,7 +65,7 @@ const IN_FLIGHT: usize = 256;
 /// (up to the head at the start, so appends during the export are not half seen), folds it
 /// through the domain, summarises it and drops it; the rows are put back in order here.
 pub fn for_each_summary(
-    store: &SledStore,
+    store: &Store,
     as_of: AsOf,
     progress: &dyn Fn(u64),
     mut each: impl FnMut(SummaryRow) -> Result<(), crate::Error>,
@@ -147,7 +147,7 @@ pub fn for_each_summary(
 /// Reads one trajectory stream up to `head`, folds it through the domain (as known at
 /// `as_of.known_on`) and summarises it.
 fn summarise_stream(
-    store: &SledStore,
+    store: &Store,
     head: u64,
     id: TrajectoryId,
     stream_id: &str,
@@ -161,7 +161,7 @@ fn summarise_stream(
 /// Every trajectory's summary as of `as_of`, collected ([`for_each_summary`] without the
 /// streaming: holds every row, about 300 bytes each). **Blocking.**
 pub fn summaries(
-    store: &SledStore,
+    store: &Store,
     as_of: AsOf,
     progress: &dyn Fn(u64),
 ) -> Result<Vec<SummaryRow>, crate::Error> {

@@ -13,7 +13,7 @@ use jeugdpad_access::{AccessAction, AccessEntry, AdminEvent, Credential, Role};
 use jeugdpad_app::admin::{change, create_token, load_registry};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
-use jeugdpad_store::SledStore;
+use jeugdpad_store::Store;
 
 use crate::cli::{
     AdminTarget, TeamArgs, TeamCommand, TokenArgs, TokenCommand, UserArgs, UserCommand,
@@ -62,7 +62,7 @@ pub struct CreatedToken {
 /// Where the registry is changed and read: the data directory, or a running server.
 #[derive(Debug)]
 enum Registry {
-    Store(Arc<SledStore>),
+    Store(Arc<Store>),
     Server(AdminApi),
 }
 

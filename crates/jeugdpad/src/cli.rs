@@ -79,7 +79,7 @@ pub enum Command {
     ///
     /// Run it on a copy (for example a restored backup) as well as on the live directory; stop
     /// the server first, because the store allows one process at a time.
-    Verify,
+    Verify(VerifyArgs),
 
     /// Record a synthetic municipality into the data directory: the demo data.
     ///
@@ -438,4 +438,13 @@ pub enum TokenCommand {
     },
     /// List tokens (ids, users, expiry, revoked) — never the tokens themselves.
     List,
+}
+
+/// `jeugdpad verify`'s options.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Also print the chain hash stored with this position, to compare with a head hash kept
+    /// from an earlier run (docs/operations.md): a position beyond the log is damage.
+    #[arg(long, value_name = "POSITION")]
+    pub at: Option<u64>,
 }

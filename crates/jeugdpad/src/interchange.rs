@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use jeugdpad_interchange::{ExportFormat, ExportOptions, ExportWhat, ImportOptions, SeedOptions};
-use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_store::{EventStore, Store};
 use jeugdpad_synth::Scenario;
 
 use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
@@ -20,7 +20,7 @@ fn today() -> chrono::NaiveDate {
 }
 
 /// Opens the store for a one-off command that needs it to itself.
-fn open(data: &Path, missing: Missing) -> Result<SledStore, Box<dyn Error>> {
+fn open(data: &Path, missing: Missing) -> Result<Store, Box<dyn Error>> {
     Ok(crate::store::open(
         data,
         missing,

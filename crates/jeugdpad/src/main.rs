@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     });
     let result = match cli.command {
         Command::Serve(args) => serve::run(&cli.data, &args),
-        Command::Verify => verify::run(&cli.data),
+        Command::Verify(args) => verify::run(&cli.data, args.at),
         Command::Team(command) => access::team(&cli.data, &command),
         Command::User(command) => access::user(&cli.data, &command),
         Command::Token(command) => access::token(&cli.data, &command),

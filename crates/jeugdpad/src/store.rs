@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jeugdpad_store::{SledStore, StoreError, StoreOptions};
+use jeugdpad_store::{Store, StoreError, StoreOptions};
 
 /// Whether a command may start a new installation in a data directory without a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum Missing {
 /// process may just have closed it (sled lets go of its file lock when its last internal handle
 /// drops, which can trail `close` by a moment). Still locked after that: a server holds it, and
 /// the error says so and what to do (`while_running`: what works while the server runs).
-pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<SledStore, String> {
+pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<Store, String> {
     open_with(data, missing, while_running, &StoreOptions::default())
 }
 
@@ -31,12 +31,12 @@ pub fn open_with(
     missing: Missing,
     while_running: &str,
     options: &StoreOptions,
-) -> Result<SledStore, String> {
+) -> Result<Store, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let opened = match missing {
-            Missing::Create => SledStore::open_with(data, options),
-            Missing::Refuse => SledStore::open_existing(data),
+            Missing::Create => Store::open_with(data, options),
+            Missing::Refuse => Store::open_existing(data),
         };
         match opened {
             Err(StoreError::Locked(_)) if Instant::now() < deadline => {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, Store};
 use uuid::Uuid;
 
 const EVENTS: u64 = 40;
@@ -46,7 +46,7 @@ fn marker(n: u64) -> String {
 fn populated_store(dir: &Path) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let store = SledStore::open(dir).expect("store opens");
+        let store = Store::open(dir).expect("store opens");
         for n in 1..=EVENTS {
             let event = ProposedEvent {
                 event_id: Uuid::new_v4(),
@@ -119,6 +119,36 @@ fn verify_reports_an_intact_store_as_intact() {
         "{}",
         stdout(&output)
     );
+}
+
+#[test]
+fn verify_at_prints_the_hash_kept_at_a_position_and_refuses_one_beyond_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    populated_store(&data);
+    let data = data.to_str().expect("utf-8 path");
+
+    let whole = jeugdpad(&["verify", "--data", data]);
+    let at_head = jeugdpad(&["verify", "--data", data, "--at", &EVENTS.to_string()]);
+    let earlier = jeugdpad(&["verify", "--data", data, "--at", "3"]);
+    let beyond = jeugdpad(&["verify", "--data", data, "--at", &(EVENTS + 1).to_string()]);
+
+    let head_hash = stdout(&whole)
+        .split("hash ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("verify prints the head hash")
+        .to_owned();
+    assert!(at_head.status.success(), "{at_head:?}");
+    assert!(
+        stdout(&at_head).contains(&format!("hash at position {EVENTS}: {head_hash}")),
+        "{}",
+        stdout(&at_head)
+    );
+    assert!(earlier.status.success(), "{earlier:?}");
+    assert!(stdout(&earlier).contains("hash at position 3: "));
+    assert!(!stdout(&earlier).contains(&format!("hash at position 3: {head_hash}")));
+    assert_eq!(beyond.status.code(), Some(1), "{beyond:?}");
 }
 
 #[test]
@@ -743,7 +773,7 @@ fn commands_that_need_an_installation_refuse_a_directory_without_one() {
 
 /// The access-log entries of a stopped store's data directory.
 fn access_log_length(data: &str) -> usize {
-    let store = SledStore::open(Path::new(data)).expect("store opens");
+    let store = Store::open(Path::new(data)).expect("store opens");
     let length = store
         .read_stream("access-log")
         .expect("the access log reads")

@@ -2,10 +2,17 @@
 //! global positions, idempotent event ids, subscriptions, and a tamper-evident hash chain. It knows
 //! envelopes and bytes, never trajectories.
 //!
-//! The one back end is [`SledStore`] (sled 0.34.7, embedded). Callers code against the
-//! [`EventStore`] trait.
+//! Two back ends, one handle: [`Store`] opens whichever a data directory holds and gives a new
+//! directory the segment log.
 //!
-//! # Files
+//! - [`LogStore`] (format 2, every new directory): append-only segment files with one write and
+//!   one `fdatasync` per group commit, and indexes derived from them. Its module docs (`log/`)
+//!   and `docs/store-format.md` describe it; the rest of *this* page describes the other one.
+//! - [`SledStore`] (format 1, directories written before the segment log; sled 0.34.7).
+//!
+//! Callers code against the [`EventStore`] trait.
+//!
+//! # Files (sled engine)
 //!
 //! A store directory holds `sled/` (sled's own files: `conf`, `db`, `snap.*`, `blobs/`) and the
 //! chain-head sidecar `chain-head` (see below).
@@ -97,11 +104,14 @@
 //! The store depends on no metrics library: the API turns these snapshots into Prometheus
 //! histograms at scrape time.
 
+mod check;
 mod envelope;
 mod error;
 mod keys;
+mod log;
 mod sidecar;
 mod sled_store;
+mod store;
 mod subscription;
 mod timings;
 mod vault;
@@ -116,11 +126,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use log::{holds_log_store, LogOptions, LogStore};
 pub use sled_store::{SledStore, StoreOptions};
+pub use store::{Format, Store};
 pub use subscription::Subscription;
 pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
 pub use vault::Vault;
-pub use verify::{verify_dir, Problem, VerifyReport};
+pub use verify::{verify_dir, verify_dir_at, Problem, VerifyReport};
 
 /// The longest stream id accepted, in bytes.
 pub const MAX_STREAM_ID_LEN: usize = 200;
@@ -227,7 +239,7 @@ pub struct AppendOutcome {
     pub already_stored: bool,
 }
 
-/// The store's contract. Implemented by [`SledStore`].
+/// The store's contract. Implemented by [`LogStore`], [`SledStore`] and [`Store`] (either).
 pub trait EventStore: Send + Sync + 'static {
     /// Appends `events` atomically to `stream_id` if its version admits `expected`.
     ///
@@ -243,7 +255,7 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// All durable events of one stream in version order (empty when the stream does not exist).
     ///
-    /// **Blocking** (reads sled): call it from `spawn_blocking` or a plain thread in async code.
+    /// **Blocking** (reads files): call it from `spawn_blocking` or a plain thread in async code.
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// Up to `max` durable events with `position >= from_position`, ascending (`0` reads from the

@@ -8,13 +8,14 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, watch};
 
+use crate::check::{Import, Job, Request};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead, SidecarWriter};
 use crate::timings::WriterTimings;
 use crate::vault::Vault;
 use crate::verify::{self, VerifyReport};
-use crate::writer::{Import, Job, Request, Writer};
+use crate::writer::Writer;
 use crate::{
     validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
     StoreError, Subscription, MAX_EVENTS_PER_APPEND,
@@ -68,6 +69,12 @@ pub(crate) fn map_open_error(dir: &Path, error: sled::Error) -> StoreError {
             what: format!("sled cannot open {dir:?}: {error}; run `jeugdpad verify` on a copy"),
         },
         _ => StoreError::storage(&format!("cannot open the store in {dir:?}"), error),
+    }
+}
+
+impl crate::subscription::ReadLog for Shared {
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        Shared::read_all(self, from_position, max)
     }
 }
 
@@ -270,7 +277,12 @@ impl SledStore {
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         let limit = self.shared.durable_head();
         let sidecar = sidecar::read(&self.shared.dir);
-        Ok(verify::verify_tree(&self.shared.db, Some(limit), sidecar))
+        Ok(verify::verify_tree(
+            &self.shared.db,
+            Some(limit),
+            sidecar,
+            None,
+        ))
     }
 
     /// Like [`EventStore::append`], but blocks the calling thread (for command-line tools and
@@ -306,7 +318,8 @@ impl SledStore {
 
     /// The kluis beside the log: removable secrets such as per-subject data keys (see [`Vault`]).
     pub fn vault(&self) -> Result<Vault, StoreError> {
-        Vault::open(Arc::clone(&self.shared), &self.shared.dir)
+        let owner = Arc::clone(&self.shared) as _;
+        Vault::open(&self.shared.db, &self.shared.dir.join(SLED_DIR), owner)
     }
 
     /// How long the writer thread's appends, flushes and `fdatasync`s take (see
@@ -403,26 +416,7 @@ impl SledStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        if events.is_empty() {
-            return Err(StoreError::InvalidAppend(
-                "an import needs at least one event".into(),
-            ));
-        }
-        if events.len() > MAX_EVENTS_PER_APPEND {
-            return Err(StoreError::InvalidAppend(format!(
-                "an import may carry at most {MAX_EVENTS_PER_APPEND} events per call, not {}",
-                events.len()
-            )));
-        }
-        for event in &events {
-            validate_stream_id(&event.stream_id)?;
-            if event.event_type.is_empty() {
-                return Err(StoreError::InvalidAppend(format!(
-                    "event {} has an empty type",
-                    event.event_id
-                )));
-            }
-        }
+        validate_import(&events)?;
         let (reply, receiver) = oneshot::channel();
         self.requests
             .as_ref()
@@ -473,14 +467,15 @@ impl EventStore for SledStore {
     }
 
     fn subscribe(&self, from_position: u64) -> Subscription {
-        Subscription::new(Arc::clone(&self.shared), from_position)
+        let head = self.shared.head.subscribe();
+        Subscription::new(Arc::clone(&self.shared) as _, head, from_position)
     }
 }
 
 /// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
 /// sled's log file for the writer's `fdatasync`.
 /// Waits (up to five seconds) until nobody holds sled's lock on `log`.
-fn wait_until_unlocked(log: &Path) {
+pub(crate) fn wait_until_unlocked(log: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while let Ok(file) = std::fs::File::open(log) {
         match file.try_lock() {
@@ -510,7 +505,7 @@ fn sync_dirs_and_open_log(dir: &Path) -> Result<std::fs::File, StoreError> {
     std::fs::File::open(&log).map_err(|e| StoreError::storage(&format!("cannot open {log:?}"), e))
 }
 
-fn validate_append(stream_id: &str, events: &[ProposedEvent]) -> Result<(), StoreError> {
+pub(crate) fn validate_append(stream_id: &str, events: &[ProposedEvent]) -> Result<(), StoreError> {
     validate_stream_id(stream_id)?;
     if events.is_empty() {
         return Err(StoreError::InvalidAppend(
@@ -531,6 +526,31 @@ fn validate_append(stream_id: &str, events: &[ProposedEvent]) -> Result<(), Stor
                 event.event_id
             )));
         }
+        if event.event_type.is_empty() {
+            return Err(StoreError::InvalidAppend(format!(
+                "event {} has an empty type",
+                event.event_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The checks of an import that need no state: size, stream ids, types.
+pub(crate) fn validate_import(events: &[RecordedEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::InvalidAppend(
+            "an import needs at least one event".into(),
+        ));
+    }
+    if events.len() > MAX_EVENTS_PER_APPEND {
+        return Err(StoreError::InvalidAppend(format!(
+            "an import may carry at most {MAX_EVENTS_PER_APPEND} events per call, not {}",
+            events.len()
+        )));
+    }
+    for event in events {
+        validate_stream_id(&event.stream_id)?;
         if event.event_type.is_empty() {
             return Err(StoreError::InvalidAppend(format!(
                 "event {} has an empty type",

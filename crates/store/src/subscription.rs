@@ -12,8 +12,14 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::sled_store::{HeadState, Shared};
+use crate::sled_store::HeadState;
 use crate::{RecordedEvent, StoreError};
+
+/// What a subscription reads from: a back end's durable log.
+pub(crate) trait ReadLog: Send + Sync + std::fmt::Debug + 'static {
+    /// Like [`crate::EventStore::read_all`] (blocking).
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+}
 
 /// How many events one catch-up read fetches.
 const CHUNK: usize = 512;
@@ -25,7 +31,7 @@ const CHUNK: usize = 512;
 /// To use it as a `Stream`, wrap it: `futures::stream::unfold(sub, |mut s| async move { s.next().await.map(|e| (e, s)) })`.
 #[derive(Debug)]
 pub struct Subscription {
-    shared: Arc<Shared>,
+    shared: Arc<dyn ReadLog>,
     head: watch::Receiver<HeadState>,
     /// The next position to deliver.
     cursor: u64,
@@ -33,8 +39,11 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(shared: Arc<Shared>, from_position: u64) -> Self {
-        let head = shared.head.subscribe();
+    pub(crate) fn new(
+        shared: Arc<dyn ReadLog>,
+        head: watch::Receiver<HeadState>,
+        from_position: u64,
+    ) -> Self {
         Subscription {
             shared,
             head,

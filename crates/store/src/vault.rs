@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::sled_store::Shared;
 use crate::StoreError;
 
 /// The name of the tree.
@@ -24,23 +23,31 @@ const TREE: &str = "vault";
 #[derive(Debug, Clone)]
 pub struct Vault {
     tree: sled::Tree,
-    shared: Arc<Shared>,
+    db: sled::Db,
     log: Arc<std::fs::File>,
+    /// The store this vault belongs to: while a vault lives, its store's files stay open.
+    _owner: Arc<dyn std::fmt::Debug + Send + Sync>,
 }
 
 impl Vault {
-    pub(crate) fn open(shared: Arc<Shared>, dir: &Path) -> Result<Vault, StoreError> {
-        let tree = shared
-            .db
+    /// The vault in sled database `db`, whose files are in `sled_dir` (its log file `db` is
+    /// what each change `fdatasync`s).
+    pub(crate) fn open(
+        db: &sled::Db,
+        sled_dir: &Path,
+        owner: Arc<dyn std::fmt::Debug + Send + Sync>,
+    ) -> Result<Vault, StoreError> {
+        let tree = db
             .open_tree(TREE)
             .map_err(|e| StoreError::storage("cannot open the vault", e))?;
-        let path = dir.join(crate::sled_store::SLED_DIR).join("db");
+        let path = sled_dir.join("db");
         let log = std::fs::File::open(&path)
             .map_err(|e| StoreError::storage(&format!("cannot open {path:?}"), e))?;
         Ok(Vault {
             tree,
-            shared,
+            db: db.clone(),
             log: Arc::new(log),
+            _owner: owner,
         })
     }
 
@@ -78,8 +85,7 @@ impl Vault {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.shared
-            .db
+        self.db
             .flush()
             .map_err(|e| StoreError::storage("cannot flush the vault", e))?;
         self.log

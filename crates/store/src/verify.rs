@@ -44,6 +44,9 @@ pub struct VerifyReport {
     pub more_problems: u64,
     /// Findings that are not damage but weaken the check (e.g. no sidecar).
     pub warnings: Vec<String>,
+    /// The position asked for with [`verify_dir_at`] and the chain hash stored with it (hex);
+    /// `None` when none was asked for or the log does not reach it.
+    pub hash_at: Option<(u64, String)>,
 }
 
 impl VerifyReport {
@@ -57,7 +60,7 @@ impl VerifyReport {
         self.problems.iter().filter_map(|p| p.position).min()
     }
 
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         VerifyReport {
             events: 0,
             streams: 0,
@@ -66,10 +69,11 @@ impl VerifyReport {
             problems: Vec::new(),
             more_problems: 0,
             warnings: Vec::new(),
+            hash_at: None,
         }
     }
 
-    fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
+    pub(crate) fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem {
                 position,
@@ -91,6 +95,9 @@ impl fmt::Display for VerifyReport {
             self.head_position,
             self.head_hash
         )?;
+        if let Some((position, hash)) = &self.hash_at {
+            writeln!(f, "hash at position {position}: {hash}")?;
+        }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
         }
@@ -123,6 +130,9 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// damaged store: whatever sled does (an error, a panic, a silently shortened log) ends up in the
 /// report, naming the first damaged or missing position where it can.
 ///
+/// A segment-log store (format 2) is checked in place by [`crate::verify_log_dir`]: reading its
+/// segments changes nothing. For a sled store (format 1) the rest of this paragraph applies.
+///
 /// **Leaves the store untouched.** Opening a sled database runs sled's recovery, which (measured
 /// on 0.34.7) zeroes everything from the first damaged log message on and extends the file: the
 /// evidence would be destroyed. So this function takes sled's lock (refusing a store that a
@@ -133,6 +143,32 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// `Err` only when the directory holds no store ([`StoreError::NotAStore`]), the store is in use,
 /// or the copy cannot be made.
 pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
+    verify_dir_at(dir, None)
+}
+
+/// [`verify_dir`], also reporting the chain hash stored with position `at`
+/// ([`VerifyReport::hash_at`]): an operator who kept a head hash from an earlier run checks that
+/// the log still carries it at that position. A position beyond the log is a problem.
+pub fn verify_dir_at(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
+    let mut report = verify_any_dir(dir, at)?;
+    if let Some(at) = at {
+        if report.hash_at.is_none() {
+            report.problem(
+                Some(at),
+                format!(
+                    "position {at} was asked for, but the log ends at position {}",
+                    report.head_position
+                ),
+            );
+        }
+    }
+    Ok(report)
+}
+
+fn verify_any_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
+    if crate::log::holds_log_store(dir) {
+        return crate::log::verify_log_dir(dir, at);
+    }
     if !holds_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }
@@ -155,7 +191,7 @@ pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
         // `lock` is released here: the copy is consistent.
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match sled_config(&copy.path).open() {
-        Ok(db) => verify_tree(&db, None, sidecar.clone()),
+        Ok(db) => verify_tree(&db, None, sidecar.clone(), at),
         Err(e) => {
             let error = map_open_error(dir, e);
             let mut report = VerifyReport::empty();
@@ -237,6 +273,7 @@ pub(crate) fn verify_tree(
     db: &sled::Db,
     limit: Option<u64>,
     sidecar: Result<Option<ChainHead>, String>,
+    at: Option<u64>,
 ) -> VerifyReport {
     let mut report = VerifyReport::empty();
     let end = limit.unwrap_or(u64::MAX);
@@ -293,6 +330,9 @@ pub(crate) fn verify_tree(
         }
         previous = Some(stored_hash);
         report.head_hash = hex::encode(stored_hash);
+        if at == Some(position) {
+            report.hash_at = Some((position, report.head_hash.clone()));
+        }
         match envelope::decode(canonical) {
             Ok(event) if event.position != position => report.problem(
                 Some(position),

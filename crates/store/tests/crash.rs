@@ -6,8 +6,13 @@
 //! names a store directory; then it appends forever from 16 tasks and prints one `ACK` line per
 //! acknowledged append. The parent kills it after a seeded random delay and inspects the store.
 //!
-//! `JEUGDPAD_CRASH_ROUNDS=N` sets the number of rounds (default 20), `JEUGDPAD_CRASH_SEED=S` the
-//! first round's seed (round r uses S + r). A failure prints the seed and keeps the directory.
+//! Both engines are tested: the segment log (what a new directory gets) and sled (directories
+//! written by earlier releases), each for the same number of rounds.
+//!
+//! `JEUGDPAD_CRASH_ROUNDS=N` sets the number of rounds per engine (default 20),
+//! `JEUGDPAD_CRASH_SEED=S` the first round's seed (round r uses S + r),
+//! `JEUGDPAD_CRASH_ENGINE=log` or `=sled` tests one engine only. A failure prints the engine and
+//! the seed and keeps the directory.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, Format, ProposedEvent, SledStore, Store};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use uuid::Uuid;
 
@@ -75,7 +80,12 @@ fn crash_child() {
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        let store = std::sync::Arc::new(SledStore::open(dir.as_ref()).expect("open store"));
+        let dir: &std::path::Path = dir.as_ref();
+        let store = match std::env::var("JEUGDPAD_CRASH_ENGINE").as_deref() {
+            Ok("sled") => Store::Sled(SledStore::open(dir).expect("open store")),
+            _ => Store::open(dir).expect("open store"),
+        };
+        let store = std::sync::Arc::new(store);
         let mut tasks = Vec::new();
         for writer in 0..WRITERS {
             let store = store.clone();
@@ -145,7 +155,7 @@ fn parse_ack(line: &str) -> Option<Ack> {
 }
 
 /// Runs one round; `Err` describes the first violation found.
-fn round(seed: u64, dir: &std::path::Path) -> Result<(usize, u64), String> {
+fn round(seed: u64, engine: Format, dir: &std::path::Path) -> Result<(usize, u64), String> {
     let delay = Duration::from_millis(StdRng::seed_from_u64(seed).gen_range(40..900));
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
@@ -157,6 +167,7 @@ fn round(seed: u64, dir: &std::path::Path) -> Result<(usize, u64), String> {
         ])
         .env("JEUGDPAD_CRASH_CHILD", dir)
         .env("JEUGDPAD_CRASH_SEED", seed.to_string())
+        .env("JEUGDPAD_CRASH_ENGINE", engine_name(engine))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -198,7 +209,13 @@ fn round(seed: u64, dir: &std::path::Path) -> Result<(usize, u64), String> {
         acks.len()
     );
 
-    let store = SledStore::open(dir).map_err(|e| format!("reopen failed: {e}"))?;
+    let store = Store::open(dir).map_err(|e| format!("reopen failed: {e}"))?;
+    if store.format() != engine {
+        return Err(format!(
+            "the child wrote {:?}, not {engine:?}",
+            store.format()
+        ));
+    }
     let report = store.verify().map_err(|e| format!("verify failed: {e}"))?;
     if !report.is_ok() {
         return Err(format!("verify found problems:\n{report}"));
@@ -317,28 +334,43 @@ fn acknowledged_appends_survive_sigkill() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_SEED);
-    let (mut appends, mut events) = (0usize, 0u64);
-    for r in 0..rounds {
-        let seed = first_seed + r;
-        let dir = tempfile::tempdir().expect("tempdir");
-        match round(seed, dir.path()) {
-            Ok((a, e)) => {
-                appends += a;
-                events += e;
-            }
-            Err(why) => {
-                let kept = dir.keep();
-                panic!(
-                    "crash round {r} failed (reproduce: JEUGDPAD_CRASH_SEED={seed} JEUGDPAD_CRASH_ROUNDS=1); store kept in {kept:?}: {why}"
-                );
+    let engines = match std::env::var("JEUGDPAD_CRASH_ENGINE").as_deref() {
+        Ok("log") => vec![Format::Log],
+        Ok("sled") => vec![Format::Sled],
+        _ => vec![Format::Log, Format::Sled],
+    };
+    for engine in engines {
+        let name = engine_name(engine);
+        let (mut appends, mut events) = (0usize, 0u64);
+        for r in 0..rounds {
+            let seed = first_seed + r;
+            let dir = tempfile::tempdir().expect("tempdir");
+            match round(seed, engine, dir.path()) {
+                Ok((a, e)) => {
+                    appends += a;
+                    events += e;
+                }
+                Err(why) => {
+                    let kept = dir.keep();
+                    panic!(
+                        "crash round {r} of the {name} engine failed (reproduce: JEUGDPAD_CRASH_ENGINE={name} JEUGDPAD_CRASH_SEED={seed} JEUGDPAD_CRASH_ROUNDS=1); store kept in {kept:?}: {why}"
+                    );
+                }
             }
         }
+        eprintln!(
+            "crash test ({name}): {rounds} rounds, {appends} appends / {events} events acknowledged, none lost"
+        );
+        assert!(
+            appends > 0,
+            "no append was acknowledged in any round of the {name} engine: the test proves nothing"
+        );
     }
-    eprintln!(
-        "crash test: {rounds} rounds, {appends} appends / {events} events acknowledged, none lost"
-    );
-    assert!(
-        appends > 0,
-        "no append was acknowledged in any round: the test proves nothing"
-    );
+}
+
+fn engine_name(engine: Format) -> &'static str {
+    match engine {
+        Format::Log => "log",
+        Format::Sled => "sled",
+    }
 }

@@ -34,7 +34,7 @@ async fn harness() -> Harness {
 
 async fn harness_with(auth: AuthOptions) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = jeugdpad_store::SledStore::open(dir.path()).expect("store opens");
+    let store = jeugdpad_store::Store::open(dir.path()).expect("store opens");
     let today: NaiveDate = TODAY.parse().expect("date");
     let options = Options {
         clock: Clock::fixed(today),

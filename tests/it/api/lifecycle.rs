@@ -1,6 +1,6 @@
 //! Stopping a server and starting it again on the same data directory.
 
-use jeugdpad_store::SledStore;
+use jeugdpad_store::Store;
 use jeugdpad_tests::server::start_with as start_for_tests_with;
 
 use super::options;
@@ -17,7 +17,7 @@ async fn a_stopped_server_releases_its_data_directory_at_once() {
             .await
             .expect("the server starts");
         server.shutdown().await.expect("the server stops cleanly");
-        match SledStore::open(&data) {
+        match Store::open(&data) {
             Ok(store) => store.close().expect("the store closes"),
             Err(error) => {
                 refused.push(format!("attempt {attempt}: {error}"));

@@ -35,7 +35,7 @@ use jeugdpad_api::Options;
 use jeugdpad_app::admin::{change, create_token};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, RecordedEvent, Store};
 pub use jeugdpad_tests::date;
 use jeugdpad_tests::server::{start_with as start_for_tests_with, TestServer};
 use serde_json::{json, Value};
@@ -252,7 +252,7 @@ impl Server {
     }
 
     /// The store the server writes (read it off the async workers: sled blocks).
-    pub fn store(&self) -> Arc<SledStore> {
+    pub fn store(&self) -> Arc<Store> {
         Arc::clone(self.server.state.store())
     }
 

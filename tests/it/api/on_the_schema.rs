@@ -13,7 +13,7 @@ use jeugdpad_tests::date;
 use serde_json::json;
 
 async fn state(dir: &std::path::Path) -> AppState {
-    let store = jeugdpad_store::SledStore::open(dir).expect("store opens");
+    let store = jeugdpad_store::Store::open(dir).expect("store opens");
     let options = Options {
         clock: Clock::fixed(date("2025-06-02")),
         ..Options::default()

@@ -13,12 +13,12 @@ use jeugdpad_projections::{
     mean, nearest_rank, trajectory_figures, AsOf, Measure, Norms, OpenWaitsQuery, WaitQuery,
     WaitStats,
 };
-use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, Store};
 use jeugdpad_tests::date as day;
 
 use super::{all_events, export_file_as_of, projections, seed_options as options, seeded, today};
 
-fn export_file(store: &SledStore, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
+fn export_file(store: &Store, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
     export_file_as_of(store, out, format, what, today())
 }
 
@@ -221,7 +221,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
         tempfile::tempdir().expect("tempdir"),
         tempfile::tempdir().expect("tempdir"),
     );
-    let store = SledStore::open(dir.path()).expect("store opens");
+    let store = Store::open(dir.path()).expect("store opens");
     store
         .append_blocking("admin", ExpectedVersion::Any, vec![foreign_event(1)])
         .expect("appends");
@@ -289,7 +289,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
     lines.push(foreign("admin", 13));
     lines.push(foreign("trajectory-not-a-uuid", 14));
     let file: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let target = SledStore::open(target_dir.path()).expect("store opens");
+    let target = Store::open(target_dir.path()).expect("store opens");
     let imported = import(
         &target,
         file.as_bytes(),
@@ -364,7 +364,7 @@ fn seeding_is_deterministic_by_seed() {
     assert!(a.verify().expect("verify").is_ok());
 
     // A store holding only its own streams counts as empty: bulk-loaded after them.
-    let c = SledStore::open(dirs[2].path()).expect("store opens");
+    let c = Store::open(dirs[2].path()).expect("store opens");
     c.append_blocking("admin", ExpectedVersion::Any, vec![foreign_event(1)])
         .expect("appends");
     seed(&c, &options(700, 11, false), &|_| {}).expect("seeds");

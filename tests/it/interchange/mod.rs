@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use jeugdpad_interchange::{export, seed, ExportFormat, ExportOptions, ExportWhat, SeedOptions};
 use jeugdpad_projections::{Norms, Projections};
-use jeugdpad_store::{EventStore, RecordedEvent, SledStore};
+use jeugdpad_store::{EventStore, RecordedEvent, Store};
 use jeugdpad_synth::Scenario;
 use jeugdpad_tests::date;
 
@@ -32,8 +32,8 @@ fn seed_options(trajectories: u64, seed_value: u64, allow_non_empty: bool) -> Se
 }
 
 /// A fresh store in `dir` with `trajectories` synthetic trajectories of seed `seed_value`.
-fn seeded(dir: &Path, trajectories: u64, seed_value: u64) -> SledStore {
-    let store = SledStore::open(dir).expect("store opens");
+fn seeded(dir: &Path, trajectories: u64, seed_value: u64) -> Store {
+    let store = Store::open(dir).expect("store opens");
     let report = seed(
         &store,
         &seed_options(trajectories, seed_value, false),
@@ -45,12 +45,12 @@ fn seeded(dir: &Path, trajectories: u64, seed_value: u64) -> SledStore {
     store
 }
 
-fn all_events(store: &SledStore) -> Vec<RecordedEvent> {
+fn all_events(store: &Store) -> Vec<RecordedEvent> {
     store.read_all(0, usize::MAX).expect("the log reads")
 }
 
 /// The read models of the whole store, built as the server builds them at start-up.
-fn projections(store: &SledStore) -> Projections {
+fn projections(store: &Store) -> Projections {
     let mut projections = Projections::new(Norms::default());
     jeugdpad_app::feed::catch_up(store, &mut projections).expect("the log reads");
     projections
@@ -59,7 +59,7 @@ fn projections(store: &SledStore) -> Projections {
 /// Exports `what` as `format` as of `as_of` into `out` and returns the file's text (CSV and
 /// JSON Lines).
 fn export_file_as_of(
-    store: &SledStore,
+    store: &Store,
     out: &Path,
     format: ExportFormat,
     what: ExportWhat,

@@ -5,13 +5,13 @@ use std::path::Path;
 
 use jeugdpad_interchange::{import, ExportFormat, ExportWhat, ImportOptions};
 use jeugdpad_projections::{AsOf, Cohort, CohortQuery, WaitQuery};
-use jeugdpad_store::{EventStore, SledStore};
+use jeugdpad_store::{EventStore, Store};
 use jeugdpad_tests::date;
 
 use super::{all_events, export_file_as_of, projections, seeded, today};
 
 /// The team lead's and the analyst's figures, as JSON, from read models built from the log.
-fn figures(store: &SledStore) -> serde_json::Value {
+fn figures(store: &Store) -> serde_json::Value {
     let projections = projections(store);
     let as_of = AsOf::date(today());
     let waits = projections.waiting_times(&WaitQuery::new(as_of));
@@ -26,7 +26,7 @@ fn figures(store: &SledStore) -> serde_json::Value {
     serde_json::json!({ "waits": waits, "normalisation": normalisation })
 }
 
-fn export_to(store: &SledStore, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
+fn export_to(store: &Store, out: &Path, format: ExportFormat, what: ExportWhat) -> String {
     export_file_as_of(store, out, format, what, today())
 }
 
@@ -40,7 +40,7 @@ fn export_then_import_into_an_empty_store_gives_identical_hashes_and_figures() {
     let source = seeded(source_dir.path(), 400, 7);
     export_to(&source, out.path(), ExportFormat::Jsonl, ExportWhat::Events);
 
-    let target = SledStore::open(target_dir.path()).expect("store opens");
+    let target = Store::open(target_dir.path()).expect("store opens");
     let file = std::fs::File::open(out.path().join("events.jsonl")).expect("the export exists");
     let options = ImportOptions {
         today: today(),
@@ -106,7 +106,7 @@ fn an_import_refuses_a_bad_stream_whole_and_takes_the_good_ones() {
     let mut file: String = lines.iter().map(|l| format!("{l}\n")).collect();
     file.push_str("this is not json\n");
 
-    let target = SledStore::open(target_dir.path()).expect("store opens");
+    let target = Store::open(target_dir.path()).expect("store opens");
     let options = ImportOptions {
         today: today(),
         operator: "import".into(),

@@ -1,0 +1,390 @@
+//! What waits for a writer thread, and how a group of it is checked.
+//!
+//! Both back ends commit in groups on one writer thread and check each request in arrival order
+//! against the durable state *plus* the requests accepted earlier in the same group (expected
+//! version, event-id idempotency, import fit). That checking does not depend on where the bytes
+//! go, so it lives here once; a back end only says how it looks up durable state ([`Durable`])
+//! and what the stored bytes of an event are, then writes whatever [`Group::staged`] holds.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::envelope::{self, HASH_LEN};
+use crate::sidecar::ChainHead;
+use crate::{
+    AppendOutcome, ExpectedVersion, ProposedEvent, RecordedEvent, StoreError, MAX_EVENT_BYTES,
+};
+
+/// At most this many requests share one commit, so one group's latency stays bounded.
+pub(crate) const MAX_GROUP_REQUESTS: usize = 1024;
+/// At most this many events share one commit.
+pub(crate) const MAX_GROUP_EVENTS: usize = 20_000;
+
+pub(crate) type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
+
+/// Work waiting for the writer: an ordinary append, or an import of events with their envelopes.
+#[derive(Debug)]
+pub(crate) enum Job {
+    Append(Request),
+    Import(Import),
+}
+
+impl Job {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Job::Append(request) => request.events.len(),
+            Job::Import(import) => import.events.len(),
+        }
+    }
+
+    /// Its answer channel and when it was handed to the writer.
+    pub(crate) fn into_reply(self) -> (Reply, Instant) {
+        match self {
+            Job::Append(request) => (request.reply, request.submitted),
+            Job::Import(import) => (import.reply, import.submitted),
+        }
+    }
+}
+
+/// An import waiting for the writer (see `SledStore::import_batch`).
+#[derive(Debug)]
+pub(crate) struct Import {
+    pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) reply: Reply,
+    /// When it was handed to the writer (for [`crate::WriterTimings::append`]).
+    pub(crate) submitted: Instant,
+}
+
+/// One append waiting for the writer.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) stream_id: String,
+    pub(crate) expected: ExpectedVersion,
+    pub(crate) events: Vec<ProposedEvent>,
+    pub(crate) reply: Reply,
+    /// When it was handed to the writer (for [`crate::WriterTimings::append`]).
+    pub(crate) submitted: Instant,
+}
+
+/// How a back end answers the checks' questions about what is already durable, and what bytes
+/// it stores for an event (the chain hashes exactly those).
+pub(crate) trait Durable {
+    /// The stream's durable version (0: no such stream).
+    fn durable_version(&mut self, stream_id: &str) -> Result<u64, StoreError>;
+    /// The durable event with this id.
+    fn durable_event(&mut self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError>;
+    /// The stored (hashed) bytes of an event; `InvalidAppend` when the event cannot be stored.
+    fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError>;
+}
+
+/// One checked event, ready to be written.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    pub(crate) event: RecordedEvent,
+    /// The chain hash after this event.
+    pub(crate) hash: [u8; HASH_LEN],
+    /// The stored bytes the hash covers.
+    pub(crate) canonical: Vec<u8>,
+}
+
+/// The state of one group while it is being checked. Nothing here reaches the writer's own state
+/// unless the group's commit succeeds.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) head: ChainHead,
+    /// The group's clock reading: appended events get this, or the last staged `recorded_at`
+    /// when an import staged a later one.
+    now: DateTime<Utc>,
+    /// `recorded_at` of the last event staged (or committed, before the first).
+    pub(crate) last_at: Option<DateTime<Utc>>,
+    /// Stream versions as they will be once the group is durable.
+    pub(crate) versions: HashMap<String, u64>,
+    /// Events staged in this group, in position order.
+    pub(crate) staged: Vec<Staged>,
+    staged_ids: HashMap<Uuid, usize>,
+}
+
+impl Group {
+    /// An empty group on top of the durable `head`.
+    pub(crate) fn new(head: ChainHead, last_at: Option<DateTime<Utc>>) -> Self {
+        Group {
+            head,
+            now: Utc::now(),
+            last_at,
+            versions: HashMap::new(),
+            staged: Vec::new(),
+            staged_ids: HashMap::new(),
+        }
+    }
+
+    /// Checks one job against `durable` plus this group and, if accepted, stages its events.
+    pub(crate) fn check(
+        &mut self,
+        durable: &mut impl Durable,
+        job: &Job,
+    ) -> Result<AppendOutcome, StoreError> {
+        match job {
+            Job::Append(request) => self.check_append(durable, request),
+            Job::Import(import) => self.check_import(durable, &import.events),
+        }
+    }
+
+    fn check_append(
+        &mut self,
+        durable: &mut impl Durable,
+        request: &Request,
+    ) -> Result<AppendOutcome, StoreError> {
+        if let Some(outcome) = self.idempotent_outcome(durable, request)? {
+            return Ok(outcome);
+        }
+        let stream_id = request.stream_id.as_str();
+        let current = match self.versions.get(stream_id) {
+            Some(version) => *version,
+            None => durable.durable_version(stream_id)?,
+        };
+        if !request.expected.admits(current) {
+            return Err(StoreError::Conflict {
+                stream_id: stream_id.to_owned(),
+                expected: request.expected,
+                actual: current,
+            });
+        }
+
+        // Build everything first, so that an error leaves the group untouched.
+        let recorded_at = self.last_at.map_or(self.now, |last| last.max(self.now));
+        let mut head = self.head;
+        let mut staged = Vec::with_capacity(request.events.len());
+        for (offset, new) in (1u64..).zip(&request.events) {
+            let event = RecordedEvent {
+                position: head.position + 1,
+                stream_id: stream_id.to_owned(),
+                version: current + offset,
+                event_id: new.event_id,
+                event_type: new.event_type.clone(),
+                schema_version: new.schema_version,
+                occurred_on: new.occurred_on,
+                recorded_at,
+                recorded_by: new.recorded_by.clone(),
+                correlation_id: new.correlation_id,
+                causation_id: new.causation_id,
+                payload: new.payload.clone(),
+            };
+            let next = seal(durable, event, &head.hash)?;
+            head = ChainHead {
+                position: next.event.position,
+                hash: next.hash,
+            };
+            staged.push(next);
+        }
+
+        let outcome = AppendOutcome {
+            first_position: self.head.position + 1,
+            last_position: head.position,
+            stream_version: current + request.events.len() as u64,
+            already_stored: false,
+        };
+        self.versions
+            .insert(stream_id.to_owned(), outcome.stream_version);
+        self.stage(staged, head);
+        Ok(outcome)
+    }
+
+    /// Checks an import: every event must fit exactly (next position, next stream version,
+    /// unused id, `recorded_at` not before the event before it). Nothing is staged when one
+    /// event does not fit.
+    fn check_import(
+        &mut self,
+        durable: &mut impl Durable,
+        events: &[RecordedEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let invalid = |what: String| Err(StoreError::InvalidAppend(what));
+        let mut head = self.head;
+        let mut last_at = self.last_at;
+        let mut versions: HashMap<&str, u64> = HashMap::new();
+        let mut ids = std::collections::HashSet::with_capacity(events.len());
+        let mut staged = Vec::with_capacity(events.len());
+        for event in events {
+            if event.position != head.position + 1 {
+                return invalid(format!(
+                    "imported event {} has position {}, but the next position is {}",
+                    event.event_id,
+                    event.position,
+                    head.position + 1
+                ));
+            }
+            let current = match versions.get(event.stream_id.as_str()) {
+                Some(version) => *version,
+                None => match self.versions.get(&event.stream_id) {
+                    Some(version) => *version,
+                    None => durable.durable_version(&event.stream_id)?,
+                },
+            };
+            if event.version != current + 1 {
+                return Err(StoreError::Conflict {
+                    stream_id: event.stream_id.clone(),
+                    expected: ExpectedVersion::Exact(event.version.saturating_sub(1)),
+                    actual: current,
+                });
+            }
+            if !ids.insert(event.event_id) || self.find_event(durable, event.event_id)?.is_some() {
+                return Err(StoreError::EventIdReused {
+                    event_id: event.event_id,
+                    reason: "an import never stores an event id the store already holds".into(),
+                });
+            }
+            if last_at.is_some_and(|last| event.recorded_at < last) {
+                return invalid(format!(
+                    "imported event {} was recorded at {}, before the event before it; \
+                     recorded_at never decreases along the log",
+                    event.event_id, event.recorded_at
+                ));
+            }
+            let next = seal(durable, event.clone(), &head.hash)?;
+            head = ChainHead {
+                position: event.position,
+                hash: next.hash,
+            };
+            last_at = Some(event.recorded_at);
+            versions.insert(&event.stream_id, event.version);
+            staged.push(next);
+        }
+        let outcome = AppendOutcome {
+            first_position: self.head.position + 1,
+            last_position: head.position,
+            stream_version: events.last().map_or(0, |event| event.version),
+            already_stored: false,
+        };
+        for (stream_id, version) in versions {
+            self.versions.insert(stream_id.to_owned(), version);
+        }
+        self.stage(staged, head);
+        Ok(outcome)
+    }
+
+    /// `Some(original outcome)` when the request is a retry of an append that is stored (or
+    /// staged earlier in this group); `None` when none of its ids is known; `EventIdReused` for
+    /// anything in between.
+    fn idempotent_outcome(
+        &self,
+        durable: &mut impl Durable,
+        request: &Request,
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        let mut found = Vec::new();
+        for new in &request.events {
+            if let Some(existing) = self.find_event(durable, new.event_id)? {
+                found.push((new, existing));
+            }
+        }
+        let Some((first_new, first_existing)) = found.first() else {
+            return Ok(None);
+        };
+        let reused =
+            |event_id: Uuid, reason: String| StoreError::EventIdReused { event_id, reason };
+        if found.len() < request.events.len() {
+            return Err(reused(
+                first_new.event_id,
+                format!(
+                    "{} of the append's {} event ids are already stored (this one at position {} in stream {:?}); a retry must repeat exactly the original append",
+                    found.len(),
+                    request.events.len(),
+                    first_existing.position,
+                    first_existing.stream_id
+                ),
+            ));
+        }
+        for (new, existing) in &found {
+            if existing.stream_id != request.stream_id {
+                return Err(reused(
+                    new.event_id,
+                    format!(
+                        "it is stored in stream {:?} at position {}, not in {:?}",
+                        existing.stream_id, existing.position, request.stream_id
+                    ),
+                ));
+            }
+            if let Some(field) = differing_field(existing, new) {
+                return Err(reused(
+                    new.event_id,
+                    format!(
+                        "the event stored at position {} has a different {field}",
+                        existing.position
+                    ),
+                ));
+            }
+        }
+        let positions = found.iter().map(|(_, e)| e.position);
+        Ok(Some(AppendOutcome {
+            first_position: positions.clone().min().unwrap_or(0),
+            last_position: positions.max().unwrap_or(0),
+            stream_version: found.iter().map(|(_, e)| e.version).max().unwrap_or(0),
+            already_stored: true,
+        }))
+    }
+
+    /// The stored or staged event with this id.
+    fn find_event(
+        &self,
+        durable: &mut impl Durable,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        if let Some(index) = self.staged_ids.get(&event_id) {
+            return Ok(self.staged.get(*index).map(|staged| staged.event.clone()));
+        }
+        durable.durable_event(event_id)
+    }
+
+    /// Adds checked events to the group and moves its head and clock past them.
+    fn stage(&mut self, events: Vec<Staged>, head: ChainHead) {
+        for staged in events {
+            self.last_at = Some(staged.event.recorded_at);
+            self.staged_ids
+                .insert(staged.event.event_id, self.staged.len());
+            self.staged.push(staged);
+        }
+        self.head = head;
+    }
+}
+
+/// Encodes an event, checks its stored size and chains it after `previous`.
+fn seal(
+    durable: &impl Durable,
+    event: RecordedEvent,
+    previous: &[u8; HASH_LEN],
+) -> Result<Staged, StoreError> {
+    let canonical = durable.canonical(&event)?;
+    if canonical.len() > MAX_EVENT_BYTES {
+        return Err(StoreError::InvalidAppend(format!(
+            "event {} is {} bytes stored; at most {MAX_EVENT_BYTES} are allowed",
+            event.event_id,
+            canonical.len()
+        )));
+    }
+    let hash = envelope::chain(previous, &canonical);
+    Ok(Staged {
+        event,
+        hash,
+        canonical,
+    })
+}
+
+/// Which field of a stored event differs from a retried one, if any. Correlation and causation
+/// ids are left out: a retried request may carry a new request id.
+fn differing_field(stored: &RecordedEvent, new: &ProposedEvent) -> Option<&'static str> {
+    if stored.event_type != new.event_type {
+        Some("type")
+    } else if stored.schema_version != new.schema_version {
+        Some("schema version")
+    } else if stored.occurred_on != new.occurred_on {
+        Some("occurred_on")
+    } else if stored.recorded_by != new.recorded_by {
+        Some("recorded_by")
+    } else if stored.payload != new.payload {
+        Some("payload")
+    } else {
+        None
+    }
+}

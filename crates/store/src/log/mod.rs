@@ -1,0 +1,425 @@
+//! [`LogStore`]: the segment-log back end (store format 2).
+//!
+//! **The log is the only thing that must be durable before an append is acknowledged;
+//! everything else is derived from it and caught up on open.**
+//!
+//! # Files
+//!
+//! ```text
+//! DIR/FORMAT                    "jeugdpad event store: segment log, format 2\n"
+//! DIR/LOCK                      held (flock) by the one process that has the store open
+//! DIR/segments/0000000001.seg   append-only segment files (see `segment.rs`, `record.rs`)
+//! DIR/index/                    sled: the derived indexes and the vault's tree
+//! ```
+//!
+//! # Group commit
+//!
+//! One writer thread owns the segment files. It takes every pending request (up to a bound),
+//! checks them in order ([`crate::check`]), frames the accepted events into **one** contiguous
+//! buffer, writes it with one `write_all` and makes it durable with **one** `fdatasync`. Only then
+//! does it record the new offsets for readers, add the events to the derived indexes (no sync),
+//! publish the new head and answer every waiter. A new segment is created (header written to a
+//! temporary file, synced, renamed, directory synced) before a group that would not fit into the
+//! current one; a group never spans two segments.
+//!
+//! # Recovery
+//!
+//! Open checks every record of every segment: checksum, position, and chain hash. Bytes after
+//! the last complete group commit of the last segment (a write cut short by a crash, never
+//! acknowledged) are cut off with a warning naming the bytes and the position. Anything wrong
+//! before that — a checksum, a hash, a missing segment — refuses to open with
+//! [`StoreError::Corrupt`] naming the position. The indexes are then caught up from their
+//! checkpoint. A failed write or `fdatasync` (a full disk included) puts the writer into a failed
+//! state: every later append fails with [`StoreError::Storage`] until the store is reopened, and
+//! the `fdatasync` is never retried, because after a failed `fdatasync` Linux may already have
+//! dropped the unwritten pages and a second, successful call would prove nothing.
+//!
+//! Limits: a damaged *last* record cannot be told apart from a torn write, so it is cut like
+//! one; a disk that acknowledges `fdatasync` without keeping the data loses what no software can
+//! keep. Opening reads the whole log once (about the cost of one replay).
+
+mod files;
+#[cfg(test)]
+mod format_example;
+mod index;
+mod locations;
+mod open;
+mod record;
+mod segment;
+#[cfg(test)]
+mod tests;
+mod verify;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use tokio::sync::{oneshot, watch};
+
+use crate::check::{Import, Job, Request};
+use crate::sled_store::HeadState;
+use crate::subscription::ReadLog;
+use crate::timings::WriterTimings;
+use crate::vault::Vault;
+use crate::verify::VerifyReport;
+use crate::{
+    validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
+    StoreError, Subscription,
+};
+
+pub(crate) use verify::verify_log_dir;
+
+use files::{LogFiles, RealFiles};
+use index::Index;
+use locations::Locations;
+
+/// The format file's name and the content this code writes and accepts.
+pub(crate) const FORMAT_FILE: &str = "FORMAT";
+pub(crate) const FORMAT: &str = "jeugdpad event store: segment log, format 2\n";
+const SEGMENTS_DIR: &str = "segments";
+const INDEX_DIR: &str = "index";
+
+/// Whether `dir` holds a segment-log store.
+pub fn holds_log_store(dir: &Path) -> bool {
+    dir.join(FORMAT_FILE).is_file()
+}
+
+/// How a [`LogStore`] is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOptions {
+    /// A new segment is started before a group commit that would make the current one larger
+    /// than this (a single larger group gets a segment of its own). At most 4 GiB.
+    pub segment_bytes: u64,
+    /// The most bytes sled keeps of the index's pages in memory.
+    pub index_cache_bytes: u64,
+}
+
+impl Default for LogOptions {
+    /// 256 MiB segments (few files, and a lost file is a bounded loss), a 64 MiB index cache.
+    fn default() -> Self {
+        LogOptions {
+            segment_bytes: 256 << 20,
+            index_cache_bytes: 64 << 20,
+        }
+    }
+}
+
+/// What readers, subscriptions and the writer share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    dir: PathBuf,
+    locations: RwLock<Locations>,
+    index: Index,
+    head: watch::Sender<HeadState>,
+    timings: Arc<WriterTimings>,
+    /// Holds the store's lock while any handle lives.
+    _lock: File,
+}
+
+/// The segment-log event store. See the module docs for the layout and the protocols.
+#[derive(Debug)]
+pub struct LogStore {
+    shared: Arc<Shared>,
+    requests: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl LogStore {
+    /// Opens (or creates) the store in `dir`: checks the log, cuts a torn tail, catches up the
+    /// indexes and starts the writer. See the module docs for what refuses to open.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        LogStore::open_with(dir, &LogOptions::default())
+    }
+
+    /// [`LogStore::open`] with settings.
+    pub fn open_with(dir: &Path, options: &LogOptions) -> Result<Self, StoreError> {
+        LogStore::open_on(dir, options, Arc::new(RealFiles))
+    }
+
+    /// Opens only a store that exists ([`StoreError::NotAStore`] otherwise).
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        if !holds_log_store(dir) {
+            return Err(StoreError::NotAStore(dir.to_path_buf()));
+        }
+        LogStore::open(dir)
+    }
+
+    pub(crate) fn open_on(
+        dir: &Path,
+        options: &LogOptions,
+        files: Arc<dyn LogFiles>,
+    ) -> Result<Self, StoreError> {
+        let opened = open::open(dir, options, files)?;
+        let shared = Arc::clone(&opened.shared);
+        let (requests, receiver) = mpsc::channel();
+        let writer = writer::LogWriter::new(opened, receiver, options.segment_bytes);
+        let writer = std::thread::Builder::new()
+            .name("jeugdpad-log-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::storage("cannot start the writer thread", e))?;
+        tracing::info!(
+            dir = ?dir,
+            head = shared.durable_head(),
+            format = "segment log",
+            "event store opened"
+        );
+        Ok(LogStore {
+            shared,
+            requests: Some(requests),
+            writer: Some(writer),
+        })
+    }
+
+    /// Walks the durable log (checksums, positions, chain) and checks both indexes against it.
+    /// Blocking; safe while appends go on (it checks up to the head at its start).
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        verify::verify_open(&self.shared)
+    }
+
+    /// Like [`EventStore::append`], but blocks the calling thread.
+    pub fn append_blocking(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit(stream_id, expected, events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Imports events with their envelopes as they are; the same contract as
+    /// [`crate::SledStore::import_batch`].
+    pub fn import_batch(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit_import(events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    /// [`LogStore::import_batch`], blocking the calling thread.
+    pub fn import_batch_blocking(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit_import(events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Stops the writer after it answered every submitted append.
+    ///
+    /// Returns once the directory is free for the next opener: the index's sled database lets
+    /// go of its file lock only when its threads have finished, which can trail the close by a
+    /// moment, so this waits (up to five seconds) for that. Other handles on the store (a
+    /// subscription, a vault) keep it open.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        let result = self.shutdown();
+        let index_log = self.shared.dir.join(INDEX_DIR).join("db");
+        let alone = Arc::strong_count(&self.shared) == 1;
+        drop(self);
+        if alone {
+            crate::sled_store::wait_until_unlocked(&index_log);
+        }
+        result
+    }
+
+    /// The kluis beside the log (see [`Vault`]), in the index's sled database.
+    pub fn vault(&self) -> Result<Vault, StoreError> {
+        let owner = Arc::clone(&self.shared) as _;
+        Vault::open(
+            &self.shared.index.db,
+            &self.shared.dir.join(INDEX_DIR),
+            owner,
+        )
+    }
+
+    /// How long appends, writes (`flush`) and `fdatasync`s take.
+    pub fn timings(&self) -> Arc<WriterTimings> {
+        Arc::clone(&self.shared.timings)
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        drop(self.requests.take());
+        let mut result = Ok(());
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the event store writer thread panicked");
+                result = Err(StoreError::Storage("the writer thread panicked".into()));
+            }
+        }
+        self.shared.head.send_modify(|head| head.closed = true);
+        // The indexes are derived, but flushing them now saves catching up on the next open.
+        if let Err(e) = self.shared.index.db.flush() {
+            tracing::warn!(error = %e, "flushing the index on close failed; the next open catches up");
+        }
+        result
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+
+    fn submit(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        crate::sled_store::validate_append(stream_id, &events)?;
+        let (reply, receiver) = oneshot::channel();
+        self.send(Job::Append(Request {
+            stream_id: stream_id.to_owned(),
+            expected,
+            events,
+            reply,
+            submitted: Instant::now(),
+        }))?;
+        Ok(receiver)
+    }
+
+    fn submit_import(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        crate::sled_store::validate_import(&events)?;
+        let (reply, receiver) = oneshot::channel();
+        self.send(Job::Import(Import {
+            events,
+            reply,
+            submitted: Instant::now(),
+        }))?;
+        Ok(receiver)
+    }
+}
+
+impl Drop for LogStore {
+    fn drop(&mut self) {
+        if self.requests.is_some() || self.writer.is_some() {
+            if let Err(e) = self.shutdown() {
+                tracing::error!(error = %e, "closing the event store failed");
+            }
+        }
+    }
+}
+
+impl EventStore for LogStore {
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit(stream_id, expected, events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_stream(stream_id)
+    }
+
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_all(from_position, max)
+    }
+
+    fn head(&self) -> u64 {
+        self.shared.durable_head()
+    }
+
+    fn subscribe(&self, from_position: u64) -> Subscription {
+        let head = self.shared.head.subscribe();
+        Subscription::new(Arc::clone(&self.shared) as _, head, from_position)
+    }
+}
+
+impl ReadLog for Shared {
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        Shared::read_all(self, from_position, max)
+    }
+}
+
+impl Shared {
+    pub(crate) fn durable_head(&self) -> u64 {
+        self.head.borrow().position
+    }
+
+    fn locations(&self) -> std::sync::RwLockReadGuard<'_, Locations> {
+        self.locations
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn missing(position: u64) -> StoreError {
+        StoreError::Corrupt {
+            position: Some(position),
+            what: "a durable position has no record".into(),
+        }
+    }
+
+    pub(crate) fn read_all(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let head = self.durable_head();
+        let mut position = from_position.max(1);
+        let mut events = Vec::new();
+        while position <= head && events.len() < max {
+            let wanted = (max - events.len())
+                .min(usize::try_from(head - position + 1).unwrap_or(usize::MAX));
+            let run = self
+                .locations()
+                .run(position, wanted)
+                .ok_or_else(|| Shared::missing(position))?;
+            run.events(&mut events)?;
+            position += run.count as u64;
+        }
+        Ok(events)
+    }
+
+    /// The durable event at `position`.
+    pub(crate) fn read_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
+        let run = self
+            .locations()
+            .run(position, 1)
+            .ok_or_else(|| Shared::missing(position))?;
+        let mut events = Vec::with_capacity(1);
+        run.events(&mut events)?;
+        events.pop().ok_or_else(|| Shared::missing(position))
+    }
+
+    pub(crate) fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        if validate_stream_id(stream_id).is_err() {
+            return Ok(Vec::new());
+        }
+        let head = self.durable_head();
+        let mut events = Vec::new();
+        for (version, position) in self.index.stream(stream_id)? {
+            if position > head {
+                break;
+            }
+            let event = self.read_at(position)?;
+            if event.stream_id != stream_id || event.version != version {
+                return Err(StoreError::Corrupt {
+                    position: Some(position),
+                    what: format!("stream index {stream_id:?} v{version} points to another event"),
+                });
+            }
+            events.push(event);
+        }
+        Ok(events)
+    }
+}

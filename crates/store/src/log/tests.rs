@@ -1,0 +1,559 @@
+//! Recovery and fault-injection tests of the segment log: torn tails, damage before the end,
+//! missing segments, failed `fdatasync`, a full disk, and the indexes caught up from the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::files::faulty::{Faults, FaultyFiles};
+use super::record::{self, COMMIT, FRAME_HEADER};
+use super::segment::{self, HEADER_LEN};
+use super::*;
+
+/// Tiny segments, so that a few events span several files.
+const OPTIONS: LogOptions = LogOptions {
+    segment_bytes: 1024,
+    index_cache_bytes: 1 << 20,
+};
+
+fn event(n: u64) -> ProposedEvent {
+    ProposedEvent {
+        event_id: uuid::Uuid::from_u128(u128::from(n) + 1),
+        event_type: "signal_received".into(),
+        schema_version: 1,
+        occurred_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date"),
+        recorded_by: "u".into(),
+        correlation_id: None,
+        causation_id: Some(uuid::Uuid::from_u128(7)),
+        payload: serde_json::json!({ "n": n, "pad": "x".repeat(40) }),
+    }
+}
+
+fn open(dir: &Path) -> LogStore {
+    LogStore::open_with(dir, &OPTIONS).expect("open")
+}
+
+/// A closed store with `n` events in streams `s-0`..`s-2`, one append each.
+fn store_with(n: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    for i in 0..n {
+        let stream = format!("s-{}", i % 3);
+        store
+            .append_blocking(&stream, ExpectedVersion::Any, vec![event(i)])
+            .expect("append");
+    }
+    store.close().expect("close");
+    dir
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    segment::list(&dir.join(SEGMENTS_DIR))
+        .expect("list")
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect()
+}
+
+/// Byte offsets of the records in a segment file.
+fn record_offsets(path: &Path) -> Vec<usize> {
+    let bytes = std::fs::read(path).expect("read");
+    let mut at = HEADER_LEN;
+    let mut offsets = Vec::new();
+    while at < bytes.len() {
+        offsets.push(at);
+        at += record::parse_frame(&bytes[at..]).expect("frame").frame_len;
+    }
+    offsets
+}
+
+fn corrupt_position(result: Result<LogStore, StoreError>) -> Option<u64> {
+    match result {
+        Err(StoreError::Corrupt { position, .. }) => position,
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn events_span_segments_and_survive_reopening_with_the_same_chain() {
+    let dir = store_with(40);
+    assert!(segments(dir.path()).len() > 3, "tiny segments roll over");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 40);
+    let all = store.read_all(0, usize::MAX).expect("read_all");
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+    assert_eq!(all[5].payload["n"], 5);
+    assert_eq!(all[5].causation_id, Some(uuid::Uuid::from_u128(7)));
+    let stream = store.read_stream("s-1").expect("read_stream");
+    assert_eq!(
+        stream.iter().map(|e| e.version).collect::<Vec<_>>(),
+        (1..=13).collect::<Vec<_>>()
+    );
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((report.events, report.streams), (40, 3));
+    let hash = report.head_hash.clone();
+    // A retry of an append stored several segments ago is recognised from the index.
+    let retry = store
+        .append_blocking("s-0", ExpectedVersion::Exact(0), vec![event(0)])
+        .expect("retry");
+    assert!(retry.already_stored);
+    assert_eq!(retry.first_position, 1);
+    store.close().expect("close");
+    let offline = verify_log_dir(dir.path(), None).expect("verify_log_dir");
+    assert!(offline.is_ok() && offline.warnings.is_empty(), "{offline}");
+    assert_eq!(offline.head_hash, hash);
+}
+
+#[test]
+fn a_torn_write_at_the_end_is_cut_off_and_the_log_goes_on() {
+    let dir = store_with(5);
+    let last = segments(dir.path()).pop().expect("a segment");
+    let before = std::fs::metadata(&last).expect("metadata").len();
+    // Half of a frame: the length says more than is there.
+    let mut torn = Vec::new();
+    record::frame(&mut torn, COMMIT, &[1u8; 32], &[9u8; 200]);
+    torn.truncate(120);
+    append_bytes(&last, &torn);
+    assert!(
+        verify_log_dir(dir.path(), None)
+            .expect("verify")
+            .warnings
+            .len()
+            == 1
+    );
+
+    let store = open(dir.path());
+    assert_eq!(store.head(), 5);
+    assert_eq!(std::fs::metadata(&last).expect("metadata").len(), before);
+    store
+        .append_blocking("s-0", ExpectedVersion::Exact(2), vec![event(5)])
+        .expect("append after the cut");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn complete_records_of_an_unfinished_group_are_cut_too() {
+    let dir = store_with(4);
+    let last = segments(dir.path()).pop().expect("a segment");
+    let offsets = record_offsets(&last);
+    let bytes = std::fs::read(&last).expect("read");
+    // Copy the last record, clear its commit flag: as if a group's first record reached the
+    // disk but the rest of the group did not.
+    let at = *offsets.last().expect("a record");
+    let mut copy = bytes[at..].to_vec();
+    copy[FRAME_HEADER] = 0;
+    let crc = crc32c::crc32c(&copy[FRAME_HEADER..]);
+    copy[4..8].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&last, [&bytes[..at], &copy[..]].concat()).expect("write");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3, "position 4 was never committed as a group");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn zeros_after_the_last_group_are_a_torn_tail() {
+    let dir = store_with(3);
+    let last = segments(dir.path()).pop().expect("a segment");
+    append_bytes(&last, &[0u8; 300]);
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3);
+}
+
+#[test]
+fn a_flipped_byte_before_the_end_refuses_to_open_naming_the_position() {
+    let dir = store_with(12);
+    let first = segments(dir.path()).remove(0);
+    let offsets = record_offsets(&first);
+    assert!(offsets.len() >= 2);
+    let mut bytes = std::fs::read(&first).expect("read");
+    bytes[offsets[1] + FRAME_HEADER + 60] ^= 0x01;
+    std::fs::write(&first, &bytes).expect("write");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(2)
+    );
+    let report = verify_log_dir(dir.path(), None).expect("verify");
+    assert_eq!(report.first_broken_position(), Some(2));
+}
+
+#[test]
+fn a_record_rewritten_with_a_fresh_checksum_breaks_the_chain() {
+    let dir = store_with(12);
+    let first = segments(dir.path()).remove(0);
+    let offsets = record_offsets(&first);
+    let mut bytes = std::fs::read(&first).expect("read");
+    let at = offsets[1];
+    let len = record::parse_frame(&bytes[at..]).expect("frame").frame_len;
+    let last = at + len - 3; // inside the payload JSON: `"x…x"}` → change one x
+    assert_eq!(bytes[last], b'x');
+    bytes[last] = b'y';
+    let crc = crc32c::crc32c(&bytes[at + FRAME_HEADER..at + len]);
+    bytes[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&first, &bytes).expect("write");
+    let result = LogStore::open_with(dir.path(), &OPTIONS);
+    assert!(
+        matches!(&result, Err(StoreError::Corrupt { position: Some(2), what }) if what.contains("chain hash")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_missing_segment_refuses_to_open() {
+    let dir = store_with(40);
+    let all = segments(dir.path());
+    std::fs::remove_file(&all[1]).expect("remove");
+    let first_of_second = record_offsets(&all[0]).len() as u64 + 1;
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(first_of_second)
+    );
+}
+
+#[test]
+fn a_failed_fdatasync_stops_the_writer_without_retrying() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .expect("a healthy append");
+    faults.fail_sync.store(true, Ordering::SeqCst);
+    let failed = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(4)]);
+    assert!(
+        matches!(&failed, Err(StoreError::Storage(why)) if why.contains("fdatasync") && why.contains("reopened")),
+        "{failed:?}"
+    );
+    let syncs = faults.syncs.load(Ordering::SeqCst);
+    faults.fail_sync.store(false, Ordering::SeqCst);
+    let refused = store.append_blocking("s-1", ExpectedVersion::Any, vec![event(5)]);
+    assert!(
+        matches!(refused, Err(StoreError::Storage(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        faults.syncs.load(Ordering::SeqCst),
+        syncs,
+        "no fsync after a failed one"
+    );
+    assert_eq!(store.head(), 4, "the failed group is not published");
+    store.close().expect("close");
+    // Reopened, the store keeps whatever reached the disk (here: the page cache did).
+    let store = open(dir.path());
+    assert!(store.head() >= 4);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn a_full_disk_stops_the_writer_and_the_partial_write_is_cut_on_reopen() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    faults.space_left.store(50, Ordering::SeqCst);
+    let full = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(3)]);
+    assert!(
+        matches!(&full, Err(StoreError::Storage(why)) if why.contains("disk is full")),
+        "{full:?}"
+    );
+    faults.space_left.store(u64::MAX, Ordering::SeqCst);
+    assert!(store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(4)])
+        .is_err());
+    store.close().expect("close");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 3, "the 50 bytes written are cut");
+    store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .expect("appends work again after reopening");
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn the_index_is_caught_up_or_rebuilt_from_the_log() {
+    let dir = store_with(30);
+    // An index that lost everything (never synced): caught up from position 1.
+    std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).expect("remove index");
+    let store = open(dir.path());
+    assert_eq!(store.read_stream("s-2").expect("read").len(), 10);
+    let outcome = store
+        .append_blocking("s-2", ExpectedVersion::Exact(10), vec![event(30)])
+        .expect("the version comes from the rebuilt index");
+    assert_eq!(outcome.stream_version, 11);
+    assert!(store.verify().expect("verify").is_ok());
+    store.close().expect("close");
+    // An index ahead of the log (taken from a later copy): rebuilt.
+    let index = Index::open(dir.path(), &dir.path().join(INDEX_DIR), 1 << 20).expect("index");
+    index.add(std::iter::empty(), 1000).expect("checkpoint");
+    drop(index);
+    let store = open(dir.path());
+    assert_eq!(store.read_stream("s-2").expect("read").len(), 11);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn a_second_opener_and_an_unknown_format_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    assert!(matches!(
+        LogStore::open_with(dir.path(), &OPTIONS),
+        Err(StoreError::Locked(_))
+    ));
+    assert!(matches!(
+        verify_log_dir(dir.path(), None),
+        Err(StoreError::Locked(_))
+    ));
+    store.close().expect("close");
+    std::fs::write(dir.path().join(FORMAT_FILE), "format 3\n").expect("write");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        None
+    );
+}
+
+fn append_bytes(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open");
+    file.write_all(bytes).expect("append");
+}
+
+/// Simulated power cuts under concurrent appends, from reproducible seeds: after each, every
+/// acknowledged event is where it was acknowledged and the log verifies. The number of seeds
+/// is `JEUGDPAD_POWER_CUTS` (default 200), the first seed `JEUGDPAD_POWER_CUT_SEED`.
+#[test]
+fn acknowledged_events_survive_simulated_power_cuts() {
+    use rand::SeedableRng;
+    let seeds: u64 = std::env::var("JEUGDPAD_POWER_CUTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let first: u64 = std::env::var("JEUGDPAD_POWER_CUT_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let mut acknowledged = 0;
+    for seed in first..first + seeds {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        match power_cut_round(&mut rng) {
+            Ok(acks) => acknowledged += acks,
+            Err(why) => panic!("power cut seed {seed} (JEUGDPAD_POWER_CUT_SEED={seed} JEUGDPAD_POWER_CUTS=1): {why}"),
+        }
+    }
+    assert!(
+        acknowledged as u64 > seeds,
+        "too few appends were acknowledged to prove anything"
+    );
+}
+
+/// One simulated machine: appenders until the power goes off, a cut, a reopen, the checks.
+fn power_cut_round(rng: &mut impl rand::Rng) -> Result<usize, String> {
+    use super::files::power_cut::Power;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let power = Power::new(rng.gen_range(2..80));
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(power.clone()))
+        .map_err(|e| format!("open: {e}"))?;
+    let store = Arc::new(store);
+    let writers: Vec<_> = (0..3u64)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            let sizes: Vec<u64> = (0..200).map(|_| rng.gen_range(1..=3)).collect();
+            std::thread::spawn(move || {
+                let mut acks = Vec::new();
+                for (seq, size) in sizes.into_iter().enumerate() {
+                    let base = writer * 10_000 + seq as u64 * 10;
+                    let batch: Vec<_> = (base..base + size).map(event).collect();
+                    let stream = format!("s-{}", (writer + seq as u64) % 5);
+                    match store.append_blocking(&stream, ExpectedVersion::Any, batch.clone()) {
+                        Ok(outcome) => acks.push((outcome, batch)),
+                        Err(_) => break,
+                    }
+                }
+                acks
+            })
+        })
+        .collect();
+    let mut acks = Vec::new();
+    for writer in writers {
+        acks.extend(writer.join().map_err(|_| "a writer panicked".to_string())?);
+    }
+    Arc::into_inner(store)
+        .ok_or("a store handle is left")?
+        .close()
+        .map_err(|e| e.to_string())?;
+    power.cut(rng).map_err(|e| format!("cut: {e}"))?;
+    if rng.gen_bool(0.3) {
+        // The index is never synced by the store: it may come back older, or not at all.
+        std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).map_err(|e| e.to_string())?;
+    }
+
+    let store = LogStore::open_with(dir.path(), &OPTIONS).map_err(|e| format!("reopen: {e}"))?;
+    let log = store.read_all(0, usize::MAX).map_err(|e| e.to_string())?;
+    for (outcome, batch) in &acks {
+        for (position, proposed) in (outcome.first_position..).zip(batch) {
+            let stored = log.get(position as usize - 1).ok_or_else(|| {
+                format!(
+                    "LOST: position {position} was acknowledged; the log ends at {}",
+                    log.len()
+                )
+            })?;
+            if stored.event_id != proposed.event_id || stored.payload != proposed.payload {
+                return Err(format!(
+                    "position {position} holds another event than acknowledged"
+                ));
+            }
+        }
+    }
+    let report = store.verify().map_err(|e| e.to_string())?;
+    if !report.is_ok() {
+        return Err(format!("verify after the cut: {report}"));
+    }
+    let head = store.head();
+    let next = store
+        .append_blocking("after", ExpectedVersion::NoStream, vec![event(99_999)])
+        .map_err(|e| format!("append after the cut: {e}"))?;
+    if next.first_position != head + 1 {
+        return Err(format!(
+            "the log went on at {} after head {head}",
+            next.first_position
+        ));
+    }
+    Ok(acks.len())
+}
+
+/// A small ext4 file system on a loop device, for a real full disk. Needs root and loop
+/// devices (CI runs as root); `None` where they are missing.
+struct LoopMount {
+    image: PathBuf,
+    path: PathBuf,
+}
+
+impl LoopMount {
+    fn new(bytes: u64) -> Option<LoopMount> {
+        let base = std::env::temp_dir().join(format!("jeugdpad-full-{}", std::process::id()));
+        let (image, path) = (base.with_extension("img"), base);
+        let run = |program: &str, args: &[&std::ffi::OsStr]| {
+            std::process::Command::new(program)
+                .args(args)
+                .output()
+                .is_ok_and(|output| output.status.success())
+        };
+        std::fs::File::create(&image).ok()?.set_len(bytes).ok()?;
+        std::fs::create_dir_all(&path).ok()?;
+        let mount = LoopMount { image, path };
+        let made = run(
+            "mkfs.ext4",
+            &["-q".as_ref(), "-F".as_ref(), mount.image.as_os_str()],
+        ) && run(
+            "mount",
+            &[
+                "-o".as_ref(),
+                "loop".as_ref(),
+                mount.image.as_os_str(),
+                mount.path.as_os_str(),
+            ],
+        );
+        made.then_some(mount)
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .output();
+        let _ = std::fs::remove_dir(&self.path);
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_real_full_disk_stops_the_writer_and_every_acknowledged_event_is_kept() {
+    let Some(mount) = LoopMount::new(8 << 20) else {
+        eprintln!("skipped: no loop device or not root (mkfs.ext4 + mount -o loop failed)");
+        return;
+    };
+    let dir = mount.path.join("store");
+    let options = LogOptions {
+        segment_bytes: 1 << 20,
+        index_cache_bytes: 1 << 20,
+    };
+    let store = LogStore::open_with(&dir, &options).expect("open on the small disk");
+    let mut acks = Vec::new();
+    let error = loop {
+        let n = acks.len() as u64;
+        let mut big = event(n);
+        big.payload = serde_json::json!({ "n": n, "text": "z".repeat(16 << 10) });
+        match store.append_blocking("s", ExpectedVersion::Any, vec![big.clone()]) {
+            Ok(outcome) => acks.push((outcome.first_position, big)),
+            Err(error) => break error,
+        }
+        assert!(acks.len() < 10_000, "8 MiB never filled up");
+    };
+    eprintln!(
+        "after {} appends the full disk answered: {error}",
+        acks.len()
+    );
+    assert!(matches!(error, StoreError::Storage(_)), "{error:?}");
+    let refused = store.append_blocking("t", ExpectedVersion::Any, vec![event(1 << 20)]);
+    assert!(
+        matches!(refused, Err(StoreError::Storage(_))),
+        "{refused:?}"
+    );
+    drop(store);
+
+    // Reopened elsewhere (the full disk has no room for the index to catch up).
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    copy_dir(&dir, elsewhere.path());
+    let store = open(elsewhere.path());
+    assert!(
+        acks.len() > 100,
+        "only {} appends before the disk was full",
+        acks.len()
+    );
+    for (position, proposed) in &acks {
+        let stored = store.shared.read_at(*position).expect("acknowledged event");
+        assert_eq!(stored.event_id, proposed.event_id);
+    }
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn verify_names_a_position_the_indexes_lost() {
+    let dir = store_with(12);
+    let store = open(dir.path());
+    let all = store.read_all(0, usize::MAX).expect("read_all");
+    let (stream_entry, id_entry) = (&all[4], &all[8]);
+    let index = &store.shared.index.db;
+    index
+        .remove(crate::keys::stream_key(
+            &stream_entry.stream_id,
+            stream_entry.version,
+        ))
+        .expect("remove");
+    index
+        .remove(crate::keys::event_id_key(id_entry.event_id))
+        .expect("remove");
+    let report = store.verify().expect("verify");
+    let named: Vec<_> = report.problems.iter().map(|p| p.position).collect();
+    assert_eq!(named, vec![Some(5), Some(9)], "{report}");
+}

@@ -1,0 +1,215 @@
+//! [`Store`]: the event store of a data directory, whichever format it holds.
+//!
+//! A new directory gets the segment log ([`LogStore`], format 2). A directory written by an
+//! earlier release holds a sled store ([`SledStore`], format 1) and is opened with that engine,
+//! unchanged: no upgrade happens on open (see `docs/store-format.md`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::log::holds_log_store;
+use crate::sled_store::holds_store as holds_sled_store;
+use crate::{
+    AppendOutcome, EventStore, ExpectedVersion, LogOptions, LogStore, ProposedEvent, RecordedEvent,
+    SledStore, StoreError, StoreOptions, Subscription, Vault, VerifyReport, WriterTimings,
+};
+
+/// The store in a data directory: the segment log for new directories, sled for those an
+/// earlier release wrote. Every method forwards to the engine.
+#[derive(Debug)]
+pub enum Store {
+    /// Format 1: one sled tree (directories written before the segment log).
+    Sled(SledStore),
+    /// Format 2: the segment log with derived indexes.
+    Log(LogStore),
+}
+
+/// Which engine a directory holds, or would get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// sled (format 1).
+    Sled,
+    /// The segment log (format 2).
+    Log,
+}
+
+impl Format {
+    /// What `dir` holds: `None` when it holds no store (a new one would be [`Format::Log`]).
+    pub fn of(dir: &Path) -> Option<Format> {
+        if holds_log_store(dir) {
+            Some(Format::Log)
+        } else if holds_sled_store(dir) {
+            Some(Format::Sled)
+        } else {
+            None
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating a segment log if there is none.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Store::open_with(dir, &StoreOptions::default())
+    }
+
+    /// [`Store::open`] with settings (`cache_bytes` sizes sled's page cache, or the index's).
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        match Format::of(dir) {
+            Some(Format::Sled) => SledStore::open_with(dir, options).map(Store::Sled),
+            Some(Format::Log) | None => {
+                let options = LogOptions {
+                    index_cache_bytes: options.cache_bytes,
+                    ..LogOptions::default()
+                };
+                LogStore::open_with(dir, &options).map(Store::Log)
+            }
+        }
+    }
+
+    /// Opens only a store that exists ([`StoreError::NotAStore`] otherwise).
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        if Format::of(dir).is_none() {
+            return Err(StoreError::NotAStore(dir.to_path_buf()));
+        }
+        Store::open(dir)
+    }
+
+    /// The format this store is in.
+    pub fn format(&self) -> Format {
+        match self {
+            Store::Sled(_) => Format::Sled,
+            Store::Log(_) => Format::Log,
+        }
+    }
+
+    /// See [`SledStore::verify`] and [`LogStore::verify`].
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        match self {
+            Store::Sled(store) => store.verify(),
+            Store::Log(store) => store.verify(),
+        }
+    }
+
+    /// See [`SledStore::append_blocking`].
+    pub fn append_blocking(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        match self {
+            Store::Sled(store) => store.append_blocking(stream_id, expected, events),
+            Store::Log(store) => store.append_blocking(stream_id, expected, events),
+        }
+    }
+
+    /// See [`SledStore::import_batch`].
+    pub fn import_batch(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        // Submitted now, awaited later (as the engines promise); `Result` only carries one of
+        // two future types without boxing.
+        let sled = match self {
+            Store::Sled(store) => Ok(store.import_batch(events)),
+            Store::Log(store) => Err(store.import_batch(events)),
+        };
+        async move {
+            match sled {
+                Ok(future) => future.await,
+                Err(future) => future.await,
+            }
+        }
+    }
+
+    /// See [`SledStore::import_batch_blocking`].
+    pub fn import_batch_blocking(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        match self {
+            Store::Sled(store) => store.import_batch_blocking(events),
+            Store::Log(store) => store.import_batch_blocking(events),
+        }
+    }
+
+    /// See [`SledStore::close`].
+    pub fn close(self) -> Result<(), StoreError> {
+        match self {
+            Store::Sled(store) => store.close(),
+            Store::Log(store) => store.close(),
+        }
+    }
+
+    /// See [`SledStore::vault`].
+    pub fn vault(&self) -> Result<Vault, StoreError> {
+        match self {
+            Store::Sled(store) => store.vault(),
+            Store::Log(store) => store.vault(),
+        }
+    }
+
+    /// See [`SledStore::timings`].
+    pub fn timings(&self) -> Arc<WriterTimings> {
+        match self {
+            Store::Sled(store) => store.timings(),
+            Store::Log(store) => store.timings(),
+        }
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Store::Sled(store) => store.dir(),
+            Store::Log(store) => store.dir(),
+        }
+    }
+}
+
+impl EventStore for Store {
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = match self {
+            Store::Sled(store) => Ok(store.append(stream_id, expected, events)),
+            Store::Log(store) => Err(store.append(stream_id, expected, events)),
+        };
+        async move {
+            match submitted {
+                Ok(future) => future.await,
+                Err(future) => future.await,
+            }
+        }
+    }
+
+    fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        match self {
+            Store::Sled(store) => store.read_stream(stream_id),
+            Store::Log(store) => store.read_stream(stream_id),
+        }
+    }
+
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        match self {
+            Store::Sled(store) => store.read_all(from_position, max),
+            Store::Log(store) => store.read_all(from_position, max),
+        }
+    }
+
+    fn head(&self) -> u64 {
+        match self {
+            Store::Sled(store) => store.head(),
+            Store::Log(store) => store.head(),
+        }
+    }
+
+    fn subscribe(&self, from_position: u64) -> Subscription {
+        match self {
+            Store::Sled(store) => store.subscribe(from_position),
+            Store::Log(store) => store.subscribe(from_position),
+        }
+    }
+}
