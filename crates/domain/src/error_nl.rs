@@ -210,6 +210,12 @@ impl ValueError {
                  Jeugdpad bewaart nooit een BSN: vul het BSN in het BSN-veld in"
                     .into()
             }
+            ValueError::ContainsBsn { what } => format!(
+                "{} bevat een nummer dat een BSN kan zijn (negen cijfers die de elfproef \
+                 doorstaan); Jeugdpad bewaart nooit een BSN: laat het nummer weg, of vul het BSN \
+                 in het BSN-veld in",
+                what_nl(what)
+            ),
             ValueError::NotASlug => {
                 "een teamcode bestaat alleen uit kleine letters, cijfers, '-' en '_'".into()
             }
@@ -406,6 +412,7 @@ mod tests {
             },
             ValueError::NotPrintable { what: "a user id" },
             ValueError::LooksLikeBsn,
+            ValueError::ContainsBsn { what: "a provider" },
             ValueError::NotASlug,
             ValueError::NotAProductCategory,
             ValueError::ForgedSeal,

@@ -47,6 +47,7 @@
 //! `rules` (the validating fold), `trajectory` (the aggregate and its read accessors), `next`
 //! (which steps the rules allow now), `error` and `error_nl` (every rule's sentence in Dutch).
 
+mod bsn_like;
 mod codec;
 mod codes;
 mod command;
@@ -63,6 +64,7 @@ mod trajectory;
 #[cfg(test)]
 mod tests;
 
+pub use bsn_like::{contains_bsn, passes_elfproef};
 pub use codec::{DecodeError, EncodedEvent, CURRENT_SCHEMA_VERSION};
 pub use codes::{
     AssessmentConclusion, CloseReason, Concern, DecisionFunding, EventType, FosterKind, FosterMode,

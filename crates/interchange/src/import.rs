@@ -285,6 +285,12 @@ fn check_stream(
         if line.recorded_by.as_deref().is_some_and(str::is_empty) {
             return refuse("recorded_by is empty".into());
         }
+        let recorded_by = line.recorded_by.as_deref().unwrap_or(&options.operator);
+        if jeugdpad_domain::contains_bsn(recorded_by) {
+            return refuse(
+                "recorded_by (or --operator) contains a number that could be a BSN; Jeugdpad never stores a BSN".into(),
+            );
+        }
         let event = match Event::decode(&line.event_type, line.schema_version, &line.payload) {
             Ok(event) => event,
             Err(e) => return refuse(e.to_string()),
