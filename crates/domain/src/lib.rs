@@ -51,6 +51,7 @@ mod bsn_like;
 mod codec;
 mod codes;
 mod command;
+mod dates;
 mod error;
 mod error_nl;
 mod event;
@@ -71,6 +72,7 @@ pub use codes::{
     HelpResult, PgbPeriod, PgbReviewDecision, Source, UnknownCode, Urgency, IJW_VERWIJZER_UNKNOWN,
 };
 pub use command::{decide, Command, Decision, MAX_BIRTH_YEARS_AGO};
+pub use dates::{DateBound, DateRule, JEUGDWET_IN_FORCE};
 pub use error::{DomainError, RuleKind};
 pub use error_nl::date_nl;
 pub use event::{

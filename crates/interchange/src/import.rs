@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use chrono::{NaiveDate, Utc};
-use jeugdpad_domain::{decide, Command, Event, EventId, TrajectoryId};
+use jeugdpad_domain::{decide, Command, DateRule, Event, EventId, TrajectoryId};
 use jeugdpad_store::{
     EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, SledStore, MAX_EVENTS_PER_APPEND,
 };
@@ -20,6 +20,9 @@ pub struct ImportOptions {
     pub today: NaiveDate,
     /// `recorded_by` for lines that carry none.
     pub operator: String,
+    /// The bounds of a plausible date: [`DateRule::default`], or [`DateRule::historic`] for
+    /// files that predate the Jeugdwet (`jeugdpad import --historic`).
+    pub dates: DateRule,
 }
 
 /// A line that was not imported, and why.
@@ -301,6 +304,7 @@ fn check_stream(
             &command,
             EventId::from_uuid(line.event_id),
             options.today,
+            &options.dates,
         ) {
             Ok(decision) => state = decision.trajectory,
             Err(e) => return refuse(e.to_string()),

@@ -166,6 +166,11 @@ pub struct ImportArgs {
     /// "Today" for the rules (no step after it); default: today.
     #[arg(long, value_name = "DATE")]
     pub today: Option<chrono::NaiveDate>,
+
+    /// Take steps dated before the Jeugdwet (1 January 2015), from a municipality's older
+    /// files; without it such a step is refused as implausible (docs/rules.md).
+    #[arg(long)]
+    pub historic: bool,
 }
 
 /// Options of `jeugdpad export`.

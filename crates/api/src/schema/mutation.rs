@@ -14,7 +14,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use axum::http::Method;
 use jeugdpad_access::Action;
 use jeugdpad_app::{Context as RecordContext, Request};
-use jeugdpad_domain::{Command, Correction, EventId, Reason, Retraction, TrajectoryId};
+use jeugdpad_domain::{Command, Correction, DateRule, EventId, Reason, Retraction, TrajectoryId};
 use jeugdpad_projections::AsOf;
 use uuid::Uuid;
 
@@ -397,6 +397,7 @@ async fn record(
     let context = RecordContext {
         recorded_by: caller.principal.user().to_string(),
         today,
+        dates: DateRule::default(),
         correlation_id: request_id,
     };
     let recorded = jeugdpad_app::record(&state.store, &state.free_text, &request, &context)
