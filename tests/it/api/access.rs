@@ -965,3 +965,81 @@ async fn the_rate_limit_holds_per_token() {
     // Another token has its own allowance.
     server.lead("noord").gql("{ today }", json!({})).await;
 }
+
+/// A change the policy allows but that is refused after all (a rule of the trajectory, a
+/// conflict, a registry check) is logged as refused with the reason; a stored one as granted.
+/// One entry per attempt, written before the answer.
+#[tokio::test]
+async fn the_log_records_the_outcome_of_a_change_not_the_attempt() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-outcome", "SCHOOL")
+        .await;
+    let consultant = server.consultant("noord");
+    let admin = server.admin();
+    let assess = |on: &str, version: Option<u64>| {
+        let expected = version.map_or(String::new(), |v| format!(", expectedVersion: {v}"));
+        format!(
+            "mutation {{ completeAssessment(trajectoryId: \"{}\", occurredOn: \"{on}\",
+                 conclusion: LIGHT_HELP{expected}) {{ version }} }}",
+            case.id
+        )
+    };
+    let zero_pgb = format!(
+        "mutation {{ grantPgb(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
+             pgb: {{ amountCents: 0, period: MONTH, productCategory: \"45\" }}) {{ version }} }}",
+        case.id
+    );
+    let empty_concerns = "mutation { openTrajectory(occurredOn: \"2026-03-01\", signal: {
+        subjectKey: \"sk-outcome-2\", team: \"noord\", source: SCHOOL, concerns: [],
+        urgency: REGULAR }) { version } }";
+    // (who, the mutation, the outcome it must be logged with)
+    let attempts = [
+        (
+            &consultant,
+            assess("2099-01-01", None),
+            Some("in_the_future"),
+        ),
+        (&consultant, zero_pgb, Some("amount_not_positive")),
+        (&consultant, empty_concerns.to_owned(), Some("no_concerns")),
+        (&consultant, assess("2026-03-02", Some(7)), Some("conflict")),
+        (&consultant, assess("2026-03-02", Some(1)), None),
+        (
+            &admin,
+            "mutation { addTeam(team: \"noord\", name: \"Noord\") }".to_owned(),
+            Some("validation"),
+        ),
+        (
+            &admin,
+            "mutation { addTeam(team: \"centrum\", name: \"Centrum\") }".to_owned(),
+            None,
+        ),
+    ];
+    for (client, mutation, reason) in attempts {
+        let before = server.access_log().await.len();
+        let answer = client.send(&mutation, json!({})).await;
+        assert_eq!(
+            answer.code().is_some(),
+            reason.is_some(),
+            "{mutation}: {}",
+            answer.body
+        );
+        let entries = new_entries(&server, before).await;
+        assert_eq!(entries.len(), 1, "one entry per attempt: {entries:?}");
+        let (outcome, logged_reason) = (entries[0].outcome, entries[0].reason.as_deref());
+        match reason {
+            Some(reason) => {
+                assert_eq!(
+                    (outcome, logged_reason),
+                    (Outcome::Refused, Some(reason)),
+                    "{mutation}"
+                )
+            }
+            None => assert_eq!(
+                (outcome, logged_reason),
+                (Outcome::Granted, None),
+                "{mutation}"
+            ),
+        }
+    }
+}
