@@ -14,6 +14,9 @@
 //! and hands the work's result to [`Pending::settle`], which writes the entry as granted (the
 //! change is stored) or refused with the error's reason slug, before the answer leaves.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
 use async_graphql::Context;
 use chrono::NaiveDate;
 use jeugdpad_access::{permits, AccessAction, AccessEntry, Action, Principal};
@@ -21,6 +24,7 @@ use jeugdpad_domain::{SubjectKey, TeamCode, TrajectoryId};
 use jeugdpad_projections::AsOf;
 use uuid::Uuid;
 
+use crate::auth::rate_key;
 use crate::schema::{ApiError, ApiResult, ErrorCode, RequestId};
 use crate::state::{read, AppState};
 
@@ -69,6 +73,24 @@ pub(crate) struct Gate {
     /// The browser session the caller acts in, if any: a live subscription ends once it is
     /// signed out or expired.
     pub(crate) session: Option<crate::session::Key>,
+    /// How many access-log entries this request (or websocket connection) has written.
+    pub(crate) logged: LoggedAccesses,
+}
+
+/// The access-log entries one request has caused, shared by every resolver of that request.
+///
+/// The rate limit counts requests, but one request can name a trajectory many times (aliases,
+/// a subscription's deliveries): so every entry after a request's first is counted against the
+/// caller's rate limit too, and one token can add no more entries a minute than its allowance.
+/// The first is paid for by the request itself, so ordinary use costs nothing extra.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LoggedAccesses(Arc<AtomicU32>);
+
+impl LoggedAccesses {
+    /// Counts one more entry; whether it is one after the first.
+    fn another(&self) -> bool {
+        self.0.fetch_add(1, Ordering::Relaxed) > 0
+    }
 }
 
 /// What an access concerns, for the log.
@@ -141,13 +163,18 @@ async fn policy(
     request: Option<Uuid>,
 ) -> ApiResult<Pending> {
     let logged = logged_as(&action);
+    let permitted = permits(&gate.principal, &action);
+    // Every refusal is logged, a grant when its action is.
+    if logged.is_some() || permitted.is_err() {
+        charge(state, gate)?;
+    }
     let entry = |kind: AccessAction| {
         let mut entry = AccessEntry::by(Some(&gate.principal), kind, operation);
         entry.trajectory = about.trajectory;
         entry.subject_key.clone_from(&about.subject);
         gate.client.stamp(entry)
     };
-    match permits(&gate.principal, &action) {
+    match permitted {
         Ok(()) => Ok(Pending {
             entry: logged.map(entry),
             request,
@@ -159,6 +186,30 @@ async fn policy(
                 .dutch(refusal.message_nl()))
         }
     }
+}
+
+/// Counts an access about to be logged against the caller's rate limit (all but the request's
+/// first, [`LoggedAccesses`]): over it, `RATE_LIMITED` and nothing is done or logged.
+fn charge(state: &AppState, gate: &Gate) -> ApiResult<()> {
+    if !gate.logged.another() {
+        return Ok(());
+    }
+    let Err(wait) = state.auth.check_rate(&rate_key(&gate.principal)) else {
+        return Ok(());
+    };
+    state.metrics.rate_limited("logged_accesses");
+    let seconds = wait.as_secs().max(1);
+    Err(ApiError::new(
+        ErrorCode::RateLimited,
+        format!(
+            "this request reads or changes more files than this token's rate limit allows; \
+             wait {seconds} seconds and ask for fewer at a time"
+        ),
+    )
+    .dutch(format!(
+        "dit verzoek leest of wijzigt meer dossiers dan de limiet van dit token toestaat; \
+         wacht {seconds} seconden en vraag er minder tegelijk op"
+    )))
 }
 
 /// A granted access whose entry is written once its outcome is known.

@@ -1043,3 +1043,43 @@ async fn the_log_records_the_outcome_of_a_change_not_the_attempt() {
         }
     }
 }
+
+/// One request cannot flood the access log: every entry after a request's first counts against
+/// the token's rate limit, and a field over it is refused without being read or logged.
+#[tokio::test]
+async fn aliases_of_one_read_count_against_the_rate_limit() {
+    let mut options = options();
+    options.auth.requests_per_minute = std::num::NonZeroU32::new(5).expect("not zero");
+    let server = Server::start_with(options).await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-flood", "SCHOOL")
+        .await;
+    // The team lead's token has not been used yet: its whole allowance of five is left.
+    let lead = server.lead("noord");
+    let before = server.access_log().await.len();
+    let aliases: String = (0..12)
+        .map(|i| format!("r{i}: trajectory(id: \"{}\") {{ version }} ", case.id))
+        .collect();
+    let answer = lead.send(&format!("{{ {aliases} }}"), json!({})).await;
+    let errors = answer.body["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let limited = errors
+        .iter()
+        .filter(|e| e["extensions"]["code"] == "RATE_LIMITED")
+        .count();
+    let read = (0..12)
+        .filter(|i| answer.body["data"][format!("r{i}")]["version"] == 1)
+        .count();
+    let logged = new_entries(&server, before).await;
+    // The request took one unit of five, its first read was free, four more were allowed.
+    assert_eq!((read, limited), (5, 7), "{}", answer.body);
+    assert_eq!(logged.len(), read, "{logged:?}");
+    assert!(logged
+        .iter()
+        .all(|e| e.outcome == Outcome::Granted && e.action == AccessAction::Read));
+    // And the token is now out of allowance for a while.
+    let next = lead.send("{ today }", json!({})).await;
+    assert_eq!(next.status, 429, "{}", next.text);
+}
