@@ -286,6 +286,12 @@ pub struct ServeArgs {
     #[arg(long, env = "JEUGDPAD_SECRET_FILE", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
 
+    /// Start with a new installation secret although the store holds trajectories and the old
+    /// secret is missing. Without it `serve` refuses to start (exit 2): restore the secret from
+    /// its backup instead. With it, a BSN no longer finds the youths recorded before.
+    #[arg(long)]
+    pub new_secret: bool,
+
     /// The address people reach Jeugdpad at, when it is not the listening address, e.g.
     /// https://jeugdpad.gemeente.nl behind the municipality's TLS proxy. An https URL marks the
     /// web app's session cookie Secure (sent over TLS only); the identity provider's redirect

@@ -667,3 +667,95 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
         "head {head}, last access-log entry {last_logged}"
     );
 }
+
+/// `serve` refuses to start (exit 2, saying what to restore from where) when the installation
+/// secret is missing while the store holds trajectories — their pseudonyms came from it — and
+/// starts with a new one only when told `--new-secret`.
+#[tokio::test]
+async fn a_missing_secret_is_not_silently_replaced() {
+    tokio::task::spawn_blocking(jeugdpad_binary)
+        .await
+        .expect("the binary is found");
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    jeugdpad(
+        &data,
+        &[
+            "seed",
+            "--synthetic",
+            "--trajectories",
+            "3",
+            "--today",
+            &days_ago(0),
+        ],
+    );
+    let secret = data.join("install-secret");
+    if secret.exists() {
+        std::fs::remove_file(&secret).expect("the secret is removed");
+    }
+
+    let port = free_port();
+    let mut refused = command(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("jeugdpad serve starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = refused.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = refused.kill();
+            panic!("jeugdpad serve started without its installation secret");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let stderr = refused.wait_with_output().expect("its output").stderr;
+    let said = String::from_utf8_lossy(&stderr);
+    assert_eq!(status.code(), Some(2), "{said}");
+    for words in [
+        "install-secret",
+        "is missing",
+        "3 trajectories",
+        "Restore",
+        "--new-secret",
+    ] {
+        assert!(said.contains(words), "{words:?} not in: {said}");
+    }
+    assert!(!secret.exists(), "no new secret was made");
+
+    // Told so explicitly, it starts with a new secret.
+    let serve = Serve {
+        child: Some(
+            command(&data)
+                .args([
+                    "serve",
+                    "--new-secret",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("jeugdpad serve starts"),
+        ),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "jeugdpad serve --new-secret did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(secret.exists(), "a new secret was made");
+    serve.terminate(&work.path().join("no-log"));
+}
