@@ -44,6 +44,9 @@ pub struct VerifyReport {
     pub more_problems: u64,
     /// Findings that are not damage but weaken the check (e.g. no sidecar).
     pub warnings: Vec<String>,
+    /// sled could not open the store at all (its `conf` or log unreadable): nothing could be
+    /// checked, which `jeugdpad verify` reports as unreadable (exit 2), not as damage found.
+    pub unreadable: bool,
 }
 
 impl VerifyReport {
@@ -66,6 +69,7 @@ impl VerifyReport {
             problems: Vec::new(),
             more_problems: 0,
             warnings: Vec::new(),
+            unreadable: false,
         }
     }
 
@@ -159,6 +163,7 @@ pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
         Err(e) => {
             let error = map_open_error(dir, e);
             let mut report = VerifyReport::empty();
+            report.unreadable = true;
             report.problem(
                     (committed > 0).then_some(1),
                     format!(

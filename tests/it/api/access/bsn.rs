@@ -759,3 +759,20 @@ async fn a_missing_secret_is_not_silently_replaced() {
     assert!(secret.exists(), "a new secret was made");
     serve.terminate(&work.path().join("no-log"));
 }
+
+/// A store sled cannot open at all (a damaged `sled/conf`) is unreadable: `verify` exits 2, as
+/// docs/operations.md says, not 1 (damage found).
+#[tokio::test]
+async fn verify_exits_2_on_a_store_it_cannot_open() {
+    tokio::task::spawn_blocking(jeugdpad_binary)
+        .await
+        .expect("the binary is found");
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    jeugdpad(&data, &["team", "add", "noord", "--name", "Noord"]);
+    std::fs::write(data.join("sled/conf"), b"damaged\x00\x01").expect("conf is damaged");
+    let output = command(&data).arg("verify").output().expect("verify runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("UNREADABLE"), "{said}");
+}
