@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use jeugdpad_app::{load, record, Context, FreeText, Request};
-use jeugdpad_domain::{AssessmentConclusion, CloseReason, HelpForm, HelpResult, TrajectoryId};
+use jeugdpad_domain::{
+    AssessmentConclusion, CloseReason, DateRule, HelpForm, HelpResult, TrajectoryId,
+};
 use jeugdpad_store::Store;
 use jeugdpad_tests::{assess, assign, close, date, end, grant, open, request, start};
 
@@ -21,6 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let context = Context {
         recorded_by: "consultant-example".to_owned(),
         today: date("2027-02-09"),
+        dates: DateRule::default(),
         correlation_id: None,
     };
     // Free text (correction reasons) is sealed under the youth's key in the store's vault.

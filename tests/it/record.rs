@@ -19,6 +19,7 @@ fn context() -> Context {
     Context {
         recorded_by: "consultant-a".to_owned(),
         today: date(TODAY),
+        dates: jeugdpad_domain::DateRule::default(),
         correlation_id: None,
     }
 }

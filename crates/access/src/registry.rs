@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use jeugdpad_domain::{SubjectKey, TeamCode, UserId};
+use jeugdpad_domain::{contains_bsn, SubjectKey, TeamCode, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::principal::{Credential, Principal};
@@ -134,6 +134,13 @@ pub enum AdminError {
     /// A name or label that is empty or too long.
     #[error("{0}")]
     Text(String),
+    /// A name, label or token id with a number in it that could be a BSN
+    /// ([`jeugdpad_domain::contains_bsn`]); never repeated.
+    #[error(
+        "{0} contains a number that could be a BSN (nine digits that pass the elfproef); \
+         Jeugdpad never stores a BSN: leave the number out"
+    )]
+    ContainsBsn(&'static str),
 }
 
 impl AdminError {
@@ -159,6 +166,11 @@ impl AdminError {
             AdminError::Text(_) => {
                 "een naam of omschrijving mag niet leeg zijn en niet te lang".into()
             }
+            AdminError::ContainsBsn(what) => format!(
+                "{} bevat een nummer dat een BSN kan zijn (negen cijfers die de elfproef \
+                 doorstaan); Jeugdpad bewaart nooit een BSN: laat het nummer weg",
+                what_nl(what)
+            ),
         }
     }
 }
@@ -298,6 +310,11 @@ impl Registry {
                 if let Some(label) = label {
                     text("a token label", label)?;
                 }
+            }
+            // A token id is generated, never typed: one that holds a BSN is not ours, and
+            // saying so must not repeat it.
+            AdminEvent::TokenRevoked { token } if contains_bsn(token) => {
+                return Err(AdminError::ContainsBsn("a token id"));
             }
             AdminEvent::TokenRevoked { token } => match self.tokens.get(token) {
                 None => return Err(AdminError::UnknownToken(token.clone())),
@@ -459,7 +476,22 @@ impl Registry {
     }
 }
 
-fn text(what: &str, value: &str) -> Result<(), AdminError> {
+/// The Dutch name of what [`text`] checks.
+fn what_nl(what: &str) -> &str {
+    match what {
+        "a team name" => "De naam van het team",
+        "a user name" => "De naam van de gebruiker",
+        "a token label" => "De omschrijving van het token",
+        "a token id" => "Het token-id",
+        other => other,
+    }
+}
+
+/// A name or label: one line, not empty, not too long, no BSN in it.
+fn text(what: &'static str, value: &str) -> Result<(), AdminError> {
+    if contains_bsn(value) {
+        return Err(AdminError::ContainsBsn(what));
+    }
     if value.trim().is_empty() {
         return Err(AdminError::Text(format!("{what} must not be empty")));
     }
@@ -488,6 +520,7 @@ mod tests {
             AdminError::AlreadyRevoked("abc".into()),
             AdminError::ExpiryPassed(Utc::now()),
             AdminError::Text("a name must not be empty".into()),
+            AdminError::ContainsBsn("a token label"),
         ];
         for error in errors {
             let dutch = error.message_nl();
@@ -614,6 +647,39 @@ mod tests {
                 label: None,
             },
             AdminError::ExpiryPassed(now()),
+        );
+        // A BSN (`111222333` passes the elfproef) in a name, a label or a token id.
+        refused(
+            AdminEvent::TeamAdded {
+                team: team("zuid"),
+                name: "Zuid 111.222.333".into(),
+            },
+            AdminError::ContainsBsn("a team name"),
+        );
+        refused(
+            AdminEvent::UserAdded {
+                user: user("piet"),
+                name: "Piet 111 222 333".into(),
+                role: Role::Analyst,
+                team: None,
+            },
+            AdminError::ContainsBsn("a user name"),
+        );
+        refused(
+            AdminEvent::TokenCreated {
+                token: "t2".into(),
+                user: user("jan"),
+                hash: "bb".into(),
+                expires_at: None,
+                label: Some("laptop 111222333".into()),
+            },
+            AdminError::ContainsBsn("a token label"),
+        );
+        refused(
+            AdminEvent::TokenRevoked {
+                token: "111222333".into(),
+            },
+            AdminError::ContainsBsn("a token id"),
         );
         refused(
             AdminEvent::TokenRevoked { token: "t9".into() },

@@ -77,6 +77,7 @@ pub fn as_caller(
             client: gate::ClientInfo::default(),
             expires_at: None,
             session: None,
+            logged: gate::LoggedAccesses::default(),
         })
         .data(schema::RequestId(uuid::Uuid::now_v7()))
         .data(schema::Transport(axum::http::Method::POST))

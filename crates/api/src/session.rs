@@ -150,6 +150,7 @@ impl Session {
             client,
             expires_at: None,
             session: Some(self.key),
+            logged: crate::gate::LoggedAccesses::default(),
         }
     }
 

@@ -71,6 +71,9 @@ pub struct AuthOptions {
     pub requests_per_minute: NonZeroU32,
     /// The installation secret behind BSN pseudonyms; default `<data>/install-secret`.
     pub secret_file: Option<PathBuf>,
+    /// Make a new installation secret even though the store already holds trajectories (their
+    /// BSN look-ups then find nothing): only when the old one is lost for good.
+    pub new_secret: bool,
 }
 
 impl Default for AuthOptions {
@@ -79,6 +82,7 @@ impl Default for AuthOptions {
             oidc: None,
             requests_per_minute: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
             secret_file: None,
+            new_secret: false,
         }
     }
 }
@@ -95,12 +99,51 @@ pub enum StartError {
     /// The installation secret could not be read or created.
     #[error("the installation secret: {0}")]
     Secret(#[from] SecretError),
+    /// The installation secret is missing while the store holds trajectories made with it.
+    #[error(
+        "the installation secret {} is missing, but this store holds {trajectories} \
+         trajectories whose BSN pseudonyms were made with it: with a new secret no BSN would \
+         find its youth any more. Restore the file from the backup kept apart from the data \
+         directory (the municipality's password vault, docs/security.md \"Key material\"), \
+         mode 0600; only if it is lost for good, start once with --new-secret (a BSN then \
+         starts a new subject)",
+        path.display()
+    )]
+    SecretMissing {
+        /// Where the secret should be.
+        path: PathBuf,
+        /// How many trajectories the store holds.
+        trajectories: usize,
+    },
     /// The identity provider's keys could not be loaded.
     #[error("the identity provider (OIDC): {0}")]
     Oidc(#[from] OidcError),
     /// The user registry (the `admin` stream) cannot be read.
     #[error("the user registry: {0}")]
     Registry(String),
+}
+
+/// Makes the installation secret that is missing at `path` — unless the store already holds
+/// `trajectories` (their pseudonyms came from the lost one) and the operator did not say
+/// `--new-secret` (`forced`): a silent new secret would make every BSN look-up find nothing.
+fn new_secret(
+    path: &std::path::Path,
+    trajectories: usize,
+    forced: bool,
+) -> Result<InstallSecret, StartError> {
+    if trajectories > 0 && !forced {
+        return Err(StartError::SecretMissing {
+            path: path.to_path_buf(),
+            trajectories,
+        });
+    }
+    let (secret, created) = InstallSecret::load_or_create(path)?;
+    if created && trajectories > 0 {
+        tracing::warn!(file = ?path, trajectories, "made a NEW installation secret although the store holds trajectories (--new-secret): their youths are no longer found by BSN; back the new secret up apart from the data (docs/security.md)");
+    } else if created {
+        tracing::warn!(file = ?path, "created the installation secret; back it up apart from the data (docs/security.md)");
+    }
+    Ok(secret)
 }
 
 /// Everything a request handler needs. Cheap to clone (all shared).
@@ -140,10 +183,9 @@ impl AppState {
             .secret_file
             .clone()
             .unwrap_or_else(|| store.dir().join(SECRET_FILE));
-        let (secret, created) = InstallSecret::load_or_create(&secret_file)?;
-        if created {
-            tracing::warn!(file = ?secret_file, "created the installation secret; back it up apart from the data (docs/security.md)");
-        }
+        // Read (and checked) now; made, if it is missing, only once the store is known to hold
+        // no trajectory whose pseudonym it made.
+        let existing = InstallSecret::load(&secret_file)?;
         let oidc = match options.auth.oidc.clone() {
             Some(config) => {
                 let issuer = config.issuer.clone();
@@ -166,6 +208,11 @@ impl AppState {
             seconds = started.elapsed().as_secs_f64(),
             "read models rebuilt from the event log"
         );
+        let trajectories = read(&projections).trajectory_count();
+        let secret = match existing {
+            Some(secret) => secret,
+            None => new_secret(&secret_file, trajectories, options.auth.new_secret)?,
+        };
         let registry = {
             let store = Arc::clone(&store);
             tokio::task::spawn_blocking(move || {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jeugdpad_domain::{
-    decide, Command, Correction, DecodeError, DomainError, EventId, RecordedFact, Retraction,
-    Trajectory, TrajectoryId,
+    decide, Command, Correction, DateRule, DecodeError, DomainError, EventId, RecordedFact,
+    Retraction, Trajectory, TrajectoryId,
 };
 use jeugdpad_store::{
     AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, StoreError,
@@ -29,6 +29,9 @@ pub struct Context {
     /// Today's date in the municipality ([`crate::Clock::today`]): the domain refuses steps
     /// dated after it.
     pub today: NaiveDate,
+    /// The bounds of a plausible date ([`DateRule::default`] unless an installation sets its
+    /// own).
+    pub dates: DateRule,
     /// The request that caused this, for tracing.
     pub correlation_id: Option<Uuid>,
 }
@@ -173,7 +176,7 @@ pub fn decide_and_encode(
     event_id: EventId,
     context: &Context,
 ) -> Result<Decided, DomainError> {
-    let decision = decide(state, command, event_id, context.today)?;
+    let decision = decide(state, command, event_id, context.today, &context.dates)?;
     Ok(Decided {
         event: encode(&decision.fact, context),
         trajectory: decision.trajectory,

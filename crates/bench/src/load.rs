@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use jeugdpad_app::{record, Context, Request};
+use jeugdpad_domain::DateRule;
 use jeugdpad_store::Store;
 use jeugdpad_synth::{Cohort, Scenario, SyntheticCase};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,7 @@ pub async fn load(store_dir: &Path, plan: &LoadPlan) -> Result<LoadReport, Bench
     let context = Context {
         recorded_by: "bench-loader".to_owned(),
         today: plan.today,
+        dates: DateRule::default(),
         correlation_id: None,
     };
     let free_text = jeugdpad_app::FreeText::new(store.vault()?);

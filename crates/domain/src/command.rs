@@ -1,6 +1,7 @@
 //! Commands and `decide`: what a user asks, and the facts it produces if every rule holds.
 
 use crate::codes::{AssessmentConclusion, CloseReason, HelpResult};
+use crate::dates::DateRule;
 use crate::error::DomainError;
 use crate::event::{
     AssessmentCompleted, ConsultantAssigned, Correction, DecisionIssued, Event, HelpEnded,
@@ -287,13 +288,21 @@ pub fn decide(
     command: &Command,
     event_id: EventId,
     today: NaiveDate,
+    dates: &DateRule,
 ) -> Result<Decision, DomainError> {
     let occurred_on = command.occurred_on();
     not_in_future(occurred_on, today)?;
     let event = command.to_event();
+    let birth_year = birth_year(state, &event);
     match &event {
-        Event::Step(step) => decide_step(state, occurred_on, step, today)?,
-        Event::Corrected(correction) => decide_correction(state, correction, today)?,
+        Event::Step(step) => {
+            decide_step(state, occurred_on, step, today)?;
+            dates.check_step(step, occurred_on, birth_year)?;
+        }
+        Event::Corrected(correction) => {
+            decide_correction(state, correction, today)?;
+            check_correction_dates(state, correction, dates, birth_year)?;
+        }
         Event::Retracted(retraction) => {
             check_target(state.facts(), retraction.retracts)?;
         }
@@ -301,6 +310,7 @@ pub fn decide(
     if let (Some(signal), Event::Corrected(_) | Event::Retracted(_)) = (state.signal(), &event) {
         not_before_signal(event.event_type(), occurred_on, signal.received_on)?;
     }
+    dates.check_occurred("occurredOn", occurred_on, birth_year)?;
     let fact = RecordedFact {
         event_id,
         version: state.version() + 1,
@@ -321,6 +331,37 @@ pub fn decide(
             },
         })?;
     Ok(Decision { fact, trajectory })
+}
+
+/// The youth's birth year, when known: from the signal being recorded, or the trajectory's.
+fn birth_year(state: &Trajectory, event: &Event) -> Option<i32> {
+    match event {
+        Event::Step(Step::SignalReceived(signal)) => signal.birth_year,
+        _ => state.signal().and_then(|signal| signal.details.birth_year),
+    }
+}
+
+/// The [`DateRule`] over a correction: its replacement date, and the dates inside its
+/// replacement payload counted from the date the corrected step will have (the replacement
+/// date, or the date it was recorded with).
+fn check_correction_dates(
+    state: &Trajectory,
+    correction: &Correction,
+    dates: &DateRule,
+    birth_year: Option<i32>,
+) -> Result<(), DomainError> {
+    if let Some(date) = correction.occurred_on {
+        dates.check_occurred("replacementOccurredOn", date, birth_year)?;
+    }
+    let corrected_on = state
+        .facts()
+        .iter()
+        .find(|fact| fact.event_id == correction.corrects)
+        .map(|fact| fact.occurred_on);
+    match (&correction.payload, correction.occurred_on.or(corrected_on)) {
+        (Some(step), Some(on)) => dates.check_step(step, on, birth_year),
+        _ => Ok(()),
+    }
 }
 
 fn decide_step(

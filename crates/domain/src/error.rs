@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 
 use crate::codes::Concern;
+use crate::dates::DateBound;
 use crate::ids::{EpisodeId, EventId, TeamCode, UserId, ValueError};
 use crate::ladder::HelpForm;
 
@@ -23,6 +24,17 @@ pub enum DomainError {
         date: NaiveDate,
         /// Today.
         today: NaiveDate,
+    },
+    /// A date outside the plausible bounds of [`crate::DateRule`]: before the Jeugdwet, before
+    /// the youth's birth year, or too far ahead.
+    #[error("{field}: the date {date} is not plausible: {}", bound_en(bound))]
+    ImplausibleDate {
+        /// The field that carries it (`occurredOn`, `dueOn`, `validFrom`, …).
+        field: &'static str,
+        /// The date.
+        date: NaiveDate,
+        /// The bound it broke.
+        bound: DateBound,
     },
     /// A signal without concerns.
     #[error("a signal needs at least one concern")]
@@ -202,6 +214,22 @@ fn join(ids: &[EpisodeId]) -> String {
         .join(", ")
 }
 
+/// Which bound a date broke, in English.
+fn bound_en(bound: &DateBound) -> String {
+    match bound {
+        DateBound::Before(earliest) => format!(
+            "it lies before {earliest}, the earliest date recorded (the Jeugdwet came into force \
+             on 2015-01-01; older files come in with `jeugdpad import --historic`); check the year"
+        ),
+        DateBound::BeforeBirthYear(year) => {
+            format!("it lies before the youth's birth year {year}; check the year")
+        }
+        DateBound::YearsAfter { from, years } => {
+            format!("it lies more than {years} years after {from}; check the year")
+        }
+    }
+}
+
 /// The two kinds of user mistake the domain tells apart. The API turns them into the stable
 /// codes `VALIDATION` and `INVALID_TRANSITION` of GraphQL's `extensions.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,6 +252,7 @@ impl DomainError {
             | NoConcerns
             | DuplicateConcern(_)
             | ImplausibleBirthYear { .. }
+            | ImplausibleDate { .. }
             | FosterDetailsMissing
             | FosterDetailsNotAllowed(_)
             | ValidityEndsBeforeStart { .. }
@@ -244,6 +273,7 @@ impl DomainError {
             NoConcerns => "no_concerns",
             DuplicateConcern(_) => "duplicate_concern",
             ImplausibleBirthYear { .. } => "implausible_birth_year",
+            ImplausibleDate { .. } => "implausible_date",
             FosterDetailsMissing => "foster_details_missing",
             FosterDetailsNotAllowed(_) => "foster_details_not_allowed",
             ValidityEndsBeforeStart { .. } => "validity_ends_before_start",

@@ -13,6 +13,7 @@
 use chrono::NaiveDate;
 
 use crate::codes::EventType;
+use crate::dates::DateBound;
 use crate::error::DomainError;
 use crate::ids::{EpisodeId, ValueError};
 
@@ -27,6 +28,36 @@ fn step_nl(event_type: &str) -> &str {
     match EventType::from_code(event_type) {
         Ok(kind) => kind.label_nl(),
         Err(_) => event_type,
+    }
+}
+
+/// The Dutch name of a date field of [`DomainError::ImplausibleDate`].
+fn field_nl(field: &str) -> &str {
+    match field {
+        "occurredOn" => "de datum",
+        "replacementOccurredOn" => "de nieuwe datum",
+        "dueOn" => "de datum van de herbeoordeling",
+        "validFrom" => "de ingangsdatum",
+        "validUntil" => "de einddatum",
+        other => other,
+    }
+}
+
+/// Which bound a date broke, in Dutch.
+fn bound_nl(bound: &DateBound) -> String {
+    match bound {
+        DateBound::Before(earliest) => format!(
+            "die ligt vóór {}, de vroegste datum die Jeugdpad vastlegt (de Jeugdwet geldt sinds \
+             1 januari 2015); controleer het jaar",
+            date_nl(*earliest)
+        ),
+        DateBound::BeforeBirthYear(year) => {
+            format!("die ligt vóór het geboortejaar van de jeugdige ({year}); controleer het jaar")
+        }
+        DateBound::YearsAfter { from, years } => format!(
+            "die ligt meer dan {years} jaar na {}; controleer het jaar",
+            date_nl(*from)
+        ),
     }
 }
 
@@ -57,6 +88,12 @@ impl DomainError {
                 this_year,
             } => format!(
                 "geboortejaar {birth_year} is niet aannemelijk voor jeugdhulp in {this_year}"
+            ),
+            ImplausibleDate { field, date, bound } => format!(
+                "{} {} is niet aannemelijk: {}",
+                field_nl(field),
+                date_nl(*date),
+                bound_nl(bound)
             ),
             FosterDetailsMissing => {
                 "pleegzorg vraagt om de soort pleegzorg (netwerk- of bestandspleegzorg) en de \
@@ -210,6 +247,12 @@ impl ValueError {
                  Jeugdpad bewaart nooit een BSN: vul het BSN in het BSN-veld in"
                     .into()
             }
+            ValueError::ContainsBsn { what } => format!(
+                "{} bevat een nummer dat een BSN kan zijn (negen cijfers die de elfproef \
+                 doorstaan); Jeugdpad bewaart nooit een BSN: laat het nummer weg, of vul het BSN \
+                 in het BSN-veld in",
+                what_nl(what)
+            ),
             ValueError::NotASlug => {
                 "een teamcode bestaat alleen uit kleine letters, cijfers, '-' en '_'".into()
             }
@@ -270,6 +313,11 @@ mod tests {
             DomainError::ImplausibleBirthYear {
                 birth_year: 1907,
                 this_year: 2026,
+            },
+            DomainError::ImplausibleDate {
+                field: "occurredOn",
+                date: day(1),
+                bound: DateBound::Before(day(2)),
             },
             DomainError::FosterDetailsMissing,
             DomainError::FosterDetailsNotAllowed(HelpForm::Mediation),
@@ -348,6 +396,42 @@ mod tests {
         " is not ",
     ];
 
+    /// `every_error` holds one example per rule; the implausible date has three bounds and five
+    /// fields, each with its Dutch words.
+    #[test]
+    fn every_implausible_date_in_dutch() {
+        let bounds = [
+            DateBound::Before(day(2)),
+            DateBound::BeforeBirthYear(2026),
+            DateBound::YearsAfter {
+                from: day(2),
+                years: 3,
+            },
+        ];
+        let fields = [
+            "occurredOn",
+            "replacementOccurredOn",
+            "dueOn",
+            "validFrom",
+            "validUntil",
+        ];
+        for (bound, field) in bounds.iter().cycle().zip(fields) {
+            let error = DomainError::ImplausibleDate {
+                field,
+                date: day(1),
+                bound: *bound,
+            };
+            let padded = format!(" {} ", error.message_nl());
+            assert!(
+                padded.contains("01-03-2026") && !padded.contains(field),
+                "{padded}"
+            );
+            for word in ENGLISH {
+                assert!(!padded.contains(word), "{padded}");
+            }
+        }
+    }
+
     #[test]
     fn every_rule_has_a_dutch_sentence_with_dutch_dates() {
         let errors = every_error();
@@ -406,6 +490,7 @@ mod tests {
             },
             ValueError::NotPrintable { what: "a user id" },
             ValueError::LooksLikeBsn,
+            ValueError::ContainsBsn { what: "a provider" },
             ValueError::NotASlug,
             ValueError::NotAProductCategory,
             ValueError::ForgedSeal,

@@ -41,6 +41,16 @@ pub enum ValueError {
          Jeugdpad never stores a BSN: use the youth's pseudonymous subject key"
     )]
     LooksLikeBsn,
+    /// A text with a number in it that could be a BSN (`crate::contains_bsn`): refused
+    /// without repeating it, because a BSN may only enter through the `bsn` fields.
+    #[error(
+        "{what} contains a number that could be a BSN (nine digits that pass the elfproef); \
+         Jeugdpad never stores a BSN: leave the number out, or give it in the BSN field"
+    )]
+    ContainsBsn {
+        /// The kind of value.
+        what: &'static str,
+    },
     /// A team code that is not a slug.
     #[error("a team code may only contain lowercase letters, digits, '-' and '_'")]
     NotASlug,
@@ -60,9 +70,28 @@ pub enum ValueError {
     },
 }
 
-/// Checks the rules every text value shares. Identifiers (`multiline == false`) must be printable
-/// on one line with no surrounding whitespace; free texts may contain line breaks and tabs.
+/// Checks the rules every text value shares: its shape ([`check_shape`]) and no BSN inside.
 fn check_text(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<(), ValueError> {
+    check_shape(what, value, max, multiline)?;
+    refuse_bsn(what, value)
+}
+
+/// Refuses a text that holds a number that could be a BSN (SPEC §3: a BSN is never stored).
+fn refuse_bsn(what: &'static str, value: &str) -> Result<(), ValueError> {
+    if crate::bsn_like::contains_bsn(value) {
+        return Err(ValueError::ContainsBsn { what });
+    }
+    Ok(())
+}
+
+/// Identifiers (`multiline == false`) must be printable on one line with no surrounding
+/// whitespace; free texts may contain line breaks and tabs.
+fn check_shape(
     what: &'static str,
     value: &str,
     max: usize,
@@ -139,14 +168,30 @@ text_type!(
     /// turns a real BSN into a key with a keyed hash before it reaches the domain.
     SubjectKey,
     |value| {
-        check_text("a subject key", value, 128, false)?;
+        check_shape("a subject key", value, 128, false)?;
         let digits: Vec<char> = value.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
         if (8..=9).contains(&digits.len()) && digits.iter().all(char::is_ascii_digit) {
             return Err(ValueError::LooksLikeBsn);
         }
-        Ok(())
+        if is_keyed_pseudonym(value) {
+            return Ok(());
+        }
+        refuse_bsn("a subject key", value)
     }
 );
+
+/// Whether `value` has the exact shape of the pseudonym `jeugdpad-secrets` makes from a BSN:
+/// `p-` and forty lowercase hex digits of an HMAC. Those digits are random, so about one key in
+/// two hundred holds a run that passes the elfproef by chance; the shape is what the keyed hash
+/// makes, so such a key is not scanned for a BSN.
+fn is_keyed_pseudonym(value: &str) -> bool {
+    value.strip_prefix("p-").is_some_and(|hex| {
+        hex.len() == 40
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
 
 text_type!(
     /// Teamcode: the (sociaal wijk)team that owns a trajectory, as a slug like `wijkteam-noord`.
@@ -425,6 +470,39 @@ mod tests {
             Err(ValueError::ForgedSeal),
         );
         check(Provider::parse("Parlan"), Ok(()));
+    }
+
+    /// Every text type refuses a BSN inside it, bare, dotted or spaced (`111222333` passes the
+    /// elfproef), and still takes the pseudonym shape the keyed hash makes.
+    #[test]
+    fn no_text_holds_a_bsn() {
+        for bsn in ["111222333", "111.222.333", "111 222 333"] {
+            let inside = format!("x{bsn}x");
+            let bsn_of = |what| Err(ValueError::ContainsBsn { what });
+            check(
+                SubjectKey::parse(format!("bsn-{bsn}")),
+                bsn_of("a subject key"),
+            );
+            check(
+                TeamCode::parse(format!("team-{}", bsn.replace(['.', ' '], "-"))),
+                bsn_of("a team code"),
+            );
+            check(UserId::parse(inside.clone()), bsn_of("a user id"));
+            check(EpisodeId::parse(inside.clone()), bsn_of("an episode id"));
+            check(
+                Provider::parse(format!("Zorg {bsn} BV")),
+                bsn_of("a provider"),
+            );
+            check(Reason::parse(format!("zie BSN {bsn}")), bsn_of("a reason"));
+        }
+        let pseudonym = format!("p-abcdef111222333{}", "a".repeat(25));
+        check(SubjectKey::parse(pseudonym.clone()), Ok(()));
+        check(
+            SubjectKey::parse(format!("{pseudonym}0")),
+            Err(ValueError::ContainsBsn {
+                what: "a subject key",
+            }),
+        );
     }
 
     #[test]

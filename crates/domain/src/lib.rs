@@ -47,9 +47,11 @@
 //! `rules` (the validating fold), `trajectory` (the aggregate and its read accessors), `next`
 //! (which steps the rules allow now), `error` and `error_nl` (every rule's sentence in Dutch).
 
+mod bsn_like;
 mod codec;
 mod codes;
 mod command;
+mod dates;
 mod error;
 mod error_nl;
 mod event;
@@ -63,12 +65,14 @@ mod trajectory;
 #[cfg(test)]
 mod tests;
 
+pub use bsn_like::{contains_bsn, passes_elfproef};
 pub use codec::{DecodeError, EncodedEvent, CURRENT_SCHEMA_VERSION};
 pub use codes::{
     AssessmentConclusion, CloseReason, Concern, DecisionFunding, EventType, FosterKind, FosterMode,
     HelpResult, PgbPeriod, PgbReviewDecision, Source, UnknownCode, Urgency, IJW_VERWIJZER_UNKNOWN,
 };
 pub use command::{decide, Command, Decision, MAX_BIRTH_YEARS_AGO};
+pub use dates::{DateBound, DateRule, JEUGDWET_IN_FORCE};
 pub use error::{DomainError, RuleKind};
 pub use error_nl::date_nl;
 pub use event::{

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use chrono::{NaiveDate, Utc};
-use jeugdpad_domain::{decide, Command, Event, EventId, TrajectoryId};
+use jeugdpad_domain::{decide, Command, DateRule, Event, EventId, TrajectoryId};
 use jeugdpad_store::{
     EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, Store, MAX_EVENTS_PER_APPEND,
 };
@@ -20,6 +20,9 @@ pub struct ImportOptions {
     pub today: NaiveDate,
     /// `recorded_by` for lines that carry none.
     pub operator: String,
+    /// The bounds of a plausible date: [`DateRule::default`], or [`DateRule::historic`] for
+    /// files that predate the Jeugdwet (`jeugdpad import --historic`).
+    pub dates: DateRule,
 }
 
 /// A line that was not imported, and why.
@@ -285,6 +288,12 @@ fn check_stream(
         if line.recorded_by.as_deref().is_some_and(str::is_empty) {
             return refuse("recorded_by is empty".into());
         }
+        let recorded_by = line.recorded_by.as_deref().unwrap_or(&options.operator);
+        if jeugdpad_domain::contains_bsn(recorded_by) {
+            return refuse(
+                "recorded_by (or --operator) contains a number that could be a BSN; Jeugdpad never stores a BSN".into(),
+            );
+        }
         let event = match Event::decode(&line.event_type, line.schema_version, &line.payload) {
             Ok(event) => event,
             Err(e) => return refuse(e.to_string()),
@@ -295,6 +304,7 @@ fn check_stream(
             &command,
             EventId::from_uuid(line.event_id),
             options.today,
+            &options.dates,
         ) {
             Ok(decision) => state = decision.trajectory,
             Err(e) => return refuse(e.to_string()),

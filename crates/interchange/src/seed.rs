@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jeugdpad_app::Context;
-use jeugdpad_domain::TrajectoryId;
+use jeugdpad_domain::{DateRule, TrajectoryId};
 use jeugdpad_store::{
     AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent, Store, StoreError,
     MAX_EVENTS_PER_APPEND,
@@ -483,6 +483,7 @@ fn decide_case(case: &SyntheticCase, options: &SeedOptions) -> Result<Vec<Propos
     let context = Context {
         recorded_by: options.recorded_by.clone(),
         today: options.today,
+        dates: DateRule::default(),
         correlation_id: None,
     };
     let steps = case

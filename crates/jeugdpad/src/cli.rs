@@ -166,6 +166,11 @@ pub struct ImportArgs {
     /// "Today" for the rules (no step after it); default: today.
     #[arg(long, value_name = "DATE")]
     pub today: Option<chrono::NaiveDate>,
+
+    /// Take steps dated before the Jeugdwet (1 January 2015), from a municipality's older
+    /// files; without it such a step is refused as implausible (docs/rules.md).
+    #[arg(long)]
+    pub historic: bool,
 }
 
 /// Options of `jeugdpad export`.
@@ -280,6 +285,12 @@ pub struct ServeArgs {
     /// start with mode 0600. Back it up apart from the data (docs/security.md).
     #[arg(long, env = "JEUGDPAD_SECRET_FILE", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+
+    /// Start with a new installation secret although the store holds trajectories and the old
+    /// secret is missing. Without it `serve` refuses to start (exit 2): restore the secret from
+    /// its backup instead. With it, a BSN no longer finds the youths recorded before.
+    #[arg(long)]
+    pub new_secret: bool,
 
     /// The address people reach Jeugdpad at, when it is not the listening address, e.g.
     /// https://jeugdpad.gemeente.nl behind the municipality's TLS proxy. An https URL marks the

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use jeugdpad_domain::DateRule;
 use jeugdpad_interchange::{ExportFormat, ExportOptions, ExportWhat, ImportOptions, SeedOptions};
 use jeugdpad_store::{EventStore, Store};
 use jeugdpad_synth::Scenario;
@@ -113,6 +114,11 @@ pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>
     let options = ImportOptions {
         today: args.today.unwrap_or_else(today),
         operator: args.operator.clone(),
+        dates: if args.historic {
+            DateRule::historic()
+        } else {
+            DateRule::default()
+        },
     };
     let progress = bar(None, "events stored");
     let result =

@@ -45,6 +45,7 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
                 oidc,
                 requests_per_minute: per_minute,
                 secret_file: args.secret_file.clone(),
+                new_secret: args.new_secret,
             },
             ..Options::default()
         };

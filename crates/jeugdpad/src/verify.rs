@@ -18,6 +18,14 @@ pub fn run(data: &Path, at: Option<u64>) -> Result<ExitCode, Box<dyn Error>> {
         other => other?,
     };
     print!("{report}");
+    if report.unreadable {
+        println!(
+            "UNREADABLE: the store cannot be opened, so nothing could be checked. Do not start \
+             the server on this directory: restore the latest backup that verifies, and keep \
+             this copy for investigation."
+        );
+        return Ok(ExitCode::from(2));
+    }
     if report.is_ok() {
         // The segment log's indexes are derived: its check covers the log itself, and the
         // indexes are caught up from the log whenever the store opens.

@@ -93,6 +93,13 @@ impl InstallSecret {
         }
     }
 
+    /// Reads the secret at `path`; `None` if there is no file (the caller decides whether a
+    /// new one may be made: not for a store whose pseudonyms came from a lost one). The same
+    /// checks as [`InstallSecret::load_or_create`] on a file that is there.
+    pub fn load(path: &Path) -> Result<Option<InstallSecret>, SecretError> {
+        read(path)
+    }
+
     /// A fresh secret from the operating system's random source.
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];

@@ -47,6 +47,9 @@ pub struct VerifyReport {
     /// The position asked for with [`verify_dir_at`] and the chain hash stored with it (hex);
     /// `None` when none was asked for or the log does not reach it.
     pub hash_at: Option<(u64, String)>,
+    /// sled could not open the store at all (its `conf` or log unreadable): nothing could be
+    /// checked, which `jeugdpad verify` reports as unreadable (exit 2), not as damage found.
+    pub unreadable: bool,
 }
 
 impl VerifyReport {
@@ -70,6 +73,7 @@ impl VerifyReport {
             more_problems: 0,
             warnings: Vec::new(),
             hash_at: None,
+            unreadable: false,
         }
     }
 
@@ -195,6 +199,7 @@ fn verify_any_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreErro
         Err(e) => {
             let error = map_open_error(dir, e);
             let mut report = VerifyReport::empty();
+            report.unreadable = true;
             report.problem(
                     (committed > 0).then_some(1),
                     format!(

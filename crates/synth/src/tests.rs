@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use jeugdpad_domain::{
-    decide, CloseReason, DomainError, Event, EventType, HelpForm, Level, Trajectory,
+    decide, CloseReason, DateRule, DomainError, Event, EventType, HelpForm, Level, Trajectory,
 };
 
 use crate::{generate, Pathway, Scenario, ScenarioError, Span, SyntheticCase};
@@ -27,9 +27,15 @@ fn cohort(count: u64, seed: u64) -> Vec<SyntheticCase> {
 fn replay(case: &SyntheticCase, today: NaiveDate) -> Result<Trajectory, (usize, DomainError)> {
     let mut state = Trajectory::default();
     for (i, step) in case.commands.iter().enumerate() {
-        state = decide(&state, &step.command, step.event_id, today)
-            .map_err(|e| (i, e))?
-            .trajectory;
+        state = decide(
+            &state,
+            &step.command,
+            step.event_id,
+            today,
+            &DateRule::default(),
+        )
+        .map_err(|e| (i, e))?
+        .trajectory;
     }
     Ok(state)
 }

@@ -965,3 +965,121 @@ async fn the_rate_limit_holds_per_token() {
     // Another token has its own allowance.
     server.lead("noord").gql("{ today }", json!({})).await;
 }
+
+/// A change the policy allows but that is refused after all (a rule of the trajectory, a
+/// conflict, a registry check) is logged as refused with the reason; a stored one as granted.
+/// One entry per attempt, written before the answer.
+#[tokio::test]
+async fn the_log_records_the_outcome_of_a_change_not_the_attempt() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-outcome", "SCHOOL")
+        .await;
+    let consultant = server.consultant("noord");
+    let admin = server.admin();
+    let assess = |on: &str, version: Option<u64>| {
+        let expected = version.map_or(String::new(), |v| format!(", expectedVersion: {v}"));
+        format!(
+            "mutation {{ completeAssessment(trajectoryId: \"{}\", occurredOn: \"{on}\",
+                 conclusion: LIGHT_HELP{expected}) {{ version }} }}",
+            case.id
+        )
+    };
+    let zero_pgb = format!(
+        "mutation {{ grantPgb(trajectoryId: \"{}\", occurredOn: \"2026-03-02\",
+             pgb: {{ amountCents: 0, period: MONTH, productCategory: \"45\" }}) {{ version }} }}",
+        case.id
+    );
+    let empty_concerns = "mutation { openTrajectory(occurredOn: \"2026-03-01\", signal: {
+        subjectKey: \"sk-outcome-2\", team: \"noord\", source: SCHOOL, concerns: [],
+        urgency: REGULAR }) { version } }";
+    // (who, the mutation, the outcome it must be logged with)
+    let attempts = [
+        (
+            &consultant,
+            assess("2099-01-01", None),
+            Some("in_the_future"),
+        ),
+        (&consultant, zero_pgb, Some("amount_not_positive")),
+        (&consultant, empty_concerns.to_owned(), Some("no_concerns")),
+        (&consultant, assess("2026-03-02", Some(7)), Some("conflict")),
+        (&consultant, assess("2026-03-02", Some(1)), None),
+        (
+            &admin,
+            "mutation { addTeam(team: \"noord\", name: \"Noord\") }".to_owned(),
+            Some("validation"),
+        ),
+        (
+            &admin,
+            "mutation { addTeam(team: \"centrum\", name: \"Centrum\") }".to_owned(),
+            None,
+        ),
+    ];
+    for (client, mutation, reason) in attempts {
+        let before = server.access_log().await.len();
+        let answer = client.send(&mutation, json!({})).await;
+        assert_eq!(
+            answer.code().is_some(),
+            reason.is_some(),
+            "{mutation}: {}",
+            answer.body
+        );
+        let entries = new_entries(&server, before).await;
+        assert_eq!(entries.len(), 1, "one entry per attempt: {entries:?}");
+        let (outcome, logged_reason) = (entries[0].outcome, entries[0].reason.as_deref());
+        match reason {
+            Some(reason) => {
+                assert_eq!(
+                    (outcome, logged_reason),
+                    (Outcome::Refused, Some(reason)),
+                    "{mutation}"
+                )
+            }
+            None => assert_eq!(
+                (outcome, logged_reason),
+                (Outcome::Granted, None),
+                "{mutation}"
+            ),
+        }
+    }
+}
+
+/// One request cannot flood the access log: every entry after a request's first counts against
+/// the token's rate limit, and a field over it is refused without being read or logged.
+#[tokio::test]
+async fn aliases_of_one_read_count_against_the_rate_limit() {
+    let mut options = options();
+    options.auth.requests_per_minute = std::num::NonZeroU32::new(5).expect("not zero");
+    let server = Server::start_with(options).await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-flood", "SCHOOL")
+        .await;
+    // The team lead's token has not been used yet: its whole allowance of five is left.
+    let lead = server.lead("noord");
+    let before = server.access_log().await.len();
+    let aliases: String = (0..12)
+        .map(|i| format!("r{i}: trajectory(id: \"{}\") {{ version }} ", case.id))
+        .collect();
+    let answer = lead.send(&format!("{{ {aliases} }}"), json!({})).await;
+    let errors = answer.body["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let limited = errors
+        .iter()
+        .filter(|e| e["extensions"]["code"] == "RATE_LIMITED")
+        .count();
+    let read = (0..12)
+        .filter(|i| answer.body["data"][format!("r{i}")]["version"] == 1)
+        .count();
+    let logged = new_entries(&server, before).await;
+    // The request took one unit of five, its first read was free, four more were allowed.
+    assert_eq!((read, limited), (5, 7), "{}", answer.body);
+    assert_eq!(logged.len(), read, "{logged:?}");
+    assert!(logged
+        .iter()
+        .all(|e| e.outcome == Outcome::Granted && e.action == AccessAction::Read));
+    // And the token is now out of allowance for a while.
+    let next = lead.send("{ today }", json!({})).await;
+    assert_eq!(next.status, 429, "{}", next.text);
+}

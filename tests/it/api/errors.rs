@@ -286,3 +286,80 @@ async fn a_bsn_written_wrongly_is_told_so_rather_than_failing_the_elfproef() {
         );
     }
 }
+
+/// An implausible date (docs/rules.md, `DateRule`) is refused with `VALIDATION` and the slug
+/// `implausible_date`, through every date-bearing field of the API; nothing is written.
+#[tokio::test]
+async fn an_implausible_date_is_refused_and_writes_nothing() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-err-implausible", "SCHOOL")
+        .await;
+    case.request("2026-03-02", "SPECIALIST_AMBULANT").await;
+    case.step(
+        "issueDecision",
+        "2026-03-03",
+        "decision: { granted: true, form: SPECIALIST_AMBULANT, validFrom: \"2026-03-03\", funding: PGB }",
+    )
+    .await;
+    case.step(
+        "grantPgb",
+        "2026-03-04",
+        "pgb: { amountCents: 120000, period: MONTH, productCategory: \"45\" }",
+    )
+    .await;
+    case.request("2026-03-05", "PARENTING_SUPPORT").await;
+    let consultant = server.consultant("noord");
+    let before = written(&server).await;
+    let step = |mutation: &str, on: &str, args: &str| {
+        format!(
+            "mutation {{ {mutation}(trajectoryId: \"{}\", occurredOn: \"{on}\", {args}) {{ version }} }}",
+            case.id
+        )
+    };
+    let decision = |from: &str, until: &str| {
+        step(
+            "issueDecision",
+            "2026-03-06",
+            &format!("decision: {{ granted: true, form: PARENTING_SUPPORT, validFrom: \"{from}\", validUntil: \"{until}\", funding: IN_KIND }}"),
+        )
+    };
+    let opened = |on: &str| {
+        format!(
+            "mutation {{ openTrajectory(occurredOn: \"{on}\", signal: {{ subjectKey: \"sk-err-1900\",
+                 team: \"noord\", source: SCHOOL, concerns: [PARENTING], urgency: REGULAR }}) {{ version }} }}"
+        )
+    };
+    let attempts = [
+        opened("1900-01-01"),
+        opened("0000-01-01"),
+        opened("2014-12-31"),
+        step("schedulePgbReview", "2026-03-06", "dueOn: \"9999-12-31\""),
+        step("schedulePgbReview", "2026-03-06", "dueOn: \"2030-01-01\""),
+        decision("2026-03-06", "9999-12-31"),
+        decision("1900-01-01", "2026-12-31"),
+        decision("2031-01-01", "2031-12-31"),
+    ];
+    for query in attempts {
+        let answer = consultant.send(&query, json!({})).await;
+        assert_eq!(
+            answer.code(),
+            Some("VALIDATION"),
+            "{query}: {}",
+            answer.body
+        );
+        assert_eq!(reason(&answer), Some("implausible_date"), "{}", answer.body);
+    }
+    assert_eq!(
+        written(&server).await,
+        before,
+        "a refused step writes nothing"
+    );
+    // The bounds are inclusive: a review due three years on is plausible.
+    consultant
+        .gql(
+            &step("schedulePgbReview", "2026-03-06", "dueOn: \"2029-03-06\""),
+            json!({}),
+        )
+        .await;
+}

@@ -694,3 +694,36 @@ async fn without_a_token_nothing_runs_and_the_attempt_is_logged() {
     assert_eq!(entry["outcome"], json!("refused"));
     assert_eq!(entry["reason"], json!("unknown_token"));
 }
+
+/// A method no route takes (PUT, DELETE; POST to `/health`) is a 405 with the error body every
+/// refusal has, and the `Allow` header.
+#[tokio::test]
+async fn other_methods_are_refused_with_405_and_an_error_body() {
+    let h = harness().await;
+    for (method, uri) in [
+        (axum::http::Method::PUT, "/graphql"),
+        (axum::http::Method::DELETE, "/graphql"),
+        (axum::http::Method::POST, "/health"),
+        (axum::http::Method::DELETE, "/metrics"),
+    ] {
+        let request = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header(header::AUTHORIZATION, "Bearer x")
+            .body(Body::empty())
+            .expect("request");
+        let answer = h.send(request).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert_eq!(
+            answer.code(),
+            "VALIDATION",
+            "{method} {uri}: {}",
+            answer.body
+        );
+        assert!(answer.headers.contains_key(header::ALLOW), "{method} {uri}");
+    }
+}

@@ -155,6 +155,7 @@ async fn a_team_only_the_history_names_is_known() {
     let context = Context {
         recorded_by: "import".into(),
         today: today(),
+        dates: jeugdpad_domain::DateRule::default(),
         correlation_id: None,
     };
     let open = jeugdpad_tests::open("2026-05-01", "sk-scope-beemster", "beemster");

@@ -296,6 +296,7 @@ fn only_trajectory_streams_are_exported_and_imported() {
         &ImportOptions {
             today: today(),
             operator: "import".into(),
+            dates: jeugdpad_domain::DateRule::default(),
         },
         &|_| {},
     )

@@ -45,6 +45,7 @@ fn export_then_import_into_an_empty_store_gives_identical_hashes_and_figures() {
     let options = ImportOptions {
         today: today(),
         operator: "import".into(),
+        dates: jeugdpad_domain::DateRule::default(),
     };
     let report =
         import(&target, std::io::BufReader::new(file), &options, &|_| {}).expect("import succeeds");
@@ -110,6 +111,7 @@ fn an_import_refuses_a_bad_stream_whole_and_takes_the_good_ones() {
     let options = ImportOptions {
         today: today(),
         operator: "import".into(),
+        dates: jeugdpad_domain::DateRule::default(),
     };
     let report = import(&target, file.as_bytes(), &options, &|_| {}).expect("import runs");
     assert_eq!(report.streams_rejected, 1);
@@ -134,4 +136,44 @@ fn an_import_refuses_a_bad_stream_whole_and_takes_the_good_ones() {
     assert!(target.read_stream(&victim).expect("reads").is_empty());
     assert_eq!(target.head(), (lines.len() - victim_lines) as u64);
     assert!(target.verify().expect("verify").is_ok());
+}
+
+/// A trajectory signalled before the Jeugdwet (2015) is refused as implausible, unless the
+/// import is told the file is historic (`jeugdpad import --historic`).
+#[test]
+fn a_file_from_before_the_jeugdwet_needs_the_historic_flag() {
+    let (source_dir, out) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let source = seeded(source_dir.path(), 3, 11);
+    let exported = export_to(&source, out.path(), ExportFormat::Jsonl, ExportWhat::Events);
+    let mut signal: serde_json::Value = exported
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .find(|line: &serde_json::Value| line["version"] == 1)
+        .expect("a signal");
+    signal["occurred_on"] = serde_json::json!("2012-05-01");
+    signal["payload"]["birth_year"] = serde_json::Value::Null;
+    let file = format!("{signal}\n");
+    let import_with = |dates: jeugdpad_domain::DateRule| {
+        let target_dir = tempfile::tempdir().expect("tempdir");
+        let target = Store::open(target_dir.path()).expect("store opens");
+        let options = ImportOptions {
+            today: today(),
+            operator: "import".into(),
+            dates,
+        };
+        import(&target, file.as_bytes(), &options, &|_| {}).expect("the import runs")
+    };
+    let refused = import_with(jeugdpad_domain::DateRule::default());
+    assert_eq!(refused.events_imported, 0);
+    assert!(
+        refused.rejections[0].reason.contains("2015-01-01"),
+        "{:?}",
+        refused.rejections
+    );
+    let historic = import_with(jeugdpad_domain::DateRule::historic());
+    assert!(historic.rejections.is_empty(), "{:?}", historic.rejections);
+    assert_eq!(historic.events_imported, 1);
 }

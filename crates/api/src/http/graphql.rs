@@ -70,6 +70,7 @@ async fn sign_in(
                 client: client.clone(),
                 expires_at: signed_in.expires_at,
                 session: None,
+                logged: crate::gate::LoggedAccesses::default(),
             })
         }
         Err(failure) => {

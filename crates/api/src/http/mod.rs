@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ALLOW, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::map_response(move |response| {
             explain_body_limit(response, limit)
         }))
+        .layer(middleware::map_response(explain_method_not_allowed))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             error_response(
@@ -171,6 +172,31 @@ async fn explain_body_limit(response: Response, limit: usize) -> Response {
         return too_large(limit, JSON);
     }
     response
+}
+
+/// The router's own 405 (a PUT or DELETE, a POST to `/health`) has no body: give it the error
+/// body every other refusal has, and keep its `Allow` header.
+async fn explain_method_not_allowed(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || is_json {
+        return response;
+    }
+    let allow = response.headers().get(ALLOW).cloned();
+    let mut explained = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        JSON,
+        ErrorCode::Validation,
+        "this address does not take this HTTP method; the Allow header names the ones it takes \
+         (GraphQL: POST, or GET for queries)",
+    );
+    if let Some(allow) = allow {
+        explained.headers_mut().insert(ALLOW, allow);
+    }
+    explained
 }
 
 /// `/health`: the store's head and how far the read models are.

@@ -172,6 +172,7 @@ async fn websocket_sign_in(
             client,
             expires_at: signed_in.expires_at,
             session: None,
+            logged: crate::gate::LoggedAccesses::default(),
         }),
         Err(failure) => {
             state.metrics.sign_in_failed("websocket", &failure.reason());

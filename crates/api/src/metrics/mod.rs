@@ -75,7 +75,8 @@ pub(crate) struct SignInLabels {
 /// Labels of a refusal for going too fast.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RateLimitLabels {
-    /// `caller` (one token's or one identity-provider user's limit) or `failed_sign_ins` (one
+    /// `caller` (one token's or one identity-provider user's limit), `logged_accesses` (the
+    /// same limit, reached by the access-log entries of one request) or `failed_sign_ins` (one
     /// client address' failed sign-ins).
     pub(crate) reason: String,
 }

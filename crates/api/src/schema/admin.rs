@@ -15,7 +15,7 @@ use super::inputs;
 use super::mutation::subject_of;
 use super::scalars::DateTime;
 use super::RequestId;
-use crate::gate::{allow, gate, About};
+use crate::gate::{allow, gate, permit, About, Pending};
 use crate::state::AppState;
 
 /// Rol.
@@ -339,7 +339,7 @@ impl AdminMutation {
             return Err(ApiError::invalid("expiresInDays", "must be between 1 and 3650").into());
         }
         let user = inputs::user("user", user)?;
-        allow(ctx, Action::ManageAccess, About::default()).await?;
+        let pending = permit(ctx, Action::ManageAccess, About::default()).await?;
         let state = ctx.data_unchecked::<AppState>();
         let by = gate(ctx)?.principal.user().to_string();
         let now = state.clock.now();
@@ -353,7 +353,8 @@ impl AdminMutation {
             &state.clock,
         )
         .await;
-        let (minted, outcome) = created.map_err(|error| change_error(ctx, error))?;
+        let created = created.map_err(|error| change_error(ctx, error));
+        let (minted, outcome) = pending.settle(state, created).await?;
         in_force(ctx, outcome.last_position).await?;
         Ok(CreatedToken {
             token_id: minted.id.to_string(),
@@ -386,20 +387,15 @@ impl AdminMutation {
             trajectory: None,
             subject: Some(subject.clone()),
         };
-        allow(ctx, Action::Erase, about).await?;
+        let pending = permit(ctx, Action::Erase, about).await?;
         let state = ctx.data_unchecked::<AppState>();
-        let free_text = state.free_text.clone();
-        let key = subject.clone();
-        let key_destroyed = tokio::task::spawn_blocking(move || free_text.erase(&key))
-            .await
-            .map_err(|e| {
-                ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx))
-            })?
-            .map_err(|e| {
-                ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx))
-            })?;
+        let key_destroyed = match destroy_key(ctx, &subject).await {
+            Ok(destroyed) => destroyed,
+            Err(error) => return Err(pending.refused(state, error).await.into()),
+        };
         record(
             ctx,
+            pending,
             AdminEvent::SubjectErased {
                 subject_key: subject.clone(),
             },
@@ -412,19 +408,33 @@ impl AdminMutation {
     }
 }
 
-/// Gate (manage access), then record the change.
-async fn administer(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
-    allow(ctx, Action::ManageAccess, About::default()).await?;
-    record(ctx, event).await
+/// Destroys `subject`'s data key in the vault (durably); whether there was one.
+async fn destroy_key(ctx: &Context<'_>, subject: &SubjectKey) -> ApiResult<bool> {
+    let free_text = ctx.data_unchecked::<AppState>().free_text.clone();
+    let key = subject.clone();
+    tokio::task::spawn_blocking(move || free_text.erase(&key))
+        .await
+        .map_err(|e| {
+            ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx))
+        })?
+        .map_err(|e| ApiError::internal("the erasure failed; nothing was erased", &e, request(ctx)))
 }
 
-/// Records an admin change and waits until the registry includes it.
-async fn record(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
+/// Gate (manage access), then record the change.
+async fn administer(ctx: &Context<'_>, event: AdminEvent) -> ApiResult<()> {
+    let pending = permit(ctx, Action::ManageAccess, About::default()).await?;
+    record(ctx, pending, event).await
+}
+
+/// Records an admin change, logs its outcome (`pending`: the access the gate granted) and
+/// waits until the registry includes it.
+async fn record(ctx: &Context<'_>, pending: Pending, event: AdminEvent) -> ApiResult<()> {
     let state = ctx.data_unchecked::<AppState>();
     let by = gate(ctx)?.principal.user().to_string();
-    let outcome = change(&state.store, event, &by, &state.clock)
+    let changed = change(&state.store, event, &by, &state.clock)
         .await
-        .map_err(|error| change_error(ctx, error))?;
+        .map_err(|error| change_error(ctx, error));
+    let outcome = pending.settle(state, changed).await?;
     in_force(ctx, outcome.last_position).await
 }
 

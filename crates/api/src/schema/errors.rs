@@ -140,6 +140,17 @@ impl ApiError {
         self.code
     }
 
+    /// Why a granted change was refused after all, as the access log records it: the rule's
+    /// slug when there is one (`in_the_future`, `amount_not_positive`, …), else the code in
+    /// lower case (`conflict`, `validation`, `internal`). Never the message, which may quote
+    /// what was typed.
+    pub(crate) fn log_reason(&self) -> String {
+        match self.reason {
+            Some(reason) => reason.to_owned(),
+            None => self.code.as_str().to_ascii_lowercase(),
+        }
+    }
+
     /// The sentence in Dutch, where one is known.
     pub(crate) fn dutch_message(&self) -> Option<String> {
         self.dutch.clone()

@@ -14,7 +14,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use axum::http::Method;
 use jeugdpad_access::Action;
 use jeugdpad_app::{Context as RecordContext, Request};
-use jeugdpad_domain::{Command, Correction, EventId, Reason, Retraction, TrajectoryId};
+use jeugdpad_domain::{Command, Correction, DateRule, EventId, Reason, Retraction, TrajectoryId};
 use jeugdpad_projections::AsOf;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ use super::inputs::{
 use super::scalars::Date;
 use super::types::Trajectory;
 use super::{RequestId, Transport};
-use crate::gate::{allow, allow_trajectory, allow_transfer, gate, About};
+use crate::gate::{gate, permit, permit_trajectory, About, Pending};
 use crate::state::AppState;
 
 /// Namespace of trajectory ids derived from a client's event id (UUID v5), so a retried
@@ -82,7 +82,7 @@ impl CaseMutation {
             (None, None) => TrajectoryId::from_uuid(Uuid::now_v7()),
         };
         let signal = signal.into_domain(&subject_of(ctx))?;
-        allow(
+        let pending = permit(
             ctx,
             Action::Record {
                 owner: signal.team.clone(),
@@ -96,7 +96,7 @@ impl CaseMutation {
         };
         // No expected version: an existing id is refused by the domain with a clear message
         // ("already opened"), not as a version conflict.
-        Ok(record(ctx, id, command, None, event).await?)
+        Ok(record(ctx, pending, id, command, None, event).await?)
     }
 
     /// Assigns a consultant (consulent toegewezen).
@@ -146,8 +146,8 @@ impl CaseMutation {
         };
         let id = trajectory(&trajectory_id)?;
         let event = event_uuid(event_id)?;
-        allow_transfer(ctx, id).await?;
-        Ok(record(ctx, id, command, expected_version, event).await?)
+        let (_, pending) = permit_trajectory(ctx, id, |owner| Action::Transfer { owner }).await?;
+        Ok(record(ctx, pending, id, command, expected_version, event).await?)
     }
 
     /// Records a completed assessment (onderzoek / keukentafelgesprek).
@@ -372,13 +372,15 @@ async fn step(
 ) -> async_graphql::Result<RecordPayload> {
     let id = trajectory(trajectory_id)?;
     let event = event_uuid(event_id)?;
-    allow_trajectory(ctx, id, false).await?;
-    Ok(record(ctx, id, command, expected_version, event).await?)
+    let (_, pending) = permit_trajectory(ctx, id, |owner| Action::Record { owner }).await?;
+    Ok(record(ctx, pending, id, command, expected_version, event).await?)
 }
 
-/// Load, decide, append; then wait for the read models and answer from them.
+/// Load, decide, append, and log the outcome (`pending`: the access the gate granted); then
+/// wait for the read models and answer from them.
 async fn record(
     ctx: &Context<'_>,
+    pending: Pending,
     id: TrajectoryId,
     command: Command,
     expected_version: Option<u64>,
@@ -397,16 +399,21 @@ async fn record(
     let context = RecordContext {
         recorded_by: caller.principal.user().to_string(),
         today,
+        dates: DateRule::default(),
         correlation_id: request_id,
     };
     let recorded = jeugdpad_app::record(&state.store, &state.free_text, &request, &context)
         .await
-        .map_err(|error| ApiError::from_record(error, request_id))?;
+        .map_err(|error| ApiError::from_record(error, request_id));
+    let recorded = pending.settle(state, recorded).await?;
     let outcome = recorded.outcome;
     if !outcome.already_stored {
         state.metrics.appended.inc();
     }
-    if !state.wait_applied(outcome.last_position).await {
+    // The access-log entry came after the step: wait for the read models to pass it too, so
+    // that what this answer reports (and `/health`) is the store as this request left it.
+    let written = outcome.last_position.max(state.store_head());
+    if !state.wait_applied(written).await {
         // Recorded and durable, only not visible yet: say exactly that, so nobody records it twice.
         return Err(ApiError::internal(
             &format!(

@@ -91,7 +91,7 @@ impl CaseQuery {
     ) -> async_graphql::Result<Trajectory> {
         let state = ctx.data_unchecked::<AppState>();
         let id = trajectory(&id)?;
-        allow_trajectory(ctx, id, true).await?;
+        allow_trajectory(ctx, id).await?;
         let as_of = as_of_of(state, as_of, known_on);
         let request = ctx.data_opt::<RequestId>().map(|r| r.0);
         Trajectory::fetch(state, id, as_of, request)
@@ -373,7 +373,7 @@ impl CaseQuery {
         trajectory_id: ID,
     ) -> async_graphql::Result<Vec<StoredEvent>> {
         let id = trajectory(&trajectory_id)?;
-        allow_trajectory(ctx, id, true).await?;
+        allow_trajectory(ctx, id).await?;
         let events = stored_events(ctx, id).await?;
         if events.is_empty() {
             return Err(ApiError::not_found("there is no trajectory with this id").into());

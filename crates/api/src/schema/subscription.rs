@@ -68,7 +68,7 @@ impl RecordedEventNotice {
     }
     /// The trajectory as it stands now.
     async fn trajectory(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Trajectory>> {
-        allow_trajectory(ctx, self.0.trajectory, true).await?;
+        allow_trajectory(ctx, self.0.trajectory).await?;
         let state = ctx.data_unchecked::<AppState>();
         let as_of = AsOf::date(state.today().max(self.0.occurred_on));
         let request = ctx.data_opt::<RequestId>().map(|r| r.0);
@@ -90,7 +90,7 @@ impl Subscription {
         id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RecordedEventNotice>>> {
         let id: TrajectoryId = trajectory(&id)?;
-        allow_trajectory(ctx, id, true).await?;
+        allow_trajectory(ctx, id).await?;
         events(ctx, Some(id), move |event| event.trajectory == id)
     }
 

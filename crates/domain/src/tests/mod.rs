@@ -207,7 +207,13 @@ pub(crate) fn record(
     command: &Command,
     today: NaiveDate,
 ) -> Result<Trajectory, DomainError> {
-    let decision = decide(&state, command, id(state.version() + 1), today)?;
+    let decision = decide(
+        &state,
+        command,
+        id(state.version() + 1),
+        today,
+        &DateRule::default(),
+    )?;
     assert_eq!(
         decision.trajectory,
         evolve(state, &decision.fact),

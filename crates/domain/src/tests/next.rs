@@ -93,7 +93,7 @@ proptest! {
             let offered = allowed.iter().find(|s| s.kind == kind);
             let command = suggested(&state, kind, offered);
             prop_assert_eq!(StepKind::of(&command), Some(kind));
-            let decided = decide(&state, &command, id(10_000), today);
+            let decided = decide(&state, &command, id(10_000), today, &DateRule::default());
             prop_assert_eq!(
                 decided.is_ok(),
                 offered.is_some(),
@@ -106,7 +106,7 @@ proptest! {
         // Every offered choice is one `decide` accepts too, not only the first.
         for step in &allowed {
             for form in step.forms.iter().skip(1) {
-                prop_assert!(decide(&state, &decision(LAST_DAY, *form), id(10_000), today).is_ok());
+                prop_assert!(decide(&state, &decision(LAST_DAY, *form), id(10_000), today, &DateRule::default()).is_ok());
             }
             for episode in step.episodes.iter().skip(1) {
                 let end = Command::EndHelp {
@@ -114,7 +114,7 @@ proptest! {
                     episode_id: episode.clone(),
                     result: HelpResult::PartlyMet,
                 };
-                prop_assert!(decide(&state, &end, id(10_000), today).is_ok());
+                prop_assert!(decide(&state, &end, id(10_000), today, &DateRule::default()).is_ok());
             }
         }
     }

@@ -201,3 +201,88 @@ fn error_codes_separate_input_from_state() {
          the trajectory cannot close while help is still open (episode E1, E2)"
     );
 }
+
+/// The [`DateRule`] over every command that carries a date: the step's own date (a signal, any
+/// later step, a correction's replacement date), a review's due date, a decision's validity.
+/// `day(0)` is 2024-01-01 and today `day(100)`; the signal's birth year is 2014.
+#[test]
+fn implausible_dates() {
+    let on = |date: &str| date.parse::<NaiveDate>().unwrap();
+    let open_on = |date: &str, birth_year: Option<i32>| Command::OpenFromSignal {
+        occurred_on: on(date),
+        signal: SignalReceived {
+            birth_year,
+            ..signal_payload()
+        },
+    };
+    let implausible = Err("implausible_date");
+    check(&[], open_on("2015-01-01", Some(2014)), Ok(()));
+    check(&[], open_on("2014-12-31", None), implausible);
+    check(&[], open_on("1900-01-01", None), implausible);
+    check(&[], open_on("0000-01-01", None), implausible);
+    // Before the youth's birth year (a signal before birth is not youth care).
+    check(&[], open_on("2023-12-31", Some(2024)), implausible);
+    check(&[], open_on("2024-01-01", Some(2024)), Ok(()));
+
+    // A correction may not move a step before the Jeugdwet.
+    check(&[signal(0)], redate(5, 1, -3650), implausible);
+    check(&[signal(0)], redate(5, 1, -10), Ok(()));
+
+    // A decision takes effect at most three years after it is issued and runs at most 18.
+    let decide = |valid_from: &str, valid_until: Option<&str>| Command::IssueDecision {
+        occurred_on: day(2),
+        decision: DecisionIssued {
+            valid_from: on(valid_from),
+            valid_until: valid_until.map(on),
+            ..decision_payload(2, ParentingSupport, DecisionFunding::InKind)
+        },
+    };
+    let requested = [signal(0), request(1, ParentingSupport)];
+    check(&requested, decide("2024-01-03", Some("2025-01-02")), Ok(()));
+    check(&requested, decide("1900-01-01", None), implausible);
+    check(&requested, decide("2027-01-03", None), Ok(()));
+    check(&requested, decide("2027-01-04", None), implausible);
+    check(&requested, decide("2024-01-03", Some("2042-01-03")), Ok(()));
+    check(
+        &requested,
+        decide("2024-01-03", Some("9999-12-31")),
+        implausible,
+    );
+
+    // A PGB review falls due at most three years after it is scheduled.
+    let granted = [
+        signal(0),
+        request(1, SpecialistAmbulant),
+        pgb_decision(2, SpecialistAmbulant),
+        pgb(3),
+    ];
+    let due = |date: &str| Command::SchedulePgbReview {
+        occurred_on: day(4),
+        due_on: on(date),
+    };
+    check(&granted, due("2027-01-05"), Ok(()));
+    check(&granted, due("2027-01-06"), implausible);
+    check(&granted, due("9999-12-31"), implausible);
+}
+
+/// `jeugdpad import --historic` takes a file from before the Jeugdwet; the other bounds hold.
+#[test]
+fn a_historic_import_may_predate_the_jeugdwet() {
+    let command = Command::OpenFromSignal {
+        occurred_on: "2010-03-01".parse().unwrap(),
+        signal: SignalReceived {
+            birth_year: Some(2005),
+            ..signal_payload()
+        },
+    };
+    let today = day(TODAY);
+    let state = Trajectory::default();
+    assert!(decide(&state, &command, id(1), today, &DateRule::historic()).is_ok());
+    let refused = decide(&state, &command, id(1), today, &DateRule::default()).unwrap_err();
+    assert_eq!(refused.reason(), "implausible_date");
+    assert!(
+        refused.message_nl().contains("01-01-2015"),
+        "{}",
+        refused.message_nl()
+    );
+}

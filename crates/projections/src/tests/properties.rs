@@ -9,9 +9,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jeugdpad_domain::{
-    decide, AssessmentConclusion, CloseReason, Command, Correction, EpisodeId, Event, EventId,
-    HelpForm, HelpResult, PgbReviewCompleted, PgbReviewDecision, Reason, RecordedFact, Retraction,
-    Source, Trajectory, TrajectoryId, UserId,
+    decide, AssessmentConclusion, CloseReason, Command, Correction, DateRule, EpisodeId, Event,
+    EventId, HelpForm, HelpResult, PgbReviewCompleted, PgbReviewDecision, Reason, RecordedFact,
+    Retraction, Source, Trajectory, TrajectoryId, UserId,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -99,7 +99,7 @@ pub(super) fn generate(actions: &[Action]) -> Vec<LoggedFact> {
         let e = usize::from(extra);
         let command = command(kind, state, on, e);
         let event_id = EventId::from_uuid(Uuid::from_u128(next_event));
-        let Ok(decision) = decide(state, &command, event_id, today) else {
+        let Ok(decision) = decide(state, &command, event_id, today, &DateRule::default()) else {
             continue;
         };
         *last = (*last).max(on);

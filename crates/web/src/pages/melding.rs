@@ -240,7 +240,7 @@ pub(crate) async fn submit(
         .into_response(),
         Err(error) if matches!(error.code.as_str(), "VALIDATION" | "INVALID_TRANSITION") => {
             let field = match (error.reason.as_deref(), error.field.as_deref()) {
-                (Some("in_the_future" | "before_signal"), _) => Some("datum"),
+                (Some("in_the_future" | "before_signal" | "implausible_date"), _) => Some("datum"),
                 (Some("no_concerns" | "duplicate_concern"), _) => Some("zorgen"),
                 (Some("implausible_birth_year"), _) => Some("geboortejaar"),
                 (_, Some("bsn")) => Some("bsn"),

@@ -103,6 +103,118 @@ fn jeugdpad(data: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// `jeugdpad --data DATA ARGS…`, which must fail; returns everything it printed.
+fn jeugdpad_refused(data: &Path, args: &[&str]) -> String {
+    let output = command(data).args(args).output().expect("jeugdpad runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.status.success(),
+        "jeugdpad {args:?} succeeded: {printed}"
+    );
+    printed
+}
+
+/// Every string option of the registry commands, each given a BSN in `spelling`: all refused.
+fn cli_refuses_a_bsn_in_every_option(data: &Path, spelling: &str) -> Vec<String> {
+    let in_text = format!("Naam {spelling}");
+    let in_id = format!("id-{}", spelling.replace(['.', ' '], "-"));
+    let attempts: [&[&str]; 8] = [
+        &[
+            "team",
+            "add",
+            &format!("team-{}", spelling.replace(['.', ' '], "-")),
+            "--name",
+            "Zuid",
+        ],
+        &["team", "add", "zuid", "--name", &in_text],
+        &["user", "add", &in_id, "--name", "X", "--role", "analyst"],
+        &["user", "add", "x", "--name", &in_text, "--role", "analyst"],
+        &["user", "deactivate", &in_id],
+        &["token", "create", "--user", "beheer", "--label", &in_text],
+        &["token", "create", "--user", &in_id],
+        &["token", "revoke", spelling],
+    ];
+    attempts
+        .iter()
+        .map(|args| jeugdpad_refused(data, args))
+        .collect()
+}
+
+/// Every string field of every mutation, each given a BSN in `spelling`: each is refused with
+/// `VALIDATION`, and nothing is written (the sweep at the end searches the data directory).
+async fn mutations_refuse_a_bsn_in_every_field(
+    api: &mut Api,
+    consultant: &str,
+    admin: &str,
+    trajectory: &str,
+    event: &Value,
+    spelling: &str,
+) {
+    let on = days_ago(30);
+    let text = format!("tekst {spelling}");
+    let id = format!("id-{}", spelling.replace(['.', ' '], "-"));
+    let step = |name: &str, args: &str| {
+        let event = if args.contains("$e") { ", $e: ID!" } else { "" };
+        format!("mutation($t: ID!, $on: Date!{event}, $v: String!) {{ {name}(trajectoryId: $t, occurredOn: $on, {args}) {{ version }} }}")
+    };
+    let open = |signal: &str| {
+        format!("mutation($on: Date!, $v: String!) {{ openTrajectory(occurredOn: $on, signal: {{ {signal}, source: SCHOOL, concerns: [PARENTING], urgency: REGULAR }}) {{ version }} }}")
+    };
+    let decision = "decision: { granted: true, form: PARENTING_SUPPORT, validFrom: $on, funding: IN_KIND, provider: $v }";
+    let consultant_fields = [
+        (open("subjectKey: $v, team: \"noord\""), text.clone()),
+        (open("subjectKey: \"p-synthetisch\", team: $v"), id.clone()),
+        (step("assignConsultant", "consultant: $v"), id.clone()),
+        (step("transferTeam", "team: $v"), id.clone()),
+        (step("issueDecision", decision), text.clone()),
+        (step("startHelp", "help: { episodeId: $v, form: PARENTING_SUPPORT }"), id.clone()),
+        (step("startHelp", "help: { episodeId: \"hulp-1\", form: PARENTING_SUPPORT, provider: $v }"), text.clone()),
+        (step("endHelp", "episodeId: $v, result: GOALS_MET"), id.clone()),
+        (step("correctEvent", "corrects: $e, reason: $v"), text.clone()),
+        (step("correctEvent", "corrects: $e, reason: \"verkeerde consulent\", replacement: { consultantAssigned: { consultant: $v } }"), id.clone()),
+        (step("retractEvent", "retracts: $e, reason: $v"), text.clone()),
+    ];
+    for (query, value) in consultant_fields {
+        let mut variables = json!({ "on": on, "v": value });
+        if query.contains("$t") {
+            variables["t"] = json!(trajectory);
+        }
+        if query.contains("$e") {
+            variables["e"] = event.clone();
+        }
+        refused_without_echo(api.send(consultant, &query, variables).await, spelling);
+    }
+    let admin_fields = [
+        ("mutation($v: String!) { addTeam(team: $v, name: \"Zuid\") }", id.clone()),
+        ("mutation($v: String!) { addTeam(team: \"zuid\", name: $v) }", text.clone()),
+        ("mutation($v: String!) { addUser(user: $v, name: \"X\", role: ANALYST) }", id.clone()),
+        ("mutation($v: String!) { addUser(user: \"x\", name: $v, role: ANALYST) }", text.clone()),
+        ("mutation($v: String!) { addUser(user: \"x\", name: \"X\", role: CONSULTANT, team: $v) }", id.clone()),
+        ("mutation($v: String!) { deactivateUser(user: $v) }", id.clone()),
+        ("mutation($v: String!) { createToken(user: $v) { tokenId } }", id.clone()),
+        ("mutation($v: String!) { createToken(user: \"beheer\", label: $v) { tokenId } }", text.clone()),
+        ("mutation($v: String!) { revokeToken(tokenId: $v) }", spelling.to_owned()),
+        ("mutation($v: String!) { eraseSubject(subjectKey: $v) { keyDestroyed } }", id.clone()),
+    ];
+    for (query, value) in admin_fields {
+        let answer = api.send(admin, query, json!({ "v": value })).await;
+        refused_without_echo(answer, spelling);
+    }
+}
+
+/// A `VALIDATION` error whose message does not repeat the BSN (the sweep checks every answer
+/// for every spelling as well).
+fn refused_without_echo(answer: Value, spelling: &str) {
+    let error = &answer["errors"][0];
+    assert_eq!(error["extensions"]["code"], "VALIDATION", "{answer}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(!message.contains(spelling), "{message}");
+}
+
 /// The binary with `--data DATA` and none of the operator's `JEUGDPAD_*` settings.
 fn command(data: &Path) -> Command {
     let mut command = Command::new(jeugdpad_binary());
@@ -285,6 +397,14 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
             ],
         ),
     ];
+    // Every string option of the registry commands refuses a BSN, however it is written.
+    let mut refusals = Vec::new();
+    for bsn in [BSN_A, BSN_B] {
+        for spelling in &spellings(bsn)[2..] {
+            refusals.extend(cli_refuses_a_bsn_in_every_option(&data, spelling));
+        }
+        refusals.extend(cli_refuses_a_bsn_in_every_option(&data, bsn));
+    }
     let consultant = jeugdpad(
         &data,
         &["token", "create", "--user", "consultant-noord", "--quiet"],
@@ -467,6 +587,25 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
     );
     assert!(refused["data"].is_null() || refused["data"]["subjectTrajectories"].is_null());
 
+    // Every string field of every mutation refuses a BSN, however it is written.
+    for bsn in [BSN_A, BSN_B] {
+        for spelling in [
+            bsn.to_owned(),
+            spellings(bsn)[2].clone(),
+            spellings(bsn)[3].clone(),
+        ] {
+            mutations_refuse_a_bsn_in_every_field(
+                &mut api,
+                &consultant,
+                &admin,
+                &id_a,
+                &assessment,
+                &spelling,
+            )
+            .await;
+        }
+    }
+
     // The last entry of the access log: this very read of it.
     let last = api
         .ok(
@@ -500,7 +639,7 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
     for (i, answer) in api.answers.iter().enumerate() {
         places.push((format!("answer {i}"), answer.clone().into_bytes()));
     }
-    for (i, output) in cli.iter().enumerate() {
+    for (i, output) in cli.iter().chain(&refusals).enumerate() {
         places.push((format!("command output {i}"), output.clone().into_bytes()));
     }
     for bsn in [BSN_A, BSN_B, BSN_BAD] {
@@ -527,4 +666,113 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
         head >= last_logged,
         "head {head}, last access-log entry {last_logged}"
     );
+}
+
+/// `serve` refuses to start (exit 2, saying what to restore from where) when the installation
+/// secret is missing while the store holds trajectories — their pseudonyms came from it — and
+/// starts with a new one only when told `--new-secret`.
+#[tokio::test]
+async fn a_missing_secret_is_not_silently_replaced() {
+    tokio::task::spawn_blocking(jeugdpad_binary)
+        .await
+        .expect("the binary is found");
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    jeugdpad(
+        &data,
+        &[
+            "seed",
+            "--synthetic",
+            "--trajectories",
+            "3",
+            "--today",
+            &days_ago(0),
+        ],
+    );
+    let secret = data.join("install-secret");
+    if secret.exists() {
+        std::fs::remove_file(&secret).expect("the secret is removed");
+    }
+
+    let port = free_port();
+    let mut refused = command(&data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("jeugdpad serve starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = refused.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = refused.kill();
+            panic!("jeugdpad serve started without its installation secret");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let stderr = refused.wait_with_output().expect("its output").stderr;
+    let said = String::from_utf8_lossy(&stderr);
+    assert_eq!(status.code(), Some(2), "{said}");
+    for words in [
+        "install-secret",
+        "is missing",
+        "3 trajectories",
+        "Restore",
+        "--new-secret",
+    ] {
+        assert!(said.contains(words), "{words:?} not in: {said}");
+    }
+    assert!(!secret.exists(), "no new secret was made");
+
+    // Told so explicitly, it starts with a new secret.
+    let serve = Serve {
+        child: Some(
+            command(&data)
+                .args([
+                    "serve",
+                    "--new-secret",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("jeugdpad serve starts"),
+        ),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "jeugdpad serve --new-secret did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(secret.exists(), "a new secret was made");
+    serve.terminate(&work.path().join("no-log"));
+}
+
+/// A store sled cannot open at all (a damaged `sled/conf`) is unreadable: `verify` exits 2, as
+/// docs/operations.md says, not 1 (damage found).
+#[tokio::test]
+async fn verify_exits_2_on_a_store_it_cannot_open() {
+    tokio::task::spawn_blocking(jeugdpad_binary)
+        .await
+        .expect("the binary is found");
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("data");
+    jeugdpad(&data, &["team", "add", "noord", "--name", "Noord"]);
+    std::fs::write(data.join("sled/conf"), b"damaged\x00\x01").expect("conf is damaged");
+    let output = command(&data).arg("verify").output().expect("verify runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("UNREADABLE"), "{said}");
 }
