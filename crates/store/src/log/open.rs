@@ -165,15 +165,7 @@ pub(crate) fn open(
 fn check_or_write_format(dir: &Path) -> Result<(), StoreError> {
     let path = dir.join(FORMAT_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) if text == FORMAT => Ok(()),
-        Ok(text) => Err(StoreError::Corrupt {
-            position: None,
-            what: format!(
-                "{path:?} says {:?}; this build reads only {:?}",
-                text.trim(),
-                FORMAT.trim()
-            ),
-        }),
+        Ok(text) => check_format_text(&path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if crate::sled_store::holds_store(dir) {
                 return Err(StoreError::Corrupt {
@@ -186,6 +178,22 @@ fn check_or_write_format(dir: &Path) -> Result<(), StoreError> {
         }
         Err(e) => Err(StoreError::storage(&format!("cannot read {path:?}"), e)),
     }
+}
+
+/// Whether the format file's `text` is the one this build reads: opening and `verify` refuse
+/// the same directories.
+pub(crate) fn check_format_text(path: &Path, text: &str) -> Result<(), StoreError> {
+    if text == FORMAT {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        position: None,
+        what: format!(
+            "{path:?} says {:?}; this build reads only {:?}",
+            text.trim(),
+            FORMAT.trim()
+        ),
+    })
 }
 
 /// Removes temporary files of a segment creation that a crash interrupted.

@@ -7,7 +7,7 @@ use crate::log::index::Index;
 use crate::log::open;
 use crate::log::record;
 use crate::log::segment;
-use crate::log::{holds_log_store, Shared, SEGMENTS_DIR};
+use crate::log::{holds_log_store, Shared, FORMAT_FILE, SEGMENTS_DIR};
 use crate::sidecar::ChainHead;
 use crate::verify::VerifyReport;
 use crate::StoreError;
@@ -168,5 +168,17 @@ pub(crate) fn verify_log_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport
         return Err(StoreError::NotAStore(dir.to_path_buf()));
     }
     let _lock = open::lock(dir)?;
+    // A format this build does not read is not damage found in the log: nothing was checked,
+    // and the server would refuse to open it (as it does here).
+    let path = dir.join(FORMAT_FILE);
+    let format = std::fs::read_to_string(&path)
+        .map_err(|e| StoreError::storage(&format!("cannot read {path:?}"), e))
+        .and_then(|text| open::check_format_text(&path, &text));
+    if let Err(why) = format {
+        let mut report = VerifyReport::empty();
+        report.unreadable = true;
+        report.problem(None, why.to_string());
+        return Ok(report);
+    }
     Ok(check_log(dir, None, None, at))
 }

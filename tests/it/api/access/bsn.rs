@@ -761,7 +761,8 @@ async fn a_missing_secret_is_not_silently_replaced() {
 }
 
 /// A store sled cannot open at all (a damaged `sled/conf`) is unreadable: `verify` exits 2, as
-/// docs/operations.md says, not 1 (damage found).
+/// docs/operations.md says, not 1 (damage found). New directories get the segment log, so the
+/// sled directory (as an installation from before it has) is made through the store crate.
 #[tokio::test]
 async fn verify_exits_2_on_a_store_it_cannot_open() {
     tokio::task::spawn_blocking(jeugdpad_binary)
@@ -769,10 +770,28 @@ async fn verify_exits_2_on_a_store_it_cannot_open() {
         .expect("the binary is found");
     let work = tempfile::tempdir().expect("tempdir");
     let data = work.path().join("data");
+    drop(jeugdpad_store::SledStore::open(&data).expect("a sled store is created"));
     jeugdpad(&data, &["team", "add", "noord", "--name", "Noord"]);
+    assert!(
+        data.join("sled/conf").is_file(),
+        "the directory stays a sled store"
+    );
     std::fs::write(data.join("sled/conf"), b"damaged\x00\x01").expect("conf is damaged");
     let output = command(&data).arg("verify").output().expect("verify runs");
     let said = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("UNREADABLE"), "{said}");
+
+    // A segment log whose format file this build does not read: the server refuses to open
+    // it, so verify may not call it intact.
+    let log = work.path().join("log");
+    jeugdpad(&log, &["team", "add", "noord", "--name", "Noord"]);
+    std::fs::write(log.join("FORMAT"), "jeugdpad event store: format 99\n").expect("format");
+    let output = command(&log).arg("verify").output().expect("verify runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("UNREADABLE") && said.contains("format 99"),
+        "{said}"
+    );
 }
