@@ -99,11 +99,11 @@ pub enum StartError {
     /// The installation secret could not be read or created.
     #[error("the installation secret: {0}")]
     Secret(#[from] SecretError),
-    /// The installation secret is missing while the store holds trajectories made with it.
+    /// The installation secret is missing while the store holds subject keys made with it.
     #[error(
-        "the installation secret {} is missing, but this store holds {trajectories} \
-         trajectories whose BSN pseudonyms were made with it: with a new secret no BSN would \
-         find its youth any more. Restore the file from the backup kept apart from the data \
+        "the installation secret {} is missing, but this store holds subject keys made from a \
+         BSN with it ({youths} in all): with a new secret no BSN would find its youth any \
+         more. Restore the file from the backup kept apart from the data \
          directory (the municipality's password vault, docs/security.md \"Key material\"), \
          mode 0600; only if it is lost for good, start once with --new-secret (a BSN then \
          starts a new subject)",
@@ -112,8 +112,8 @@ pub enum StartError {
     SecretMissing {
         /// Where the secret should be.
         path: PathBuf,
-        /// How many trajectories the store holds.
-        trajectories: usize,
+        /// How many youths have a subject key made from a BSN.
+        youths: usize,
     },
     /// The identity provider's keys could not be loaded.
     #[error("the identity provider (OIDC): {0}")]
@@ -124,22 +124,23 @@ pub enum StartError {
 }
 
 /// Makes the installation secret that is missing at `path` — unless the store already holds
-/// `trajectories` (their pseudonyms came from the lost one) and the operator did not say
-/// `--new-secret` (`forced`): a silent new secret would make every BSN look-up find nothing.
+/// subject keys made from a BSN with the lost one (`youths`) and the operator did not say
+/// `--new-secret` (`forced`): a silent new secret would make every BSN look-up find nothing. A
+/// store of synthetic or imported keys only (`seed --synthetic`) needs none and gets one.
 fn new_secret(
     path: &std::path::Path,
-    trajectories: usize,
+    youths: usize,
     forced: bool,
 ) -> Result<InstallSecret, StartError> {
-    if trajectories > 0 && !forced {
+    if youths > 0 && !forced {
         return Err(StartError::SecretMissing {
             path: path.to_path_buf(),
-            trajectories,
+            youths,
         });
     }
     let (secret, created) = InstallSecret::load_or_create(path)?;
-    if created && trajectories > 0 {
-        tracing::warn!(file = ?path, trajectories, "made a NEW installation secret although the store holds trajectories (--new-secret): their youths are no longer found by BSN; back the new secret up apart from the data (docs/security.md)");
+    if created && youths > 0 {
+        tracing::warn!(file = ?path, youths, "made a NEW installation secret although the store holds subject keys made from a BSN with the old one (--new-secret): those youths are no longer found by BSN; back the new secret up apart from the data (docs/security.md)");
     } else if created {
         tracing::warn!(file = ?path, "created the installation secret; back it up apart from the data (docs/security.md)");
     }
@@ -208,10 +209,10 @@ impl AppState {
             seconds = started.elapsed().as_secs_f64(),
             "read models rebuilt from the event log"
         );
-        let trajectories = read(&projections).trajectory_count();
+        let youths = read(&projections).subjects_from_bsn();
         let secret = match existing {
             Some(secret) => secret,
-            None => new_secret(&secret_file, trajectories, options.auth.new_secret)?,
+            None => new_secret(&secret_file, youths, options.auth.new_secret)?,
         };
         let registry = {
             let store = Arc::clone(&store);

@@ -180,6 +180,15 @@ text_type!(
     }
 );
 
+impl SubjectKey {
+    /// Whether this key was made from a BSN with the installation secret (the `p-` shape of the
+    /// keyed hash): without that secret the youth is no longer found by BSN. Keys given as they
+    /// are (imported, synthetic `sk-synth-…`) need no secret.
+    pub fn is_from_bsn(&self) -> bool {
+        is_keyed_pseudonym(self.as_str())
+    }
+}
+
 /// Whether `value` has the exact shape of the pseudonym `jeugdpad-secrets` makes from a BSN:
 /// `p-` and forty lowercase hex digits of an HMAC. Those digits are random, so about one key in
 /// two hundred holds a run that passes the elfproef by chance; the shape is what the keyed hash

@@ -669,8 +669,9 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
 }
 
 /// `serve` refuses to start (exit 2, saying what to restore from where) when the installation
-/// secret is missing while the store holds trajectories — their pseudonyms came from it — and
-/// starts with a new one only when told `--new-secret`.
+/// secret is missing while the store holds subject keys made from a BSN with it, and starts with
+/// a new one only when told `--new-secret`. A store of synthetic keys only (the README's
+/// `seed --synthetic`, then `serve`) needs no secret and gets one.
 #[tokio::test]
 async fn a_missing_secret_is_not_silently_replaced() {
     tokio::task::spawn_blocking(jeugdpad_binary)
@@ -690,9 +691,59 @@ async fn a_missing_secret_is_not_silently_replaced() {
         ],
     );
     let secret = data.join("install-secret");
-    if secret.exists() {
-        std::fs::remove_file(&secret).expect("the secret is removed");
+    assert!(!secret.exists(), "seeding makes no secret");
+    let consultant = jeugdpad(
+        &data,
+        &[
+            "token",
+            "create",
+            "--user",
+            "demo-consultant-noord",
+            "--quiet",
+        ],
+    )
+    .trim()
+    .to_owned();
+
+    // The demo data starts: its keys were not made from a BSN. A youth is then recorded by BSN.
+    let port = free_port();
+    let serve = Serve {
+        child: Some(
+            command(&data)
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("jeugdpad serve starts"),
+        ),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the seeded store did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(secret.exists(), "the first start made the secret");
+    let mut api = Api {
+        http,
+        url: format!("http://127.0.0.1:{port}/graphql"),
+        answers: Vec::new(),
+    };
+    api.ok(
+        &consultant,
+        "mutation($on: Date!, $bsn: String!) {
+            openTrajectory(occurredOn: $on, signal: { bsn: $bsn, team: \"noord\", source: SCHOOL,
+                           concerns: [PARENTING], urgency: REGULAR }) { trajectoryId } }",
+        json!({ "on": days_ago(3), "bsn": BSN_A }),
+    )
+    .await;
+    serve.terminate(&work.path().join("no-log"));
+    std::fs::remove_file(&secret).expect("the secret is lost");
 
     let port = free_port();
     let mut refused = command(&data)
@@ -718,7 +769,7 @@ async fn a_missing_secret_is_not_silently_replaced() {
     for words in [
         "install-secret",
         "is missing",
-        "3 trajectories",
+        "(1 in all)",
         "Restore",
         "--new-secret",
     ] {
