@@ -71,8 +71,9 @@ pub struct AuthOptions {
     pub requests_per_minute: NonZeroU32,
     /// The installation secret behind BSN pseudonyms; default `<data>/install-secret`.
     pub secret_file: Option<PathBuf>,
-    /// Make a new installation secret even though the store already holds trajectories (their
-    /// BSN look-ups then find nothing): only when the old one is lost for good.
+    /// Make a new installation secret even though the store already holds subject keys made
+    /// from a BSN with the missing one (their BSN look-ups then find nothing): only when the old
+    /// one is lost for good.
     pub new_secret: bool,
 }
 

@@ -286,9 +286,9 @@ pub struct ServeArgs {
     #[arg(long, env = "JEUGDPAD_SECRET_FILE", value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
 
-    /// Start with a new installation secret although the store holds trajectories and the old
-    /// secret is missing. Without it `serve` refuses to start (exit 2): restore the secret from
-    /// its backup instead. With it, a BSN no longer finds the youths recorded before.
+    /// Start with a new installation secret although the old one is missing and the store holds
+    /// youths recorded by BSN with it. Without it `serve` refuses to start (exit 2): restore the
+    /// secret from its backup instead. With it, a BSN no longer finds the youths recorded before.
     #[arg(long)]
     pub new_secret: bool,
 
