@@ -282,6 +282,21 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Waits up to a minute for the server on `port` to answer `/health`; `failure` says what did
+/// not come up.
+async fn wait_until_up(http: &reqwest::Client, port: u16, failure: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// An HTTP client of the binary's API that keeps every answer it receives.
 struct Api {
     http: reqwest::Client,
@@ -429,16 +444,7 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
         ),
     };
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "jeugdpad serve did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&http, port, "jeugdpad serve did not come up").await;
     let mut api = Api {
         http,
         url: format!("http://127.0.0.1:{port}/graphql"),
@@ -718,16 +724,7 @@ async fn a_missing_secret_is_not_silently_replaced() {
         ),
     };
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the seeded store did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&http, port, "the seeded store did not start").await;
     assert!(secret.exists(), "the first start made the secret");
     let mut api = Api {
         http,
@@ -794,19 +791,7 @@ async fn a_missing_secret_is_not_silently_replaced() {
         ),
     };
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "jeugdpad serve --new-secret did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&http, port, "jeugdpad serve --new-secret did not come up").await;
     assert!(secret.exists(), "a new secret was made");
     serve.terminate(&work.path().join("no-log"));
 }
