@@ -55,12 +55,24 @@ fn main() -> ExitCode {
 /// Structured logs go to stderr so that a command's own output (a report, an export) stays clean
 /// on stdout. `JEUGDPAD_LOG` takes the usual `tracing` filter syntax (`info`,
 /// `jeugdpad_store=debug`) and overrides `default`.
+///
+/// Records of crates that log through `log` rather than `tracing` (sled) are bridged up to INFO
+/// only. sled writes its debug and trace records from destructors that run while a thread's
+/// locals are torn down at exit; the fmt layer's per-thread buffer is gone by then, and the
+/// panic that follows in a thread-local destructor aborts the process — a `serve` stopped with
+/// SIGTERM under `JEUGDPAD_LOG=trace` died of SIGABRT. sled's warnings and errors still come
+/// through, and those internals say nothing an operator can act on.
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JEUGDPAD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .finish();
+    // Both fail only if a logger or subscriber is already installed, which `main` never does.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    let _ = tracing_log::LogTracer::builder()
+        .with_max_level(log::LevelFilter::Info)
         .init();
 }
