@@ -16,9 +16,12 @@
 //!
 //! 1. it reserves room on the disk first (`fallocate` of a probe file), so a disk that is still
 //!    full fails here, cheaply, and nothing else is touched;
-//! 2. it reads the last segment back from disk and checks it as opening does (checksums,
-//!    positions, the chain) up to the last acknowledged position, which must be there with its
-//!    hash — otherwise the writer stays stopped, and opening would refuse the store the same way;
+//! 2. it reads the end of the last segment back from disk, from the last acknowledged record
+//!    on, and checks that record as opening checks every record (complete, its checksum, its
+//!    position and chain hash the acknowledged head's, closing its group) — otherwise the writer
+//!    stays stopped. Everything before it was checked when the store was opened and written with
+//!    a successful `fdatasync` since; reading only the end keeps an attempt as cheap as the
+//!    failed group is large, so that every append may try;
 //! 3. it cuts everything after that position (the failed group: never acknowledged, answered as
 //!    not stored) and reports the bytes it cut, reopens the segment with a fresh descriptor and
 //!    makes the cut durable with that descriptor's `fdatasync`;
@@ -67,6 +70,14 @@ const LAST_RETRY: Duration = Duration::from_secs(60);
 /// that failed was larger): enough that the next groups fit, so that `/health` does not turn
 /// green on a disk with a few bytes free.
 const RESERVE_BYTES: u64 = 1 << 20;
+
+/// The last segment as far as it is acknowledged: its path, how many of its records are, and
+/// where the last of them starts (0: none is, the segment's header is all).
+struct AcknowledgedTail {
+    path: PathBuf,
+    records: usize,
+    from: u64,
+}
 
 /// A failed write or sync, with its cause.
 struct WriteFailure {
@@ -412,6 +423,13 @@ impl LogWriter {
                 self.shared.condition.resume();
             }
             Err(why) => {
+                // Appends try too (so that a retry is served as soon as there is room), but
+                // only the attempts on the back-off's schedule are logged and push it back:
+                // a stream of refused appends must not flood the log.
+                if Instant::now() < self.next_retry {
+                    tracing::debug!(%why, "the event store cannot take appends yet");
+                    return;
+                }
                 tracing::warn!(
                     cause = stopped.cause.as_str(),
                     %why,
@@ -424,19 +442,27 @@ impl LogWriter {
         }
     }
 
-    /// One attempt to resume: reserve room, check the last segment up to the acknowledged
-    /// head, cut the rest durably, catch up the indexes. Returns the bytes cut.
+    /// One attempt to resume: reserve room, check the last acknowledged record, cut the rest
+    /// durably, catch up the indexes. Returns the bytes cut.
     fn resume(&mut self) -> Result<u64, String> {
         let segments_dir = self.shared.dir.join(SEGMENTS_DIR);
         self.files
             .reserve(&segments_dir, self.failed_bytes.max(RESERVE_BYTES))
             .map_err(|e| describe("reserving room on the disk", &e).what)?;
         crate::log::open::remove_leftovers(&segments_dir).map_err(|e| e.to_string())?;
-        let (path, first_position) = self.last_segment()?;
-        self.remove_unused_segments(&path)?;
-        let bytes = std::fs::read(&path).map_err(|e| format!("reading {path:?}: {e}"))?;
-        let (kept, offsets) = self.acknowledged_end(&bytes, first_position)?;
-        let cut = bytes.len() as u64 - kept;
+        let tail = self.acknowledged_tail()?;
+        self.remove_unused_segments(&tail.path)?;
+        let path = &tail.path;
+        let reader = File::open(path).map_err(|e| format!("opening {path:?}: {e}"))?;
+        let len = reader
+            .metadata()
+            .map_err(|e| format!("reading {path:?}: {e}"))?
+            .len();
+        let mut bytes = vec![0u8; usize::try_from(len.saturating_sub(tail.from)).unwrap_or(0)];
+        std::os::unix::fs::FileExt::read_exact_at(&reader, &mut bytes, tail.from)
+            .map_err(|e| format!("reading {path:?}: {e}"))?;
+        let kept = tail.from + self.check_acknowledged(&bytes, tail.from, tail.records)?;
+        let cut = len.saturating_sub(kept);
         if cut > 0 {
             tracing::warn!(
                 segment = ?path,
@@ -447,18 +473,17 @@ impl LogWriter {
             );
             std::fs::OpenOptions::new()
                 .write(true)
-                .open(&path)
+                .open(path)
                 .and_then(|file| file.set_len(kept))
                 .map_err(|e| format!("cutting {path:?}: {e}"))?;
         }
         let mut current = self
             .files
-            .open_append(&path)
+            .open_append(path)
             .map_err(|e| describe(&format!("opening {path:?}"), &e).what)?;
         current
             .sync_data()
             .map_err(|e| describe(&format!("fdatasync of {path:?} after the cut"), &e).what)?;
-        let reader = File::open(&path).map_err(|e| format!("opening {path:?}: {e}"))?;
         {
             let mut locations = self
                 .shared
@@ -467,13 +492,75 @@ impl LogWriter {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let last = locations.segments.last_mut().ok_or("no segment is open")?;
             last.file = Arc::new(reader);
-            last.offsets = offsets;
+            last.offsets.truncate(tail.records);
             last.end = kept;
         }
         crate::log::open::catch_up(&self.shared, self.head.position).map_err(|e| e.to_string())?;
         self.versions.clear();
         self.current = current;
         Ok(cut)
+    }
+
+    /// Where the last segment's acknowledged records are, from what the readers know.
+    fn acknowledged_tail(&self) -> Result<AcknowledgedTail, String> {
+        let locations = self.shared.locations();
+        let last = locations.segments.last().ok_or("no segment is open")?;
+        let records = usize::try_from(
+            self.head
+                .position
+                .checked_sub(last.first_position.saturating_sub(1))
+                .ok_or("the last segment starts after the acknowledged head")?,
+        )
+        .map_err(|_| "too many records".to_string())?;
+        let from = match records.checked_sub(1) {
+            None => 0,
+            Some(i) => u64::from(
+                *last
+                    .offsets
+                    .get(i)
+                    .ok_or("the acknowledged records are not all located")?,
+            ),
+        };
+        Ok(AcknowledgedTail {
+            path: segment::path(&self.shared.dir.join(SEGMENTS_DIR), last.number),
+            records,
+            from,
+        })
+    }
+
+    /// Checks, in the bytes of the last segment from `from` on, that the acknowledged head is
+    /// there as it was written — the header it follows when the segment holds no acknowledged
+    /// record, or else its last record: complete, its checksum good, its position and chain
+    /// hash the head's, closing its group — and returns where it ends (relative to `from`).
+    fn check_acknowledged(&self, bytes: &[u8], from: u64, records: usize) -> Result<u64, String> {
+        let at = |what: String| format!("the acknowledged end of the log at byte {from}: {what}");
+        if records == 0 {
+            let header = Header::decode(bytes).map_err(at)?;
+            if header.first_position != self.head.position + 1
+                || header.previous_hash != self.head.hash
+            {
+                return Err(at(
+                    "the segment header does not continue the acknowledged head".into(),
+                ));
+            }
+            return Ok(HEADER_LEN as u64);
+        }
+        let record = record::parse_frame(bytes).map_err(|why| {
+            at(match why {
+                record::Unreadable::Short => "the last acknowledged record is cut short".into(),
+                record::Unreadable::Damaged(what) => what,
+            })
+        })?;
+        if record::envelope_position(record.envelope) != Some(self.head.position)
+            || record.hash != self.head.hash
+            || record.flags & COMMIT == 0
+        {
+            return Err(at(format!(
+                "the record there is not the acknowledged position {} with its hash",
+                self.head.position
+            )));
+        }
+        Ok(record.frame_len as u64)
     }
 
     /// Removes segment files after `last` (a roll whose creation failed after the rename):
@@ -491,69 +578,6 @@ impl LogWriter {
             crate::log::files::sync_dir(&dir).map_err(|e| format!("syncing {dir:?}: {e}"))?;
         }
         Ok(())
-    }
-
-    /// The last segment's path and first position.
-    fn last_segment(&self) -> Result<(PathBuf, u64), String> {
-        let locations = self.shared.locations();
-        let last = locations.segments.last().ok_or("no segment is open")?;
-        Ok((
-            segment::path(&self.shared.dir.join(SEGMENTS_DIR), last.number),
-            last.first_position,
-        ))
-    }
-
-    /// The chain head just before the segment `bytes` (from its header).
-    fn segment_start(&self, bytes: &[u8]) -> Result<ChainHead, String> {
-        let header = Header::decode(bytes)?;
-        Ok(ChainHead {
-            position: header.first_position - 1,
-            hash: header.previous_hash,
-        })
-    }
-
-    /// Where the acknowledged records of the last segment end in `bytes`, and their offsets,
-    /// after checking them as opening does: an error if the acknowledged head is not there,
-    /// with its hash.
-    fn acknowledged_end(
-        &self,
-        bytes: &[u8],
-        first_position: u64,
-    ) -> Result<(u64, Vec<u32>), String> {
-        let start = self.segment_start(bytes)?;
-        if start.position + 1 != first_position {
-            return Err("the last segment's header names another first position".into());
-        }
-        let mut scanned = segment::scan(bytes, start)
-            .map_err(|damage| format!("position {}: {}", damage.position, damage.what))?;
-        let acknowledged = usize::try_from(self.head.position.saturating_sub(start.position))
-            .map_err(|_| "too many records".to_string())?;
-        if self.head.position < start.position || acknowledged > scanned.offsets.len() {
-            return Err(format!(
-                "the log on disk ends at position {}, before the acknowledged position {}",
-                scanned.head.position, self.head.position
-            ));
-        }
-        let end = scanned
-            .offsets
-            .get(acknowledged)
-            .map_or(scanned.end, |offset| u64::from(*offset));
-        let kept = if end == scanned.end {
-            scanned.head
-        } else {
-            let end = usize::try_from(end).map_err(|_| "a segment beyond memory".to_string())?;
-            segment::scan(&bytes[..end], start)
-                .map_err(|damage| format!("position {}: {}", damage.position, damage.what))?
-                .head
-        };
-        if kept != self.head {
-            return Err(format!(
-                "the record at the acknowledged position {} does not have its hash",
-                self.head.position
-            ));
-        }
-        scanned.offsets.truncate(acknowledged);
-        Ok((end, scanned.offsets))
     }
 
     fn answer(&self, reply: Reply, submitted: Instant, result: Result<AppendOutcome, StoreError>) {
