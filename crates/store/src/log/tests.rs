@@ -357,6 +357,32 @@ fn a_stopped_writer_resumes_by_itself_once_the_disk_has_room() {
 }
 
 #[test]
+fn a_stopped_writer_does_not_resume_over_a_damaged_acknowledged_record() {
+    let dir = store_with(1);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    faults.set_space_left(10);
+    assert!(store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .is_err());
+    // The last acknowledged record is damaged on disk meanwhile (a checksum no longer matches).
+    let segment = segments(dir.path()).pop().expect("a segment");
+    let last = *record_offsets(&segment).last().expect("a record");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    bytes[last + FRAME_HEADER + 40] ^= 0xff;
+    std::fs::write(&segment, &bytes).expect("write");
+    faults.set_space_left(u64::MAX);
+    let refused = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(3)]);
+    assert!(
+        matches!(refused, Err(StoreError::StorageFull(_))),
+        "{refused:?}"
+    );
+    assert!(store.condition().stopped().is_some(), "still stopped");
+    assert_eq!(store.head(), 1);
+}
+
+#[test]
 fn a_failed_group_right_after_a_new_segment_resumes_in_that_segment() {
     let dir = store_with(3);
     let faults = Faults::new();
