@@ -222,8 +222,9 @@ pub(crate) struct Pending {
 impl Pending {
     /// Writes the entry with the outcome of `result` — granted when it is `Ok`, refused with
     /// the error's reason slug ([`ApiError::log_reason`]) otherwise — durably, then answers
-    /// `result`. If the entry cannot be written the answer is withheld (`INTERNAL`); a change
-    /// that was stored says so, so that nobody repeats it blindly.
+    /// `result`. If the entry cannot be written the answer is withheld: a change that was stored
+    /// says so (`INTERNAL`), so that nobody repeats it blindly; an access that changed nothing
+    /// answers why the log could not be written (`STORAGE_FULL` on a full disk, …).
     pub(crate) async fn settle<T>(self, state: &AppState, result: ApiResult<T>) -> ApiResult<T> {
         match result {
             Ok(value) => self.granted(state).await.map(|()| value),

@@ -242,7 +242,7 @@ impl ApiError {
         attempt: Attempt,
     ) -> Option<ApiError> {
         let code = ErrorCode::of_store(error)?;
-        tracing::warn!(%error, code = code.as_str(), "the store cannot write; the request was refused");
+        tracing::debug!(%error, code = code.as_str(), "the store cannot write; the request was refused");
         Some(ApiError::storage(code, attempt))
     }
 
