@@ -693,6 +693,53 @@ async fn a_full_disk_is_storage_full_on_health_and_metrics_and_the_server_recove
 }
 
 #[tokio::test]
+async fn a_failed_disk_write_is_storage_failed_and_the_server_resumes_once_writes_work() {
+    let (h, faults) = harness_with_faults().await;
+    let id = h.open().await;
+    let step = "mutation($id: ID!) { completeAssessment(trajectoryId: $id, \
+                occurredOn: \"2025-05-10\", conclusion: LIGHT_HELP) { version } }";
+    faults.set_failing_syncs(true);
+    let failed = h.gql_in_dutch(step, json!({ "id": id })).await;
+    assert_eq!(failed.code(), "STORAGE_FAILED", "{}", failed.body);
+    let sentence = failed.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        sentence.starts_with("Door een storing in de opslag")
+            && sentence.contains("Uw stap is niet opgeslagen"),
+        "{sentence}"
+    );
+    let (status, health) = h.get("/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    let health: Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(health["status"], json!("storage_failed"), "{health}");
+    assert_eq!(health["resumesByItself"], json!(true), "{health}");
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in [
+        "jeugdpad_store_failed 1",
+        "jeugdpad_store_full 0",
+        "jeugdpad_store_write_failures_total{cause=\"failed\"} 1",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
+
+    faults.set_failing_syncs(false);
+    let recorded = h.gql(step, json!({ "id": id })).await;
+    assert_eq!(
+        recorded.body["data"]["completeAssessment"]["version"],
+        json!(2),
+        "{}",
+        recorded.body
+    );
+    let (status, _) = h.get("/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.case_events(), 2, "the step once");
+}
+
+#[tokio::test]
 async fn health_and_metrics_report_positions() {
     let h = harness().await;
     h.open().await;

@@ -316,3 +316,29 @@ async fn log_request(request: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use jeugdpad_store::{StopCause, Stopped};
+
+    use super::storage_reason;
+
+    #[test]
+    fn the_health_reason_says_what_to_do_for_each_engine() {
+        let stopped = |cause, resumes_by_itself| Stopped {
+            cause,
+            what: "writing positions 7..=7 failed".into(),
+            resumes_by_itself,
+        };
+        let full = storage_reason(&stopped(StopCause::Full, true));
+        assert!(
+            full.contains("disk is full") && full.contains("no restart needed"),
+            "{full}"
+        );
+        assert!(full.contains("positions 7..=7"), "{full}");
+        let sled = storage_reason(&stopped(StopCause::Full, false));
+        assert!(sled.contains("restart the server"), "{sled}");
+        let failed = storage_reason(&stopped(StopCause::Failed, true));
+        assert!(failed.contains("check the disk"), "{failed}");
+    }
+}
