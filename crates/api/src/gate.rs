@@ -25,7 +25,7 @@ use jeugdpad_projections::AsOf;
 use uuid::Uuid;
 
 use crate::auth::rate_key;
-use crate::schema::{ApiError, ApiResult, ErrorCode, RequestId};
+use crate::schema::{ApiError, ApiResult, Attempt, ErrorCode, RequestId};
 use crate::state::{read, AppState};
 
 /// The access point of a request, for the access log: where it came from and with which
@@ -222,8 +222,9 @@ pub(crate) struct Pending {
 impl Pending {
     /// Writes the entry with the outcome of `result` — granted when it is `Ok`, refused with
     /// the error's reason slug ([`ApiError::log_reason`]) otherwise — durably, then answers
-    /// `result`. If the entry cannot be written the answer is withheld (`INTERNAL`); a change
-    /// that was stored says so, so that nobody repeats it blindly.
+    /// `result`. If the entry cannot be written the answer is withheld: a change that was stored
+    /// says so (`INTERNAL`), so that nobody repeats it blindly; an access that changed nothing
+    /// answers why the log could not be written (`STORAGE_FULL` on a full disk, …).
     pub(crate) async fn settle<T>(self, state: &AppState, result: ApiResult<T>) -> ApiResult<T> {
         match result {
             Ok(value) => self.granted(state).await.map(|()| value),
@@ -236,15 +237,25 @@ impl Pending {
         let Some(entry) = self.entry else {
             return Ok(());
         };
-        log_access(state, entry, self.request).await.map_err(|_| {
-            ApiError::internal(
-                "the change was made, but the access log could not be written, so its answer \
+        let changed = matches!(
+            entry.action,
+            AccessAction::Record | AccessAction::Erase | AccessAction::Administer
+        );
+        log_access(state, entry, self.request)
+            .await
+            .map_err(|error| {
+                if error.is_storage() && !changed {
+                    // Nothing was changed and nothing is shown: the store's own answer is the truth.
+                    return error;
+                }
+                ApiError::internal(
+                    "the change was made, but the access log could not be written, so its answer \
                  is withheld; reload before trying again (sending the same eventId again never \
                  records a step twice)",
-                &"the access-log entry of a granted access could not be written",
-                self.request,
-            )
-        })
+                    &"the access-log entry of a granted access could not be written",
+                    self.request,
+                )
+            })
     }
 
     /// Logs the access as refused for `error`'s reason and answers `error` (or the log's own
@@ -256,6 +267,9 @@ impl Pending {
         let entry = entry.refused(&error.log_reason());
         match log_access(state, entry, self.request).await {
             Ok(()) => error,
+            // The change itself failed on the store's full disk (or stopped writer), and so did
+            // its entry: the answer about the change says more.
+            Err(_) if error.is_storage() => error,
             Err(log_error) => log_error,
         }
     }
@@ -284,11 +298,13 @@ pub(crate) async fn log_access(
     jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request)
         .await
         .map_err(|error| {
-            ApiError::internal(
-                "the access log could not be written, so nothing was shown or changed; please try again",
-                &error,
-                request,
-            )
+            ApiError::from_store(&error, Attempt::Access).unwrap_or_else(|| {
+                ApiError::internal(
+                    "the access log could not be written, so nothing was shown or changed; please try again",
+                    &error,
+                    request,
+                )
+            })
         })
 }
 

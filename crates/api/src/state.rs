@@ -197,7 +197,11 @@ impl AppState {
         };
         let free_text = FreeText::new(store.vault()?);
         let store = Arc::new(store);
-        let metrics = Arc::new(Metrics::new(store.timings(), store.dir().to_path_buf()));
+        let metrics = Arc::new(Metrics::new(
+            store.timings(),
+            store.condition(),
+            store.dir().to_path_buf(),
+        ));
         // The read models keep what reports need and read raw facts from the store on demand.
         let facts = Arc::new(jeugdpad_app::feed::StoreFacts::new(&store));
         let projections = Arc::new(RwLock::new(Projections::with_source(options.norms, facts)));

@@ -35,7 +35,10 @@ impl AdminChangeError {
         match self {
             AdminChangeError::Refused(_) => ErrorCode::Validation,
             AdminChangeError::Conflict => ErrorCode::Conflict,
-            AdminChangeError::Undecodable(_) | AdminChangeError::Store(_) => ErrorCode::Internal,
+            AdminChangeError::Store(store) => {
+                ErrorCode::of_store(store).unwrap_or(ErrorCode::Internal)
+            }
+            AdminChangeError::Undecodable(_) => ErrorCode::Internal,
         }
     }
 }

@@ -25,6 +25,12 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many requests with one token in a short time: wait and try again.
     RateLimited,
+    /// The store's disk is full: nothing was recorded (nor, for a read, shown); it is safe to
+    /// send the same step again once there is room, which the operator must make.
+    StorageFull,
+    /// The store stopped taking writes after a failed write to its disk: nothing was recorded
+    /// (nor shown); safe to send again later. The operator must look at the disk.
+    StorageFailed,
     /// Our fault, not the user's.
     Internal,
 }
@@ -39,6 +45,8 @@ impl ErrorCode {
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
+        ErrorCode::StorageFull,
+        ErrorCode::StorageFailed,
         ErrorCode::Internal,
     ];
 
@@ -52,6 +60,8 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::StorageFull => "STORAGE_FULL",
+            ErrorCode::StorageFailed => "STORAGE_FAILED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -60,6 +70,19 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl ErrorCode {
+    /// The code of a store error that is the store's state rather than a bug: a full disk
+    /// (`STORAGE_FULL`) or a writer that stopped after a failed write (`STORAGE_FAILED`), in
+    /// both cases with nothing written. `None` for every other store error.
+    pub fn of_store(error: &jeugdpad_store::StoreError) -> Option<ErrorCode> {
+        match error {
+            jeugdpad_store::StoreError::StorageFull(_) => Some(ErrorCode::StorageFull),
+            jeugdpad_store::StoreError::Failed(_) => Some(ErrorCode::StorageFailed),
+            _ => None,
+        }
     }
 }
 

@@ -93,7 +93,8 @@ impl RecordError {
             RecordError::Rejected(error) => error.kind().into(),
             RecordError::Conflict { .. } => ErrorCode::Conflict,
             RecordError::EventIdReused(_) => ErrorCode::Validation,
-            RecordError::Undecodable { .. } | RecordError::Store(_) => ErrorCode::Internal,
+            RecordError::Store(store) => ErrorCode::of_store(store).unwrap_or(ErrorCode::Internal),
+            RecordError::Undecodable { .. } => ErrorCode::Internal,
         }
     }
 }

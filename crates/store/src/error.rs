@@ -3,8 +3,10 @@
 //! The variants keep the three kinds of failure apart that the layers above must treat
 //! differently: the caller's mistake ([`StoreError::InvalidAppend`],
 //! [`StoreError::EventIdReused`]), a lost race ([`StoreError::Conflict`]: reload and retry), and an
-//! infrastructure fault ([`StoreError::Storage`], [`StoreError::Corrupt`], [`StoreError::Closed`]:
-//! not the user's fault; log it).
+//! infrastructure fault ([`StoreError::Storage`], [`StoreError::StorageFull`],
+//! [`StoreError::Failed`], [`StoreError::Corrupt`], [`StoreError::Closed`]: not the user's fault;
+//! log it). A full disk has a variant of its own because the operator's remedy differs (free
+//! space) and callers must not find it by matching text.
 
 use std::path::PathBuf;
 
@@ -48,6 +50,19 @@ pub enum StoreError {
     /// store) is always safe, because appends are idempotent by event id.
     #[error("storage failure: {0}")]
     Storage(String),
+
+    /// The disk (or the disk quota) is full (`ENOSPC`, `EDQUOT`): the append was not stored,
+    /// and the writer refuses appends until the disk takes writes again (see
+    /// [`crate::Condition`]). The segment log cuts what it wrote of a failed group before it
+    /// takes appends again; the sled engine, whose failed group may still reach the disk, answers
+    /// that group with [`StoreError::Storage`] instead. A retry with the same event ids is safe.
+    #[error("the disk is full, nothing was stored: {0}")]
+    StorageFull(String),
+
+    /// The writer refuses appends after a write or `fdatasync` failed for another reason than a
+    /// full disk; the append was not stored (the same rules as [`StoreError::StorageFull`]).
+    #[error("the event store takes no appends after a failed write: {0}")]
+    Failed(String),
 
     /// Stored data fails a consistency check (see [`crate::VerifyReport`] for the full picture).
     #[error("the store is corrupt{}: {what}", position.map(|p| format!(" at position {p}")).unwrap_or_default())]

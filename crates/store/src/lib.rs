@@ -47,8 +47,11 @@
 //! If the apply or the flush fails, every waiter of the group gets [`StoreError::Storage`] and the
 //! published head stays where it was. Because a failed flush leaves unknown state behind (the
 //! batch may still reach the disk later), the writer then stops accepting appends: every further
-//! append fails with `Storage` until the store is reopened, and reopening recovers whatever is
-//! durable. `Storage` therefore means "outcome unknown"; a retry with the same event ids is safe.
+//! append fails with [`StoreError::StorageFull`] (the flush failed with `ENOSPC` or `EDQUOT`) or
+//! [`StoreError::Failed`], without being written, until the store is reopened — the server must be
+//! restarted; [`SledStore::condition`] says so — and reopening recovers whatever is durable.
+//! `Storage` therefore means "outcome unknown"; a retry with the same event ids is safe. (The
+//! segment log instead cuts a failed group and resumes by itself; see its module docs.)
 //!
 //! # Import: events with their envelopes
 //!
@@ -105,6 +108,7 @@
 //! histograms at scrape time.
 
 mod check;
+mod condition;
 mod envelope;
 mod error;
 mod keys;
@@ -125,7 +129,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use condition::{Condition, StopCause, Stopped};
 pub use error::StoreError;
+#[cfg(feature = "test-support")]
+pub use log::Faults;
 pub use log::{holds_log_store, LogOptions, LogStore};
 pub use sled_store::{SledStore, StoreOptions};
 pub use store::{Format, Store};

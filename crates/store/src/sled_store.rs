@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) head: watch::Sender<HeadState>,
     /// What the writer measures, for whoever exports metrics.
     pub(crate) timings: Arc<WriterTimings>,
+    /// Whether the writer takes appends (after a failed write it does not, until reopened).
+    pub(crate) condition: Arc<crate::Condition>,
 }
 
 /// sled's configuration for a store directory. Background flushing is off: the writer flushes
@@ -238,6 +240,7 @@ impl SledStore {
             dir: dir.to_path_buf(),
             head,
             timings: Arc::default(),
+            condition: Arc::default(),
         });
         let (requests, receiver) = mpsc::channel();
         let writer = Writer::new(
@@ -326,6 +329,12 @@ impl SledStore {
     /// [`WriterTimings`]). A shared handle: holding it does not keep the store open.
     pub fn timings(&self) -> Arc<WriterTimings> {
         Arc::clone(&self.shared.timings)
+    }
+
+    /// Whether the writer takes appends, and why not. After a failed write this engine takes
+    /// none until it is reopened ([`crate::Stopped::resumes_by_itself`] is `false`).
+    pub fn condition(&self) -> Arc<crate::Condition> {
+        Arc::clone(&self.shared.condition)
     }
 
     /// The store directory.

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use crate::log::holds_log_store;
 use crate::sled_store::holds_store as holds_sled_store;
 use crate::{
-    AppendOutcome, EventStore, ExpectedVersion, LogOptions, LogStore, ProposedEvent, RecordedEvent,
-    SledStore, StoreError, StoreOptions, Subscription, Vault, VerifyReport, WriterTimings,
+    AppendOutcome, Condition, EventStore, ExpectedVersion, LogOptions, LogStore, ProposedEvent,
+    RecordedEvent, SledStore, StoreError, StoreOptions, Subscription, Vault, VerifyReport,
+    WriterTimings,
 };
 
 /// The store in a data directory: the segment log for new directories, sled for those an
@@ -155,6 +156,23 @@ impl Store {
             Store::Sled(store) => store.timings(),
             Store::Log(store) => store.timings(),
         }
+    }
+
+    /// See [`LogStore::condition`] and [`SledStore::condition`].
+    pub fn condition(&self) -> Arc<Condition> {
+        match self {
+            Store::Sled(store) => store.condition(),
+            Store::Log(store) => store.condition(),
+        }
+    }
+
+    /// A segment log on a file layer that fails on command (see [`crate::Faults`]), for tests.
+    #[cfg(feature = "test-support")]
+    pub fn open_log_with_faults(
+        dir: &Path,
+        faults: Arc<crate::Faults>,
+    ) -> Result<Self, StoreError> {
+        LogStore::open_with_faults(dir, &LogOptions::default(), faults).map(Store::Log)
     }
 
     /// The store directory.

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
+use crate::condition::{StopCause, Stopped};
 use crate::envelope;
 use crate::keys;
 use crate::sidecar::{ChainHead, SidecarWriter};
@@ -31,8 +32,10 @@ pub(crate) struct Writer {
     /// sled's log file, for the `fdatasync` after each flush (see [`Writer::commit`]).
     db_file: std::fs::File,
     /// Set after a failed apply or flush: what is on disk is then unknown, so no further append
-    /// is accepted until the store is reopened (which recovers what is durable).
-    failed: Option<String>,
+    /// is accepted until the store is reopened (which recovers what is durable). sled cannot
+    /// be told to forget a batch it applied in memory, so unlike the segment log this engine
+    /// does not resume by itself: the server must be restarted.
+    failed: Option<Stopped>,
 }
 
 impl Writer {
@@ -76,10 +79,10 @@ impl Writer {
     }
 
     fn commit(&mut self, requests: Vec<Job>) {
-        if let Some(why) = &self.failed {
+        if let Some(stopped) = &self.failed {
             for request in requests {
                 let (reply, submitted) = request.into_reply();
-                self.answer(reply, submitted, Err(StoreError::Storage(why.clone())));
+                self.answer(reply, submitted, Err(stopped.error()));
             }
             return;
         }
@@ -112,14 +115,22 @@ impl Writer {
                 keys::HEAD,
                 &keys::encode_head(head.position, &head.hash)[..],
             );
-            if let Err(e) = self.write(batch) {
+            if let Err((cause, e)) = self.write(batch) {
                 let why = format!(
-                    "writing positions {}..={} failed ({e}); the outcome of those appends is unknown and the store accepts no more appends until it is reopened",
+                    "writing positions {}..={} failed ({e}); the outcome of those appends is unknown and the store accepts no more appends until it is reopened (restart the server)",
                     self.head.position + 1,
                     head.position
                 );
-                tracing::error!(%why, "event store write failed");
-                self.failed = Some(why.clone());
+                tracing::error!(cause = cause.as_str(), %why, "event store write failed");
+                let stopped = Stopped {
+                    cause,
+                    what: why.clone(),
+                    resumes_by_itself: false,
+                };
+                self.shared.condition.stop(stopped.clone());
+                self.failed = Some(stopped);
+                // The batch may still reach the disk: its outcome is unknown (`Storage`), unlike
+                // the appends refused from now on, of which nothing is written.
                 for (reply, submitted, _) in answers {
                     self.answer(reply, submitted, Err(StoreError::Storage(why.clone())));
                 }
@@ -144,19 +155,23 @@ impl Writer {
     /// flush and the sync. sled's flush makes the write survive a killed process, but on Linux
     /// it ends with `sync_file_range`, which neither syncs the file's metadata (the log file
     /// grows) nor flushes the drive's cache: for power loss we add a real `fdatasync`.
-    fn write(&self, batch: sled::Batch) -> Result<(), String> {
+    fn write(&self, batch: sled::Batch) -> Result<(), (StopCause, String)> {
+        fn sled_failure(error: sled::Error) -> (StopCause, String) {
+            let cause = match &error {
+                sled::Error::Io(io) => StopCause::of(io),
+                _ => StopCause::Failed,
+            };
+            (cause, error.to_string())
+        }
         let timings = &self.shared.timings;
-        self.shared
-            .db
-            .apply_batch(batch)
-            .map_err(|e| e.to_string())?;
+        self.shared.db.apply_batch(batch).map_err(sled_failure)?;
         let started = Instant::now();
-        self.shared.db.flush().map_err(|e| e.to_string())?;
+        self.shared.db.flush().map_err(sled_failure)?;
         let flushed = Instant::now();
         timings.flush.record(flushed - started);
         self.db_file
             .sync_data()
-            .map_err(|e| format!("fdatasync: {e}"))?;
+            .map_err(|e| (StopCause::of(&e), format!("fdatasync: {e}")))?;
         timings.fsync.record(flushed.elapsed());
         Ok(())
     }

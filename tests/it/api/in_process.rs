@@ -14,16 +14,17 @@ use jeugdpad_app::admin::{change, create_token};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tower::ServiceExt;
 
 const TODAY: &str = "2025-06-02";
 
-struct Harness {
+pub(super) struct Harness {
     _dir: tempfile::TempDir,
-    state: AppState,
+    pub(super) state: AppState,
     router: Router,
     /// A consultant of `wijkteam-noord` (sent with mutations).
-    consultant: String,
+    pub(super) consultant: String,
     /// The team lead of `wijkteam-noord` (sent with queries).
     lead: String,
 }
@@ -35,6 +36,24 @@ async fn harness() -> Harness {
 async fn harness_with(auth: AuthOptions) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = jeugdpad_store::Store::open(dir.path()).expect("store opens");
+    harness_on(dir, store, auth).await
+}
+
+/// A harness whose store's disk can be filled on command (the store's fault-injecting file
+/// layer: no privileges, no real small disk needed).
+pub(super) async fn harness_with_faults() -> (Harness, Arc<jeugdpad_store::Faults>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let faults = jeugdpad_store::Faults::new();
+    let store = jeugdpad_store::Store::open_log_with_faults(dir.path(), Arc::clone(&faults))
+        .expect("store opens");
+    (harness_on(dir, store, AuthOptions::default()).await, faults)
+}
+
+async fn harness_on(
+    dir: tempfile::TempDir,
+    store: jeugdpad_store::Store,
+    auth: AuthOptions,
+) -> Harness {
     let today: NaiveDate = TODAY.parse().expect("date");
     let options = Options {
         clock: Clock::fixed(today),
@@ -185,8 +204,8 @@ impl Harness {
             .count()
     }
 
-    /// Opens a trajectory and returns its id.
-    async fn open(&self) -> String {
+    /// Opens a trajectory (on 2025-05-01) and returns its id.
+    pub(super) async fn open(&self) -> String {
         let answer = self
             .gql(OPEN, json!({ "signal": signal("sk-test-1") }))
             .await;
@@ -539,6 +558,185 @@ async fn deep_queries_are_refused_but_introspection_fits() {
         .await;
     assert_eq!(too_deep.code(), "VALIDATION", "{}", too_deep.body);
     assert!(too_deep.body.get("data").is_none());
+}
+
+impl Harness {
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("answer");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Sends a mutation as the consultant in Dutch (as the web app does).
+    async fn gql_in_dutch(&self, query: &str, variables: Value) -> Answer {
+        let body = json!({ "query": query, "variables": variables });
+        self.send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT_LANGUAGE, "nl")
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_is_storage_full_on_health_and_metrics_and_the_server_recovers_without_a_restart(
+) {
+    let (h, faults) = harness_with_faults().await;
+    let id = h.open().await;
+    let step = "mutation($id: ID!, $eventId: ID) { completeAssessment(trajectoryId: $id, \
+                occurredOn: \"2025-05-10\", conclusion: LIGHT_HELP, eventId: $eventId) \
+                { version position alreadyRecorded } }";
+    let event_id = "00000000-0000-4000-8000-00000000abcd";
+    let (status, _) = h.get("/health").await;
+    assert_eq!(status, StatusCode::OK);
+
+    faults.set_space_left(0);
+    let full = h
+        .gql_in_dutch(step, json!({ "id": id, "eventId": event_id }))
+        .await;
+    assert_eq!(full.code(), "STORAGE_FULL", "{}", full.body);
+    let sentence = full.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        sentence.starts_with("De opslag is vol")
+            && sentence.contains("Uw stap is niet opgeslagen")
+            && sentence.contains("veilig"),
+        "{sentence}"
+    );
+    let english = h.gql(step, json!({ "id": id, "eventId": event_id })).await;
+    assert_eq!(english.code(), "STORAGE_FULL", "{}", english.body);
+    let sentence = english.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(sentence.contains("your step was NOT saved"), "{sentence}");
+    // A timeline read must log the access first: it cannot, and says why.
+    let read = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(read.code(), "STORAGE_FULL", "{}", read.body);
+
+    let (status, health) = h.get("/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    let health: Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(health["status"], json!("storage_full"), "{health}");
+    let reason = health["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("disk is full") && reason.contains("free space"),
+        "{reason}"
+    );
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in [
+        "jeugdpad_store_failed 1",
+        "jeugdpad_store_full 1",
+        "jeugdpad_store_write_failures_total{cause=\"full\"} 1",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
+
+    // Space freed: the consultant's retry of the same step works at once, no restart.
+    faults.set_space_left(u64::MAX);
+    let retried = h.gql(step, json!({ "id": id, "eventId": event_id })).await;
+    let payload = &retried.body["data"]["completeAssessment"];
+    assert_eq!(payload["version"], json!(2), "{}", retried.body);
+    assert_eq!(payload["alreadyRecorded"], json!(false), "{}", retried.body);
+    let (status, health) = h.get("/health").await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in ["jeugdpad_store_failed 0", "jeugdpad_store_resumed_total 1"] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
+    let timeline = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { version events { type } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let types: Vec<&str> = timeline.body["data"]["trajectory"]["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", timeline.body))
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["signal_received", "assessment_completed"],
+        "the step once: {}",
+        timeline.body
+    );
+    assert_eq!(h.case_events(), 2);
+    let report = h.state.store().verify().expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_failed_disk_write_is_storage_failed_and_the_server_resumes_once_writes_work() {
+    let (h, faults) = harness_with_faults().await;
+    let id = h.open().await;
+    let step = "mutation($id: ID!) { completeAssessment(trajectoryId: $id, \
+                occurredOn: \"2025-05-10\", conclusion: LIGHT_HELP) { version } }";
+    faults.set_failing_syncs(true);
+    let failed = h.gql_in_dutch(step, json!({ "id": id })).await;
+    assert_eq!(failed.code(), "STORAGE_FAILED", "{}", failed.body);
+    let sentence = failed.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        sentence.starts_with("Door een storing in de opslag")
+            && sentence.contains("Uw stap is niet opgeslagen"),
+        "{sentence}"
+    );
+    let (status, health) = h.get("/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    let health: Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(health["status"], json!("storage_failed"), "{health}");
+    assert_eq!(health["resumesByItself"], json!(true), "{health}");
+    let (_, metrics) = h.get("/metrics").await;
+    for expected in [
+        "jeugdpad_store_failed 1",
+        "jeugdpad_store_full 0",
+        "jeugdpad_store_write_failures_total{cause=\"failed\"} 1",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from\n{metrics}"
+        );
+    }
+
+    faults.set_failing_syncs(false);
+    let recorded = h.gql(step, json!({ "id": id })).await;
+    assert_eq!(
+        recorded.body["data"]["completeAssessment"]["version"],
+        json!(2),
+        "{}",
+        recorded.body
+    );
+    let (status, _) = h.get("/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.case_events(), 2, "the step once");
 }
 
 #[tokio::test]

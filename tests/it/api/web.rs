@@ -243,6 +243,64 @@ async fn a_form_without_the_sessions_token_or_from_another_site_writes_nothing()
     assert_eq!(server.trajectory_event_count().await, written + 1);
 }
 
+/// A full disk: the pages say what the API says — the step was not recorded, try again later —
+/// not a generic "something went wrong"; once there is room the same form records the step.
+#[tokio::test]
+async fn a_full_disk_shows_the_storage_sentence_and_the_form_works_again_once_there_is_room() {
+    let (harness, faults) = super::in_process::harness_with_faults().await;
+    let id = harness.open().await;
+    let router = jeugdpad_web::router(harness.state.clone(), WebOptions::default())
+        .await
+        .expect("the web app starts")
+        .merge(jeugdpad_api::app(harness.state.clone()));
+    let (cookie, _) = sign_in(&router, &harness.consultant).await;
+    let path = format!("/traject/{id}/stap/onderzoek-afronden");
+    let form = send(&router, get(&path, Some(&cookie))).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let fields = format!(
+        "_csrf={}&versie=1&eventId=&datum=10-05-2025&conclusie=light_help",
+        form.csrf()
+    );
+
+    faults.set_space_left(0);
+    let refused = send(
+        &router,
+        post(&path, &cookie, &fields, Some("http://jeugdpad.test")),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("De opslag is vol")
+            && refused.body.contains("Uw stap is niet opgeslagen"),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("Er ging iets mis aan onze kant"));
+    let page = send(&router, get(&format!("/traject/{id}"), Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("De opslag is vol"), "{}", page.body);
+
+    faults.set_space_left(u64::MAX);
+    let recorded = send(
+        &router,
+        post(&path, &cookie, &fields, Some("http://jeugdpad.test")),
+    )
+    .await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER, "{}", recorded.body);
+    let page = send(&router, get(&format!("/traject/{id}"), Some(&cookie))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let steps = page
+        .body
+        .matches("jp-event-title\">Onderzoek afgerond")
+        .count();
+    assert_eq!(steps, 1, "the step once: {}", page.body);
+}
+
 /// One look at a child's file, one entry in the access log — not one by the page and one by the
 /// API: the page's data is the API's answer, logged where it is given.
 #[tokio::test]

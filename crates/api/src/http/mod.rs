@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use jeugdpad_store::{StopCause, Stopped};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -199,24 +200,52 @@ async fn explain_method_not_allowed(response: Response) -> Response {
     explained
 }
 
-/// `/health`: the store's head and how far the read models are.
+/// `/health`: the store's head and how far the read models are; 503 while the server stops,
+/// or while the store refuses writes (a full disk, a failed write: `reason` says what happened
+/// and what the operator does). Every timeline read writes an access-log entry first, so a
+/// store that cannot write cannot serve the pages people use either.
 async fn health(State(http): State<Http>) -> Response {
     let head = http.state.store_head();
     let applied = http.state.applied_position();
     let stopping = *http.state.stopping.borrow();
-    let status = if stopping {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
+    let stopped = http.state.store().condition().stopped();
+    let (status, word) = match (&stopped, stopping) {
+        (_, true) => (StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+        (Some(stopped), false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            match stopped.cause {
+                StopCause::Full => "storage_full",
+                StopCause::Failed => "storage_failed",
+            },
+        ),
+        (None, false) => (StatusCode::OK, "ok"),
     };
-    let body = json!({
-        "status": if stopping { "stopping" } else { "ok" },
+    let mut body = json!({
+        "status": word,
         "storeHead": head,
         "projectionPosition": applied,
         "projectionLag": head.saturating_sub(applied),
         "today": http.state.today().to_string(),
     });
+    if let Some(stopped) = stopped {
+        body["reason"] = json!(storage_reason(&stopped));
+        body["resumesByItself"] = json!(stopped.resumes_by_itself);
+    }
     (status, Json(body)).into_response()
+}
+
+/// What `/health` tells the operator about a store that refuses writes.
+fn storage_reason(stopped: &Stopped) -> String {
+    let what = match stopped.cause {
+        StopCause::Full => "the event store's disk is full; no step can be recorded and no file read (each read is logged first)",
+        StopCause::Failed => "a write to the event store's disk failed; no step can be recorded and no file read (each read is logged first)",
+    };
+    let remedy = match (stopped.cause, stopped.resumes_by_itself) {
+        (StopCause::Full, true) => "free space on the data directory's disk: the store takes writes again by itself within a minute, no restart needed",
+        (StopCause::Failed, true) => "check the disk (the system log names the error): the store retries by itself, at most a minute apart, and takes writes again once the disk does",
+        (_, false) => "free space or repair the disk, then restart the server: this store (format 1, sled) takes writes again only after a restart",
+    };
+    format!("{what}: {}. What to do: {remedy}", stopped.what)
 }
 
 /// `/metrics`: Prometheus text, in the format the scraper's `Accept` asks for (OpenMetrics, or
@@ -286,4 +315,30 @@ async fn log_request(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use jeugdpad_store::{StopCause, Stopped};
+
+    use super::storage_reason;
+
+    #[test]
+    fn the_health_reason_says_what_to_do_for_each_engine() {
+        let stopped = |cause, resumes_by_itself| Stopped {
+            cause,
+            what: "writing positions 7..=7 failed".into(),
+            resumes_by_itself,
+        };
+        let full = storage_reason(&stopped(StopCause::Full, true));
+        assert!(
+            full.contains("disk is full") && full.contains("no restart needed"),
+            "{full}"
+        );
+        assert!(full.contains("positions 7..=7"), "{full}");
+        let sled = storage_reason(&stopped(StopCause::Full, false));
+        assert!(sled.contains("restart the server"), "{sled}");
+        let failed = storage_reason(&stopped(StopCause::Failed, true));
+        assert!(failed.contains("check the disk"), "{failed}");
+    }
 }

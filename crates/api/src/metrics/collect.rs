@@ -1,5 +1,5 @@
 //! Metrics read at scrape time rather than counted as things happen: the store writer's
-//! timings, the size of the data directory, and the process' memory and open files.
+//! timings and condition (stopped on a full disk or a failed write), the size of the data directory, and the process' memory and open files.
 //!
 //! Encoding runs on a blocking thread (`/metrics` renders in `spawn_blocking`): these read
 //! files, and the data directory walk may take a while on a large store.
@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use jeugdpad_store::{TimingSnapshot, WriterTimings};
+use jeugdpad_store::{Condition, StopCause, TimingSnapshot, WriterTimings};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
@@ -43,6 +44,53 @@ impl Collector for StoreTimings {
             encode_histogram(metric, &timing.snapshot())?;
         }
         Ok(())
+    }
+}
+
+/// Whether the store's writer refuses appends (a full disk, a failed write), and how often a
+/// group commit failed and the writer resumed since the server started.
+#[derive(Debug)]
+pub(super) struct StoreCondition(pub(super) Arc<Condition>);
+
+impl Collector for StoreCondition {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        let stopped = self.0.stopped();
+        for (name, help, cause) in [
+            (
+                "store_failed",
+                "1 while the event store refuses writes (a full disk or a failed write), else 0.",
+                None,
+            ),
+            (
+                "store_full",
+                "1 while the event store refuses writes because its disk is full, else 0.",
+                Some(StopCause::Full),
+            ),
+        ] {
+            let value = stopped
+                .as_ref()
+                .is_some_and(|s| cause.is_none_or(|cause| s.cause == cause));
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            ConstGauge::new(i64::from(value)).encode(metric)?;
+        }
+        let mut metric = encoder.encode_descriptor(
+            "store_write_failures",
+            "Group commits whose write or fdatasync failed, by cause (full: ENOSPC or EDQUOT; failed: any other).",
+            None,
+            MetricType::Counter,
+        )?;
+        for cause in [StopCause::Full, StopCause::Failed] {
+            let labels = [("cause", cause.as_str())];
+            ConstCounter::new(self.0.failed_writes(cause))
+                .encode(metric.encode_family(&labels)?)?;
+        }
+        let metric = encoder.encode_descriptor(
+            "store_resumed",
+            "Times the event store took writes again by itself after it had refused them.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.0.resumed()).encode(metric)
     }
 }
 

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use jeugdpad_store::WriterTimings;
+use jeugdpad_store::{Condition, WriterTimings};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -119,8 +119,13 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// The metrics of a server whose store reports `timings` and lives in `data_dir`.
-    pub(crate) fn new(timings: Arc<WriterTimings>, data_dir: PathBuf) -> Metrics {
+    /// The metrics of a server whose store reports `timings` and `condition` and lives in
+    /// `data_dir`.
+    pub(crate) fn new(
+        timings: Arc<WriterTimings>,
+        condition: Arc<Condition>,
+        data_dir: PathBuf,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("jeugdpad");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -203,6 +208,7 @@ impl Metrics {
             rebuild_seconds.clone(),
         );
         registry.register_collector(Box::new(collect::StoreTimings(timings)));
+        registry.register_collector(Box::new(collect::StoreCondition(condition)));
         registry.register_collector(Box::new(collect::DataDir::new(data_dir)));
         #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
         let mut process = Registry::default();

@@ -4,7 +4,10 @@
 //! The three kinds of failure stay apart (STYLE.md): the user's mistake (`VALIDATION`,
 //! `INVALID_TRANSITION`, `NOT_FOUND`), a conflict (`CONFLICT`: reload and retry), and our fault
 //! (`INTERNAL`: the details go to the log with the request id, the client gets the id and an
-//! apology). `UNAUTHENTICATED` (sign in), `FORBIDDEN` (not for your role or team) and `RATE_LIMITED`
+//! apology). Two faults of ours are told apart because the person can act on them: the store's
+//! disk is full (`STORAGE_FULL`) or the store stopped after a failed write (`STORAGE_FAILED`);
+//! in both nothing was written, so the answer says the step was not recorded and may be sent
+//! again. `UNAUTHENTICATED` (sign in), `FORBIDDEN` (not for your role or team) and `RATE_LIMITED`
 //! (slow down) come from the gate in front of every resolver.
 
 use std::fmt;
@@ -88,6 +91,16 @@ pub(crate) fn in_dutch(response: &mut async_graphql::Response) {
             error.message = dutch.0.clone();
         }
     }
+}
+
+/// What a request was doing when the store could not write: the sentence differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Recording a step (or another change): it was not recorded.
+    Change,
+    /// Any access that the access log must hold first (reading a file, a list, an export):
+    /// nothing was shown.
+    Access,
 }
 
 /// Shorthand for resolver results.
@@ -181,6 +194,63 @@ impl ApiError {
         }
     }
 
+    /// The answer for a store that cannot write now (`code`: [`ErrorCode::StorageFull`] or
+    /// [`ErrorCode::StorageFailed`]): what happened, that nothing was recorded, and that the
+    /// same step may be sent again. Both sentences are for a consultant, not an engineer; the
+    /// details are in the server's log and on `/health`.
+    pub(crate) fn storage(code: ErrorCode, attempt: Attempt) -> ApiError {
+        let full = code == ErrorCode::StorageFull;
+        let (english, dutch) = match (full, attempt) {
+            (true, Attempt::Change) => (
+                "The storage is full, so nothing can be recorded: your step was NOT saved. \
+                 Try again later (recording the same step again is safe) or tell your administrator.",
+                "De opslag is vol: er kan niets worden vastgelegd. Uw stap is niet opgeslagen; \
+                 probeer het later opnieuw (dezelfde stap nog eens vastleggen is veilig) of meld \
+                 het bij de beheerder.",
+            ),
+            (true, Attempt::Access) => (
+                "The storage is full, so nothing can be recorded, not even in the access log: \
+                 nothing was shown or changed. Try again later or tell your administrator.",
+                "De opslag is vol: er kan niets worden vastgelegd, ook niet in het toegangslog, \
+                 dus er is niets getoond of gewijzigd. Probeer het later opnieuw of meld het bij \
+                 de beheerder.",
+            ),
+            (false, Attempt::Change) => (
+                "A fault in the storage stops anything from being recorded: your step was NOT \
+                 saved. Try again later (recording the same step again is safe) and tell your \
+                 administrator.",
+                "Door een storing in de opslag kan er niets worden vastgelegd. Uw stap is niet \
+                 opgeslagen; probeer het later opnieuw (dezelfde stap nog eens vastleggen is \
+                 veilig) en meld het bij de beheerder.",
+            ),
+            (false, Attempt::Access) => (
+                "A fault in the storage stops anything from being recorded, not even in the \
+                 access log: nothing was shown or changed. Try again later and tell your \
+                 administrator.",
+                "Door een storing in de opslag kan er niets worden vastgelegd, ook niet in het \
+                 toegangslog, dus er is niets getoond of gewijzigd. Probeer het later opnieuw en \
+                 meld het bij de beheerder.",
+            ),
+        };
+        ApiError::new(code, english).dutch(dutch)
+    }
+
+    /// [`ApiError::storage`] for a store error that is the store's state (a full disk, a
+    /// stopped writer); `None` for any other store error.
+    pub(crate) fn from_store(
+        error: &jeugdpad_store::StoreError,
+        attempt: Attempt,
+    ) -> Option<ApiError> {
+        let code = ErrorCode::of_store(error)?;
+        tracing::debug!(%error, code = code.as_str(), "the store cannot write; the request was refused");
+        Some(ApiError::storage(code, attempt))
+    }
+
+    /// Whether this is the store's full disk or stopped writer.
+    pub(crate) fn is_storage(&self) -> bool {
+        matches!(self.code, ErrorCode::StorageFull | ErrorCode::StorageFailed)
+    }
+
     /// Maps a failed `record` to what the consultant should hear.
     pub(crate) fn from_record(error: RecordError, request_id: Option<Uuid>) -> ApiError {
         let code = error.code();
@@ -206,6 +276,10 @@ impl ApiError {
             RecordError::EventIdReused(_) => ApiError::new(code, error.to_string()).dutch(
                 "dit id is al gebruikt voor een andere stap; gebruik een nieuw id voor een nieuwe stap",
             ),
+            RecordError::Store(ref store) if ErrorCode::of_store(store).is_some() => {
+                ApiError::from_store(store, Attempt::Change)
+                    .unwrap_or_else(|| ApiError::new(code, error.to_string()))
+            }
             RecordError::Store(jeugdpad_store::StoreError::Storage(_)) => ApiError::internal(
                 "something went wrong on our side while saving; the step may not have been \
                  recorded. Try again: sending the same eventId again never records it twice",

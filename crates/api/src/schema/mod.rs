@@ -25,7 +25,7 @@ pub use admin::{AdminMutation, AdminQuery};
 pub use caseload::CaseloadQuery;
 pub use errors::ErrorCode;
 pub use errors::Language;
-pub(crate) use errors::{in_dutch, ApiError, ApiResult};
+pub(crate) use errors::{in_dutch, ApiError, ApiResult, Attempt};
 pub use export::ExportQuery;
 pub use mutation::CaseMutation;
 pub use query::CaseQuery;

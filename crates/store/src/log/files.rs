@@ -24,7 +24,14 @@ pub(crate) trait LogFiles: Send + Sync + Debug {
     fn create(&self, path: &Path, header: &[u8]) -> io::Result<Box<dyn SegmentFile>>;
     /// Opens an existing segment for appending.
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn SegmentFile>>;
+    /// Whether `bytes` more fit on the disk of `dir`: reserves them in a probe file (removed
+    /// again) and fails with `ENOSPC` or `EDQUOT` when they do not.
+    fn reserve(&self, dir: &Path, bytes: u64) -> io::Result<()>;
 }
+
+/// The probe file of [`LogFiles::reserve`]: a `.tmp` file, so that opening removes one a crash
+/// left behind.
+const PROBE: &str = "reserve-probe.tmp";
 
 /// The real file system.
 #[derive(Debug, Default)]
@@ -53,6 +60,15 @@ impl LogFiles for RealFiles {
         let file = OpenOptions::new().append(true).open(path)?;
         Ok(Box::new(RealSegment(file)))
     }
+
+    fn reserve(&self, dir: &Path, bytes: u64) -> io::Result<()> {
+        // `posix_fallocate` allocates the blocks (quota included) without writing them, or
+        // writes zeros where the file system cannot allocate.
+        let path = dir.join(PROBE);
+        let reserved = File::create(&path).and_then(|file| fs2::FileExt::allocate(&file, bytes));
+        let removed = std::fs::remove_file(&path);
+        reserved.and(removed)
+    }
 }
 
 /// Makes a directory's entries (files created, renamed or removed in it) durable.
@@ -75,8 +91,9 @@ pub(crate) fn write_durably(path: &Path, content: &[u8]) -> io::Result<()> {
     }
 }
 
-/// A file layer for tests that fails on command.
-#[cfg(test)]
+/// A file layer for tests that fails on command (also for other crates' tests, with the
+/// `test-support` feature: `crate::faults`).
+#[cfg(any(test, feature = "test-support"))]
 pub(crate) mod faulty {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
@@ -85,7 +102,7 @@ pub(crate) mod faulty {
 
     /// What to break. Shared between the test and every file the layer opened.
     #[derive(Debug, Default)]
-    pub(crate) struct Faults {
+    pub struct Faults {
         /// Every `fdatasync` from now on fails with EIO.
         pub(crate) fail_sync: AtomicBool,
         /// Bytes that still fit on the "disk"; a write past them writes what fits and then
@@ -96,11 +113,27 @@ pub(crate) mod faulty {
     }
 
     impl Faults {
-        pub(crate) fn new() -> Arc<Faults> {
+        /// A disk with room and syncs that work, until told otherwise.
+        pub fn new() -> Arc<Faults> {
             Arc::new(Faults {
                 space_left: AtomicU64::new(u64::MAX),
                 ..Faults::default()
             })
+        }
+
+        /// Only `bytes` more fit on the "disk" (0: it is full).
+        pub fn set_space_left(&self, bytes: u64) {
+            self.space_left.store(bytes, Ordering::SeqCst);
+        }
+
+        /// Makes every `fdatasync` from now on fail with EIO (`true`), or work again.
+        pub fn set_failing_syncs(&self, failing: bool) {
+            self.fail_sync.store(failing, Ordering::SeqCst);
+        }
+
+        /// How many `fdatasync`s the layer was asked for.
+        pub fn syncs(&self) -> u64 {
+            self.syncs.load(Ordering::SeqCst)
         }
     }
 
@@ -151,6 +184,13 @@ pub(crate) mod faulty {
                 inner,
                 faults: Arc::clone(&self.0),
             }))
+        }
+
+        fn reserve(&self, dir: &Path, bytes: u64) -> io::Result<()> {
+            if self.0.space_left.load(Ordering::SeqCst) < bytes {
+                return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            RealFiles.reserve(dir, bytes)
         }
     }
 }
@@ -258,6 +298,11 @@ pub(crate) mod power_cut {
                 path: path.to_path_buf(),
                 power: self.clone(),
             }))
+        }
+
+        fn reserve(&self, dir: &Path, bytes: u64) -> io::Result<()> {
+            self.spend()?;
+            RealFiles.reserve(dir, bytes)
         }
 
         fn open_append(&self, path: &Path) -> io::Result<Box<dyn SegmentFile>> {

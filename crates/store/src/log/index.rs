@@ -28,7 +28,12 @@ pub(crate) struct Index {
 }
 
 fn failed(context: &str, error: sled::Error) -> StoreError {
-    StoreError::storage(context, error)
+    match &error {
+        sled::Error::Io(io) if crate::condition::is_full(io) => {
+            StoreError::StorageFull(format!("{context}: {error}"))
+        }
+        _ => StoreError::storage(context, error),
+    }
 }
 
 impl Index {

@@ -29,10 +29,13 @@
 //! acknowledged) are cut off with a warning naming the bytes and the position. Anything wrong
 //! before that — a checksum, a hash, a missing segment — refuses to open with
 //! [`StoreError::Corrupt`] naming the position. The indexes are then caught up from their
-//! checkpoint. A failed write or `fdatasync` (a full disk included) puts the writer into a failed
-//! state: every later append fails with [`StoreError::Storage`] until the store is reopened, and
-//! the `fdatasync` is never retried, because after a failed `fdatasync` Linux may already have
-//! dropped the unwritten pages and a second, successful call would prove nothing.
+//! checkpoint. A failed write or `fdatasync` puts the writer into a stopped state: the group and
+//! every later append fail with [`StoreError::StorageFull`] (a full disk) or
+//! [`StoreError::Failed`], and [`LogStore::condition`] says so. The failed `fdatasync` is never
+//! retried, because after a failed `fdatasync` Linux may already have dropped the unwritten pages
+//! and a second, successful call would prove nothing: instead the writer cuts the failed group
+//! off and resumes once the disk takes writes again, without a restart, checking the end of the
+//! log as opening does (`writer.rs` describes the protocol).
 //!
 //! Limits: a damaged *last* record cannot be told apart from a torn write, so it is cut like
 //! one; a disk that acknowledges `fdatasync` without keeping the data loses what no software can
@@ -66,11 +69,14 @@ use crate::timings::WriterTimings;
 use crate::vault::Vault;
 use crate::verify::VerifyReport;
 use crate::{
-    validate_stream_id, AppendOutcome, EventStore, ExpectedVersion, ProposedEvent, RecordedEvent,
-    StoreError, Subscription,
+    validate_stream_id, AppendOutcome, Condition, EventStore, ExpectedVersion, ProposedEvent,
+    RecordedEvent, StoreError, Subscription,
 };
 
 pub(crate) use verify::verify_log_dir;
+
+#[cfg(feature = "test-support")]
+pub use files::faulty::Faults;
 
 use files::{LogFiles, RealFiles};
 use index::Index;
@@ -115,6 +121,8 @@ pub(crate) struct Shared {
     index: Index,
     head: watch::Sender<HeadState>,
     timings: Arc<WriterTimings>,
+    /// Whether the writer takes appends (see `writer.rs`).
+    condition: Arc<Condition>,
     /// Holds the store's lock while any handle lives.
     _lock: File,
 }
@@ -145,6 +153,17 @@ impl LogStore {
             return Err(StoreError::NotAStore(dir.to_path_buf()));
         }
         LogStore::open(dir)
+    }
+
+    /// [`LogStore::open_with`] on a file layer that fails on command (a full disk, failing
+    /// `fdatasync`s), for tests of what the layers above do then.
+    #[cfg(feature = "test-support")]
+    pub fn open_with_faults(
+        dir: &Path,
+        options: &LogOptions,
+        faults: Arc<Faults>,
+    ) -> Result<Self, StoreError> {
+        LogStore::open_on(dir, options, Arc::new(files::faulty::FaultyFiles(faults)))
     }
 
     pub(crate) fn open_on(
@@ -241,6 +260,12 @@ impl LogStore {
     /// How long appends, writes (`flush`) and `fdatasync`s take.
     pub fn timings(&self) -> Arc<WriterTimings> {
         Arc::clone(&self.shared.timings)
+    }
+
+    /// Whether the writer takes appends, and why not (see `writer.rs`: it resumes by itself
+    /// once the disk takes writes again).
+    pub fn condition(&self) -> Arc<Condition> {
+        Arc::clone(&self.shared.condition)
     }
 
     /// The store directory.

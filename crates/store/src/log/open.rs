@@ -142,6 +142,7 @@ pub(crate) fn open(
         index,
         head: head_sender,
         timings: Arc::default(),
+        condition: Arc::default(),
         _lock: lock,
     });
     catch_up(&shared, head.position)?;
@@ -197,7 +198,7 @@ pub(crate) fn check_format_text(path: &Path, text: &str) -> Result<(), StoreErro
 }
 
 /// Removes temporary files of a segment creation that a crash interrupted.
-fn remove_leftovers(segments_dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn remove_leftovers(segments_dir: &Path) -> Result<(), StoreError> {
     let entries = std::fs::read_dir(segments_dir)
         .map_err(storage(format!("cannot list {segments_dir:?}")))?;
     for entry in entries.flatten() {
@@ -236,7 +237,7 @@ fn last_recorded_at(locations: &Locations, head: u64) -> Result<Option<DateTime<
 
 /// Adds every position after the index's checkpoint up to `head` to the index. A checkpoint
 /// beyond the log (an index from another copy of the store) rebuilds the index from scratch.
-fn catch_up(shared: &Shared, head: u64) -> Result<(), StoreError> {
+pub(crate) fn catch_up(shared: &Shared, head: u64) -> Result<(), StoreError> {
     let mut checkpoint = shared.index.checkpoint()?;
     if checkpoint > head {
         tracing::warn!(

@@ -2,7 +2,6 @@
 //! missing segments, failed `fdatasync`, a full disk, and the indexes caught up from the log.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::files::faulty::{Faults, FaultyFiles};
@@ -213,8 +212,22 @@ fn a_missing_segment_refuses_to_open() {
     );
 }
 
+/// The events of the store in log order: (position, event id).
+fn log_of(store: &LogStore) -> Vec<(u64, uuid::Uuid)> {
+    store
+        .read_all(1, usize::MAX)
+        .expect("read_all")
+        .into_iter()
+        .map(|e| (e.position, e.event_id))
+        .collect()
+}
+
+fn id(n: u64) -> uuid::Uuid {
+    event(n).event_id
+}
+
 #[test]
-fn a_failed_fdatasync_stops_the_writer_without_retrying() {
+fn a_failed_fdatasync_stops_the_writer_and_its_group_is_cut_before_it_resumes() {
     let dir = store_with(3);
     let faults = Faults::new();
     let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
@@ -222,55 +235,181 @@ fn a_failed_fdatasync_stops_the_writer_without_retrying() {
     store
         .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
         .expect("a healthy append");
-    faults.fail_sync.store(true, Ordering::SeqCst);
+    faults.set_failing_syncs(true);
     let failed = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(4)]);
     assert!(
-        matches!(&failed, Err(StoreError::Storage(why)) if why.contains("fdatasync") && why.contains("reopened")),
+        matches!(&failed, Err(StoreError::Failed(why)) if why.contains("fdatasync") && why.contains("not stored")),
         "{failed:?}"
     );
-    let syncs = faults.syncs.load(Ordering::SeqCst);
-    faults.fail_sync.store(false, Ordering::SeqCst);
+    let stopped = store.condition().stopped().expect("stopped");
+    assert_eq!(stopped.cause, crate::StopCause::Failed);
+    assert!(stopped.resumes_by_itself);
+    // While syncs fail, every attempt to resume fails too (it tried: the cut's own sync), and
+    // appends are refused.
+    let syncs = faults.syncs();
     let refused = store.append_blocking("s-1", ExpectedVersion::Any, vec![event(5)]);
-    assert!(
-        matches!(refused, Err(StoreError::Storage(_))),
-        "{refused:?}"
-    );
     assert_eq!(
-        faults.syncs.load(Ordering::SeqCst),
-        syncs,
-        "no fsync after a failed one"
+        faults.syncs(),
+        syncs + 1,
+        "one attempt to resume, one sync of the cut"
     );
+    assert!(matches!(refused, Err(StoreError::Failed(_))), "{refused:?}");
     assert_eq!(store.head(), 4, "the failed group is not published");
+
+    faults.set_failing_syncs(false);
+    // The consultant's retry of the step that failed (the same event id) is stored once, as new:
+    // the failed group's bytes (in the page cache here, never synced) were cut, not trusted.
+    let retried = store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(4)])
+        .expect("appends work again without reopening");
+    assert!(!retried.already_stored);
+    assert_eq!(retried.first_position, 5);
+    assert!(store.condition().stopped().is_none());
+    assert_eq!(store.condition().resumed(), 1);
+    assert_eq!(store.condition().failed_writes(crate::StopCause::Failed), 1);
+    assert_eq!(
+        log_of(&store),
+        (1..=5).map(|p| (p, id(p - 1))).collect::<Vec<_>>(),
+        "every acknowledged event once, in order"
+    );
+    assert!(store.verify().expect("verify").is_ok());
     store.close().expect("close");
-    // Reopened, the store keeps whatever reached the disk (here: the page cache did).
     let store = open(dir.path());
-    assert!(store.head() >= 4);
+    assert_eq!(store.head(), 5);
     assert!(store.verify().expect("verify").is_ok());
 }
 
 #[test]
-fn a_full_disk_stops_the_writer_and_the_partial_write_is_cut_on_reopen() {
+fn a_full_disk_stops_the_writer_and_appends_work_again_once_there_is_room() {
     let dir = store_with(3);
     let faults = Faults::new();
     let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
         .expect("open");
-    faults.space_left.store(50, Ordering::SeqCst);
+    faults.set_space_left(50);
     let full = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(3)]);
     assert!(
-        matches!(&full, Err(StoreError::Storage(why)) if why.contains("disk is full")),
+        matches!(&full, Err(StoreError::StorageFull(why)) if why.contains("disk is full")),
         "{full:?}"
     );
-    faults.space_left.store(u64::MAX, Ordering::SeqCst);
-    assert!(store
-        .append_blocking("s-0", ExpectedVersion::Any, vec![event(4)])
-        .is_err());
+    assert_eq!(
+        store.condition().stopped().map(|s| s.cause),
+        Some(crate::StopCause::Full)
+    );
+    // Still full: refused, without touching the log.
+    let refused = store.append_blocking("s-1", ExpectedVersion::Any, vec![event(4)]);
+    assert!(
+        matches!(refused, Err(StoreError::StorageFull(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.head(), 3);
+
+    faults.set_space_left(u64::MAX);
+    for n in [3, 4, 5] {
+        let stream = format!("s-{}", n % 3);
+        let outcome = store
+            .append_blocking(&stream, ExpectedVersion::Any, vec![event(n)])
+            .expect("appends work again without reopening");
+        assert_eq!(
+            outcome.first_position,
+            n + 1,
+            "the 50 bytes written were cut"
+        );
+    }
+    assert!(store.condition().stopped().is_none());
+    assert_eq!(
+        log_of(&store),
+        (1..=6).map(|p| (p, id(p - 1))).collect::<Vec<_>>()
+    );
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "{report:?}");
     store.close().expect("close");
     let store = open(dir.path());
-    assert_eq!(store.head(), 3, "the 50 bytes written are cut");
+    assert_eq!(store.head(), 6);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
+fn a_stopped_writer_resumes_by_itself_once_the_disk_has_room() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    faults.set_space_left(10);
+    assert!(store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .is_err());
+    faults.set_space_left(u64::MAX);
+    // No append comes: the back-off (1 s first) brings the writer back, so that `/health`
+    // turns green on an idle server too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.condition().stopped().is_some() {
+        assert!(std::time::Instant::now() < deadline, "never resumed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(store.condition().resumed(), 1);
+    // The ten bytes of the failed group are cut: every frame of the file is whole.
+    let segment = segments(dir.path()).pop().expect("a segment");
+    record_offsets(&segment);
     store
         .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
-        .expect("appends work again after reopening");
+        .expect("append");
+    assert_eq!(store.head(), 4);
+}
+
+#[test]
+fn a_stopped_writer_does_not_resume_over_a_damaged_acknowledged_record() {
+    let dir = store_with(1);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    faults.set_space_left(10);
+    assert!(store
+        .append_blocking("s-0", ExpectedVersion::Any, vec![event(3)])
+        .is_err());
+    // The last acknowledged record is damaged on disk meanwhile (a checksum no longer matches).
+    let segment = segments(dir.path()).pop().expect("a segment");
+    let last = *record_offsets(&segment).last().expect("a record");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    bytes[last + FRAME_HEADER + 40] ^= 0xff;
+    std::fs::write(&segment, &bytes).expect("write");
+    faults.set_space_left(u64::MAX);
+    let refused = store.append_blocking("s-0", ExpectedVersion::Any, vec![event(3)]);
+    assert!(
+        matches!(refused, Err(StoreError::StorageFull(_))),
+        "{refused:?}"
+    );
+    assert!(store.condition().stopped().is_some(), "still stopped");
+    assert_eq!(store.head(), 1);
+}
+
+#[test]
+fn a_failed_group_right_after_a_new_segment_resumes_in_that_segment() {
+    let dir = store_with(3);
+    let faults = Faults::new();
+    let store = LogStore::open_on(dir.path(), &OPTIONS, Arc::new(FaultyFiles(faults.clone())))
+        .expect("open");
+    // A group larger than a segment rolls to a new one first, then finds no room.
+    let big: Vec<_> = (3..20).map(event).collect();
+    faults.set_space_left(100);
+    let before = segments(dir.path()).len();
+    assert!(matches!(
+        store.append_blocking("s-0", ExpectedVersion::Any, big.clone()),
+        Err(StoreError::StorageFull(_))
+    ));
+    assert_eq!(segments(dir.path()).len(), before + 1, "rolled");
+    faults.set_space_left(u64::MAX);
+    let outcome = store
+        .append_blocking("s-0", ExpectedVersion::Any, big)
+        .expect("the retry is stored");
+    assert_eq!(outcome.first_position, 4);
+    assert_eq!(store.head(), 20);
     assert!(store.verify().expect("verify").is_ok());
+    store.close().expect("close");
+    let store = open(dir.path());
+    assert_eq!(
+        log_of(&store),
+        (1..=20).map(|p| (p, id(p - 1))).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -473,67 +612,71 @@ impl Drop for LoopMount {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
-fn a_real_full_disk_stops_the_writer_and_every_acknowledged_event_is_kept() {
-    let Some(mount) = LoopMount::new(8 << 20) else {
+fn a_real_full_disk_stops_the_writer_and_it_resumes_once_space_is_freed() {
+    let Some(mount) = LoopMount::new(16 << 20) else {
         eprintln!("skipped: no loop device or not root (mkfs.ext4 + mount -o loop failed)");
         return;
     };
+    // Another program's file on the same disk, deleted once the disk is full.
+    let ballast = mount.path.join("ballast");
+    std::fs::write(&ballast, vec![1u8; 4 << 20]).expect("ballast");
     let dir = mount.path.join("store");
     let options = LogOptions {
         segment_bytes: 1 << 20,
         index_cache_bytes: 1 << 20,
     };
     let store = LogStore::open_with(&dir, &options).expect("open on the small disk");
+    let big = |n: u64| {
+        let mut big = event(n);
+        big.payload = serde_json::json!({ "n": n, "text": "z".repeat(16 << 10) });
+        big
+    };
     let mut acks = Vec::new();
     let error = loop {
         let n = acks.len() as u64;
-        let mut big = event(n);
-        big.payload = serde_json::json!({ "n": n, "text": "z".repeat(16 << 10) });
-        match store.append_blocking("s", ExpectedVersion::Any, vec![big.clone()]) {
-            Ok(outcome) => acks.push((outcome.first_position, big)),
+        match store.append_blocking("s", ExpectedVersion::Any, vec![big(n)]) {
+            Ok(outcome) => acks.push((outcome.first_position, big(n).event_id)),
             Err(error) => break error,
         }
-        assert!(acks.len() < 10_000, "8 MiB never filled up");
+        assert!(acks.len() < 10_000, "16 MiB never filled up");
     };
     eprintln!(
         "after {} appends the full disk answered: {error}",
         acks.len()
     );
-    assert!(matches!(error, StoreError::Storage(_)), "{error:?}");
-    let refused = store.append_blocking("t", ExpectedVersion::Any, vec![event(1 << 20)]);
-    assert!(
-        matches!(refused, Err(StoreError::Storage(_))),
-        "{refused:?}"
-    );
-    drop(store);
-
-    // Reopened elsewhere (the full disk has no room for the index to catch up).
-    let elsewhere = tempfile::tempdir().expect("tempdir");
-    copy_dir(&dir, elsewhere.path());
-    let store = open(elsewhere.path());
+    assert!(matches!(error, StoreError::StorageFull(_)), "{error:?}");
     assert!(
         acks.len() > 100,
         "only {} appends before the disk was full",
         acks.len()
     );
-    for (position, proposed) in &acks {
-        let stored = store.shared.read_at(*position).expect("acknowledged event");
-        assert_eq!(stored.event_id, proposed.event_id);
-    }
+    let refused = store.append_blocking("s", ExpectedVersion::Any, vec![big(acks.len() as u64)]);
+    assert!(
+        matches!(refused, Err(StoreError::StorageFull(_))),
+        "{refused:?}"
+    );
+    assert!(store.condition().stopped().is_some());
+
+    std::fs::remove_file(&ballast).expect("free space");
+    let n = acks.len() as u64;
+    let outcome = store
+        .append_blocking("s", ExpectedVersion::Any, vec![big(n)])
+        .expect("the retry is stored once there is room, without reopening");
+    assert_eq!(outcome.first_position, n + 1);
+    acks.push((outcome.first_position, big(n).event_id));
+    assert!(store.condition().stopped().is_none());
+    let stored: Vec<_> = store
+        .read_all(1, usize::MAX)
+        .expect("read")
+        .into_iter()
+        .map(|e| (e.position, e.event_id))
+        .collect();
+    assert_eq!(stored, acks, "every acknowledged event, once, in order");
+    assert!(store.verify().expect("verify").is_ok());
+    store.close().expect("close");
+    let store = open(&dir);
+    assert_eq!(store.head(), n + 1);
     assert!(store.verify().expect("verify").is_ok());
 }
 

@@ -99,6 +99,17 @@ pub(crate) fn failure(viewer: &Viewer, error: &GqlError) -> Response {
                 p { a href="/" { "Naar de startpagina" } }
             }),
         "RATE_LIMITED" => too_many(Duration::from_secs(60)),
+        // The store cannot write (a full disk, a failed write): its sentence says what happened
+        // to the step — not recorded, safe to record again — which a generic page cannot.
+        // A form cannot be shown again with the values: showing a file writes to the log too.
+        "STORAGE_FULL" | "STORAGE_FAILED" => Page::new("Opslaan lukt nu niet", Some(viewer))
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .render(html! {
+                h1 { "Er kan nu niets worden vastgelegd" }
+                (layout::alert("error", None, html! { p { (capitalised(&error.message)) } }))
+                p { "Dit ligt niet aan u. Ga terug in uw browser en probeer het over een paar minuten opnieuw." }
+                p { a href="/" { "Naar de startpagina" } }
+            }),
         _ => Page::new("Er ging iets mis", Some(viewer))
             .status(StatusCode::INTERNAL_SERVER_ERROR)
             .render(html! {
