@@ -13,12 +13,14 @@
 //! cargo run --release -p jeugdpad-bench -- load --smoke      # 200 trajectories; what CI runs
 //! cargo run --release -p jeugdpad-bench -- query --trajectories 100000 --keep
 //! cargo run --release -p jeugdpad-bench -- query --smoke     # seconds; what CI runs
+//! cargo run --release -p jeugdpad-bench -- soak --store target/bench-log/cohort-…  # 30 minutes
 //! ```
 
 mod all;
 mod load;
 mod measure;
 mod query;
+mod soak;
 mod sqlite;
 mod stats;
 mod workload;
@@ -63,6 +65,10 @@ enum Command {
     /// `load --keep`, or loaded first) and measures over real HTTP: the projection rebuild at
     /// start-up, and p50/p99 latency of a team's waiting-time report and of one timeline.
     Query(QueryArgs),
+    /// Runs the real `jeugdpad serve` on a store under a long mixed load (consultants recording
+    /// steps and reading timelines, team leads asking reports) and samples its resident memory:
+    /// does it grow with the events appended, and how far would it reach at 20 M events?
+    Soak(soak::SoakArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -265,6 +271,7 @@ fn main() -> ExitCode {
         Command::Append(args) => run_append(args),
         Command::Load(args) => run_load(args),
         Command::Query(args) => run_query(args),
+        Command::Soak(args) => run_soak(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -545,4 +552,27 @@ fn print_table(fsync: &Summary, rows: &[(usize, Summary)], batch: usize) {
             single.p50_ms / fsync.p50_ms
         );
     }
+}
+
+fn run_soak(args: soak::SoakArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let report = soak::run(args).map_err(|e| -> Box<dyn std::error::Error> { e })?;
+    let mb = |bytes: f64| bytes / f64::from(1u32 << 20);
+    println!(
+        "SOAK {} events appended ({} trajectories opened, {} steps, {} timelines, {} reports)",
+        report.events_appended,
+        report.trajectories_opened,
+        report.steps_recorded,
+        report.timelines_read,
+        report.reports_read
+    );
+    println!(
+        "SOAK RSS {:.0} MB after warm-up, {:.0} MB at the end; slope after warm-up {:.1} bytes/event (heap {:.1}); at {} events: {:.0} MB",
+        mb(report.rss_after_warm_up as f64),
+        mb(report.rss_at_end as f64),
+        report.rss_bytes_per_event,
+        report.anon_bytes_per_event,
+        report.project_events,
+        mb(report.projected_rss_bytes)
+    );
+    Ok(())
 }

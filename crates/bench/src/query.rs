@@ -300,6 +300,21 @@ impl Client {
         Ok(body)
     }
 
+    /// A plain GET of `path` (`/health`, `/metrics`); anything but 2xx is an error.
+    pub(crate) async fn get(&mut self, path: &str) -> Result<Bytes, BenchError> {
+        let request = hyper::Request::get(format!("http://{}{path}", self.addr))
+            .header(hyper::header::HOST, self.addr.to_string())
+            .body(Full::new(Bytes::new()))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            return Err(format!("GET {path} answered {status}").into());
+        }
+        Ok(body)
+    }
+
     /// Warms up, then `repeats` runs of `iterations` requests; `request(i)` gives the i-th.
     pub(crate) async fn latency(
         &mut self,

@@ -20,11 +20,21 @@ use crate::cli::{Cli, Command};
 
 /// jemalloc hands the memory a rebuild frees back to the system; glibc's malloc keeps most of it
 /// resident for good (docs/performance.md, "Memory").
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(not(target_env = "msvc"), not(feature = "dhat-heap")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// `--features dhat-heap`: every allocation is counted by call site, so a heap profile says what
+/// holds the memory (docs/performance.md, "Memory under a long mixed load").
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
 fn main() -> ExitCode {
+    // Written to dhat-heap.json in the working directory when `main` returns (after a serve
+    // stopped with SIGTERM, too).
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let cli = Cli::parse();
     // The server's log is its record of requests; a one-off command shows only what needs the
     // operator's attention, next to its own output.

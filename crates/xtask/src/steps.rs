@@ -100,6 +100,25 @@ pub fn bench_smoke() -> StepResult {
                 "--json".as_ref(),
                 dir.join("all.json").as_os_str(),
             ]),
+    )?;
+    // The soak runs the real server binary beside the benchmark's, on a store of its own.
+    let soak = dir.join("soak");
+    if soak.exists() {
+        std::fs::remove_dir_all(&soak).map_err(|e| format!("removing {}: {e}", soak.display()))?;
+    }
+    run_checked(cargo().args(["build", "--quiet", "-p", "jeugdpad"]))?;
+    run_checked(
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "jeugdpad-bench",
+                "--",
+                "soak",
+                "--smoke",
+            ])
+            .args(["--store".as_ref(), soak.join("data").as_os_str()]),
     )
 }
 
