@@ -152,7 +152,9 @@ pub fn run(mut args: SoakArgs) -> Result<SoakReport, BenchError> {
     Ok(report)
 }
 
-/// Kills the server when the run ends, however it ends.
+/// Stops the server when the run ends, however it ends: SIGTERM first, so that it shuts down as
+/// an operator's stop would (a `--features dhat-heap` build writes its heap profile then), and
+/// SIGKILL if it has not exited within a minute.
 struct Server(Child);
 
 impl Server {
@@ -163,6 +165,17 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Through kill(1): the workspace forbids `unsafe`, which `libc::kill` needs.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
