@@ -281,9 +281,13 @@ pub(crate) async fn log_access(
     entry: AccessEntry,
     request: Option<Uuid>,
 ) -> ApiResult<()> {
-    jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request)
-        .await
-        .map_err(|error| {
+    let appended =
+        jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request).await;
+    if appended.is_ok() {
+        // The inquiry's index follows the log: tell it there is more (it never blocks).
+        state.access_follower.nudge();
+    }
+    appended.map_err(|error| {
             ApiError::internal(
                 "the access log could not be written, so nothing was shown or changed; please try again",
                 &error,
