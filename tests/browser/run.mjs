@@ -216,7 +216,7 @@ async function openTrajectory(person, { subject, bsn, date, source = 'school', c
 }
 
 /** The access-log inquiry's submit button. */
-const INQUIRY = 'form[action="/beheer/toegangslog"] button[type=submit]';
+const INQUIRY = 'form.jp-filters[action="/beheer/toegangslog"] button[type=submit]';
 
 // Shared between tests, in order.
 const shared = {};

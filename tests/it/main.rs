@@ -2,6 +2,7 @@
 //! crates because they need their own binaries: the store's crash test, which re-runs its own
 //! test binary as the child it kills, and the command line's tests of the real `jeugdpad`.)
 
+mod access_index;
 mod api;
 mod docs;
 mod interchange;

@@ -295,17 +295,21 @@ pub(crate) async fn log_access(
     entry: AccessEntry,
     request: Option<Uuid>,
 ) -> ApiResult<()> {
-    jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request)
-        .await
-        .map_err(|error| {
-            ApiError::from_store(&error, Attempt::Access).unwrap_or_else(|| {
-                ApiError::internal(
-                    "the access log could not be written, so nothing was shown or changed; please try again",
-                    &error,
-                    request,
-                )
-            })
+    let appended =
+        jeugdpad_app::access_log::append(state.store.as_ref(), &entry, &state.clock, request).await;
+    if appended.is_ok() {
+        // The inquiry's index follows the log: tell it there is more (it never blocks).
+        state.access_follower.nudge();
+    }
+    appended.map_err(|error| {
+        ApiError::from_store(&error, Attempt::Access).unwrap_or_else(|| {
+            ApiError::internal(
+                "the access log could not be written, so nothing was shown or changed; please try again",
+                &error,
+                request,
+            )
         })
+    })
 }
 
 /// Writes a failed sign-in (`reason`: the auth failure's slug) from `client` to the access log.

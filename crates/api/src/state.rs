@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
+use jeugdpad_access_index::{AccessIndex, Follower, IndexError};
 use jeugdpad_projections::{Norms, Projections};
 use jeugdpad_store::{EventStore, Store, StoreError};
 use tokio::sync::{broadcast, watch};
@@ -122,6 +123,9 @@ pub enum StartError {
     /// The user registry (the `admin` stream) cannot be read.
     #[error("the user registry: {0}")]
     Registry(String),
+    /// The access log's index could not be opened or caught up with the log.
+    #[error("{0}")]
+    AccessIndex(#[from] IndexError),
 }
 
 /// Makes the installation secret that is missing at `path` — unless the store already holds
@@ -171,6 +175,10 @@ pub struct AppState {
     /// The web app's browser sessions (`session.rs`).
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The access log's index (NEN 7513 inquiries), caught up at start and kept current by the
+    /// follower, which every access-log append nudges.
+    pub(crate) access_index: Arc<AccessIndex>,
+    pub(crate) access_follower: Arc<Follower>,
     /// Turns `true` when the server stops: subscriptions end, websockets close.
     pub(crate) stopping: watch::Receiver<bool>,
     stop: Arc<watch::Sender<bool>>,
@@ -206,7 +214,21 @@ impl AppState {
         let facts = Arc::new(jeugdpad_app::feed::StoreFacts::new(&store));
         let projections = Arc::new(RwLock::new(Projections::with_source(options.norms, facts)));
         let started = std::time::Instant::now();
+        // The access log's index catches up beside the read models (each reads the log on its
+        // own thread; neither needs the other).
+        let access_index = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || {
+                AccessIndex::open_current(store.dir(), store.as_ref())
+            })
+        };
         let position = projector::catch_up(&store, &projections).await?;
+        let access_index = Arc::new(
+            access_index
+                .await
+                .map_err(|e| StoreError::Storage(format!("access-log index task: {e}")))??,
+        );
+        let access_follower = Arc::new(Follower::start(&access_index, &store));
         metrics.startup_rebuild(started.elapsed().as_secs_f64());
         tracing::info!(
             position,
@@ -258,6 +280,8 @@ impl AppState {
             secret: Arc::new(secret),
             sessions: Arc::new(Sessions::new(options.sessions)),
             metrics,
+            access_index,
+            access_follower,
             stopping,
             stop: Arc::new(stop),
         })

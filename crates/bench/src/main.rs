@@ -14,8 +14,11 @@
 //! cargo run --release -p jeugdpad-bench -- query --trajectories 100000 --keep
 //! cargo run --release -p jeugdpad-bench -- query --smoke     # seconds; what CI runs
 //! cargo run --release -p jeugdpad-bench -- soak --store target/bench-log/cohort-…  # 30 minutes
+//! cargo run --release -p jeugdpad-bench -- access-log --entries 10000000
+//! cargo run --release -p jeugdpad-bench -- access-log --smoke
 //! ```
 
+mod access_log;
 mod all;
 mod load;
 mod measure;
@@ -69,6 +72,46 @@ enum Command {
     /// steps and reading timelines, team leads asking reports) and samples its resident memory:
     /// does it grow with the events appended, and how far would it reach at 20 M events?
     Soak(soak::SoakArgs),
+    /// Imports N synthetic access-log entries (thousands of users, a million youths, three
+    /// years), builds the access log's index from them (entries/s, bytes per entry) and measures
+    /// the first page of an admin's inquiry by user, youth, trajectory and period over HTTP.
+    AccessLog(AccessLogArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AccessLogArgs {
+    /// Access-log entries in the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    entries: u64,
+
+    /// Distinct users.
+    #[arg(long, default_value_t = 3_000)]
+    users: u64,
+
+    /// Distinct youths (subject keys).
+    #[arg(long, default_value_t = 1_000_000)]
+    youths: u64,
+
+    /// Days the entries are spread over, ending now.
+    #[arg(long, default_value_t = 3 * 365)]
+    days: i64,
+
+    /// Inquiries per filter.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+
+    /// Directory the store is made in (DIR/access-log-N, kept for the next run).
+    #[arg(long, default_value = "target/bench-data")]
+    dir: PathBuf,
+
+    /// A quick run that only proves the benchmark still works (CI): 2,000 entries, 20 inquiries
+    /// each, in a directory removed afterwards.
+    #[arg(long)]
+    smoke: bool,
+
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -272,6 +315,7 @@ fn main() -> ExitCode {
         Command::Load(args) => run_load(args),
         Command::Query(args) => run_query(args),
         Command::Soak(args) => run_soak(args),
+        Command::AccessLog(args) => run_access_log(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -280,6 +324,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_access_log(args: AccessLogArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let scratch = tempfile::tempdir()?;
+    let plan = access_log::Plan {
+        entries: if args.smoke { 2_000 } else { args.entries },
+        users: if args.smoke { 50 } else { args.users },
+        youths: if args.smoke { 500 } else { args.youths },
+        days: args.days,
+        queries: if args.smoke { 20 } else { args.queries },
+        dir: if args.smoke {
+            scratch.path().to_path_buf()
+        } else {
+            args.dir.clone()
+        },
+    };
+    std::fs::create_dir_all(&plan.dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime
+        .block_on(access_log::run(&plan))
+        .map_err(|error| -> Box<dyn std::error::Error> { error })?;
+    let command = format!(
+        "jeugdpad-bench access-log --entries {} --users {} --youths {} --days {} --queries {}",
+        plan.entries, plan.users, plan.youths, plan.days, plan.queries
+    );
+    access_log::print(&report, &command);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {

@@ -390,7 +390,7 @@ async fn one_trajectory(
         "mutation($on: Date!, $signal: SignalInput!) {
            openTrajectory(occurredOn: $on, signal: $signal) { trajectoryId } }",
         json!({ "on": today, "signal": {
-            "subjectKey": format!("soak-{worker}-{n}-{}", std::process::id()),
+            "subjectKey": subject_key(worker, n),
             "team": team, "source": "SCHOOL", "concerns": ["PARENTING"], "urgency": "REGULAR",
         }}),
     )
@@ -442,6 +442,28 @@ async fn one_trajectory(
         counts.timelines.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// A synthetic subject key unique per run, client and case, spelled in letters: numbers in a
+/// key could form a run of digits that passes the elfproef, which the API refuses as a
+/// possible BSN.
+fn subject_key(worker: usize, n: u64) -> String {
+    let letters = |mut value: u64| {
+        let mut out = String::new();
+        loop {
+            out.push(char::from(b'a' + (value % 26) as u8));
+            value /= 26;
+            if value == 0 {
+                return out;
+            }
+        }
+    };
+    format!(
+        "soak-{}-{}-{}",
+        letters(u64::from(std::process::id())),
+        letters(worker as u64),
+        letters(n)
+    )
 }
 
 /// One GraphQL request whose answer must hold no error: a refused step would not load anything.
@@ -511,7 +533,15 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::slope;
+    use super::{slope, subject_key};
+
+    #[test]
+    fn subject_keys_hold_no_digits_and_differ_per_case() {
+        let keys: Vec<String> = (0..1000).map(|n| subject_key(3, n)).collect();
+        assert!(keys.iter().all(|k| !k.chars().any(|c| c.is_ascii_digit())));
+        let unique: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len());
+    }
 
     #[test]
     fn the_slope_of_a_line_is_its_gradient_and_of_a_flat_line_zero() {

@@ -217,7 +217,7 @@ fn operation(op: Op, target: &Target, n: usize, token_id: &str) -> String {
         Op::EraseSubject => format!(
             "mutation {{ eraseSubject(subjectKey: \"sk-matrix-erase-{n}\") {{ subjectKey keyDestroyed }} }}"
         ),
-        Op::AccessLog => "{ accessLog(first: 1) { position action } }".to_owned(),
+        Op::AccessLog => "{ accessLog(first: 1) { entries { position action } } }".to_owned(),
         Op::Teams => "{ teams { code name } }".to_owned(),
         Op::Users => "{ users { id name role team active } }".to_owned(),
         Op::Tokens => "{ tokens { tokenId user label expiresAt revoked } }".to_owned(),
@@ -404,13 +404,13 @@ async fn every_role_may_do_exactly_what_spec_section_5_allows() {
     for target in [&noord, &zuid] {
         let log = admin
             .gql(
-                "query($id: ID!) { accessLog(trajectoryId: $id, first: 10000) {
+                "query($id: ID!) { accessLog(trajectoryId: $id, first: 10000) { entries {
                      position action outcome operation user role team trajectoryId subjectKey
-                     clientAddress reason } }",
+                     clientAddress reason } } }",
                 json!({ "id": target.trajectory }),
             )
             .await;
-        let entries = log["accessLog"].as_array().expect("entries");
+        let entries = log["accessLog"]["entries"].as_array().expect("entries");
         let reads: Vec<&Value> = entries
             .iter()
             .filter(|e| e["action"] == "read" && e["outcome"] == "granted")
@@ -449,11 +449,13 @@ async fn every_role_may_do_exactly_what_spec_section_5_allows() {
     // Reading the log is logged too.
     let own_reads = admin
         .gql(
-            "{ accessLog(user: \"admin\", first: 10000) { action outcome role team clientAddress } }",
+            "{ accessLog(user: \"admin\", first: 10000) { entries { action outcome role team clientAddress } } }",
             json!({}),
         )
         .await;
-    let own_reads = own_reads["accessLog"].as_array().expect("entries");
+    let own_reads = own_reads["accessLog"]["entries"]
+        .as_array()
+        .expect("entries");
     assert!(
         own_reads.iter().any(|e| e
             == &json!({ "action": "read_access_log", "outcome": "granted", "role": "admin",
@@ -1082,4 +1084,75 @@ async fn aliases_of_one_read_count_against_the_rate_limit() {
     // And the token is now out of allowance for a while.
     let next = lead.send("{ today }", json!({})).await;
     assert_eq!(next.status, 429, "{}", next.text);
+}
+
+/// `accessLog` pages with a cursor: page after page of two, the entries are those of the log as
+/// of the first page, newest first, none twice, none missed; a cursor that no page gave is the
+/// caller's mistake (`VALIDATION`, naming `after`).
+#[tokio::test]
+async fn the_access_log_pages_with_a_cursor() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-03-01", "noord", "sk-pages", "SCHOOL")
+        .await;
+    let consultant = server.consultant("noord");
+    for _ in 0..4 {
+        consultant
+            .gql(
+                "query($id: ID!) { trajectory(id: $id) { version } }",
+                json!({ "id": case.id }),
+            )
+            .await;
+    }
+    let admin = server.admin();
+    let page = |after: Option<String>| {
+        let admin = &admin;
+        async move {
+            admin
+                .gql(
+                    "query($after: String) { accessLog(first: 2, after: $after) {
+                         entries { position action } endCursor hasNextPage } }",
+                    json!({ "after": after }),
+                )
+                .await["accessLog"]
+                .clone()
+        }
+    };
+    let mut seen: Vec<u64> = Vec::new();
+    let mut next = page(None).await;
+    // The first page holds this very inquiry, the newest entry.
+    assert_eq!(next["entries"][0]["action"], "read_access_log", "{next:#}");
+    let newest = next["entries"][0]["position"].as_u64().expect("a position");
+    loop {
+        let entries = next["entries"].as_array().expect("entries");
+        assert!(entries.len() <= 2);
+        seen.extend(
+            entries
+                .iter()
+                .map(|e| e["position"].as_u64().expect("a position")),
+        );
+        if next["hasNextPage"] != true {
+            break;
+        }
+        next = page(next["endCursor"].as_str().map(str::to_owned)).await;
+    }
+    let all: Vec<u64> = server
+        .access_log()
+        .await
+        .into_iter()
+        .map(|(position, _)| position)
+        .filter(|position| *position <= newest)
+        .rev()
+        .collect();
+    assert!(all.len() >= 5, "several pages: {all:?}");
+    assert_eq!(seen, all);
+
+    let (code, message) = admin
+        .gql_error(
+            "{ accessLog(after: \"2026-03-01/abc\") { endCursor } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION", "{message}");
+    assert!(message.contains("after"), "{message}");
 }

@@ -17,7 +17,7 @@ use jeugdpad_web::{OidcClientOptions, WebOptions};
 use serde_json::json;
 use tower::ServiceExt;
 
-use super::{consultant_id, options, Server};
+use super::{consultant_id, options, Server, ADMIN};
 
 /// One answer of the web app.
 struct Answer {
@@ -720,4 +720,124 @@ async fn signing_in_with_the_identity_provider_uses_the_code_flow_with_pkce() {
         "{}",
         caseload.body
     );
+}
+
+/// The NEN 7513 inquiry pages: "Oudere regels" asks the next, older page of the same inquiry;
+/// an inquiry by BSN continues by the youth's pseudonym, so the BSN is never written back.
+#[tokio::test]
+async fn the_access_log_inquiry_pages_to_older_lines_without_the_bsn() {
+    let server = Server::start().await;
+    let router = web(&server).await;
+    let (consultant, _) = sign_in(&router, server.token(&consultant_id("noord"))).await;
+    let form = send(&router, get("/melding", Some(&consultant))).await;
+    let bsn = "111222333";
+    let opened = send(
+        &router,
+        post(
+            "/melding",
+            &consultant,
+            &format!(
+                "_csrf={}&bsn={bsn}&datum=01-06-2026&bron=school&zorgen=parenting&urgentie=regular",
+                form.csrf()
+            ),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let id = opened
+        .location()
+        .trim_start_matches("/traject/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    // More than one inquiry page (200 lines) about this youth.
+    let reader = server.consultant("noord");
+    for _ in 0..205 {
+        reader
+            .gql(
+                "query($id: ID!) { trajectory(id: $id) { version } }",
+                json!({ "id": id }),
+            )
+            .await;
+    }
+    let (admin, _) = sign_in(&router, server.token(ADMIN)).await;
+    let page = send(&router, get("/beheer/toegangslog", Some(&admin))).await;
+    let hidden = |page: &Answer, name: &str| {
+        let marker = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        page.body.find(&marker).map(|at| {
+            page.body[at + marker.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    let inquiry = send(
+        &router,
+        post(
+            "/beheer/toegangslog",
+            &admin,
+            &format!("_csrf={}&bsn={bsn}", page.csrf()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(inquiry.status, StatusCode::OK, "{}", inquiry.body);
+    assert!(
+        inquiry.body.contains("200 vermeldingen"),
+        "{}",
+        inquiry.body
+    );
+    assert!(inquiry.body.contains("Oudere regels"));
+    assert!(!inquiry.body.contains(bsn), "the BSN is written back");
+    let pseudonym = hidden(&inquiry, "pseudoniem").expect("the older page asks by pseudonym");
+    assert!(pseudonym.starts_with("p-"), "{pseudonym}");
+    let after = hidden(&inquiry, "na").expect("a cursor");
+    let older = send(
+        &router,
+        post(
+            "/beheer/toegangslog",
+            &admin,
+            &format!("_csrf={}&pseudoniem={pseudonym}&na={after}", inquiry.csrf()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(older.status, StatusCode::OK, "{}", older.body);
+    // Every line about the youth up to the first inquiry (its own included), 200 of them on the
+    // first page; the older page's inquiry is newer than its cursor.
+    let about_youth = server
+        .access_log()
+        .await
+        .iter()
+        .filter(|(_, entry)| entry.subject_key.as_ref().map(|k| k.as_str()) == Some(&pseudonym))
+        .count();
+    let rest = about_youth - 1 - 200;
+    assert!(
+        older
+            .body
+            .contains(&format!("{rest} vermeldingen (oudere regels)")),
+        "{about_youth}: {}",
+        older.body
+    );
+    assert_eq!(older.body.matches("<tr><td>").count(), rest);
+    assert!(
+        !older.body.contains("Oudere regels</button>"),
+        "no third page"
+    );
+    // A cursor no page gave: the Dutch sentence, no page of lines.
+    let forged = send(
+        &router,
+        post(
+            "/beheer/toegangslog",
+            &admin,
+            &format!("_csrf={}&na=zomaar", inquiry.csrf()),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forged.body.contains("vervolgcode"), "{}", forged.body);
 }

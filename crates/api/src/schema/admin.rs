@@ -5,10 +5,10 @@
 //! the server holds, which includes every change as soon as its mutation answers.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use jeugdpad_access::{AccessEntry, Action, AdminEvent, Role as AccessRole, ACCESS_LOG_STREAM};
+use jeugdpad_access::{Action, AdminEvent, Outcome, Role as AccessRole};
+use jeugdpad_access_index::{Cursor, Filter, LoggedAccess};
 use jeugdpad_app::admin::{change, create_token, AdminChangeError};
 use jeugdpad_domain::SubjectKey;
-use jeugdpad_store::EventStore;
 
 use super::errors::{ApiError, ApiResult, ErrorCode};
 use super::inputs;
@@ -143,6 +143,17 @@ pub(crate) struct AccessLogEntry {
     reason: Option<String>,
 }
 
+/// One page of an access-log inquiry, newest first.
+#[derive(Debug, SimpleObject)]
+pub(crate) struct AccessLogPage {
+    /// The entries of this page.
+    entries: Vec<AccessLogEntry>,
+    /// Pass as `after` for the next (older) page; absent when this page is empty.
+    end_cursor: Option<String>,
+    /// Older entries match the filter too.
+    has_next_page: bool,
+}
+
 /// Admin reads.
 #[derive(Debug, Default)]
 pub struct AdminQuery;
@@ -199,7 +210,11 @@ impl AdminQuery {
             .collect())
     }
 
-    /// Het toegangslog (NEN 7513), newest first, filtered; reading it is logged too. Admins only.
+    /// Het toegangslog (NEN 7513), newest first, filtered — by user, by youth (`subjectKey`, or
+    /// `bsn`, turned into the subject key and never kept), by trajectory, by period (`from`,
+    /// `to`: `recorded_at`, both inclusive) or any of them together — one page at a time: pass
+    /// `endCursor` as `after` for the next, older page. Answered from the access log's index, so
+    /// a page costs the same however long the log is. Reading it is logged too. Admins only.
     #[allow(clippy::too_many_arguments)]
     async fn access_log(
         &self,
@@ -211,7 +226,8 @@ impl AdminQuery {
         from: Option<DateTime>,
         to: Option<DateTime>,
         #[graphql(default = 100)] first: i32,
-    ) -> async_graphql::Result<Vec<AccessLogEntry>> {
+        after: Option<String>,
+    ) -> async_graphql::Result<AccessLogPage> {
         let subject = match (subject_key, bsn) {
             (None, None) => None,
             (key, bsn) => Some(subject_of(ctx).resolve(key, bsn)?),
@@ -219,63 +235,73 @@ impl AdminQuery {
         let trajectory = trajectory_id
             .map(|id| super::mutation::trajectory(&id))
             .transpose()?;
+        let user = user.map(|u| inputs::user("user", u)).transpose()?;
+        let after = after.as_deref().map(cursor).transpose()?;
         let about = About {
             trajectory,
             subject: subject.clone(),
         };
         allow(ctx, Action::ReadAccessLog, about).await?;
         let first = usize::try_from(first.clamp(1, 10_000)).unwrap_or(100);
+        let filter = Filter {
+            user,
+            subject_key: subject,
+            trajectory,
+            from: from.map(|f| f.0),
+            to: to.map(|t| t.0),
+        };
         let state = ctx.data_unchecked::<AppState>();
-        let store = std::sync::Arc::clone(&state.store);
-        let events = tokio::task::spawn_blocking(move || store.read_stream(ACCESS_LOG_STREAM))
-            .await
-            .map_err(|e| ApiError::internal("the access log could not be read", &e, request(ctx)))?
-            .map_err(|e| {
-                ApiError::internal("the access log could not be read", &e, request(ctx))
-            })?;
-        let mut entries = Vec::new();
-        for event in events.iter().rev() {
-            if from.as_ref().is_some_and(|f| event.recorded_at < f.0)
-                || to.as_ref().is_some_and(|t| event.recorded_at > t.0)
-            {
-                continue;
+        let (store, index) = (
+            std::sync::Arc::clone(&state.store),
+            std::sync::Arc::clone(&state.access_index),
+        );
+        // Catching up first includes every entry durable by now, this inquiry's own too.
+        let page = tokio::task::spawn_blocking(move || {
+            index.inquire(store.as_ref(), &filter, after, first)
+        })
+        .await
+        .map_err(|e| ApiError::internal("the access log could not be read", &e, request(ctx)))?
+        .map_err(|e| ApiError::internal("the access log could not be read", &e, request(ctx)))?;
+        Ok(AccessLogPage {
+            end_cursor: page.end_cursor().map(Cursor::encode),
+            has_next_page: page.has_more,
+            entries: page.entries.into_iter().map(AccessLogEntry::from).collect(),
+        })
+    }
+}
+
+/// The `after` of an inquiry: a cursor an earlier page gave.
+fn cursor(text: &str) -> ApiResult<Cursor> {
+    Cursor::decode(text).map_err(|e| {
+        ApiError::invalid("after", e).dutch(
+            "deze vervolgcode (after) komt niet van een eerdere pagina van het toegangslog; \
+             begin opnieuw bij de eerste pagina",
+        )
+    })
+}
+
+impl From<LoggedAccess> for AccessLogEntry {
+    fn from(access: LoggedAccess) -> AccessLogEntry {
+        let entry = access.entry;
+        AccessLogEntry {
+            position: access.position,
+            at: access.recorded_at.into(),
+            action: entry.action.code().to_owned(),
+            outcome: match entry.outcome {
+                Outcome::Granted => "granted",
+                Outcome::Refused => "refused",
             }
-            let Ok(entry) = AccessEntry::decode(&event.payload) else {
-                continue;
-            };
-            if user
-                .as_deref()
-                .is_some_and(|u| entry.user.as_ref().map(|x| x.as_str()) != Some(u))
-                || subject
-                    .as_ref()
-                    .is_some_and(|s| entry.subject_key.as_ref() != Some(s))
-                || trajectory.is_some_and(|t| entry.trajectory != Some(t))
-            {
-                continue;
-            }
-            entries.push(AccessLogEntry {
-                position: event.position,
-                at: event.recorded_at.into(),
-                action: entry.action.code().to_owned(),
-                outcome: serde_json::to_value(entry.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                operation: entry.operation,
-                user: entry.user.map(|u| u.to_string()),
-                role: entry.role.map(|r| r.code().to_owned()),
-                team: entry.team.map(|t| t.to_string()),
-                trajectory_id: entry.trajectory.map(|t| ID(t.to_string())),
-                subject_key: entry.subject_key.map(|s| s.to_string()),
-                client_address: entry.client_address,
-                client_application: entry.client_application,
-                reason: entry.reason,
-            });
-            if entries.len() >= first {
-                break;
-            }
+            .to_owned(),
+            operation: entry.operation,
+            user: entry.user.map(|u| u.to_string()),
+            role: entry.role.map(|r| r.code().to_owned()),
+            team: entry.team.map(|t| t.to_string()),
+            trajectory_id: entry.trajectory.map(|t| ID(t.to_string())),
+            subject_key: entry.subject_key.map(|s| s.to_string()),
+            client_address: entry.client_address,
+            client_application: entry.client_application,
+            reason: entry.reason,
         }
-        Ok(entries)
     }
 }
 

@@ -532,19 +532,34 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
         "trajectoryId": fields.get("traject"),
         "from": from.and_then(|(_, d)| d).map(day_start),
         "to": to.and_then(|(_, d)| d).and_then(|d| d.succ_opt()).map(day_start),
-        // The page opens on the latest entries; an inquiry shows up to 200.
+        // The page opens on the latest entries; an inquiry shows up to 200 a page.
         "first": if fields.submitted() { 200 } else { 50 },
+        // "Oudere regels": the next page of the same inquiry.
+        "after": fields.get("na"),
     });
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
-    struct Data {
-        access_log: Vec<LogEntry>,
+    struct LogPage {
+        entries: Vec<LogEntry>,
+        end_cursor: Option<String>,
+        has_next_page: bool,
     }
-    let entries = if errors.is_empty() {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        access_log: LogPage,
+    }
+    let empty = || LogPage {
+        entries: Vec::new(),
+        end_cursor: None,
+        has_next_page: false,
+    };
+    let page = if errors.is_empty() {
         match gql::run::<Data>(web, viewer,
-            "query($user: String, $subjectKey: String, $bsn: String, $trajectoryId: ID, $from: DateTime, $to: DateTime, $first: Int!) {
-               accessLog(user: $user, subjectKey: $subjectKey, bsn: $bsn, trajectoryId: $trajectoryId, from: $from, to: $to, first: $first) {
-                 at action outcome operation user role team trajectoryId subjectKey clientAddress clientApplication reason } }",
+            "query($user: String, $subjectKey: String, $bsn: String, $trajectoryId: ID, $from: DateTime, $to: DateTime, $first: Int!, $after: String) {
+               accessLog(user: $user, subjectKey: $subjectKey, bsn: $bsn, trajectoryId: $trajectoryId, from: $from, to: $to, first: $first, after: $after) {
+                 entries { at action outcome operation user role team trajectoryId subjectKey clientAddress clientApplication reason }
+                 endCursor hasNextPage } }",
             variables).await {
             Ok(data) => data.access_log,
             Err(error) if error.code == "VALIDATION" => {
@@ -555,14 +570,26 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
                     Some("user") => "gebruiker",
                     _ => "van",
                 };
-                errors.field(field, error.message);
-                Vec::new()
+                // A stale or altered "Oudere regels" form: say so above the form.
+                if error.field.as_deref() == Some("after") {
+                    errors.general(error.message);
+                } else {
+                    errors.field(field, error.message);
+                }
+                empty()
             }
             Err(error) => return crate::pages::failure(viewer, &error),
         }
     } else {
-        Vec::new()
+        empty()
     };
+    let entries = &page.entries;
+    let older = older_entries_form(
+        viewer,
+        fields,
+        &page.entries,
+        page.end_cursor.as_deref().filter(|_| page.has_next_page),
+    );
     let values = Fields(
         fields
             .0
@@ -600,7 +627,8 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
         }
         h2 {
             (entries.len()) " vermeldingen"
-            @if entries.len() == 200 || (!fields.submitted() && entries.len() == 50) { " (de nieuwste)" }
+            @if fields.get("na").is_some() { " (oudere regels)" }
+            @else if page.has_next_page { " (de nieuwste)" }
         }
         div class="jp-table-wrap" tabindex="0" role="region" aria-label={ "Vermeldingen in het toegangslog, nieuwste eerst" } {
             table {
@@ -610,7 +638,7 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
                     th scope="col" { "Wie" } th scope="col" { "Traject / jeugdige" } th scope="col" { "Vanaf" }
                 } }
                 tbody {
-                    @for entry in &entries {
+                    @for entry in entries {
                         tr {
                             td { (format::instant(&entry.at)) }
                             td { (format::access_action(&entry.action)) br; span class="jp-muted" { (entry.operation) } }
@@ -633,6 +661,48 @@ async fn log_page(web: &Web, viewer: &Viewer, fields: &Fields) -> Response {
                     }
                 }
             }
+        }
+        @if older.is_some() || fields.get("na").is_some() {
+            nav class="jp-pagination" aria-label="Paginering" {
+                @if fields.get("na").is_some() {
+                    a href="/beheer/toegangslog" { "Naar de nieuwste regels" }
+                }
+                @if let Some(older) = older { (older) }
+            }
+        }
+    })
+}
+
+/// The "Oudere regels" button: the same inquiry again from `cursor` on, as a POST like the
+/// inquiry itself. A BSN is never written back into the page: an inquiry by BSN continues by
+/// the subject key every entry of its first page names.
+fn older_entries_form(
+    viewer: &Viewer,
+    fields: &Fields,
+    entries: &[LogEntry],
+    cursor: Option<&str>,
+) -> Option<Markup> {
+    let cursor = cursor?;
+    let subject = if fields.get("bsn").is_some() {
+        Some(entries.first()?.subject_key.as_deref()?)
+    } else {
+        fields.get("pseudoniem")
+    };
+    let kept = [
+        ("gebruiker", fields.get("gebruiker")),
+        ("pseudoniem", subject),
+        ("traject", fields.get("traject")),
+        ("van", fields.get("van")),
+        ("tot", fields.get("tot")),
+        ("na", Some(cursor)),
+    ];
+    Some(html! {
+        form method="post" action="/beheer/toegangslog" {
+            (layout::csrf(viewer))
+            @for (name, value) in kept {
+                @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
+            }
+            button class="jp-button jp-button--secondary" type="submit" { "Oudere regels" }
         }
     })
 }

@@ -549,12 +549,12 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
     let log = api
         .ok(
             &admin,
-            "query($bsn: String!) { accessLog(bsn: $bsn, first: 1000) {
-                 position action outcome user role team subjectKey trajectoryId clientAddress } }",
+            "query($bsn: String!) { accessLog(bsn: $bsn, first: 1000) { entries {
+                 position action outcome user role team subjectKey trajectoryId clientAddress } } }",
             json!({ "bsn": BSN_A }),
         )
         .await;
-    let entries = log["accessLog"].as_array().expect("entries");
+    let entries = log["accessLog"]["entries"].as_array().expect("entries");
     assert!(
         entries.iter().all(|e| e["subjectKey"] == key_a.as_str()),
         "{entries:#?}"
@@ -616,12 +616,12 @@ async fn a_bsn_is_turned_into_a_pseudonym_and_found_nowhere() {
     let last = api
         .ok(
             &admin,
-            "{ accessLog(first: 1) { position action } }",
+            "{ accessLog(first: 1) { entries { position action } } }",
             json!({}),
         )
         .await;
-    assert_eq!(last["accessLog"][0]["action"], "read_access_log");
-    let last_logged = last["accessLog"][0]["position"]
+    assert_eq!(last["accessLog"]["entries"][0]["action"], "read_access_log");
+    let last_logged = last["accessLog"]["entries"][0]["position"]
         .as_u64()
         .expect("a position");
 

@@ -158,12 +158,12 @@ async fn erasure_destroys_the_free_text_of_one_youth_and_keeps_every_figure() {
     let log = server
         .admin()
         .gql(
-            "query($key: String!) { accessLog(subjectKey: $key, first: 10000) {
-                 action outcome user role team subjectKey trajectoryId clientAddress } }",
+            "query($key: String!) { accessLog(subjectKey: $key, first: 10000) { entries {
+                 action outcome user role team subjectKey trajectoryId clientAddress } } }",
             json!({ "key": ANNA }),
         )
         .await;
-    let entries = log["accessLog"].as_array().expect("entries");
+    let entries = log["accessLog"]["entries"].as_array().expect("entries");
     let reads: Vec<&Value> = entries.iter().filter(|e| e["action"] == "read").collect();
     assert_eq!(reads.len(), anna_reads, "{entries:#?}");
     for read in &reads {
