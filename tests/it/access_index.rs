@@ -39,7 +39,7 @@ fn start() -> DateTime<Utc> {
 /// every combination occurs), some without a user (failed sign-ins), youth or trajectory.
 fn entry(n: u64) -> AccessEntry {
     let mut entry = AccessEntry::by(None, AccessAction::Read, "trajectory");
-    if n % 11 != 0 {
+    if !n.is_multiple_of(11) {
         entry.user = Some(UserId::parse(USERS[(n % 4) as usize]).expect("user"));
     } else {
         entry = AccessEntry::by(None, AccessAction::FailedSignIn, "trajectory")
@@ -48,7 +48,7 @@ fn entry(n: u64) -> AccessEntry {
     if n % 7 != 3 {
         entry.subject_key = Some(SubjectKey::parse(YOUTHS[(n % 5) as usize]).expect("youth"));
     }
-    if n % 3 != 0 {
+    if !n.is_multiple_of(3) {
         entry.trajectory = Some(trajectories()[(n % 4) as usize ^ ((n / 4) % 2) as usize]);
     }
     entry
@@ -70,7 +70,7 @@ impl Log {
         *version += 1;
         let at = self.at.unwrap_or_else(start);
         // Every fifth event in the same instant as the one before.
-        let at = if position % 5 == 0 {
+        let at = if position.is_multiple_of(5) {
             at
         } else {
             at + Duration::minutes((position % 13) as i64 * 17)
