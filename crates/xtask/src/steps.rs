@@ -1,5 +1,6 @@
 //! The steps of CI, each a function that says what failed.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -83,43 +84,39 @@ pub fn test() -> StepResult {
 
 pub fn bench_smoke() -> StepResult {
     let dir = repository().join("target").join("bench-smoke");
-    run_checked(
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "jeugdpad-bench",
-                "--",
-                "all",
-                "--smoke",
-            ])
-            .args([
-                "--dir".as_ref(),
-                dir.as_os_str(),
-                "--json".as_ref(),
-                dir.join("all.json").as_os_str(),
-            ]),
-    )?;
+    let bench = |args: &[&OsStr]| {
+        run_checked(
+            cargo()
+                .args(["run", "--quiet", "-p", "jeugdpad-bench", "--"])
+                .args(args),
+        )
+    };
+    bench(&[
+        "all".as_ref(),
+        "--smoke".as_ref(),
+        "--dir".as_ref(),
+        dir.as_os_str(),
+        "--json".as_ref(),
+        dir.join("all.json").as_os_str(),
+    ])?;
+    bench(&[
+        "access-log".as_ref(),
+        "--smoke".as_ref(),
+        "--dir".as_ref(),
+        dir.as_os_str(),
+    ])?;
     // The soak runs the real server binary beside the benchmark's, on a store of its own.
     let soak = dir.join("soak");
     if soak.exists() {
         std::fs::remove_dir_all(&soak).map_err(|e| format!("removing {}: {e}", soak.display()))?;
     }
     run_checked(cargo().args(["build", "--quiet", "-p", "jeugdpad"]))?;
-    run_checked(
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "jeugdpad-bench",
-                "--",
-                "soak",
-                "--smoke",
-            ])
-            .args(["--store".as_ref(), soak.join("data").as_os_str()]),
-    )
+    bench(&[
+        "soak".as_ref(),
+        "--smoke".as_ref(),
+        "--store".as_ref(),
+        soak.join("data").as_os_str(),
+    ])
 }
 
 /// Seeds a synthetic municipality of `trajectories` into `data`.
