@@ -387,6 +387,13 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// For the writer only: where segments and records are, as it changes them.
+    fn locations_mut(&self) -> std::sync::RwLockWriteGuard<'_, Locations> {
+        self.locations
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn missing(position: u64) -> StoreError {
         StoreError::Corrupt {
             position: Some(position),

@@ -309,11 +309,7 @@ impl LogWriter {
         timings.fsync.record(written.elapsed());
 
         {
-            let mut locations = self
-                .shared
-                .locations
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut locations = self.shared.locations_mut();
             let last = locations.segments.last_mut().ok_or("no segment is open")?;
             for offset in relative {
                 let offset = u32::try_from(start + offset)
@@ -357,18 +353,13 @@ impl LogWriter {
             .create(&path, &header.encode())
             .map_err(|e| describe(&format!("creating {path:?}"), &e))?;
         let file = File::open(&path).map_err(|e| describe(&format!("opening {path:?}"), &e))?;
-        self.shared
-            .locations
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .segments
-            .push(Segment {
-                number,
-                first_position: header.first_position,
-                file: Arc::new(file),
-                offsets: Vec::new(),
-                end: HEADER_LEN as u64,
-            });
+        self.shared.locations_mut().segments.push(Segment {
+            number,
+            first_position: header.first_position,
+            file: Arc::new(file),
+            offsets: Vec::new(),
+            end: HEADER_LEN as u64,
+        });
         Ok(())
     }
 
@@ -485,11 +476,7 @@ impl LogWriter {
             .sync_data()
             .map_err(|e| describe(&format!("fdatasync of {path:?} after the cut"), &e).what)?;
         {
-            let mut locations = self
-                .shared
-                .locations
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut locations = self.shared.locations_mut();
             let last = locations.segments.last_mut().ok_or("no segment is open")?;
             last.file = Arc::new(reader);
             last.offsets.truncate(tail.records);
