@@ -8,4 +8,5 @@ mod docs;
 mod interchange;
 mod oidc;
 mod record;
+mod postgres;
 mod store;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use jeugdpad_store::{
-    verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format, LogOptions,
-    LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
+    pg_testing, verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format,
+    LogOptions, LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
+    VerifyReport,
 };
 use uuid::Uuid;
 
@@ -34,11 +35,49 @@ fn events(range: std::ops::Range<u64>) -> Vec<ProposedEvent> {
 enum Engine {
     Sled,
     Log,
+    /// In a schema of the test's own on the test server, named after the test's directory.
+    Postgres,
+}
+
+/// Where one test's store lives: a directory and, for PostgreSQL, the schema named after it
+/// (dropped with this).
+struct Place {
+    dir: tempfile::TempDir,
+    _schema: Option<pg_testing::TestSchema>,
+}
+
+impl Place {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 impl Engine {
+    /// A new, empty place for a store of this engine.
+    fn place(self) -> Place {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let schema = matches!(self, Engine::Postgres)
+            .then(|| pg_testing::TestSchema::for_dir(dir.path()));
+        Place {
+            dir,
+            _schema: schema,
+        }
+    }
+
+    /// Verifies the closed store at `dir` (with the hash at `at`), as `jeugdpad verify` does.
+    fn verify_closed(self, dir: &Path, at: Option<u64>) -> VerifyReport {
+        match self {
+            Engine::Sled | Engine::Log => verify_dir_at(dir, at).expect("verify_dir_at"),
+            Engine::Postgres => match self.open(dir) {
+                Store::Postgres(store) => store.verify_at(at).expect("verify_at"),
+                other => panic!("not a PostgreSQL store: {other:?}"),
+            },
+        }
+    }
+
     fn try_open(self, dir: &Path) -> Result<Store, StoreError> {
         match self {
+            Engine::Postgres => Store::open_postgres(&pg_testing::options_for(dir)),
             Engine::Sled => SledStore::open(dir).map(Store::Sled),
             // Small segments, so that the tests cross segment boundaries.
             Engine::Log => LogStore::open_with(
@@ -88,7 +127,7 @@ fn assert_gapless(store: &Store) {
 }
 
 async fn concurrent_appenders_with_the_same_expected_version_one_wins(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     for round in 0..200u64 {
         let (a, b) = (store.clone(), store.clone());
@@ -114,7 +153,7 @@ async fn concurrent_appenders_with_the_same_expected_version_one_wins(engine: En
 }
 
 async fn the_same_event_ids_again_return_the_original_positions(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = engine.open(dir.path());
     store
         .append("other", ExpectedVersion::Any, events(0..2))
@@ -175,7 +214,7 @@ async fn the_same_event_ids_again_return_the_original_positions(engine: Engine) 
 }
 
 async fn a_double_submission_in_one_group_is_stored_once(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     for round in 0..50u64 {
         let batch = events(100 * round..100 * round + 3);
@@ -203,7 +242,7 @@ async fn a_double_submission_in_one_group_is_stored_once(engine: Engine) {
 }
 
 async fn positions_and_versions_stay_gapless_under_many_writers(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     let mut tasks = Vec::new();
     for writer in 0..32u64 {
@@ -245,7 +284,7 @@ async fn positions_and_versions_stay_gapless_under_many_writers(engine: Engine) 
 }
 
 async fn subscribers_receive_every_position_once_across_the_handover(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     store
         .append("seed", ExpectedVersion::Any, events(0..50))
@@ -309,7 +348,7 @@ async fn subscribers_receive_every_position_once_across_the_handover(engine: Eng
 }
 
 async fn a_subscription_ends_after_close_once_everything_is_delivered(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = engine.open(dir.path());
     store
         .append("s", ExpectedVersion::Any, events(0..3))
@@ -327,7 +366,7 @@ async fn a_subscription_ends_after_close_once_everything_is_delivered(engine: En
 }
 
 async fn appends_are_atomic_and_survive_reopening(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = engine.open(dir.path());
     let empty = store.append("s", ExpectedVersion::Any, vec![]).await;
     assert!(
@@ -385,14 +424,14 @@ async fn appends_are_atomic_and_survive_reopening(engine: Engine) {
     assert_eq!(store.read_all(5, 1).expect("read").len(), 1);
     assert!(store.read_all(9, 10).expect("read").is_empty());
     assert_gapless(&store);
-    drop(store);
-    let report = verify_dir(dir.path()).expect("verify_dir");
+    store.close().expect("close");
+    let report = engine.verify_closed(dir.path(), None);
     assert!(report.is_ok(), "{report}");
     assert_eq!((report.events, report.streams), (8, 2));
 }
 
 fn append_blocking_and_close_answer_everything_submitted(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     let threads: Vec<_> = (0..4u64)
         .map(|t| {
@@ -656,7 +695,7 @@ fn verify_dir_refuses_what_is_not_a_closed_store(engine: Engine) {
 }
 
 fn open_refuses_a_store_in_use(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let _store = engine.open(dir.path());
     assert!(matches!(
         engine.try_open(dir.path()),
@@ -665,7 +704,7 @@ fn open_refuses_a_store_in_use(engine: Engine) {
 }
 
 fn read_stream_returns_versions_in_order(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = engine.open(dir.path());
     let mut expected: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
     for i in 0..40u64 {
@@ -687,7 +726,7 @@ fn read_stream_returns_versions_in_order(engine: Engine) {
 }
 
 async fn an_oversized_event_is_rejected_without_affecting_its_group(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     let mut big = event(1);
     big.payload = serde_json::json!({"text": "x".repeat(jeugdpad_store::MAX_EVENT_BYTES)});
@@ -715,7 +754,7 @@ async fn an_oversized_event_is_rejected_without_affecting_its_group(engine: Engi
 }
 
 fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     {
         let store = engine.open(dir.path());
         store
@@ -758,7 +797,7 @@ fn the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain
 }
 
 async fn the_writer_times_every_append_flush_and_fdatasync(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = Arc::new(engine.open(dir.path()));
     let timings = store.timings();
     assert_eq!(timings.append.snapshot().count, 0, "nothing timed yet");
@@ -815,7 +854,7 @@ async fn the_writer_times_every_append_flush_and_fdatasync(engine: Engine) {
 
 /// `verify --at N`: a head hash kept from an earlier run is found again at its position.
 fn verify_at_finds_a_kept_head_hash_again(engine: Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = engine.place();
     let store = engine.open(dir.path());
     for n in 0..10 {
         store
@@ -829,38 +868,60 @@ fn verify_at_finds_a_kept_head_hash_again(engine: Engine) {
             .expect("append");
     }
     store.close().expect("close");
-    let report = verify_dir_at(dir.path(), Some(10)).expect("verify_dir_at");
+    let report = engine.verify_closed(dir.path(), Some(10));
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.hash_at, Some((10, kept.clone())));
     assert_ne!(report.head_hash, kept);
     assert!(report
         .to_string()
         .contains(&format!("hash at position 10: {kept}")));
-    let beyond = verify_dir_at(dir.path(), Some(26)).expect("verify_dir_at");
+    let beyond = engine.verify_closed(dir.path(), Some(26));
     assert_eq!(beyond.first_broken_position(), Some(26), "{beyond}");
 }
 
-/// Each behaviour test above, once per engine: `store::NAME::sled` and `store::NAME::log`.
+/// Each behaviour test above, once per engine: `store::NAME::sled`, `store::NAME::log` and
+/// `store::NAME::postgres`; those marked `embedded` (a directory's lock, `verify_dir` on a
+/// directory) only for the first two.
 macro_rules! for_each_engine {
-    ($($kind:ident $name:ident),* $(,)?) => {
+    ($($kind:ident $name:ident $($embedded:ident)?),* $(,)?) => {
         $(mod $name {
             use super::Engine;
             for_each_engine!(@test $kind $name sled Engine::Sled);
             for_each_engine!(@test $kind $name log Engine::Log);
+            for_each_engine!(@postgres $kind $name $($embedded)?);
         })*
+    };
+    (@postgres $kind:ident $name:ident embedded) => {};
+    (@postgres $kind:ident $name:ident) => {
+        for_each_engine!(@test $kind $name postgres Engine::Postgres);
     };
     (@test async $name:ident $engine:ident $value:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $engine() {
+            if super::skip($value) {
+                return;
+            }
             super::$name($value).await
         }
     };
     (@test sync $name:ident $engine:ident $value:expr) => {
         #[test]
         fn $engine() {
+            if super::skip($value) {
+                return;
+            }
             super::$name($value)
         }
     };
+}
+
+/// Whether this engine's tests are skipped here (PostgreSQL, when the machine says so).
+fn skip(engine: Engine) -> bool {
+    let skipped = matches!(engine, Engine::Postgres) && pg_testing::skipped();
+    if skipped {
+        eprintln!("skipped: {} is set", pg_testing::SKIP_VAR);
+    }
+    skipped
 }
 
 for_each_engine! {
@@ -872,8 +933,8 @@ for_each_engine! {
     async a_subscription_ends_after_close_once_everything_is_delivered,
     async appends_are_atomic_and_survive_reopening,
     sync append_blocking_and_close_answer_everything_submitted,
-    sync verify_dir_refuses_what_is_not_a_closed_store,
-    sync open_refuses_a_store_in_use,
+    sync verify_dir_refuses_what_is_not_a_closed_store embedded,
+    sync open_refuses_a_store_in_use embedded,
     sync read_stream_returns_versions_in_order,
     async an_oversized_event_is_rejected_without_affecting_its_group,
     sync the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain,

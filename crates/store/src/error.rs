@@ -82,6 +82,16 @@ pub enum StoreError {
     #[error("the store in {0:?} is in use by another process (or another handle in this one)")]
     Locked(PathBuf),
 
+    /// The database server of the PostgreSQL back end cannot be reached (refused, timed out,
+    /// authentication failed). Nothing was read or written.
+    #[error("cannot reach the PostgreSQL server: {0}")]
+    Unreachable(String),
+
+    /// Where the store should be is not usable as given (a malformed `postgres://` URL, a
+    /// schema name that is not a plain identifier). Nothing was read or written.
+    #[error("{0}")]
+    InvalidLocation(String),
+
     /// The directory does not hold an event store (from [`crate::verify_dir`] and
     /// [`crate::SledStore::open_existing`], which must not create a store where there is none).
     #[error("{0:?} does not hold a Jeugdpad event store")]

@@ -113,6 +113,7 @@ mod envelope;
 mod error;
 mod keys;
 mod log;
+mod postgres;
 mod sidecar;
 mod sled_store;
 mod store;
@@ -134,6 +135,10 @@ pub use error::StoreError;
 #[cfg(feature = "test-support")]
 pub use log::Faults;
 pub use log::{holds_log_store, LogOptions, LogStore};
+pub use postgres::{PgOptions, PgStore, DEFAULT_SCHEMA as DEFAULT_PG_SCHEMA};
+/// PostgreSQL for the tests of every crate: the test server and throw-away schemas.
+#[cfg(feature = "test-support")]
+pub use postgres::testing as pg_testing;
 pub use sled_store::{SledStore, StoreOptions};
 pub use store::{Format, Store};
 pub use subscription::Subscription;

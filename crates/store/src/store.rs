@@ -1,28 +1,34 @@
-//! [`Store`]: the event store of a data directory, whichever format it holds.
+//! [`Store`]: the one handle on the event store, whichever engine holds it.
 //!
-//! A new directory gets the segment log ([`LogStore`], format 2). A directory written by an
+//! A new data directory gets the segment log ([`LogStore`], format 2). A directory written by an
 //! earlier release holds a sled store ([`SledStore`], format 1) and is opened with that engine,
-//! unchanged: no upgrade happens on open (see `docs/store-format.md`).
+//! unchanged: no upgrade happens on open (see `docs/store-format.md`). A store shared by several
+//! nodes lives in PostgreSQL ([`PgStore`], [`Store::open_postgres`]).
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+
+use futures_util::future::Either;
 
 use crate::log::holds_log_store;
 use crate::sled_store::holds_store as holds_sled_store;
 use crate::{
-    AppendOutcome, Condition, EventStore, ExpectedVersion, LogOptions, LogStore, ProposedEvent,
-    RecordedEvent, SledStore, StoreError, StoreOptions, Subscription, Vault, VerifyReport,
-    WriterTimings,
+    AppendOutcome, Condition, EventStore, ExpectedVersion, LogOptions, LogStore, PgOptions,
+    PgStore, ProposedEvent, RecordedEvent, SledStore, StoreError, StoreOptions, Subscription,
+    Vault, VerifyReport, WriterTimings,
 };
 
-/// The store in a data directory: the segment log for new directories, sled for those an
-/// earlier release wrote. Every method forwards to the engine.
+/// The event store: the segment log for new data directories, sled for those an earlier release
+/// wrote, or PostgreSQL for a store several nodes share. Every method forwards to the engine.
 #[derive(Debug)]
 pub enum Store {
     /// Format 1: one sled tree (directories written before the segment log).
     Sled(SledStore),
     /// Format 2: the segment log with derived indexes.
     Log(LogStore),
+    /// Tables in a PostgreSQL schema, shared by every node that opens it.
+    Postgres(PgStore),
 }
 
 /// Which engine a directory holds, or would get.
@@ -32,6 +38,8 @@ pub enum Format {
     Sled,
     /// The segment log (format 2).
     Log,
+    /// PostgreSQL (never in a directory).
+    Postgres,
 }
 
 impl Format {
@@ -57,7 +65,7 @@ impl Store {
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         match Format::of(dir) {
             Some(Format::Sled) => SledStore::open_with(dir, options).map(Store::Sled),
-            Some(Format::Log) | None => {
+            Some(Format::Log | Format::Postgres) | None => {
                 let options = LogOptions {
                     index_cache_bytes: options.cache_bytes,
                     ..LogOptions::default()
@@ -65,6 +73,11 @@ impl Store {
                 LogStore::open_with(dir, &options).map(Store::Log)
             }
         }
+    }
+
+    /// Opens (creating or migrating its tables) the store in PostgreSQL that `options` name.
+    pub fn open_postgres(options: &PgOptions) -> Result<Self, StoreError> {
+        PgStore::open(options).map(Store::Postgres)
     }
 
     /// Opens only a store that exists ([`StoreError::NotAStore`] otherwise).
@@ -80,14 +93,16 @@ impl Store {
         match self {
             Store::Sled(_) => Format::Sled,
             Store::Log(_) => Format::Log,
+            Store::Postgres(_) => Format::Postgres,
         }
     }
 
-    /// See [`SledStore::verify`] and [`LogStore::verify`].
+    /// See [`SledStore::verify`], [`LogStore::verify`] and [`PgStore::verify_at`].
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         match self {
             Store::Sled(store) => store.verify(),
             Store::Log(store) => store.verify(),
+            Store::Postgres(store) => store.verify_at(None),
         }
     }
 
@@ -101,6 +116,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.append_blocking(stream_id, expected, events),
             Store::Log(store) => store.append_blocking(stream_id, expected, events),
+            Store::Postgres(store) => store.append_blocking(stream_id, expected, events),
         }
     }
 
@@ -108,18 +124,13 @@ impl Store {
     pub fn import_batch(
         &self,
         events: Vec<RecordedEvent>,
-    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        // Submitted now, awaited later (as the engines promise); `Result` only carries one of
-        // two future types without boxing.
-        let sled = match self {
-            Store::Sled(store) => Ok(store.import_batch(events)),
-            Store::Log(store) => Err(store.import_batch(events)),
-        };
-        async move {
-            match sled {
-                Ok(future) => future.await,
-                Err(future) => future.await,
-            }
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        // Submitted now, awaited later (as the engines promise); each engine's future is a type
+        // of its own, hence the `Either`s.
+        match self {
+            Store::Sled(store) => Either::Left(store.import_batch(events)),
+            Store::Log(store) => Either::Right(Either::Left(store.import_batch(events))),
+            Store::Postgres(store) => Either::Right(Either::Right(store.import_batch(events))),
         }
     }
 
@@ -131,6 +142,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.import_batch_blocking(events),
             Store::Log(store) => store.import_batch_blocking(events),
+            Store::Postgres(store) => store.import_batch_blocking(events),
         }
     }
 
@@ -139,6 +151,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.close(),
             Store::Log(store) => store.close(),
+            Store::Postgres(store) => store.close(),
         }
     }
 
@@ -147,6 +160,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.vault(),
             Store::Log(store) => store.vault(),
+            Store::Postgres(store) => store.vault(),
         }
     }
 
@@ -155,6 +169,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.timings(),
             Store::Log(store) => store.timings(),
+            Store::Postgres(store) => store.timings(),
         }
     }
 
@@ -163,6 +178,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.condition(),
             Store::Log(store) => store.condition(),
+            Store::Postgres(store) => store.condition(),
         }
     }
 
@@ -180,6 +196,7 @@ impl Store {
         match self {
             Store::Sled(store) => store.dir(),
             Store::Log(store) => store.dir(),
+            Store::Postgres(store) => store.dir(),
         }
     }
 }
@@ -190,15 +207,14 @@ impl EventStore for Store {
         stream_id: &str,
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
-    ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = match self {
-            Store::Sled(store) => Ok(store.append(stream_id, expected, events)),
-            Store::Log(store) => Err(store.append(stream_id, expected, events)),
-        };
-        async move {
-            match submitted {
-                Ok(future) => future.await,
-                Err(future) => future.await,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        match self {
+            Store::Sled(store) => Either::Left(store.append(stream_id, expected, events)),
+            Store::Log(store) => {
+                Either::Right(Either::Left(store.append(stream_id, expected, events)))
+            }
+            Store::Postgres(store) => {
+                Either::Right(Either::Right(store.append(stream_id, expected, events)))
             }
         }
     }
@@ -207,6 +223,7 @@ impl EventStore for Store {
         match self {
             Store::Sled(store) => store.read_stream(stream_id),
             Store::Log(store) => store.read_stream(stream_id),
+            Store::Postgres(store) => store.read_stream(stream_id),
         }
     }
 
@@ -214,6 +231,7 @@ impl EventStore for Store {
         match self {
             Store::Sled(store) => store.read_all(from_position, max),
             Store::Log(store) => store.read_all(from_position, max),
+            Store::Postgres(store) => store.read_all(from_position, max),
         }
     }
 
@@ -221,6 +239,7 @@ impl EventStore for Store {
         match self {
             Store::Sled(store) => store.head(),
             Store::Log(store) => store.head(),
+            Store::Postgres(store) => store.head(),
         }
     }
 
@@ -228,6 +247,7 @@ impl EventStore for Store {
         match self {
             Store::Sled(store) => store.subscribe(from_position),
             Store::Log(store) => store.subscribe(from_position),
+            Store::Postgres(store) => store.subscribe(from_position),
         }
     }
 }

@@ -6,12 +6,13 @@
 //! names a store directory; then it appends forever from 16 tasks and prints one `ACK` line per
 //! acknowledged append. The parent kills it after a seeded random delay and inspects the store.
 //!
-//! Both engines are tested: the segment log (what a new directory gets) and sled (directories
-//! written by earlier releases), each for the same number of rounds.
+//! Every engine is tested: the segment log (what a new directory gets), sled (directories
+//! written by earlier releases) and PostgreSQL (the child is a node that dies; the log lives on
+//! in the server, in a schema of the round's own), each for the same number of rounds.
 //!
 //! `JEUGDPAD_CRASH_ROUNDS=N` sets the number of rounds per engine (default 20),
 //! `JEUGDPAD_CRASH_SEED=S` the first round's seed (round r uses S + r),
-//! `JEUGDPAD_CRASH_ENGINE=log` or `=sled` tests one engine only. A failure prints the engine and
+//! `JEUGDPAD_CRASH_ENGINE=log`, `=sled` or `=postgres` tests one engine only. A failure prints the engine and
 //! the seed and keeps the directory.
 
 use std::collections::BTreeMap;
@@ -20,7 +21,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use jeugdpad_store::{EventStore, ExpectedVersion, Format, ProposedEvent, SledStore, Store};
+use jeugdpad_store::{
+    pg_testing, EventStore, ExpectedVersion, Format, ProposedEvent, SledStore, Store,
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use uuid::Uuid;
 
@@ -83,6 +86,9 @@ fn crash_child() {
         let dir: &std::path::Path = dir.as_ref();
         let store = match std::env::var("JEUGDPAD_CRASH_ENGINE").as_deref() {
             Ok("sled") => Store::Sled(SledStore::open(dir).expect("open store")),
+            Ok("postgres") => {
+                Store::open_postgres(&pg_testing::options_for(dir)).expect("open store")
+            }
             _ => Store::open(dir).expect("open store"),
         };
         let store = std::sync::Arc::new(store);
@@ -209,7 +215,11 @@ fn round(seed: u64, engine: Format, dir: &std::path::Path) -> Result<(usize, u64
         acks.len()
     );
 
-    let store = Store::open(dir).map_err(|e| format!("reopen failed: {e}"))?;
+    let reopened = match engine {
+        Format::Postgres => Store::open_postgres(&pg_testing::options_for(dir)),
+        Format::Log | Format::Sled => Store::open(dir),
+    };
+    let store = reopened.map_err(|e| format!("reopen failed: {e}"))?;
     if store.format() != engine {
         return Err(format!(
             "the child wrote {:?}, not {engine:?}",
@@ -337,7 +347,9 @@ fn acknowledged_appends_survive_sigkill() {
     let engines = match std::env::var("JEUGDPAD_CRASH_ENGINE").as_deref() {
         Ok("log") => vec![Format::Log],
         Ok("sled") => vec![Format::Sled],
-        _ => vec![Format::Log, Format::Sled],
+        Ok("postgres") => vec![Format::Postgres],
+        _ if pg_testing::skipped() => vec![Format::Log, Format::Sled],
+        _ => vec![Format::Log, Format::Sled, Format::Postgres],
     };
     for engine in engines {
         let name = engine_name(engine);
@@ -345,6 +357,9 @@ fn acknowledged_appends_survive_sigkill() {
         for r in 0..rounds {
             let seed = first_seed + r;
             let dir = tempfile::tempdir().expect("tempdir");
+            // PostgreSQL: the child is one node, killed; the log lives on in the server.
+            let _schema = (engine == Format::Postgres)
+                .then(|| pg_testing::TestSchema::for_dir(dir.path()));
             match round(seed, engine, dir.path()) {
                 Ok((a, e)) => {
                     appends += a;
@@ -372,5 +387,6 @@ fn engine_name(engine: Format) -> &'static str {
     match engine {
         Format::Log => "log",
         Format::Sled => "sled",
+        Format::Postgres => "postgres",
     }
 }

@@ -47,7 +47,7 @@ mod format_example;
 mod index;
 mod locations;
 mod open;
-mod record;
+pub(crate) mod record;
 mod segment;
 #[cfg(test)]
 mod tests;

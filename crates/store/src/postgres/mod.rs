@@ -1,0 +1,617 @@
+//! The PostgreSQL back end ([`PgStore`]): one log shared by several `jeugdpad serve` nodes.
+//!
+//! # Tables
+//!
+//! In one schema (default `jeugdpad`), created and migrated by the program (`schema.rs`):
+//! `events` (one row per event: position, stream, version, event id, chain hash, and the
+//! envelope bytes the chain covers — the segment log's binary envelope, so that a store copied
+//! between back ends keeps every hash), `head` (one row: the chain head), `vault` (the
+//! per-subject data keys, outside the chain) and `migrations`.
+//!
+//! # One global order, no gaps, no skips
+//!
+//! Every append transaction starts by locking the one `head` row (`SELECT … FOR UPDATE`), checks
+//! its appends under that lock, inserts its events at the positions after the head, moves the
+//! head and commits. So positions are given out by one transaction at a time, across every
+//! node, and a transaction only gets the lock after the one before it has committed and become
+//! visible (PostgreSQL releases row locks after the commit is visible). A follower that reads
+//! `position > n` therefore sees a gapless prefix of the log: the classic skip — reading 11
+//! before a slower transaction commits 10 — cannot happen, because 11 is not given out before 10
+//! is committed. The price is that appends of all nodes are serialised on that row; each
+//! node's writer thread commits many appends per transaction (group commit, as the embedded
+//! engines do), so the lock is taken once per group, not once per event.
+//!
+//! # Durability
+//!
+//! An append is acknowledged after its transaction's `COMMIT` returned. With PostgreSQL's
+//! default `synchronous_commit = on` that is after the commit record was flushed to the
+//! server's disk (and to synchronous standbys, if configured). `docs/operations.md` says which
+//! server settings this relies on. A `COMMIT` that fails or whose answer is lost leaves the
+//! outcome unknown ([`StoreError::Storage`]); a retry with the same event ids is safe, because
+//! appends are idempotent by event id.
+//!
+//! # Other nodes' appends
+//!
+//! Each append transaction also sends `NOTIFY` on the schema's channel (delivered on commit).
+//! A listener thread per node waits for those notifications and then reads the head row, so a
+//! node publishes other nodes' appends to its subscriptions (and so to its read models) within
+//! moments; it also reads the head every half second, so a notification lost with a dropped
+//! connection delays an event by at most that, never loses it. The log is the truth, the
+//! notification only the wake-up.
+//!
+//! # When the server is unreachable
+//!
+//! A group whose transaction fails before `COMMIT` was sent is answered "not stored"
+//! ([`StoreError::Failed`]); the writer then reports itself stopped ([`crate::Condition`]) and
+//! tries to reconnect before the next group and on a back-off (1 s doubling to 30 s), taking
+//! appends again as soon as the server answers. Reads fail with [`StoreError::Storage`] while the
+//! server is away and work again when it is back; nothing needs a restart.
+
+mod listener;
+mod schema;
+#[cfg(feature = "test-support")]
+pub mod testing;
+mod vault;
+mod verify;
+mod writer;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_postgres::NoTls;
+
+use crate::check::{Import, Job, Request};
+use crate::log::record;
+use crate::sled_store::HeadState;
+use crate::subscription::ReadLog;
+use crate::{
+    validate_stream_id, AppendOutcome, Condition, EventStore, ExpectedVersion, ProposedEvent,
+    RecordedEvent, StoreError, Subscription, Vault, VerifyReport, WriterTimings,
+};
+
+pub(crate) use schema::validate_schema;
+
+/// The schema the tables live in unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "jeugdpad";
+
+/// How a [`PgStore`] is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    /// A libpq connection URL, `postgres://user@host:port/database` (TLS is not supported: use
+    /// a local socket, a private network, or a TLS-terminating proxy beside the node).
+    pub url: String,
+    /// The schema that holds the tables (created if missing). Several installations can share
+    /// one database in schemas of their own.
+    pub schema: String,
+    /// This node's own directory: where the derived access-log index, the installation secret
+    /// (by default) and the server's address note live. Nothing in it is the log.
+    pub local_dir: PathBuf,
+    /// The most connections readers open (the writer and the listener have one each).
+    pub pool_size: usize,
+    /// For tests of the ordering guarantee only (`None` in service): every `n`-th transaction
+    /// of this node waits this long between inserting its events and committing, as a slow
+    /// client's would, holding the head lock meanwhile.
+    pub slow_transactions: Option<(u32, Duration)>,
+}
+
+impl PgOptions {
+    /// Options for `url` with the default schema and pool, keeping this node's files in
+    /// `local_dir`.
+    pub fn new(url: impl Into<String>, local_dir: impl Into<PathBuf>) -> Self {
+        PgOptions {
+            url: url.into(),
+            schema: DEFAULT_SCHEMA.to_owned(),
+            local_dir: local_dir.into(),
+            pool_size: 16,
+            slow_transactions: None,
+        }
+    }
+
+    /// The connection settings, with the schema as the search path.
+    fn config(&self) -> Result<tokio_postgres::Config, StoreError> {
+        validate_schema(&self.schema)?;
+        let mut config: tokio_postgres::Config = self.url.parse().map_err(|e| {
+            StoreError::InvalidLocation(format!(
+                "{} is not a PostgreSQL connection URL ({e}); write postgres://USER@HOST:PORT/DATABASE",
+                redact(&self.url)
+            ))
+        })?;
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c search_path={}", self.schema),
+            None => format!("-c search_path={}", self.schema),
+        };
+        config.options(&options);
+        if config.get_application_name().is_none() {
+            config.application_name("jeugdpad");
+        }
+        config.connect_timeout(Duration::from_secs(5));
+        Ok(config)
+    }
+}
+
+/// `url` without its password, for messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Turns a client error into the store's error: a lost or refused connection is
+/// [`StoreError::Unreachable`], anything the server answered is [`StoreError::Storage`].
+pub(crate) fn error(context: &str, e: &tokio_postgres::Error) -> StoreError {
+    if e.code().is_none() {
+        StoreError::Unreachable(format!("{context}: {e}"))
+    } else {
+        StoreError::storage(context, e)
+    }
+}
+
+pub(crate) fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Unreachable(format!("no connection to PostgreSQL: {e}"))
+}
+
+/// Opens one connection and drives it on the current runtime until it closes.
+pub(crate) async fn connect(
+    config: &tokio_postgres::Config,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "a PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The store's own small runtime. It drives the connections, the writer and the listener, and
+/// answers the blocking methods ([`Runtime::block_on`]), which therefore work from any thread —
+/// a plain one, `spawn_blocking`, or (blocking it, as a file read would) an async worker.
+#[derive(Debug)]
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn new() -> Result<Self, StoreError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("jeugdpad-pg")
+            .enable_all()
+            .build()
+            .map(|runtime| Runtime(Some(runtime)))
+            .map_err(|e| StoreError::storage("cannot start the PostgreSQL runtime", e))
+    }
+
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+
+    /// Runs `work` on this runtime and waits for it on the calling thread.
+    fn block_on<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let handle = self.handle().ok_or(StoreError::Closed)?;
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        handle.spawn(async move {
+            let _ = answer.send(work.await);
+        });
+        answered.recv().unwrap_or(Err(StoreError::Closed))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks until its threads end, which tokio forbids inside another
+        // runtime; the last handle on a store may well be dropped there.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// What the writer and the listener tasks share with the handles. It does not own the runtime,
+/// so a task never holds the last reference to it.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// The highest position known committed: this node's own commits and, through the listener,
+    /// everyone else's.
+    head: watch::Sender<HeadState>,
+    timings: Arc<WriterTimings>,
+    condition: Arc<Condition>,
+    /// Set when the store closes; the listener stops on it.
+    closing: AtomicBool,
+    config: tokio_postgres::Config,
+    schema: String,
+}
+
+impl Published {
+    /// Publishes `position` as committed, if it is news.
+    fn publish(&self, position: u64) {
+        self.head.send_if_modified(|head| {
+            let newer = position > head.position;
+            if newer {
+                head.position = position;
+            }
+            newer
+        });
+    }
+
+    /// The notification channel of this schema.
+    fn channel(&self) -> String {
+        format!("jeugdpad_{}", self.schema)
+    }
+}
+
+pub(crate) type Pool = deadpool_postgres::Pool;
+
+/// What the handles (store, subscriptions, vaults) share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pool: Pool,
+    local_dir: PathBuf,
+    published: Arc<Published>,
+    runtime: Runtime,
+}
+
+impl Shared {
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let pool = self.pool.clone();
+        let from = i64::try_from(from_position.max(1)).unwrap_or(i64::MAX);
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        self.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            let rows = client
+                .query(
+                    "SELECT position, envelope FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
+                    &[&from, &limit],
+                )
+                .await
+                .map_err(|e| error("cannot read the log", &e))?;
+            rows.iter().map(decode_row).collect()
+        })
+    }
+
+    fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        if validate_stream_id(stream_id).is_err() {
+            return Ok(Vec::new());
+        }
+        let pool = self.pool.clone();
+        let stream_id = stream_id.to_owned();
+        self.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            let rows = client
+                .query(
+                    "SELECT position, envelope FROM events WHERE stream_id = $1 ORDER BY version",
+                    &[&stream_id],
+                )
+                .await
+                .map_err(|e| error("cannot read a stream", &e))?;
+            rows.iter().map(decode_row).collect()
+        })
+    }
+}
+
+/// Decodes a `(position, envelope)` row, checking that the envelope is the row's.
+pub(crate) fn decode_row(row: &tokio_postgres::Row) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.get(0);
+    let envelope: &[u8] = row.get(1);
+    let position = u64::try_from(position).unwrap_or(0);
+    let event = record::decode_envelope(envelope).map_err(|what| StoreError::Corrupt {
+        position: Some(position),
+        what,
+    })?;
+    if event.position != position {
+        return Err(StoreError::Corrupt {
+            position: Some(position),
+            what: format!("the row holds the envelope of position {}", event.position),
+        });
+    }
+    Ok(event)
+}
+
+impl ReadLog for Shared {
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        Shared::read_all(self, from_position, max)
+    }
+}
+
+/// The PostgreSQL event store. See the module docs.
+#[derive(Debug)]
+pub struct PgStore {
+    shared: Arc<Shared>,
+    requests: Option<mpsc::UnboundedSender<Job>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl PgStore {
+    /// Connects, creates or migrates the tables, and starts this node's writer and listener.
+    /// Blocking (from any thread).
+    pub fn open(options: &PgOptions) -> Result<Self, StoreError> {
+        let config = options.config()?;
+        let runtime = Runtime::new()?;
+        let schema = options.schema.clone();
+        let (writer_client, position) = runtime.block_on({
+            let config = config.clone();
+            let url = options.url.clone();
+            async move {
+                let mut client = connect(&config)
+                    .await
+                    .map_err(|e| unreachable(&url, &e))?;
+                schema::migrate(&mut client, &schema).await?;
+                let head = client
+                    .query_one("SELECT position FROM head", &[])
+                    .await
+                    .map_err(|e| error("cannot read the head", &e))?;
+                Ok((client, u64::try_from(head.get::<_, i64>(0)).unwrap_or(0)))
+            }
+        })?;
+        let pool = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::from_config(
+            config.clone(),
+            NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        ))
+        .max_size(options.pool_size.max(1))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .map_err(|e| StoreError::storage("cannot build the connection pool", e))?;
+        let (head, _) = watch::channel(HeadState {
+            position,
+            closed: false,
+        });
+        let published = Arc::new(Published {
+            head,
+            timings: Arc::new(WriterTimings::default()),
+            condition: Arc::new(Condition::default()),
+            closing: AtomicBool::new(false),
+            config,
+            schema: options.schema.clone(),
+        });
+        let handle = runtime.handle().ok_or(StoreError::Closed)?.clone();
+        let (requests, receiver) = mpsc::unbounded_channel();
+        let writer = handle.spawn(writer::PgWriter::new(
+            Arc::clone(&published),
+            writer_client,
+            receiver,
+            options.slow_transactions,
+        )
+        .run());
+        let listener = handle.spawn(listener::run(Arc::clone(&published)));
+        tracing::info!(
+            url = %redact(&options.url),
+            schema = %options.schema,
+            head = position,
+            format = "postgresql",
+            "event store opened"
+        );
+        Ok(PgStore {
+            shared: Arc::new(Shared {
+                pool,
+                local_dir: options.local_dir.clone(),
+                published,
+                runtime,
+            }),
+            requests: Some(requests),
+            writer: Some(writer),
+            listener: Some(listener),
+        })
+    }
+
+    /// Walks the whole log in position order (positions, chain, envelope against columns,
+    /// stream versions, the head row) and reports what is wrong; with `at`, also the hash
+    /// stored at that position. Blocking; safe while appends go on.
+    pub fn verify_at(&self, at: Option<u64>) -> Result<VerifyReport, StoreError> {
+        let pool = self.shared.pool.clone();
+        self.shared
+            .runtime
+            .block_on(async move { verify::verify(&pool, at).await })
+    }
+
+    /// See [`crate::LogStore::append_blocking`].
+    pub fn append_blocking(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit(stream_id, expected, events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// See [`crate::SledStore::import_batch`]: the same contract.
+    pub fn import_batch(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit_import(events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    /// [`PgStore::import_batch`], blocking the calling thread.
+    pub fn import_batch_blocking(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.submit_import(events)?
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Stops the writer after it answered every submitted append, and the listener.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.shutdown()
+    }
+
+    /// The kluis in the `vault` table (see [`Vault`]).
+    pub fn vault(&self) -> Result<Vault, StoreError> {
+        Ok(Vault::postgres(Arc::clone(&self.shared)))
+    }
+
+    /// How long appends, transactions (`flush`) and commits (`fsync`) take.
+    pub fn timings(&self) -> Arc<WriterTimings> {
+        Arc::clone(&self.shared.published.timings)
+    }
+
+    /// Whether the writer takes appends (not while the server is unreachable).
+    pub fn condition(&self) -> Arc<Condition> {
+        Arc::clone(&self.shared.published.condition)
+    }
+
+    /// This node's own directory (see [`PgOptions::local_dir`]).
+    pub fn dir(&self) -> &Path {
+        &self.shared.local_dir
+    }
+
+    /// The schema the tables live in.
+    pub fn schema(&self) -> &str {
+        &self.shared.published.schema
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        drop(self.requests.take());
+        let mut result = Ok(());
+        let published = &self.shared.published;
+        if let Some(writer) = self.writer.take() {
+            let joined = self
+                .shared
+                .runtime
+                .block_on(async move { Ok(writer.await) });
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the event store writer task failed");
+                result = Err(StoreError::Storage("the writer task failed".into()));
+            }
+        }
+        published.closing.store(true, Ordering::Relaxed);
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+        published.head.send_modify(|head| head.closed = true);
+        result
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.requests
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+
+    fn submit(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        crate::sled_store::validate_append(stream_id, &events)?;
+        let (reply, receiver) = oneshot::channel();
+        self.send(Job::Append(Request {
+            stream_id: stream_id.to_owned(),
+            expected,
+            events,
+            reply,
+            submitted: Instant::now(),
+        }))?;
+        Ok(receiver)
+    }
+
+    fn submit_import(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
+        crate::sled_store::validate_import(&events)?;
+        let (reply, receiver) = oneshot::channel();
+        self.send(Job::Import(Import {
+            events,
+            reply,
+            submitted: Instant::now(),
+        }))?;
+        Ok(receiver)
+    }
+}
+
+/// The error of a first connection, saying where and what to check.
+fn unreachable(url: &str, e: &tokio_postgres::Error) -> StoreError {
+    let cause = std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string);
+    StoreError::Unreachable(format!(
+        "{} answers no connection ({cause}); is PostgreSQL running there (`pg_isready`), and may this user connect?",
+        redact(url)
+    ))
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if self.requests.is_some() || self.writer.is_some() {
+            if let Err(e) = self.shutdown() {
+                tracing::error!(error = %e, "closing the event store failed");
+            }
+        }
+    }
+}
+
+impl EventStore for PgStore {
+    fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let submitted = self.submit(stream_id, expected, events);
+        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+    }
+
+    fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_stream(stream_id)
+    }
+
+    fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.shared.read_all(from_position, max)
+    }
+
+    fn head(&self) -> u64 {
+        self.shared.published.head.borrow().position
+    }
+
+    fn subscribe(&self, from_position: u64) -> Subscription {
+        let head = self.shared.published.head.subscribe();
+        Subscription::new(Arc::clone(&self.shared) as _, head, from_position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        assert_eq!(
+            redact("postgres://jp:geheim@db.example:5432/test"),
+            "postgres://jp:***@db.example:5432/test"
+        );
+        assert_eq!(
+            redact("postgres://root@127.0.0.1/test"),
+            "postgres://root@127.0.0.1/test"
+        );
+        assert_eq!(redact("host=x"), "host=x");
+    }
+}

@@ -1,0 +1,358 @@
+//! The node's writer: one task that commits every waiting append in one transaction.
+//!
+//! Per group: `BEGIN`, lock the head row, look up the durable versions of every stream and the
+//! stored events of every id the group names (two queries, whatever the group's size), check
+//! each request in arrival order ([`Group::check`], shared with the embedded engines), insert
+//! the accepted events in one statement, move the head, `NOTIFY`, `COMMIT`. Only after the
+//! commit returned are the waiters answered and the head published.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
+use crate::condition::{StopCause, Stopped};
+use crate::envelope::HASH_LEN;
+use crate::log::record;
+use crate::postgres::{connect, decode_row, error, Published};
+use crate::sidecar::ChainHead;
+use crate::{AppendOutcome, RecordedEvent, StoreError};
+
+/// The first wait before a writer whose server went away tries again, and the longest.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LAST_RETRY: Duration = Duration::from_secs(30);
+
+/// The durable state a group is checked against, fetched under the head lock.
+struct Fetched {
+    versions: HashMap<String, u64>,
+    events: HashMap<Uuid, RecordedEvent>,
+}
+
+impl Durable for Fetched {
+    fn durable_version(&mut self, stream_id: &str) -> Result<u64, StoreError> {
+        Ok(self.versions.get(stream_id).copied().unwrap_or(0))
+    }
+
+    fn durable_event(&mut self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        Ok(self.events.get(&event_id).cloned())
+    }
+
+    fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError> {
+        record::encode_envelope(event)
+    }
+}
+
+/// How a group's transaction failed.
+enum Failure {
+    /// Before `COMMIT` was sent: nothing of the group is stored.
+    NotStored(StoreError),
+    /// `COMMIT` itself failed or its answer was lost: the outcome is unknown.
+    Unknown(StoreError),
+}
+
+pub(crate) struct PgWriter {
+    published: Arc<Published>,
+    client: Option<tokio_postgres::Client>,
+    requests: mpsc::UnboundedReceiver<Job>,
+    /// How long to wait before the next reconnection attempt, and when it is due.
+    retry_after: Duration,
+    next_retry: Instant,
+    /// Groups committed or tried, and the test knob [`crate::PgOptions::slow_transactions`].
+    groups: u64,
+    slow: Option<(u32, Duration)>,
+}
+
+impl PgWriter {
+    pub(crate) fn new(
+        published: Arc<Published>,
+        client: tokio_postgres::Client,
+        requests: mpsc::UnboundedReceiver<Job>,
+        slow: Option<(u32, Duration)>,
+    ) -> Self {
+        PgWriter {
+            published,
+            client: Some(client),
+            requests,
+            retry_after: FIRST_RETRY,
+            next_retry: Instant::now(),
+            groups: 0,
+            slow,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        while let Some(first) = self.next_request().await {
+            let mut events = first.len();
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
+                match self.requests.try_recv() {
+                    Ok(job) => {
+                        events += job.len();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(group).await;
+        }
+        tracing::debug!("PostgreSQL writer stopped");
+    }
+
+    /// The next request; without a connection, waking up on the back-off to reconnect.
+    async fn next_request(&mut self) -> Option<Job> {
+        loop {
+            if self.client.is_some() {
+                return self.requests.recv().await;
+            }
+            let wait = self.next_retry.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(wait, self.requests.recv()).await {
+                Ok(job) => return job,
+                Err(_) => self.reconnect().await,
+            }
+        }
+    }
+
+    async fn reconnect(&mut self) {
+        match connect(&self.published.config).await {
+            Ok(client) => {
+                tracing::info!("the PostgreSQL server answers again; taking appends");
+                self.client = Some(client);
+                self.retry_after = FIRST_RETRY;
+                self.published.condition.resume();
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "PostgreSQL still unreachable");
+                self.next_retry = Instant::now() + self.retry_after;
+                self.retry_after = (self.retry_after * 2).min(LAST_RETRY);
+            }
+        }
+    }
+
+    async fn commit(&mut self, jobs: Vec<Job>) {
+        if self.client.is_none() {
+            self.reconnect().await;
+        }
+        let Some(client) = self.client.as_mut() else {
+            let error = self.published.condition.stopped().map_or_else(
+                || StoreError::Failed("the PostgreSQL server cannot be reached".into()),
+                |stopped| stopped.error(),
+            );
+            for job in jobs {
+                let (reply, submitted) = job.into_reply();
+                answer(&self.published, reply, submitted, Err(copy(&error)));
+            }
+            return;
+        };
+        self.groups += 1;
+        let slow = self
+            .slow
+            .filter(|(every, _)| *every > 0 && self.groups.is_multiple_of(u64::from(*every)))
+            .map(|(_, delay)| delay);
+        match transaction(client, &self.published, &jobs, slow).await {
+            Ok((answers, head)) => {
+                if let Some(head) = head {
+                    self.published.publish(head);
+                }
+                for (job, result) in jobs.into_iter().zip(answers) {
+                    let (reply, submitted) = job.into_reply();
+                    answer(&self.published, reply, submitted, result);
+                }
+            }
+            Err(failure) => {
+                let (error, what) = match failure {
+                    Failure::NotStored(e) => {
+                        let what = format!("{e}; those appends were not stored");
+                        (StoreError::Failed(what.clone()), what)
+                    }
+                    Failure::Unknown(e) => {
+                        let what = format!("{e}; whether those appends were stored is unknown (a retry with the same event ids is safe)");
+                        (StoreError::Storage(what.clone()), what)
+                    }
+                };
+                tracing::error!(%what, "PostgreSQL append failed");
+                if client.is_closed() {
+                    self.client = None;
+                    self.next_retry = Instant::now() + self.retry_after;
+                    self.published.condition.stop(Stopped {
+                        cause: StopCause::Failed,
+                        what: format!("the connection to PostgreSQL was lost ({what}); appends are refused until the server answers again"),
+                        resumes_by_itself: true,
+                    });
+                }
+                for job in jobs {
+                    let (reply, submitted) = job.into_reply();
+                    answer(&self.published, reply, submitted, Err(copy(&error)));
+                }
+            }
+        }
+    }
+}
+
+/// One group's transaction: the answer for each job and, when something was stored, the new head.
+async fn transaction(
+    client: &mut tokio_postgres::Client,
+    published: &Published,
+    jobs: &[Job],
+    slow: Option<Duration>,
+) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<u64>), Failure> {
+    let started = Instant::now();
+    let not_stored = |context: &str| {
+        let context = context.to_owned();
+        move |e: tokio_postgres::Error| Failure::NotStored(error(&context, &e))
+    };
+    let tx = client
+        .transaction()
+        .await
+        .map_err(not_stored("cannot begin"))?;
+    let head = tx
+        .query_one(
+            "SELECT position, hash, recorded_at FROM head FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(not_stored("cannot lock the head"))?;
+    let position = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
+    let hash: [u8; HASH_LEN] = head.get::<_, &[u8]>(1).try_into().map_err(|_| {
+        Failure::NotStored(StoreError::Corrupt {
+            position: Some(position),
+            what: "the head row's hash is not 32 bytes".into(),
+        })
+    })?;
+    let last_at: Option<DateTime<Utc>> = head.get(2);
+
+    let (streams, ids) = named(jobs);
+    let mut fetched = Fetched {
+        versions: HashMap::with_capacity(streams.len()),
+        events: HashMap::new(),
+    };
+    for row in tx
+        .query(
+            "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id",
+            &[&streams],
+        )
+        .await
+        .map_err(not_stored("cannot read stream versions"))?
+    {
+        let version: i64 = row.get(1);
+        fetched
+            .versions
+            .insert(row.get(0), u64::try_from(version).unwrap_or(0));
+    }
+    for row in tx
+        .query(
+            "SELECT position, envelope FROM events WHERE event_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(not_stored("cannot look up event ids"))?
+    {
+        let event = decode_row(&row).map_err(Failure::NotStored)?;
+        fetched.events.insert(event.event_id, event);
+    }
+
+    let mut group = Group::new(ChainHead { position, hash }, last_at);
+    let answers: Vec<_> = jobs
+        .iter()
+        .map(|job| group.check(&mut fetched, job))
+        .collect();
+    if group.staged.is_empty() {
+        // Only rejections and retries: nothing to write (the transaction rolls back on drop).
+        return Ok((answers, None));
+    }
+
+    let count = group.staged.len();
+    let mut positions = Vec::with_capacity(count);
+    let mut streams = Vec::with_capacity(count);
+    let mut versions = Vec::with_capacity(count);
+    let mut event_ids = Vec::with_capacity(count);
+    let mut hashes = Vec::with_capacity(count);
+    let mut envelopes = Vec::with_capacity(count);
+    for staged in &group.staged {
+        positions.push(as_i64(staged.event.position));
+        streams.push(staged.event.stream_id.as_str());
+        versions.push(as_i64(staged.event.version));
+        event_ids.push(staged.event.event_id);
+        hashes.push(&staged.hash[..]);
+        envelopes.push(staged.canonical.as_slice());
+    }
+    tx.execute(
+        "INSERT INTO events (position, stream_id, version, event_id, hash, envelope)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::bytea[], $6::bytea[])",
+        &[&positions, &streams, &versions, &event_ids, &hashes, &envelopes],
+    )
+    .await
+    .map_err(not_stored("cannot insert the events"))?;
+    let new_head = group.head.position;
+    tx.execute(
+        "UPDATE head SET position = $1, hash = $2, recorded_at = $3",
+        &[&as_i64(new_head), &&group.head.hash[..], &group.last_at],
+    )
+    .await
+    .map_err(not_stored("cannot move the head"))?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&published.channel(), &new_head.to_string()],
+    )
+    .await
+    .map_err(not_stored("cannot notify the other nodes"))?;
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    let committing = Instant::now();
+    published.timings.flush.record(committing - started);
+    tx.commit()
+        .await
+        .map_err(|e| Failure::Unknown(error("COMMIT failed", &e)))?;
+    published.timings.fsync.record(committing.elapsed());
+    Ok((answers, Some(new_head)))
+}
+
+/// Every stream and event id the group's jobs name.
+fn named(jobs: &[Job]) -> (Vec<String>, Vec<Uuid>) {
+    let mut streams = HashSet::new();
+    let mut ids = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Append(request) => {
+                streams.insert(request.stream_id.clone());
+                ids.extend(request.events.iter().map(|event| event.event_id));
+            }
+            Job::Import(import) => {
+                for event in &import.events {
+                    streams.insert(event.stream_id.clone());
+                    ids.push(event.event_id);
+                }
+            }
+        }
+    }
+    (streams.into_iter().collect(), ids)
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The same error again, for every waiter of a failed group.
+fn copy(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Failed(what) => StoreError::Failed(what.clone()),
+        StoreError::StorageFull(what) => StoreError::StorageFull(what.clone()),
+        StoreError::Storage(what) => StoreError::Storage(what.clone()),
+        other => StoreError::Storage(other.to_string()),
+    }
+}
+
+fn answer(
+    published: &Published,
+    reply: Reply,
+    submitted: Instant,
+    result: Result<AppendOutcome, StoreError>,
+) {
+    published.timings.append.record(submitted.elapsed());
+    // A waiter that gave up is no reason to stop.
+    let _ = reply.send(result);
+}
