@@ -7,6 +7,6 @@ mod api;
 mod docs;
 mod interchange;
 mod oidc;
-mod record;
 mod postgres;
+mod record;
 mod store;

@@ -106,7 +106,11 @@ async fn followers_never_skip_an_event_that_commits_late() {
                         .map(|n| event(writer, n))
                         .collect();
                     store
-                        .append(&format!("w{writer}-{}", a % 50), ExpectedVersion::Any, events)
+                        .append(
+                            &format!("w{writer}-{}", a % 50),
+                            ExpectedVersion::Any,
+                            events,
+                        )
                         .await
                         .expect("append");
                 }

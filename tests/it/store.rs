@@ -8,8 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use jeugdpad_store::{
     pg_testing, verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format,
-    LogOptions, LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError,
-    VerifyReport,
+    LogOptions, LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError, VerifyReport,
 };
 use uuid::Uuid;
 
@@ -56,8 +55,8 @@ impl Engine {
     /// A new, empty place for a store of this engine.
     fn place(self) -> Place {
         let dir = tempfile::tempdir().expect("tempdir");
-        let schema = matches!(self, Engine::Postgres)
-            .then(|| pg_testing::TestSchema::for_dir(dir.path()));
+        let schema =
+            matches!(self, Engine::Postgres).then(|| pg_testing::TestSchema::for_dir(dir.path()));
         Place {
             dir,
             _schema: schema,

@@ -75,12 +75,15 @@ impl fmt::Display for ErrorCode {
 
 impl ErrorCode {
     /// The code of a store error that is the store's state rather than a bug: a full disk
-    /// (`STORAGE_FULL`) or a writer that stopped after a failed write (`STORAGE_FAILED`), in
-    /// both cases with nothing written. `None` for every other store error.
+    /// (`STORAGE_FULL`), a writer that stopped after a failed write, or a PostgreSQL server out
+    /// of reach (`STORAGE_FAILED`), in each case with nothing written. `None` for every other
+    /// store error.
     pub fn of_store(error: &jeugdpad_store::StoreError) -> Option<ErrorCode> {
         match error {
             jeugdpad_store::StoreError::StorageFull(_) => Some(ErrorCode::StorageFull),
-            jeugdpad_store::StoreError::Failed(_) => Some(ErrorCode::StorageFailed),
+            jeugdpad_store::StoreError::Failed(_) | jeugdpad_store::StoreError::Unreachable(_) => {
+                Some(ErrorCode::StorageFailed)
+            }
             _ => None,
         }
     }

@@ -19,7 +19,7 @@ use crate::cli::{
     AdminTarget, TeamArgs, TeamCommand, TokenArgs, TokenCommand, UserArgs, UserCommand,
 };
 use crate::remote::AdminApi;
-use crate::store::Missing;
+use crate::store::{Location, Missing};
 
 /// `recorded_by` of changes made at the machine.
 const LOCAL: &str = "local";
@@ -158,12 +158,12 @@ impl Registry {
     }
 }
 
-pub fn team(data: &Path, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn team(at: &Location, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
     let missing = match args.command {
         TeamCommand::Add { .. } => Missing::Create,
         TeamCommand::List => Missing::Refuse,
     };
-    with_registry(data, &args.target, missing, |registry| async move {
+    with_registry(at, &args.target, missing, |registry| async move {
         match &args.command {
             TeamCommand::Add { code, name } => {
                 let team = TeamCode::parse(code.as_str())?;
@@ -184,12 +184,12 @@ pub fn team(data: &Path, args: &TeamArgs) -> Result<ExitCode, Box<dyn Error>> {
     })
 }
 
-pub fn user(data: &Path, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn user(at: &Location, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
     let missing = match args.command {
         UserCommand::Add { .. } => Missing::Create,
         UserCommand::Deactivate { .. } | UserCommand::List => Missing::Refuse,
     };
-    with_registry(data, &args.target, missing, |registry| async move {
+    with_registry(at, &args.target, missing, |registry| async move {
         match &args.command {
             UserCommand::Add {
                 id,
@@ -228,9 +228,9 @@ pub fn user(data: &Path, args: &UserArgs) -> Result<ExitCode, Box<dyn Error>> {
     })
 }
 
-pub fn token(data: &Path, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn token(at: &Location, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> {
     // A token is for a user, so there is a store already.
-    with_registry(data, &args.target, Missing::Refuse, |registry| async move {
+    with_registry(at, &args.target, Missing::Refuse, |registry| async move {
         match &args.command {
             TokenCommand::Create {
                 user,
@@ -297,7 +297,7 @@ pub fn token(data: &Path, args: &TokenArgs) -> Result<ExitCode, Box<dyn Error>> 
 /// holds it; a directory without one is created only with `Missing::Create`), which is closed
 /// afterwards.
 fn with_registry<F, Fut>(
-    data: &Path,
+    at: &Location,
     target: &AdminTarget,
     missing: Missing,
     work: F,
@@ -312,7 +312,7 @@ where
             let api = AdminApi::new(server, target.token_file.as_deref())?;
             return work(Registry::Server(api)).await;
         }
-        let store = Arc::new(crate::store::open(data, missing, &while_running(data))?);
+        let store = Arc::new(crate::store::open(at, missing, &while_running(&at.data))?);
         let result = work(Registry::Store(Arc::clone(&store))).await;
         if let Ok(store) = Arc::try_unwrap(store) {
             store.close()?;
@@ -352,10 +352,10 @@ fn shell_quote(arg: &str) -> String {
 }
 
 /// After `seed --synthetic`: the scenario's teams and demo users, and how to sign in.
-pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dyn Error>> {
+pub fn after_seed(at: &Location, args: &crate::cli::SeedArgs) -> Result<(), Box<dyn Error>> {
     let scenario = crate::interchange::scenario(args)?;
     let teams: Vec<TeamCode> = scenario.teams.keys().cloned().collect();
-    let added = register_demo(data, &teams)?;
+    let added = register_demo(at, &teams)?;
     if !added.is_empty() {
         println!("Demo users (synthetic): {}", added.join(", "));
     }
@@ -368,11 +368,11 @@ pub fn after_seed(data: &Path, args: &crate::cli::SeedArgs) -> Result<(), Box<dy
 /// Registers `teams` and one demo user per role (per team for consultants and team leads), so
 /// a newcomer only needs `jeugdpad token create`. Demo users are named `demo-…` and are
 /// synthetic like the data; nobody gets a token without asking for one. Returns the users added.
-pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
+pub fn register_demo(at: &Location, teams: &[TeamCode]) -> Result<Vec<String>, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = Arc::new(crate::store::open(
-            data,
+            at,
             Missing::Create,
             crate::store::STOP_THE_SERVER,
         )?);
@@ -427,14 +427,14 @@ pub fn register_demo(data: &Path, teams: &[TeamCode]) -> Result<Vec<String>, Box
 
 /// Writes an export made at the machine to the access log (NEN 7513 logs every export, not
 /// only those through the API). The operator is `local:<login name>`.
-pub fn log_export(data: &Path, operation: &str) -> Result<(), Box<dyn Error>> {
+pub fn log_export(at: &Location, operation: &str) -> Result<(), Box<dyn Error>> {
     let login = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let user = UserId::parse(format!("local:{login}"))?;
     let mut entry = AccessEntry::by(None, AccessAction::Export, operation);
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
     entry.client_application = Some("jeugdpad command line".into());
-    let store = crate::store::open(data, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
+    let store = crate::store::open(at, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(jeugdpad_app::access_log::append(
         &store,

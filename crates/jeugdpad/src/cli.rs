@@ -11,8 +11,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// tamper-evident event log and answers questions about waiting times, escalations and
 /// normalisation outcomes from it.
 ///
-/// All data lives in one directory on this machine (the embedded store). Back it up by stopping
-/// the server and copying the directory; check a copy with `jeugdpad verify --data COPY`.
+/// By default all data lives in one directory on this machine (the embedded store). Back it up
+/// by stopping the server and copying the directory; check a copy with `jeugdpad verify --data
+/// COPY`. Several machines share one store in PostgreSQL with `--store postgres://…`
+/// (docs/operations.md, "More than one node").
 #[derive(Debug, Parser)]
 #[command(name = "jeugdpad", version, propagate_version = true)]
 pub struct Cli {
@@ -27,6 +29,26 @@ pub struct Cli {
         default_value = "./jeugdpad-data"
     )]
     pub data: PathBuf,
+
+    /// Keep the event store in PostgreSQL instead of the data directory, shared by every
+    /// `jeugdpad serve` that names the same database and schema: a URL such as
+    /// postgres://jeugdpad@db.example:5432/jeugdpad (without TLS: a private network or a local
+    /// proxy). The tables are created on first use. The data directory then keeps only this
+    /// node's own files: the access-log index, the installation secret (which every node needs,
+    /// the same), the server's address.
+    #[arg(long, global = true, env = "JEUGDPAD_STORE", value_name = "URL")]
+    pub store: Option<String>,
+
+    /// The PostgreSQL schema that holds the tables, so that several installations can share
+    /// one database.
+    #[arg(
+        long,
+        global = true,
+        env = "JEUGDPAD_STORE_SCHEMA",
+        value_name = "NAME",
+        default_value = jeugdpad_store::DEFAULT_PG_SCHEMA
+    )]
+    pub store_schema: String,
 
     #[command(subcommand)]
     pub command: Command,
@@ -105,6 +127,19 @@ pub enum Command {
     /// The server must not be running on the data directory.
     Import(ImportArgs),
 
+    /// Copy a whole store to another place: the data directory to PostgreSQL, or back.
+    ///
+    /// Copies everything the store holds — the event log with the user registry and the access
+    /// log (NEN 7513) in it, and the vault of per-subject data keys — with every position, event
+    /// id and hash as it was, then verifies both sides and compares their head hashes. The
+    /// target must be empty. Stop every server on the source first: what is appended after the
+    /// copy began is not copied. The installation secret is a file, not part of the store: give
+    /// every node the same one (docs/operations.md).
+    ///
+    /// Examples: `jeugdpad migrate --from ./jeugdpad-data --to postgres://jeugdpad@db/jeugdpad`;
+    /// back: `jeugdpad migrate --from postgres://jeugdpad@db/jeugdpad --to ./copy`.
+    Migrate(MigrateArgs),
+
     /// Export events or pseudonymised trajectory summaries as JSON Lines, CSV or Parquet.
     ///
     /// Summaries (one row per trajectory as of --as-of) and CSV/Parquet events are the
@@ -171,6 +206,20 @@ pub struct ImportArgs {
     /// files; without it such a step is refused as implausible (docs/rules.md).
     #[arg(long)]
     pub historic: bool,
+}
+
+/// Options of `jeugdpad migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// Where the store is now: a data directory, or a postgres:// URL (in the schema
+    /// --store-schema names).
+    #[arg(long, value_name = "DIR|URL")]
+    pub from: String,
+
+    /// Where the copy goes: a new or empty data directory, or a postgres:// URL (in the schema
+    /// --store-schema names), which must hold no events yet.
+    #[arg(long, value_name = "DIR|URL")]
+    pub to: String,
 }
 
 /// Options of `jeugdpad export`.

@@ -3,7 +3,6 @@
 
 use std::error::Error;
 use std::io::BufReader;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,28 +13,32 @@ use jeugdpad_store::{EventStore, Store};
 use jeugdpad_synth::Scenario;
 
 use crate::cli::{ExportArgs, Format, ImportArgs, SeedArgs, What};
-use crate::store::Missing;
+use crate::store::{Location, Missing};
 
 fn today() -> chrono::NaiveDate {
     jeugdpad_app::Clock::system().today()
 }
 
 /// Opens the store for a one-off command that needs it to itself.
-fn open(data: &Path, missing: Missing) -> Result<Store, Box<dyn Error>> {
+fn open(at: &Location, missing: Missing) -> Result<Store, Box<dyn Error>> {
     Ok(crate::store::open(
-        data,
+        at,
         missing,
         crate::store::STOP_THE_SERVER,
     )?)
 }
 
 /// `n` with the noun that fits it: "1 stream", "2 streams".
-fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+pub(crate) fn count<N: std::fmt::Display + PartialEq + From<u8>>(
+    n: N,
+    one: &str,
+    many: &str,
+) -> String {
     let noun = if n == N::from(1) { one } else { many };
     format!("{n} {noun}")
 }
 
-fn bar(length: Option<u64>, what: &str) -> ProgressBar {
+pub(crate) fn bar(length: Option<u64>, what: &str) -> ProgressBar {
     let bar = match length {
         Some(length) => ProgressBar::new(length),
         None => ProgressBar::new_spinner(),
@@ -69,7 +72,7 @@ pub fn scenario(args: &SeedArgs) -> Result<Scenario, Box<dyn Error>> {
     Ok(scenario)
 }
 
-pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn seed(at: &Location, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
     let scenario = scenario(args)?;
     let options = SeedOptions {
         scenario,
@@ -78,14 +81,14 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
         recorded_by: "synthetic-seed".into(),
         allow_non_empty: args.allow_non_empty,
     };
-    let store = open(data, Missing::Create)?;
+    let store = open(at, Missing::Create)?;
     let total = options.scenario.total();
     println!(
         "Seeding {} (seed {}, today {}) into {} …",
         count(total, "synthetic trajectory", "synthetic trajectories"),
         options.seed,
         options.today,
-        data.display()
+        at
     );
     let progress = bar(Some(total), "trajectories");
     let result = jeugdpad_interchange::seed(&store, &options, &|n| progress.inc(n));
@@ -100,17 +103,24 @@ pub fn seed(data: &Path, args: &SeedArgs) -> Result<ExitCode, Box<dyn Error>> {
         report.events as f64 / seconds.max(0.001),
         report.head
     );
+    let serve = match &at.postgres {
+        None => format!("jeugdpad serve --data {}", at.data.display()),
+        Some(options) => format!(
+            "jeugdpad serve --store {} --store-schema {}",
+            options.display_url(),
+            options.schema
+        ),
+    };
     println!(
-        "Start the server with `jeugdpad serve --data {}` and open http://127.0.0.1:8080/ in a browser to see the figures.",
-        data.display()
+        "Start the server with `{serve}` and open http://127.0.0.1:8080/ in a browser to see the figures."
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn import(data: &Path, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn import(at: &Location, args: &ImportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let file = std::fs::File::open(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let store = open(data, Missing::Create)?;
+    let store = open(at, Missing::Create)?;
     let options = ImportOptions {
         today: args.today.unwrap_or_else(today),
         operator: args.operator.clone(),
@@ -165,7 +175,7 @@ pub fn check_export(args: &ExportArgs) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn export(at: &Location, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>> {
     let options = ExportOptions {
         format: match args.format {
             Format::Jsonl => ExportFormat::Jsonl,
@@ -186,8 +196,8 @@ pub fn export(data: &Path, args: &ExportArgs) -> Result<ExitCode, Box<dyn Error>
     options.refuse_existing()?;
     // Logged before any data leaves, like every export through the API.
     let operation = format!("export --what {:?} --format {:?}", args.what, args.format);
-    crate::access::log_export(data, &operation.to_lowercase())?;
-    let store = open(data, Missing::Refuse)?;
+    crate::access::log_export(at, &operation.to_lowercase())?;
+    let store = open(at, Missing::Refuse)?;
     let progress = bar(Some(store.head()), "events read");
     let result = jeugdpad_interchange::export(&store, &options, &|n| progress.inc(n));
     progress.finish_and_clear();

@@ -6,6 +6,7 @@
 mod access;
 mod cli;
 mod interchange;
+mod migrate;
 mod remote;
 mod serve;
 mod store;
@@ -42,16 +43,24 @@ fn main() -> ExitCode {
         Command::Serve(_) => "info",
         _ => "warn",
     });
+    let at = match store::Location::new(&cli.data, cli.store.as_deref(), &cli.store_schema) {
+        Ok(at) => at,
+        Err(error) => {
+            eprintln!("jeugdpad: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
-        Command::Serve(args) => serve::run(&cli.data, &args),
-        Command::Verify(args) => verify::run(&cli.data, args.at),
-        Command::Team(command) => access::team(&cli.data, &command),
-        Command::User(command) => access::user(&cli.data, &command),
-        Command::Token(command) => access::token(&cli.data, &command),
-        Command::Seed(args) => interchange::seed(&cli.data, &args)
-            .and_then(|code| access::after_seed(&cli.data, &args).map(|()| code)),
-        Command::Import(args) => interchange::import(&cli.data, &args),
-        Command::Export(args) => interchange::export(&cli.data, &args),
+        Command::Serve(args) => serve::run(&at, &args),
+        Command::Verify(args) => verify::run(&at, args.at),
+        Command::Team(command) => access::team(&at, &command),
+        Command::User(command) => access::user(&at, &command),
+        Command::Token(command) => access::token(&at, &command),
+        Command::Seed(args) => interchange::seed(&at, &args)
+            .and_then(|code| access::after_seed(&at, &args).map(|()| code)),
+        Command::Import(args) => interchange::import(&at, &args),
+        Command::Export(args) => interchange::export(&at, &args),
+        Command::Migrate(args) => migrate::run(&cli.data, &cli.store_schema, &args),
     };
     match result {
         Ok(code) => code,

@@ -10,20 +10,21 @@ use jeugdpad_oidc::{JwksSource, OidcConfig};
 use jeugdpad_store::EventStore;
 
 use crate::cli::ServeArgs;
+use crate::store::Location;
 
-pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
+pub fn run(at: &Location, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let options = jeugdpad_store::StoreOptions {
             cache_bytes: args.store_cache_mb.saturating_mul(1024 * 1024),
         };
         let store = crate::store::open_with(
-            data,
+            at,
             crate::store::Missing::Create,
             "One data directory serves one `jeugdpad serve` at a time: stop the other one first.",
             &options,
         )?;
-        tracing::info!(data = %data.display(), head = store.head(), "store open");
+        tracing::info!(store = %at, head = store.head(), "store open");
         let per_minute =
             std::num::NonZeroU32::new(args.rate_limit).ok_or("--rate-limit must be at least 1")?;
         let oidc = match (&args.oidc_issuer, &args.oidc_audience, &args.oidc_jwks) {
@@ -58,7 +59,7 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?;
-        if let Err(error) = crate::store::announce(data, addr) {
+        if let Err(error) = crate::store::announce(&at.data, addr) {
             tracing::warn!(%error, "cannot note the server's address in the data directory");
         }
         tracing::info!(
@@ -68,7 +69,7 @@ pub fn run(data: &Path, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> {
             "Jeugdpad is ready: open the app in a browser and sign in"
         );
         let served = jeugdpad_api::serve_router(listener, state, router, shutdown_signal()).await;
-        crate::store::withdraw(data);
+        crate::store::withdraw(&at.data);
         served?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)

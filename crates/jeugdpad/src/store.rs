@@ -1,11 +1,64 @@
-//! Opening the data directory for a one-off command, with the sentence an operator needs when
-//! the server holds it.
+//! Where the store is (the data directory, or PostgreSQL) and opening it for a command, with the
+//! sentence an operator needs when it cannot be opened.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jeugdpad_store::{Store, StoreError, StoreOptions};
+use jeugdpad_store::{PgOptions, PgStore, Store, StoreError, StoreOptions};
+
+/// Where a command finds the event store: the embedded store in the data directory, or tables
+/// in PostgreSQL shared by several nodes (`--store postgres://…`). The data directory is this
+/// node's own either way: with PostgreSQL it keeps only what is this node's (the access-log
+/// index, the installation secret by default, the server's address note).
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The data directory (`--data`).
+    pub data: PathBuf,
+    /// The PostgreSQL store, when `--store` names one.
+    pub postgres: Option<PgOptions>,
+}
+
+impl Location {
+    /// The location the command line names: `store` is `--store` (a `postgres://` URL, or
+    /// nothing for the embedded store), `schema` is `--store-schema`.
+    pub fn new(data: &Path, store: Option<&str>, schema: &str) -> Result<Location, String> {
+        let postgres = match store {
+            None => None,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(PgOptions {
+                    schema: schema.to_owned(),
+                    ..PgOptions::new(url, data)
+                })
+            }
+            Some(other) => {
+                return Err(format!(
+                    "--store {other:?} is not a PostgreSQL URL: write postgres://USER@HOST:PORT/DATABASE, \
+                     or leave --store out to use the embedded store in --data"
+                ))
+            }
+        };
+        Ok(Location {
+            data: data.to_path_buf(),
+            postgres,
+        })
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.postgres {
+            None => write!(f, "the data directory {}", self.data.display()),
+            Some(options) => write!(
+                f,
+                "schema {} of the PostgreSQL database {}",
+                options.schema,
+                options.display_url()
+            ),
+        }
+    }
+}
 
 /// Whether a command may start a new installation in a data directory without a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,16 +70,48 @@ pub enum Missing {
     Refuse,
 }
 
-/// Opens the store in `data`. While it is locked, waits up to five seconds: a step of this same
-/// process may just have closed it (sled lets go of its file lock when its last internal handle
-/// drops, which can trail `close` by a moment). Still locked after that: a server holds it, and
-/// the error says so and what to do (`while_running`: what works while the server runs).
-pub fn open(data: &Path, missing: Missing, while_running: &str) -> Result<Store, String> {
-    open_with(data, missing, while_running, &StoreOptions::default())
+/// Opens the store `at` names. The embedded store: while it is locked, waits up to five
+/// seconds: a step of this same process may just have closed it (sled lets go of its file lock
+/// when its last internal handle drops, which can trail `close` by a moment). Still locked after
+/// that: a server holds it, and the error says so and what to do (`while_running`: what works
+/// while the server runs). PostgreSQL takes any number of openers.
+pub fn open(at: &Location, missing: Missing, while_running: &str) -> Result<Store, String> {
+    open_with(at, missing, while_running, &StoreOptions::default())
 }
 
 /// [`open`] with the store's settings (`serve`'s page cache).
 pub fn open_with(
+    at: &Location,
+    missing: Missing,
+    while_running: &str,
+    options: &StoreOptions,
+) -> Result<Store, String> {
+    match &at.postgres {
+        Some(postgres) => open_postgres(postgres, missing),
+        None => open_dir(&at.data, missing, while_running, options),
+    }
+}
+
+fn open_postgres(options: &PgOptions, missing: Missing) -> Result<Store, String> {
+    let opened = match missing {
+        Missing::Create => PgStore::open(options),
+        Missing::Refuse => PgStore::open_existing(options),
+    };
+    opened.map(Store::Postgres).map_err(|error| match error {
+        StoreError::Unreachable(why) => {
+            format!("cannot reach the PostgreSQL server: {why} (check --store or JEUGDPAD_STORE)")
+        }
+        StoreError::NotAStore(_) => format!(
+            "schema {} of {} holds no Jeugdpad store: check --store and --store-schema \
+             (or JEUGDPAD_STORE, JEUGDPAD_STORE_SCHEMA)",
+            options.schema,
+            options.display_url()
+        ),
+        other => format!("could not open the store in PostgreSQL: {other}"),
+    })
+}
+
+fn open_dir(
     data: &Path,
     missing: Missing,
     while_running: &str,

@@ -1,12 +1,22 @@
 //! `jeugdpad verify`: an integrity report an operator can act on.
 
 use std::error::Error;
-use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(data: &Path, at: Option<u64>) -> Result<ExitCode, Box<dyn Error>> {
-    println!("Verifying the Jeugdpad store in {} …", data.display());
-    let report = match jeugdpad_store::verify_dir_at(data, at) {
+use crate::store::{Location, Missing};
+
+pub fn run(location: &Location, at: Option<u64>) -> Result<ExitCode, Box<dyn Error>> {
+    println!("Verifying the Jeugdpad store in {location} …");
+    let data = location.data.as_path();
+    let verified = match &location.postgres {
+        // Read-only and safe while nodes append: one snapshot, up to the head at its start.
+        Some(_) => match crate::store::open(location, Missing::Refuse, "")? {
+            jeugdpad_store::Store::Postgres(store) => store.verify_at(at),
+            other => return Err(format!("expected a PostgreSQL store, got {other:?}").into()),
+        },
+        None => jeugdpad_store::verify_dir_at(data, at),
+    };
+    let report = match verified {
         Err(jeugdpad_store::StoreError::Locked(_)) => {
             return Err(format!(
                 "the data directory {} is in use: is `jeugdpad serve` running on it? Stop it \
@@ -29,8 +39,9 @@ pub fn run(data: &Path, at: Option<u64>) -> Result<ExitCode, Box<dyn Error>> {
     if report.is_ok() {
         // The segment log's indexes are derived: its check covers the log itself, and the
         // indexes are caught up from the log whenever the store opens.
-        let indexes = match jeugdpad_store::Format::of(data) {
-            Some(jeugdpad_store::Format::Log) => "every record's checksum is right",
+        let indexes = match (&location.postgres, jeugdpad_store::Format::of(data)) {
+            (Some(_), _) => "every row agrees with its stored bytes",
+            (None, Some(jeugdpad_store::Format::Log)) => "every record's checksum is right",
             _ => "the indexes agree with the log",
         };
         println!(

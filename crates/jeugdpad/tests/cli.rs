@@ -307,12 +307,20 @@ struct Serving {
 
 impl Serving {
     fn start(data: &str, log: PathBuf) -> Serving {
+        Serving::start_with(&["--data", data], &[], log)
+    }
+
+    /// `jeugdpad GLOBAL… serve SERVE… --listen` on a free port.
+    fn start_with(global: &[&str], serve: &[&str], log: PathBuf) -> Serving {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_jeugdpad"))
-            .args(["--data", data, "serve", "--listen"])
+            .args(global)
+            .arg("serve")
+            .args(serve)
+            .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .env_remove("JEUGDPAD_LISTEN")
             .stdout(std::process::Stdio::null())
@@ -378,6 +386,8 @@ fn jeugdpad_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
         "JEUGDPAD_SERVER",
         "JEUGDPAD_TOKEN",
         "JEUGDPAD_LOG",
+        "JEUGDPAD_STORE",
+        "JEUGDPAD_STORE_SCHEMA",
     ] {
         command.env_remove(variable);
     }
@@ -861,4 +871,282 @@ fn trace_logging_shows_our_records_and_not_sleds_internals() {
         })
         .collect();
     assert!(sled_internals.is_empty(), "{sled_internals:#?}");
+}
+
+/// Opens a trajectory for team `noord` through `url`; its id once the server acknowledged it.
+fn open_trajectory(url: &str, token: &str, subject: &str) -> Option<String> {
+    let today = graphql(url, token, "{ today }")["data"]["today"]
+        .as_str()?
+        .to_owned();
+    let opened = graphql(
+        url,
+        token,
+        &format!(
+            "mutation {{ openTrajectory(occurredOn: \"{today}\", signal: {{
+                 subjectKey: \"{subject}\", team: \"noord\", source: SCHOOL,
+                 concerns: [PARENTING], urgency: REGULAR }}) {{ trajectoryId }} }}"
+        ),
+    );
+    opened["data"]["openTrajectory"]["trajectoryId"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Whether `url` serves trajectory `id`.
+fn serves(url: &str, token: &str, id: &str) -> bool {
+    let answer = graphql(
+        url,
+        token,
+        &format!("{{ trajectory(id: \"{id}\") {{ id }} }}"),
+    );
+    answer["data"]["trajectory"]["id"].as_str() == Some(id)
+}
+
+/// Waits up to `limit` for `check`; how long it took.
+fn within(limit: std::time::Duration, check: impl Fn() -> bool) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
+}
+
+/// Two `jeugdpad serve` nodes on one PostgreSQL schema: a step recorded on A shows on B, and a
+/// team added through A's admin API signs in on B; A killed with SIGKILL under load loses no
+/// acknowledged step, B keeps serving meanwhile, and A started again serves them all.
+#[test]
+fn two_nodes_on_one_postgres_schema_serve_one_log() {
+    if jeugdpad_store::pg_testing::skipped() {
+        eprintln!("skipped: {} is set", jeugdpad_store::pg_testing::SKIP_VAR);
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = jeugdpad_store::pg_testing::TestSchema::for_dir(dir.path());
+    let url = jeugdpad_store::pg_testing::test_url();
+    let (a, b) = (dir.path().join("node-a"), dir.path().join("node-b"));
+    let (a, b) = (a.to_str().expect("utf-8"), b.to_str().expect("utf-8"));
+    let store = ["--store", url.as_str(), "--store-schema", schema.name()];
+    fn with_store<'a>(data: &'a str, store: &[&'a str]) -> Vec<&'a str> {
+        [&["--data", data][..], store].concat()
+    }
+    let run = |data: &str, args: &[&str]| {
+        let output = jeugdpad_with(&[&with_store(data, &store)[..], args].concat(), &[]);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        stdout(&output)
+    };
+    run(a, &["team", "add", "noord", "--name", "Noord"]);
+    run(
+        a,
+        &[
+            "user",
+            "add",
+            "c.one",
+            "--name",
+            "C. One",
+            "--role",
+            "consultant",
+            "--team",
+            "noord",
+        ],
+    );
+    run(
+        a,
+        &["user", "add", "root", "--name", "Root", "--role", "admin"],
+    );
+    let token = run(a, &["token", "create", "--user", "c.one", "--quiet"])
+        .trim()
+        .to_owned();
+    let admin = run(a, &["token", "create", "--user", "root", "--quiet"])
+        .trim()
+        .to_owned();
+
+    // Every check below reads with the one consultant token: lift the per-token rate limit.
+    let unlimited = ["--rate-limit", "1000000"];
+    let start_a =
+        || Serving::start_with(&with_store(a, &store), &unlimited, dir.path().join("a.log"));
+    let node_a = start_a();
+    // Every node needs the same installation secret: B reads A's.
+    let secret = format!("{a}/install-secret");
+    let node_b = Serving::start_with(
+        &with_store(b, &store),
+        &[&unlimited[..], &["--secret-file", &secret]].concat(),
+        dir.path().join("b.log"),
+    );
+
+    // A step on A shows on B.
+    let first = open_trajectory(&node_a.url, &token, "sk-node-1").expect("A records");
+    let shown = within(std::time::Duration::from_secs(10), || {
+        serves(&node_b.url, &token, &first)
+    });
+    assert!(
+        shown.is_some(),
+        "B never showed A's step:\n{}",
+        node_b.log()
+    );
+    // An admin change through A signs in on B.
+    let added = jeugdpad_with(
+        &[
+            "team",
+            "add",
+            "zuid",
+            "--name",
+            "Zuid",
+            "--server",
+            &node_a.url,
+        ],
+        &[("JEUGDPAD_TOKEN", &admin)],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let teams = within(std::time::Duration::from_secs(10), || {
+        graphql(&node_b.url, &token, "{ teams { code } }")
+            .to_string()
+            .contains("zuid")
+    });
+    assert!(teams.is_some(), "B never learned of team zuid");
+
+    // SIGKILL A while it takes steps; every step it acknowledged is kept.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let load = {
+        let (url, token, acknowledged) = (node_a.url.clone(), token.clone(), acknowledged.clone());
+        std::thread::spawn(move || {
+            for n in 0.. {
+                match open_trajectory(&url, &token, &format!("sk-load-{n}")) {
+                    Some(id) => acknowledged.lock().expect("lock").push(id),
+                    None => break,
+                }
+            }
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    node_a.stop();
+    let _ = load.join();
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() > 5,
+        "too little load to prove anything: {}",
+        acknowledged.len()
+    );
+    eprintln!(
+        "two nodes: B showed A's step after {shown:?}; A acknowledged {} steps before SIGKILL",
+        acknowledged.len()
+    );
+    for id in &acknowledged {
+        assert!(
+            within(std::time::Duration::from_secs(10), || serves(
+                &node_b.url,
+                &token,
+                id
+            ))
+            .is_some(),
+            "B lost step {id} that A acknowledged"
+        );
+    }
+    // B still takes steps of its own, and A, started again, serves everything.
+    assert!(open_trajectory(&node_b.url, &token, "sk-node-b").is_some());
+    let node_a = start_a();
+    for id in acknowledged.iter().chain([&first]) {
+        assert!(
+            serves(&node_a.url, &token, id),
+            "A does not serve {id} after its restart"
+        );
+    }
+    let verified = jeugdpad_with(&[&with_store(a, &store)[..], &["verify"]].concat(), &[]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+    drop((node_a, node_b));
+}
+
+/// `jeugdpad migrate` from a data directory to PostgreSQL and back keeps every event, position
+/// and hash and the vault's keys; it refuses a target that already holds events.
+#[test]
+fn migrate_to_postgres_and_back_keeps_the_head_hash_and_the_vault() {
+    use jeugdpad_store::Store;
+    if jeugdpad_store::pg_testing::skipped() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = jeugdpad_store::pg_testing::TestSchema::for_dir(dir.path());
+    let url = jeugdpad_store::pg_testing::test_url();
+    let (source, copy) = (dir.path().join("source"), dir.path().join("copy"));
+    let (source, copy) = (
+        source.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    );
+    assert!(seed_synthetic(source, 40).status.success());
+    let keys: Vec<(Vec<u8>, Vec<u8>)> = (0..3u8)
+        .map(|n| (format!("subject-key-{n}").into_bytes(), vec![n; 32]))
+        .collect();
+    {
+        let store = Store::open(std::path::Path::new(source)).expect("the seeded store opens");
+        let vault = store.vault().expect("its vault");
+        for (name, value) in &keys {
+            vault.get_or_insert(name, value).expect("a vault key");
+        }
+        store.close().expect("closed");
+    }
+    let head_hash = |output: &Output| {
+        let text = stdout(output);
+        text.lines()
+            .find_map(|line| line.split(" hash ").nth(1))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no head hash in {text}"))
+    };
+    let verified_source = jeugdpad(&["--data", source, "verify"]);
+    assert!(verified_source.status.success());
+    let kept = head_hash(&verified_source);
+
+    let there = [
+        "migrate",
+        "--from",
+        source,
+        "--to",
+        &url,
+        "--store-schema",
+        schema.name(),
+    ];
+    let migrated = jeugdpad(&there);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(
+        stdout(&migrated).contains("3 vault keys"),
+        "{}",
+        stdout(&migrated)
+    );
+    assert!(stdout(&migrated).contains(&kept), "{}", stdout(&migrated));
+    let again = jeugdpad(&there);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(stderr(&again).contains("migrate copies into an empty store only"));
+
+    let back = jeugdpad(&[
+        "migrate",
+        "--from",
+        &url,
+        "--to",
+        copy,
+        "--store-schema",
+        schema.name(),
+    ]);
+    assert!(back.status.success(), "{back:?}");
+    let verified_copy = jeugdpad(&["--data", copy, "verify"]);
+    assert!(verified_copy.status.success());
+    assert_eq!(head_hash(&verified_copy), kept);
+    let store = Store::open(std::path::Path::new(copy)).expect("the copy opens");
+    let vault = store.vault().expect("its vault");
+    for (name, value) in &keys {
+        assert_eq!(vault.get(name).expect("readable").as_ref(), Some(value));
+    }
+    let nowhere = jeugdpad(&[
+        "--store",
+        &url,
+        "--store-schema",
+        "no_such_schema",
+        "verify",
+    ]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(
+        stderr(&nowhere).contains("holds no Jeugdpad store"),
+        "{}",
+        stderr(&nowhere)
+    );
 }

@@ -135,15 +135,15 @@ pub use error::StoreError;
 #[cfg(feature = "test-support")]
 pub use log::Faults;
 pub use log::{holds_log_store, LogOptions, LogStore};
-pub use postgres::{PgOptions, PgStore, DEFAULT_SCHEMA as DEFAULT_PG_SCHEMA};
 /// PostgreSQL for the tests of every crate: the test server and throw-away schemas.
 #[cfg(feature = "test-support")]
 pub use postgres::testing as pg_testing;
+pub use postgres::{PgOptions, PgStore, DEFAULT_SCHEMA as DEFAULT_PG_SCHEMA};
 pub use sled_store::{SledStore, StoreOptions};
 pub use store::{Format, Store};
 pub use subscription::Subscription;
 pub use timings::{Timing, TimingSnapshot, WriterTimings, BUCKETS as TIMING_BUCKETS};
-pub use vault::Vault;
+pub use vault::{Vault, VaultEntry};
 pub use verify::{verify_dir, verify_dir_at, Problem, VerifyReport};
 
 /// The longest stream id accepted, in bytes.

@@ -22,6 +22,9 @@ use crate::StoreError;
 /// The name of the tree.
 const TREE: &str = "vault";
 
+/// One entry of the vault: its name and its value.
+pub type VaultEntry = (Vec<u8>, Vec<u8>);
+
 /// A handle on the kluis of one store. Cheap to clone; blocking (call from blocking threads).
 #[derive(Debug, Clone)]
 pub struct Vault(Backend);
@@ -86,6 +89,19 @@ impl Vault {
         }
     }
 
+    /// Up to `max` entries with a name after `after` (from the first with `None`), in name
+    /// order: how a whole vault is copied (`jeugdpad migrate`) without holding it in memory.
+    pub fn entries_after(
+        &self,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<VaultEntry>, StoreError> {
+        match &self.0 {
+            Backend::Sled(vault) => vault.entries_after(after, max),
+            Backend::Postgres(shared) => shared.vault_entries_after(after, max),
+        }
+    }
+
     /// Removes `name`; `true` if it was there. Durable on return.
     pub fn remove(&self, name: &[u8]) -> Result<bool, StoreError> {
         match &self.0 {
@@ -96,7 +112,6 @@ impl Vault {
 }
 
 impl SledVault {
-
     fn get(&self, name: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.tree
             .get(name)
@@ -115,6 +130,24 @@ impl SledVault {
         };
         self.sync()?;
         Ok(stored)
+    }
+
+    fn entries_after(
+        &self,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<VaultEntry>, StoreError> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |name| Bound::Excluded(name.to_vec()));
+        self.tree
+            .range::<Vec<u8>, _>((from, Bound::Unbounded))
+            .take(max)
+            .map(|entry| {
+                entry
+                    .map(|(name, value)| (name.to_vec(), value.to_vec()))
+                    .map_err(|e| StoreError::storage("cannot read the vault", e))
+            })
+            .collect()
     }
 
     fn remove(&self, name: &[u8]) -> Result<bool, StoreError> {

@@ -358,8 +358,8 @@ fn acknowledged_appends_survive_sigkill() {
             let seed = first_seed + r;
             let dir = tempfile::tempdir().expect("tempdir");
             // PostgreSQL: the child is one node, killed; the log lives on in the server.
-            let _schema = (engine == Format::Postgres)
-                .then(|| pg_testing::TestSchema::for_dir(dir.path()));
+            let _schema =
+                (engine == Format::Postgres).then(|| pg_testing::TestSchema::for_dir(dir.path()));
             match round(seed, engine, dir.path()) {
                 Ok((a, e)) => {
                     appends += a;

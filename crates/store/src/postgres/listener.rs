@@ -33,8 +33,7 @@ async fn listen(published: &Published) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = published.config.connect(tokio_postgres::NoTls).await?;
     let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
-        let mut messages =
-            futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(_)) => {

@@ -111,6 +111,11 @@ impl PgOptions {
         }
     }
 
+    /// The URL as it may be shown and logged: without its password.
+    pub fn display_url(&self) -> String {
+        redact(&self.url)
+    }
+
     /// The connection settings, with the schema as the search path.
     fn config(&self) -> Result<tokio_postgres::Config, StoreError> {
         validate_schema(&self.schema)?;
@@ -350,9 +355,7 @@ impl PgStore {
             let config = config.clone();
             let url = options.url.clone();
             async move {
-                let mut client = connect(&config)
-                    .await
-                    .map_err(|e| unreachable(&url, &e))?;
+                let mut client = connect(&config).await.map_err(|e| unreachable(&url, &e))?;
                 schema::migrate(&mut client, &schema).await?;
                 let head = client
                     .query_one("SELECT position FROM head", &[])
@@ -388,13 +391,15 @@ impl PgStore {
         });
         let handle = runtime.handle().ok_or(StoreError::Closed)?.clone();
         let (requests, receiver) = mpsc::unbounded_channel();
-        let writer = handle.spawn(writer::PgWriter::new(
-            Arc::clone(&published),
-            writer_client,
-            receiver,
-            options.slow_transactions,
-        )
-        .run());
+        let writer = handle.spawn(
+            writer::PgWriter::new(
+                Arc::clone(&published),
+                writer_client,
+                receiver,
+                options.slow_transactions,
+            )
+            .run(),
+        );
         let listener = handle.spawn(listener::run(Arc::clone(&published)));
         tracing::info!(
             url = %redact(&options.url),
@@ -414,6 +419,33 @@ impl PgStore {
             writer: Some(writer),
             listener: Some(listener),
         })
+    }
+
+    /// Opens only a store whose tables exist: a mistyped schema or database is
+    /// [`StoreError::NotAStore`], not a new, empty store.
+    pub fn open_existing(options: &PgOptions) -> Result<Self, StoreError> {
+        let config = options.config()?;
+        let runtime = Runtime::new()?;
+        let (url, schema) = (options.url.clone(), options.schema.clone());
+        let exists = runtime.block_on(async move {
+            let client = connect(&config).await.map_err(|e| unreachable(&url, &e))?;
+            let row = client
+                .query_one(
+                    "SELECT to_regclass($1) IS NOT NULL",
+                    &[&format!("{schema}.head")],
+                )
+                .await
+                .map_err(|e| error("cannot look for the tables", &e))?;
+            Ok(row.get::<_, bool>(0))
+        })?;
+        if !exists {
+            return Err(StoreError::NotAStore(PathBuf::from(format!(
+                "{} (schema {})",
+                options.display_url(),
+                options.schema
+            ))));
+        }
+        PgStore::open(options)
     }
 
     /// Walks the whole log in position order (positions, chain, envelope against columns,

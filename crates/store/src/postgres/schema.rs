@@ -121,7 +121,14 @@ mod tests {
         for good in ["jeugdpad", "_t1", "regio_zaanstreek_2"] {
             assert!(validate_schema(good).is_ok(), "{good}");
         }
-        for bad in ["", "Jeugdpad", "1abc", "a-b", "a;drop table x", &"a".repeat(51)] {
+        for bad in [
+            "",
+            "Jeugdpad",
+            "1abc",
+            "a-b",
+            "a;drop table x",
+            &"a".repeat(51),
+        ] {
             assert!(validate_schema(bad).is_err(), "{bad}");
         }
     }

@@ -2,6 +2,7 @@
 //! transaction, durable when its commit returns.
 
 use crate::postgres::{error, pool_error, Shared};
+use crate::vault::VaultEntry;
 use crate::StoreError;
 
 impl Shared {
@@ -45,6 +46,28 @@ impl Shared {
                 .await
                 .map_err(|e| error("cannot read the vault", &e))?;
             Ok(row.get(0))
+        })
+    }
+
+    pub(crate) fn vault_entries_after(
+        &self,
+        after: Option<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<VaultEntry>, StoreError> {
+        let pool = self.pool.clone();
+        let after = after.map(<[u8]>::to_vec);
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        self.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            let rows = client
+                .query(
+                    "SELECT name, value FROM vault WHERE $1::bytea IS NULL OR name > $1
+                     ORDER BY name LIMIT $2",
+                    &[&after, &limit],
+                )
+                .await
+                .map_err(|e| error("cannot read the vault", &e))?;
+            Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
         })
     }
 
