@@ -152,7 +152,15 @@ pub mod server {
 
     /// [`start`] with every option given (identity provider, rate limit, …).
     pub async fn start_with(dir: &Path, options: Options) -> Result<TestServer, StartError> {
-        let store = jeugdpad_store::Store::open(dir)?;
+        start_on(jeugdpad_store::Store::open(dir)?, options).await
+    }
+
+    /// [`start_with`] on a store opened by the caller (a PostgreSQL schema several servers
+    /// share, for instance).
+    pub async fn start_on(
+        store: jeugdpad_store::Store,
+        options: Options,
+    ) -> Result<TestServer, StartError> {
         let state = AppState::start(store, options).await?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await

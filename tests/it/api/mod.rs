@@ -17,6 +17,7 @@ mod figures;
 mod in_process;
 mod lifecycle;
 mod metrics;
+mod nodes;
 mod normalisation;
 mod on_the_schema;
 mod schema;
@@ -35,9 +36,9 @@ use jeugdpad_api::Options;
 use jeugdpad_app::admin::{change, create_token};
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{TeamCode, UserId};
-use jeugdpad_store::{EventStore, RecordedEvent, Store};
+use jeugdpad_store::{pg_testing, EventStore, RecordedEvent, Store};
 pub use jeugdpad_tests::date;
-use jeugdpad_tests::server::{start_with as start_for_tests_with, TestServer};
+use jeugdpad_tests::server::{start_on, start_with as start_for_tests_with, TestServer};
 use serde_json::{json, Value};
 
 /// The fixed "today" of every API test: the default reference date `D`.
@@ -77,6 +78,9 @@ pub struct Server {
     dir: tempfile::TempDir,
     options: Options,
     pub server: TestServer,
+    /// The PostgreSQL schema this server's store lives in (shared with its other nodes, dropped
+    /// with the last of them); `None` for the embedded store in `dir`.
+    postgres: Option<Arc<pg_testing::TestSchema>>,
     http: reqwest::Client,
     /// The API token of each registered user, by user id.
     tokens: BTreeMap<String, String>,
@@ -98,11 +102,64 @@ impl Server {
             dir,
             options,
             server,
+            postgres: None,
             http: reqwest::Client::new(),
             tokens: BTreeMap::new(),
         };
         started.register().await;
         started
+    }
+
+    /// [`Server::start`] on a store in a fresh PostgreSQL schema: the first node of several
+    /// (see [`Server::another_node`]).
+    pub async fn start_on_postgres() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let schema = pg_testing::TestSchema::for_dir(&data);
+        let store =
+            Store::open_postgres(&pg_testing::options_for(&data)).expect("PostgreSQL opens");
+        let options = options();
+        let server = start_on(store, options.clone())
+            .await
+            .expect("the server starts");
+        let mut started = Server {
+            dir,
+            options,
+            server,
+            postgres: Some(Arc::new(schema)),
+            http: reqwest::Client::new(),
+            tokens: BTreeMap::new(),
+        };
+        started.register().await;
+        started
+    }
+
+    /// A second server on this one's PostgreSQL schema, with a data directory of its own and
+    /// this one's installation secret; the same identities and tokens work on it.
+    pub async fn another_node(&self) -> Server {
+        let first = self
+            .postgres
+            .as_ref()
+            .expect("only a PostgreSQL server has other nodes");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = jeugdpad_store::PgOptions {
+            local_dir: dir.path().join("data"),
+            ..pg_testing::options_for(&self.dir.path().join("data"))
+        };
+        let store = Store::open_postgres(&options).expect("PostgreSQL opens");
+        let mut options = self.options.clone();
+        options.auth.secret_file = Some(self.dir.path().join("data").join("install-secret"));
+        let server = start_on(store, options.clone())
+            .await
+            .expect("the second node starts");
+        Server {
+            dir,
+            options,
+            server,
+            postgres: Some(Arc::clone(first)),
+            http: reqwest::Client::new(),
+            tokens: self.tokens.clone(),
+        }
     }
 
     /// Registers every team, a consultant and a team lead per team, an analyst and an admin,
@@ -298,9 +355,11 @@ impl Server {
             dir,
             options,
             server,
+            postgres,
             http,
             tokens,
         } = self;
+        assert!(postgres.is_none(), "restart is for the embedded store");
         server.shutdown().await.expect("the server stops cleanly");
         let server = start_for_tests_with(&dir.path().join("data"), options.clone())
             .await
@@ -309,6 +368,7 @@ impl Server {
             dir,
             options,
             server,
+            postgres,
             http,
             tokens,
         }

@@ -349,6 +349,15 @@ impl PgStore {
     /// Blocking (from any thread).
     pub fn open(options: &PgOptions) -> Result<Self, StoreError> {
         let config = options.config()?;
+        std::fs::create_dir_all(&options.local_dir).map_err(|e| {
+            StoreError::storage(
+                &format!(
+                    "cannot create this node's directory {:?}",
+                    options.local_dir
+                ),
+                e,
+            )
+        })?;
         let runtime = Runtime::new()?;
         let schema = options.schema.clone();
         let (writer_client, position) = runtime.block_on({
