@@ -873,6 +873,97 @@ fn trace_logging_shows_our_records_and_not_sleds_internals() {
     assert!(sled_internals.is_empty(), "{sled_internals:#?}");
 }
 
+/// Nodes of one installation on a throw-away PostgreSQL schema: team `noord`, a consultant
+/// `c.one` and an admin `root` registered through node `a`'s command line, with their tokens.
+/// Every node reads node `a`'s installation secret and has the per-token rate limit lifted (the
+/// checks read with one token).
+struct Region {
+    dir: tempfile::TempDir,
+    schema: jeugdpad_store::pg_testing::TestSchema,
+    url: String,
+    consultant: String,
+    admin: String,
+}
+
+impl Region {
+    /// `None` when the machine skips the PostgreSQL tests.
+    fn new() -> Option<Region> {
+        if jeugdpad_store::pg_testing::skipped() {
+            eprintln!("skipped: {} is set", jeugdpad_store::pg_testing::SKIP_VAR);
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let schema = jeugdpad_store::pg_testing::TestSchema::for_dir(dir.path());
+        let mut region = Region {
+            dir,
+            schema,
+            url: jeugdpad_store::pg_testing::test_url(),
+            consultant: String::new(),
+            admin: String::new(),
+        };
+        region.run("a", &["team", "add", "noord", "--name", "Noord"]);
+        region.run(
+            "a",
+            &[
+                "user",
+                "add",
+                "c.one",
+                "--name",
+                "C. One",
+                "--role",
+                "consultant",
+                "--team",
+                "noord",
+            ],
+        );
+        region.run(
+            "a",
+            &["user", "add", "root", "--name", "Root", "--role", "admin"],
+        );
+        region.consultant = region.run("a", &["token", "create", "--user", "c.one", "--quiet"]);
+        region.admin = region.run("a", &["token", "create", "--user", "root", "--quiet"]);
+        Some(region)
+    }
+
+    /// `--data NODE_DIR --store URL --store-schema SCHEMA`.
+    fn global(&self, node: &str) -> Vec<String> {
+        let data = self.dir.path().join(node);
+        [
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--store",
+            &self.url,
+            "--store-schema",
+            self.schema.name(),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// `jeugdpad GLOBAL(node) ARGS…`, which must succeed; its trimmed output.
+    fn run(&self, node: &str, args: &[&str]) -> String {
+        let global = self.global(node);
+        let mut all: Vec<&str> = global.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        let output = jeugdpad_with(&all, &[]);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        stdout(&output).trim().to_owned()
+    }
+
+    /// `jeugdpad serve` as `node`.
+    fn start(&self, node: &str) -> Serving {
+        let global = self.global(node);
+        let global: Vec<&str> = global.iter().map(String::as_str).collect();
+        let secret = self.dir.path().join("a").join("install-secret");
+        let secret = secret.to_str().expect("utf-8");
+        let mut serve = vec!["--rate-limit", "1000000"];
+        if node != "a" {
+            serve.extend(["--secret-file", secret]);
+        }
+        Serving::start_with(&global, &serve, self.dir.path().join(format!("{node}.log")))
+    }
+}
+
 /// Opens a trajectory for team `noord` through `url`; its id once the server acknowledged it.
 fn open_trajectory(url: &str, token: &str, subject: &str) -> Option<String> {
     let today = graphql(url, token, "{ today }")["data"]["today"]
@@ -919,62 +1010,12 @@ fn within(limit: std::time::Duration, check: impl Fn() -> bool) -> Option<std::t
 /// acknowledged step, B keeps serving meanwhile, and A started again serves them all.
 #[test]
 fn two_nodes_on_one_postgres_schema_serve_one_log() {
-    if jeugdpad_store::pg_testing::skipped() {
-        eprintln!("skipped: {} is set", jeugdpad_store::pg_testing::SKIP_VAR);
+    let Some(region) = Region::new() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let schema = jeugdpad_store::pg_testing::TestSchema::for_dir(dir.path());
-    let url = jeugdpad_store::pg_testing::test_url();
-    let (a, b) = (dir.path().join("node-a"), dir.path().join("node-b"));
-    let (a, b) = (a.to_str().expect("utf-8"), b.to_str().expect("utf-8"));
-    let store = ["--store", url.as_str(), "--store-schema", schema.name()];
-    fn with_store<'a>(data: &'a str, store: &[&'a str]) -> Vec<&'a str> {
-        [&["--data", data][..], store].concat()
-    }
-    let run = |data: &str, args: &[&str]| {
-        let output = jeugdpad_with(&[&with_store(data, &store)[..], args].concat(), &[]);
-        assert!(output.status.success(), "{args:?}: {output:?}");
-        stdout(&output)
     };
-    run(a, &["team", "add", "noord", "--name", "Noord"]);
-    run(
-        a,
-        &[
-            "user",
-            "add",
-            "c.one",
-            "--name",
-            "C. One",
-            "--role",
-            "consultant",
-            "--team",
-            "noord",
-        ],
-    );
-    run(
-        a,
-        &["user", "add", "root", "--name", "Root", "--role", "admin"],
-    );
-    let token = run(a, &["token", "create", "--user", "c.one", "--quiet"])
-        .trim()
-        .to_owned();
-    let admin = run(a, &["token", "create", "--user", "root", "--quiet"])
-        .trim()
-        .to_owned();
-
-    // Every check below reads with the one consultant token: lift the per-token rate limit.
-    let unlimited = ["--rate-limit", "1000000"];
-    let start_a =
-        || Serving::start_with(&with_store(a, &store), &unlimited, dir.path().join("a.log"));
-    let node_a = start_a();
-    // Every node needs the same installation secret: B reads A's.
-    let secret = format!("{a}/install-secret");
-    let node_b = Serving::start_with(
-        &with_store(b, &store),
-        &[&unlimited[..], &["--secret-file", &secret]].concat(),
-        dir.path().join("b.log"),
-    );
+    let (token, admin) = (region.consultant.clone(), region.admin.clone());
+    let node_a = region.start("a");
+    let node_b = region.start("b");
 
     // A step on A shows on B.
     let first = open_trajectory(&node_a.url, &token, "sk-node-1").expect("A records");
@@ -1046,15 +1087,16 @@ fn two_nodes_on_one_postgres_schema_serve_one_log() {
     }
     // B still takes steps of its own, and A, started again, serves everything.
     assert!(open_trajectory(&node_b.url, &token, "sk-node-b").is_some());
-    let node_a = start_a();
+    let node_a = region.start("a");
     for id in acknowledged.iter().chain([&first]) {
         assert!(
             serves(&node_a.url, &token, id),
             "A does not serve {id} after its restart"
         );
     }
-    let verified = jeugdpad_with(&[&with_store(a, &store)[..], &["verify"]].concat(), &[]);
-    assert!(verified.status.success(), "{}", stdout(&verified));
+    assert!(region
+        .run("a", &["verify"])
+        .contains("OK: no problems found"));
     drop((node_a, node_b));
 }
 
@@ -1149,4 +1191,125 @@ fn migrate_to_postgres_and_back_keeps_the_head_hash_and_the_vault() {
         "{}",
         stderr(&nowhere)
     );
+}
+
+/// The machine's PostgreSQL restarted while two nodes take steps: steps are refused with a code
+/// and a sentence while it is away, taken again after without restarting a node, and every step
+/// acknowledged before, during or after is in the log, which verifies.
+///
+/// Ignored in `cargo test`: it restarts the server every other PostgreSQL test uses, so CI runs
+/// it alone, after them (`cargo xtask db-restart`). `JEUGDPAD_TEST_PG_CLUSTER` names the cluster
+/// (`15 main` by default) for `pg_ctlcluster VERSION NAME restart`.
+#[test]
+#[ignore = "restarts the machine's PostgreSQL: run alone, by `cargo xtask db-restart`"]
+fn a_database_restart_under_load_loses_nothing_and_needs_no_node_restart() {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let Some(region) = Region::new() else {
+        return;
+    };
+    let cluster =
+        std::env::var("JEUGDPAD_TEST_PG_CLUSTER").unwrap_or_else(|_| "15 main".to_owned());
+    let token = region.consultant.clone();
+    let node_a = region.start("a");
+    let node_b = region.start("b");
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<(Instant, String)>::new()));
+    let refused = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = [node_a.url.clone(), node_b.url.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(node, url)| {
+            let (token, acknowledged, refused, stop) =
+                (token.clone(), acknowledged.clone(), refused.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let today = graphql(&url, &token, "{ today }")["data"]["today"]
+                    .as_str()
+                    .expect("today")
+                    .to_owned();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let answer = graphql(
+                        &url,
+                        &token,
+                        &format!(
+                            "mutation {{ openTrajectory(occurredOn: \"{today}\", signal: {{
+                                 subjectKey: \"sk-restart-{node}-{n}\", team: \"noord\", source: SCHOOL,
+                                 concerns: [PARENTING], urgency: REGULAR }}) {{ trajectoryId }} }}"
+                        ),
+                    );
+                    match answer["data"]["openTrajectory"]["trajectoryId"].as_str() {
+                        Some(id) => acknowledged
+                            .lock()
+                            .expect("lock")
+                            .push((Instant::now(), id.to_owned())),
+                        None => {
+                            let error = &answer["errors"][0];
+                            assert!(
+                                error["message"].as_str().is_some_and(|m| m.len() > 20),
+                                "a refusal without a sentence: {answer}"
+                            );
+                            let code = error["extensions"]["code"].as_str().unwrap_or("none");
+                            *refused.lock().expect("lock").entry(code.to_owned()).or_default() += 1;
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let restarted_at = Instant::now();
+    let mut args: Vec<&str> = cluster.split_whitespace().collect();
+    args.push("restart");
+    let restart = Command::new("pg_ctlcluster")
+        .args(&args)
+        .output()
+        .expect("pg_ctlcluster runs (this test needs the machine's PostgreSQL cluster)");
+    assert!(restart.status.success(), "{restart:?}");
+    let back_at = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for thread in load {
+        thread.join().expect("a load thread");
+    }
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    let refused = refused.lock().expect("lock").clone();
+    let after = acknowledged.iter().filter(|(at, _)| *at > back_at).count();
+    eprintln!(
+        "database restart ({:?}): {} steps acknowledged ({} after it), refused: {refused:?}",
+        back_at - restarted_at,
+        acknowledged.len(),
+        after
+    );
+    assert!(
+        after > 0,
+        "no step was taken after the restart without restarting a node"
+    );
+    for code in refused.keys() {
+        assert!(
+            ["STORAGE_FAILED", "INTERNAL"].contains(&code.as_str()),
+            "refused with {code}"
+        );
+    }
+    let log = jeugdpad_store::Store::open_postgres(&jeugdpad_store::PgOptions {
+        schema: region.schema.name().to_owned(),
+        ..jeugdpad_store::PgOptions::new(region.url.as_str(), region.dir.path().join("check"))
+    })
+    .expect("the store opens");
+    for (_, id) in &acknowledged {
+        let stream = log
+            .read_stream(&format!("trajectory-{id}"))
+            .expect("readable");
+        assert_eq!(
+            stream.len(),
+            1,
+            "step {id} was acknowledged but is not in the log"
+        );
+    }
+    assert!(log.verify().expect("verify").is_ok());
+    drop((node_a, node_b));
 }

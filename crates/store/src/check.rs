@@ -70,6 +70,86 @@ pub(crate) struct Request {
     pub(crate) submitted: Instant,
 }
 
+/// An engine handle's way to its writer: the sending end of the writer's queue, `None` once
+/// the handle closed it. Implemented for the two kinds of queue the writers read (a thread's,
+/// a task's), so that every engine submits through [`Submitted`].
+pub(crate) trait Inbox {
+    /// Hands `job` to the writer; [`StoreError::Closed`] when it is gone.
+    fn post(&self, job: Job) -> Result<(), StoreError>;
+}
+
+impl Inbox for Option<std::sync::mpsc::Sender<Job>> {
+    fn post(&self, job: Job) -> Result<(), StoreError> {
+        self.as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+}
+
+impl Inbox for Option<tokio::sync::mpsc::UnboundedSender<Job>> {
+    fn post(&self, job: Job) -> Result<(), StoreError> {
+        self.as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+}
+
+/// An append or import validated and handed to the writer — or why not. It is submitted when
+/// this exists: dropping it (or the future awaiting it) does not cancel it, and closing the
+/// store first answers everything submitted.
+pub(crate) struct Submitted(
+    Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError>,
+);
+
+impl Submitted {
+    /// Validates an append and hands it to the writer behind `inbox`.
+    pub(crate) fn append(
+        inbox: &impl Inbox,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Submitted {
+        Submitted(
+            crate::sled_store::validate_append(stream_id, &events).and_then(|()| {
+                let (reply, answer) = oneshot::channel();
+                inbox.post(Job::Append(Request {
+                    stream_id: stream_id.to_owned(),
+                    expected,
+                    events,
+                    reply,
+                    submitted: Instant::now(),
+                }))?;
+                Ok(answer)
+            }),
+        )
+    }
+
+    /// Validates an import and hands it to the writer behind `inbox`.
+    pub(crate) fn import(inbox: &impl Inbox, events: Vec<RecordedEvent>) -> Submitted {
+        Submitted(crate::sled_store::validate_import(&events).and_then(|()| {
+            let (reply, answer) = oneshot::channel();
+            inbox.post(Job::Import(Import {
+                events,
+                reply,
+                submitted: Instant::now(),
+            }))?;
+            Ok(answer)
+        }))
+    }
+
+    /// The writer's answer.
+    pub(crate) async fn answer(self) -> Result<AppendOutcome, StoreError> {
+        self.0?.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The writer's answer, blocking the calling thread (not an async worker's).
+    pub(crate) fn wait(self) -> Result<AppendOutcome, StoreError> {
+        self.0?.blocking_recv().unwrap_or(Err(StoreError::Closed))
+    }
+}
+
 /// How a back end answers the checks' questions about what is already durable, and what bytes
 /// it stores for an event (the chain hashes exactly those).
 pub(crate) trait Durable {

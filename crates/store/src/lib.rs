@@ -2,15 +2,28 @@
 //! global positions, idempotent event ids, subscriptions, and a tamper-evident hash chain. It knows
 //! envelopes and bytes, never trajectories.
 //!
-//! Two back ends, one handle: [`Store`] opens whichever a data directory holds and gives a new
-//! directory the segment log.
+//! Three back ends, one handle: [`Store`] opens whichever a data directory holds and gives a new
+//! directory the segment log, or opens a store in PostgreSQL ([`Store::open_postgres`]).
 //!
 //! - [`LogStore`] (format 2, every new directory): append-only segment files with one write and
 //!   one `fdatasync` per group commit, and indexes derived from them. Its module docs (`log/`)
-//!   and `docs/store-format.md` describe it; the rest of *this* page describes the other one.
+//!   and `docs/store-format.md` describe it; the rest of *this* page describes the sled engine.
 //! - [`SledStore`] (format 1, directories written before the segment log; sled 0.34.7).
+//! - [`PgStore`] (tables in a PostgreSQL schema shared by several nodes): one transaction per
+//!   group commit under a lock on the head row; its module docs (`postgres/`) describe it.
 //!
 //! Callers code against the [`EventStore`] trait.
+//!
+//! # Why reads are blocking, not async
+//!
+//! [`EventStore::read_stream`] and [`EventStore::read_all`] block the calling thread, and every
+//! caller already runs them on blocking threads (`spawn_blocking`, the projector's catch-up,
+//! the command line). The embedded engines read files, which have no async interface worth the
+//! name on Linux; the PostgreSQL engine answers its blocking methods from a small runtime of its
+//! own, so they work from any thread, and an append (the one operation on the request path of
+//! every step) is async on all three. Async reads would add a `spawn_blocking` inside each
+//! embedded engine and change nothing for PostgreSQL; the trait stays as it is until a back end
+//! needs more than that.
 //!
 //! # Files (sled engine)
 //!
@@ -251,7 +264,8 @@ pub struct AppendOutcome {
     pub already_stored: bool,
 }
 
-/// The store's contract. Implemented by [`LogStore`], [`SledStore`] and [`Store`] (either).
+/// The store's contract. Implemented by [`LogStore`], [`SledStore`], [`PgStore`] and [`Store`]
+/// (any of them).
 pub trait EventStore: Send + Sync + 'static {
     /// Appends `events` atomically to `stream_id` if its version admits `expected`.
     ///

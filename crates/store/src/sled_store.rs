@@ -3,12 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
-use crate::check::{Import, Job, Request};
+use crate::check::{Job, Submitted};
 use crate::envelope::{self, GENESIS, HASH_LEN};
 use crate::keys;
 use crate::sidecar::{self, ChainHead, SidecarWriter};
@@ -296,9 +295,7 @@ impl SledStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit(stream_id, expected, events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
+        Submitted::append(&self.requests, stream_id, expected, events).wait()
     }
 
     /// Stops the writer after it answered every submitted append, and flushes. Reports a writer
@@ -359,31 +356,6 @@ impl SledStore {
         result
     }
 
-    /// Validates an append and hands it to the writer. The append is submitted when this
-    /// returns: dropping the returned receiver (or the future awaiting it) does not cancel it.
-    fn submit(
-        &self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: Vec<ProposedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        validate_append(stream_id, &events)?;
-        let (reply, receiver) = oneshot::channel();
-        let request = Request {
-            stream_id: stream_id.to_owned(),
-            expected,
-            events,
-            reply,
-            submitted: Instant::now(),
-        };
-        self.requests
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Job::Append(request))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(receiver)
-    }
-
     /// Imports events **with their envelopes as they are**: position, version, event id,
     /// `recorded_at`, `recorded_by` and the rest are stored unchanged, so a log exported from
     /// one store and imported into an empty one gets the very same canonical bytes and therefore
@@ -406,8 +378,7 @@ impl SledStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit_import(events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::import(&self.requests, events).answer()
     }
 
     /// [`SledStore::import_batch`] for command-line tools: blocks the calling thread. Must not
@@ -416,27 +387,7 @@ impl SledStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit_import(events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
-    }
-
-    fn submit_import(
-        &self,
-        events: Vec<RecordedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        validate_import(&events)?;
-        let (reply, receiver) = oneshot::channel();
-        self.requests
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Job::Import(Import {
-                events,
-                reply,
-                submitted: Instant::now(),
-            }))
-            .map_err(|_| StoreError::Closed)?;
-        Ok(receiver)
+        Submitted::import(&self.requests, events).wait()
     }
 }
 
@@ -459,8 +410,7 @@ impl EventStore for SledStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit(stream_id, expected, events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::append(&self.requests, stream_id, expected, events).answer()
     }
 
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -692,18 +642,17 @@ mod tests {
         let store = SledStore::open(dir.path()).expect("open");
         let pending: Vec<_> = (0..20)
             .map(|i| {
-                store
-                    .submit(
-                        &format!("s-{}", i % 3),
-                        ExpectedVersion::Any,
-                        vec![event(i)],
-                    )
-                    .expect("submitted")
+                crate::check::Submitted::append(
+                    &store.requests,
+                    &format!("s-{}", i % 3),
+                    ExpectedVersion::Any,
+                    vec![event(i)],
+                )
             })
             .collect();
         store.close().expect("close");
-        for (i, reply) in pending.into_iter().enumerate() {
-            let outcome = reply.await.expect("answered").expect("committed");
+        for (i, submitted) in pending.into_iter().enumerate() {
+            let outcome = submitted.answer().await.expect("committed");
             assert!(!outcome.already_stored, "append {i}");
         }
         let store = SledStore::open(dir.path()).expect("reopen");

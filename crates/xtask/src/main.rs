@@ -7,6 +7,7 @@
 //! cargo xtask ci            # everything below, in this order, stopping at the first failure
 //! cargo xtask lint          # rustfmt --check and clippy -D warnings (installs the components)
 //! cargo xtask test          # cargo test --workspace: the README's test command
+//! cargo xtask db-restart    # PostgreSQL restarted under load (the one test that restarts it)
 //! cargo xtask bench-smoke   # every benchmark in its smoke mode (no timing assertions)
 //! cargo xtask parquet       # the Parquet exports read back with pyarrow (python3 venv, PyPI)
 //! cargo xtask examples      # every role's GraphQL example against a freshly seeded server
@@ -46,12 +47,16 @@ struct Cli {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 enum Step {
-    /// Everything CI runs, in order: lint, test, bench-smoke, parquet, examples, audit, browser.
+    /// Everything CI runs, in order: lint, test, db-restart, bench-smoke, parquet, examples, audit,
+    /// browser.
     Ci,
     /// `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
     Lint,
     /// `cargo test --workspace`: every test (the README's test command).
     Test,
+    /// The machine's PostgreSQL restarted under load from two nodes: the one test that restarts
+    /// the server every other PostgreSQL test uses, so it runs alone, after them.
+    DbRestart,
     /// Every benchmark in its smoke mode, so the suite cannot rot (no timing assertions).
     BenchSmoke,
     /// Reads the Parquet exports back with pyarrow and checks them against the CSV exports.
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Step::Ci => &[
             Step::Lint,
             Step::Test,
+            Step::DbRestart,
             Step::BenchSmoke,
             Step::Parquet,
             Step::Examples,
@@ -110,6 +116,7 @@ impl Step {
             Step::Ci => "ci",
             Step::Lint => "lint: cargo fmt --check, cargo clippy -D warnings",
             Step::Test => "test: cargo test --workspace",
+            Step::DbRestart => "db-restart: PostgreSQL restarted under load from two nodes",
             Step::BenchSmoke => "bench-smoke: every benchmark in smoke mode",
             Step::Parquet => "parquet: the Parquet exports read back with pyarrow",
             Step::Examples => "examples: every role's GraphQL example against a seeded server",
@@ -127,6 +134,7 @@ impl Step {
             Step::Ci => Ok(()),
             Step::Lint => steps::lint(),
             Step::Test => steps::test(),
+            Step::DbRestart => steps::db_restart(),
             Step::BenchSmoke => steps::bench_smoke(),
             Step::Parquet => steps::parquet(),
             Step::Examples => steps::examples(),

@@ -82,6 +82,22 @@ pub fn test() -> StepResult {
     run_checked(cargo().args(["test", "--workspace"]))
 }
 
+/// The ignored test that restarts PostgreSQL (crates/jeugdpad/tests/cli.rs), alone.
+pub fn db_restart() -> StepResult {
+    run_checked(cargo().args([
+        "test",
+        "-p",
+        "jeugdpad",
+        "--test",
+        "cli",
+        "--",
+        "--ignored",
+        "--exact",
+        "a_database_restart_under_load_loses_nothing_and_needs_no_node_restart",
+        "--nocapture",
+    ]))
+}
+
 pub fn bench_smoke() -> StepResult {
     let dir = repository().join("target").join("bench-smoke");
     let bench = |args: &[&OsStr]| {

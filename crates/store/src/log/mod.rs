@@ -58,11 +58,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
-use crate::check::{Import, Job, Request};
+use crate::check::{Job, Submitted};
 use crate::sled_store::HeadState;
 use crate::subscription::ReadLog;
 use crate::timings::WriterTimings;
@@ -205,9 +204,7 @@ impl LogStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit(stream_id, expected, events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
+        Submitted::append(&self.requests, stream_id, expected, events).wait()
     }
 
     /// Imports events with their envelopes as they are; the same contract as
@@ -216,8 +213,7 @@ impl LogStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit_import(events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::import(&self.requests, events).answer()
     }
 
     /// [`LogStore::import_batch`], blocking the calling thread.
@@ -225,9 +221,7 @@ impl LogStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit_import(events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
+        Submitted::import(&self.requests, events).wait()
     }
 
     /// Stops the writer after it answered every submitted append.
@@ -289,46 +283,6 @@ impl LogStore {
         }
         result
     }
-
-    fn send(&self, job: Job) -> Result<(), StoreError> {
-        self.requests
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(job)
-            .map_err(|_| StoreError::Closed)
-    }
-
-    fn submit(
-        &self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: Vec<ProposedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        crate::sled_store::validate_append(stream_id, &events)?;
-        let (reply, receiver) = oneshot::channel();
-        self.send(Job::Append(Request {
-            stream_id: stream_id.to_owned(),
-            expected,
-            events,
-            reply,
-            submitted: Instant::now(),
-        }))?;
-        Ok(receiver)
-    }
-
-    fn submit_import(
-        &self,
-        events: Vec<RecordedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        crate::sled_store::validate_import(&events)?;
-        let (reply, receiver) = oneshot::channel();
-        self.send(Job::Import(Import {
-            events,
-            reply,
-            submitted: Instant::now(),
-        }))?;
-        Ok(receiver)
-    }
 }
 
 impl Drop for LogStore {
@@ -348,8 +302,7 @@ impl EventStore for LogStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> impl std::future::Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit(stream_id, expected, events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::append(&self.requests, stream_id, expected, events).answer()
     }
 
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -59,12 +59,12 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_postgres::NoTls;
 
-use crate::check::{Import, Job, Request};
+use crate::check::{Job, Submitted};
 use crate::log::record;
 use crate::sled_store::HeadState;
 use crate::subscription::ReadLog;
@@ -474,9 +474,7 @@ impl PgStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit(stream_id, expected, events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
+        Submitted::append(&self.requests, stream_id, expected, events).wait()
     }
 
     /// See [`crate::SledStore::import_batch`]: the same contract.
@@ -484,8 +482,7 @@ impl PgStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit_import(events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::import(&self.requests, events).answer()
     }
 
     /// [`PgStore::import_batch`], blocking the calling thread.
@@ -493,9 +490,7 @@ impl PgStore {
         &self,
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        self.submit_import(events)?
-            .blocking_recv()
-            .unwrap_or(Err(StoreError::Closed))
+        Submitted::import(&self.requests, events).wait()
     }
 
     /// Stops the writer after it answered every submitted append, and the listener.
@@ -549,46 +544,6 @@ impl PgStore {
         published.head.send_modify(|head| head.closed = true);
         result
     }
-
-    fn send(&self, job: Job) -> Result<(), StoreError> {
-        self.requests
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(job)
-            .map_err(|_| StoreError::Closed)
-    }
-
-    fn submit(
-        &self,
-        stream_id: &str,
-        expected: ExpectedVersion,
-        events: Vec<ProposedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        crate::sled_store::validate_append(stream_id, &events)?;
-        let (reply, receiver) = oneshot::channel();
-        self.send(Job::Append(Request {
-            stream_id: stream_id.to_owned(),
-            expected,
-            events,
-            reply,
-            submitted: Instant::now(),
-        }))?;
-        Ok(receiver)
-    }
-
-    fn submit_import(
-        &self,
-        events: Vec<RecordedEvent>,
-    ) -> Result<oneshot::Receiver<Result<AppendOutcome, StoreError>>, StoreError> {
-        crate::sled_store::validate_import(&events)?;
-        let (reply, receiver) = oneshot::channel();
-        self.send(Job::Import(Import {
-            events,
-            reply,
-            submitted: Instant::now(),
-        }))?;
-        Ok(receiver)
-    }
 }
 
 /// The error of a first connection, saying where and what to check.
@@ -617,8 +572,7 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
-        let submitted = self.submit(stream_id, expected, events);
-        async move { submitted?.await.unwrap_or(Err(StoreError::Closed)) }
+        Submitted::append(&self.requests, stream_id, expected, events).answer()
     }
 
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
