@@ -39,6 +39,15 @@
 //! connection delays an event by at most that, never loses it. The log is the truth, the
 //! notification only the wake-up.
 //!
+//! # The client
+//!
+//! `tokio-postgres` with `deadpool-postgres` for the readers' pool, not `sqlx`: the statements
+//! are few and fixed, so compile-time checked queries against a live database would buy little
+//! and cost every build a database; the plain client gives what this engine needs directly —
+//! typed arrays for one-statement group inserts, the connection's message stream for `LISTEN`,
+//! and pipelining on one connection. It runs on a small runtime of the store's own, so the
+//! blocking methods of the [`EventStore`] contract work from any thread.
+//!
 //! # When the server is unreachable
 //!
 //! A group whose transaction fails before `COMMIT` was sent is answered "not stored"
