@@ -289,11 +289,14 @@ impl Shared {
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         self.runtime.block_on(async move {
             let client = pool.get().await.map_err(|e| pool_error(&e))?;
-            let rows = client
-                .query(
+            let statement = client
+                .prepare_cached(
                     "SELECT position, envelope FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
-                    &[&from, &limit],
                 )
+                .await
+                .map_err(|e| error("cannot read the log", &e))?;
+            let rows = client
+                .query(&statement, &[&from, &limit])
                 .await
                 .map_err(|e| error("cannot read the log", &e))?;
             rows.iter().map(decode_row).collect()
@@ -308,11 +311,14 @@ impl Shared {
         let stream_id = stream_id.to_owned();
         self.runtime.block_on(async move {
             let client = pool.get().await.map_err(|e| pool_error(&e))?;
-            let rows = client
-                .query(
+            let statement = client
+                .prepare_cached(
                     "SELECT position, envelope FROM events WHERE stream_id = $1 ORDER BY version",
-                    &[&stream_id],
                 )
+                .await
+                .map_err(|e| error("cannot read a stream", &e))?;
+            let rows = client
+                .query(&statement, &[&stream_id])
                 .await
                 .map_err(|e| error("cannot read a stream", &e))?;
             rows.iter().map(decode_row).collect()
@@ -379,7 +385,13 @@ impl PgStore {
                     .query_one("SELECT position FROM head", &[])
                     .await
                     .map_err(|e| error("cannot read the head", &e))?;
-                Ok((client, u64::try_from(head.get::<_, i64>(0)).unwrap_or(0)))
+                let statements = writer::Statements::prepare(&client)
+                    .await
+                    .map_err(|e| error("cannot prepare the writer's statements", &e))?;
+                Ok((
+                    (client, statements),
+                    u64::try_from(head.get::<_, i64>(0)).unwrap_or(0),
+                ))
             }
         })?;
         let pool = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::from_config(

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Statement;
 use uuid::Uuid;
 
 use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
@@ -54,9 +56,21 @@ enum Failure {
     Unknown(StoreError),
 }
 
+/// The writer's connection and its prepared statements.
+pub(crate) type Connection = (tokio_postgres::Client, Statements);
+
+/// Connects and prepares the writer's statements.
+pub(crate) async fn open_connection(
+    config: &tokio_postgres::Config,
+) -> Result<Connection, tokio_postgres::Error> {
+    let client = connect(config).await?;
+    let statements = Statements::prepare(&client).await?;
+    Ok((client, statements))
+}
+
 pub(crate) struct PgWriter {
     published: Arc<Published>,
-    client: Option<tokio_postgres::Client>,
+    client: Option<Connection>,
     requests: mpsc::UnboundedReceiver<Job>,
     /// How long to wait before the next reconnection attempt, and when it is due.
     retry_after: Duration,
@@ -69,7 +83,7 @@ pub(crate) struct PgWriter {
 impl PgWriter {
     pub(crate) fn new(
         published: Arc<Published>,
-        client: tokio_postgres::Client,
+        client: Connection,
         requests: mpsc::UnboundedReceiver<Job>,
         slow: Option<(u32, Duration)>,
     ) -> Self {
@@ -117,7 +131,7 @@ impl PgWriter {
     }
 
     async fn reconnect(&mut self) {
-        match connect(&self.published.config).await {
+        match open_connection(&self.published.config).await {
             Ok(client) => {
                 tracing::info!("the PostgreSQL server answers again; taking appends");
                 self.client = Some(client);
@@ -136,7 +150,7 @@ impl PgWriter {
         if self.client.is_none() {
             self.reconnect().await;
         }
-        let Some(client) = self.client.as_mut() else {
+        let Some((client, statements)) = self.client.as_ref() else {
             let error = self.published.condition.stopped().map_or_else(
                 || StoreError::Failed("the PostgreSQL server cannot be reached".into()),
                 |stopped| stopped.error(),
@@ -152,7 +166,7 @@ impl PgWriter {
             .slow
             .filter(|(every, _)| *every > 0 && self.groups.is_multiple_of(u64::from(*every)))
             .map(|(_, delay)| delay);
-        match transaction(client, &self.published, &jobs, slow).await {
+        match transaction(client, statements, &self.published, &jobs, slow).await {
             Ok((answers, head)) => {
                 if let Some(head) = head {
                     self.published.publish(head);
@@ -192,76 +206,114 @@ impl PgWriter {
     }
 }
 
+/// The writer's statements, prepared once per connection: a statement sent as text is parsed
+/// anew every time, which costs a round trip of its own.
+pub(crate) struct Statements {
+    lock: Statement,
+    versions: Statement,
+    ids: Statement,
+    insert: Statement,
+    head: Statement,
+    notify: Statement,
+}
+
+impl Statements {
+    pub(crate) async fn prepare(
+        client: &tokio_postgres::Client,
+    ) -> Result<Statements, tokio_postgres::Error> {
+        let (lock, versions, ids, insert, head, notify) = tokio::try_join!(
+            client.prepare("SELECT position, hash, recorded_at FROM head FOR UPDATE"),
+            client.prepare(
+                "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id"
+            ),
+            client.prepare("SELECT position, envelope FROM events WHERE event_id = ANY($1)"),
+            client.prepare(
+                "INSERT INTO events (position, stream_id, version, event_id, hash, envelope)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::bytea[], $6::bytea[])"
+            ),
+            client.prepare("UPDATE head SET position = $1, hash = $2, recorded_at = $3"),
+            client.prepare("SELECT pg_notify($1, $2)"),
+        )?;
+        Ok(Statements {
+            lock,
+            versions,
+            ids,
+            insert,
+            head,
+            notify,
+        })
+    }
+}
+
 /// One group's transaction: the answer for each job and, when something was stored, the new head.
+///
+/// Three round trips to the server, whatever the group's size: `BEGIN`, the head lock and both
+/// look-ups pipelined (sent together; the server runs them in order, the look-ups under the
+/// lock); then the insert, the head's move and the `NOTIFY`, pipelined; then `COMMIT`, sent only
+/// once all of those succeeded. Any failure before `COMMIT` rolls back.
 async fn transaction(
-    client: &mut tokio_postgres::Client,
+    client: &tokio_postgres::Client,
+    sql: &Statements,
     published: &Published,
     jobs: &[Job],
     slow: Option<Duration>,
 ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<u64>), Failure> {
     let started = Instant::now();
-    let not_stored = |context: &str| {
-        let context = context.to_owned();
-        move |e: tokio_postgres::Error| Failure::NotStored(error(&context, &e))
-    };
-    let tx = client
-        .transaction()
-        .await
-        .map_err(not_stored("cannot begin"))?;
-    let head = tx
-        .query_one(
-            "SELECT position, hash, recorded_at FROM head FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(not_stored("cannot lock the head"))?;
-    let position = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
-    let hash: [u8; HASH_LEN] = head.get::<_, &[u8]>(1).try_into().map_err(|_| {
-        Failure::NotStored(StoreError::Corrupt {
-            position: Some(position),
-            what: "the head row's hash is not 32 bytes".into(),
-        })
-    })?;
-    let last_at: Option<DateTime<Utc>> = head.get(2);
-
     let (streams, ids) = named(jobs);
-    let mut fetched = Fetched {
-        versions: HashMap::with_capacity(streams.len()),
-        events: HashMap::new(),
+    let (by_stream, by_id): (&[&(dyn ToSql + Sync)], &[&(dyn ToSql + Sync)]) =
+        (&[&streams], &[&ids]);
+    let (begun, head, version_rows, id_rows) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query_one(&sql.lock, &[]),
+        client.query(&sql.versions, by_stream),
+        client.query(&sql.ids, by_id),
+    );
+    let read = (|| {
+        begun.map_err(|e| error("cannot begin", &e))?;
+        let head = head.map_err(|e| error("cannot lock the head", &e))?;
+        let version_rows = version_rows.map_err(|e| error("cannot read stream versions", &e))?;
+        let id_rows = id_rows.map_err(|e| error("cannot look up event ids", &e))?;
+        let position = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
+        let hash: [u8; HASH_LEN] =
+            head.get::<_, &[u8]>(1)
+                .try_into()
+                .map_err(|_| StoreError::Corrupt {
+                    position: Some(position),
+                    what: "the head row's hash is not 32 bytes".into(),
+                })?;
+        let last_at: Option<DateTime<Utc>> = head.get(2);
+        let mut fetched = Fetched {
+            versions: HashMap::with_capacity(version_rows.len()),
+            events: HashMap::with_capacity(id_rows.len()),
+        };
+        for row in &version_rows {
+            let version: i64 = row.get(1);
+            fetched
+                .versions
+                .insert(row.get(0), u64::try_from(version).unwrap_or(0));
+        }
+        for row in &id_rows {
+            let event = decode_row(row)?;
+            fetched.events.insert(event.event_id, event);
+        }
+        Ok((ChainHead { position, hash }, last_at, fetched))
+    })();
+    let (head, last_at, mut fetched) = match read {
+        Ok(read) => read,
+        Err(e) => return Err(abandon(client, e).await),
     };
-    for row in tx
-        .query(
-            "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY($1) GROUP BY stream_id",
-            &[&streams],
-        )
-        .await
-        .map_err(not_stored("cannot read stream versions"))?
-    {
-        let version: i64 = row.get(1);
-        fetched
-            .versions
-            .insert(row.get(0), u64::try_from(version).unwrap_or(0));
-    }
-    for row in tx
-        .query(
-            "SELECT position, envelope FROM events WHERE event_id = ANY($1)",
-            &[&ids],
-        )
-        .await
-        .map_err(not_stored("cannot look up event ids"))?
-    {
-        let event = decode_row(&row).map_err(Failure::NotStored)?;
-        fetched.events.insert(event.event_id, event);
-    }
 
-    let mut group = Group::new(ChainHead { position, hash }, last_at);
+    let mut group = Group::new(head, last_at);
     let answers: Vec<_> = jobs
         .iter()
         .map(|job| group.check(&mut fetched, job))
         .collect();
     if group.staged.is_empty() {
-        // Only rejections and retries: nothing to write (the transaction rolls back on drop).
-        return Ok((answers, None));
+        // Only rejections and retries: nothing to write.
+        return match client.batch_execute("ROLLBACK").await {
+            Ok(()) => Ok((answers, None)),
+            Err(e) => Err(Failure::NotStored(error("cannot roll back", &e))),
+        };
     }
 
     let count = group.staged.len();
@@ -279,36 +331,46 @@ async fn transaction(
         hashes.push(&staged.hash[..]);
         envelopes.push(staged.canonical.as_slice());
     }
-    tx.execute(
-        "INSERT INTO events (position, stream_id, version, event_id, hash, envelope)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::bytea[], $6::bytea[])",
-        &[&positions, &streams, &versions, &event_ids, &hashes, &envelopes],
-    )
-    .await
-    .map_err(not_stored("cannot insert the events"))?;
     let new_head = group.head.position;
-    tx.execute(
-        "UPDATE head SET position = $1, hash = $2, recorded_at = $3",
-        &[&as_i64(new_head), &&group.head.hash[..], &group.last_at],
-    )
-    .await
-    .map_err(not_stored("cannot move the head"))?;
-    tx.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&published.channel(), &new_head.to_string()],
-    )
-    .await
-    .map_err(not_stored("cannot notify the other nodes"))?;
+    let (head_position, head_hash) = (as_i64(new_head), &group.head.hash[..]);
+    let (channel, payload) = (published.channel(), new_head.to_string());
+    let rows: &[&(dyn ToSql + Sync)] = &[
+        &positions, &streams, &versions, &event_ids, &hashes, &envelopes,
+    ];
+    let moved_to: &[&(dyn ToSql + Sync)] = &[&head_position, &head_hash, &group.last_at];
+    let notice: &[&(dyn ToSql + Sync)] = &[&channel, &payload];
+    let (inserted, moved, notified) = tokio::join!(
+        client.execute(&sql.insert, rows),
+        client.execute(&sql.head, moved_to),
+        client.execute(&sql.notify, notice),
+    );
+    let written = inserted
+        .map_err(|e| error("cannot insert the events", &e))
+        .and(moved.map_err(|e| error("cannot move the head", &e)))
+        .and(notified.map_err(|e| error("cannot notify the other nodes", &e)));
+    if let Err(e) = written {
+        return Err(abandon(client, e).await);
+    }
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
     }
     let committing = Instant::now();
     published.timings.flush.record(committing - started);
-    tx.commit()
+    client
+        .batch_execute("COMMIT")
         .await
         .map_err(|e| Failure::Unknown(error("COMMIT failed", &e)))?;
     published.timings.fsync.record(committing.elapsed());
     Ok((answers, Some(new_head)))
+}
+
+/// Rolls back after `cause` (best effort: on a lost connection there is nothing to roll back)
+/// and reports the group as not stored.
+async fn abandon(client: &tokio_postgres::Client, cause: StoreError) -> Failure {
+    if let Err(e) = client.batch_execute("ROLLBACK").await {
+        tracing::debug!(error = %e, "ROLLBACK after a failed group failed too");
+    }
+    Failure::NotStored(cause)
 }
 
 /// Every stream and event id the group's jobs name.
