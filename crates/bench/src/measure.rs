@@ -208,16 +208,19 @@ pub async fn measure(
         memory_after_rebuild.rss / 1_000_000,
         memory_after_rebuild.hwm / 1_000_000
     );
-    if !plan.no_settle {
+    let memory_settled = if plan.no_settle {
+        memory_after_rebuild
+    } else {
         tokio::time::sleep(SETTLE).await;
-    }
-    let memory_settled = memory();
-    eprintln!(
-        "  RSS {} MB {} s later (of which {} MB once the store was open)",
-        memory_settled.rss / 1_000_000,
-        SETTLE.as_secs(),
-        memory_after_open.rss / 1_000_000
-    );
+        let settled = memory();
+        eprintln!(
+            "  RSS {} MB {} s later (of which {} MB once the store was open)",
+            settled.rss / 1_000_000,
+            SETTLE.as_secs(),
+            memory_after_open.rss / 1_000_000
+        );
+        settled
+    };
 
     let (read_rate, decode_rate, raw_json_bytes) = if plan.skip_decomposition {
         (0.0, 0.0, 0)

@@ -36,21 +36,21 @@ impl ScratchSchema {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let schema = ScratchSchema {
-            url: url.to_owned(),
-            name: format!(
-                "bench_{}_{}_{nanos}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ),
-        };
-        schema.drop_now().map_err(|e| {
+        let name = format!(
+            "bench_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        drop_schema(url, &name).map_err(|e| {
             format!(
                 "no PostgreSQL at {url}: {e} (start one, name another with --postgres URL, \
                  or leave PostgreSQL out with --no-postgres)"
             )
         })?;
-        Ok(schema)
+        Ok(ScratchSchema {
+            url: url.to_owned(),
+            name,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -64,40 +64,41 @@ impl ScratchSchema {
             ..PgOptions::new(self.url.clone(), local_dir)
         }
     }
-
-    fn drop_now(&self) -> Result<(), String> {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // On a thread of its own with its own runtime, so this works inside or outside any
-        // runtime (a `Drop` may run on an async worker).
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tokio::spawn(connection);
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join()
-        .unwrap_or_else(|_| Err("the thread dropping the schema panicked".to_owned()))
-    }
 }
 
 impl Drop for ScratchSchema {
     fn drop(&mut self) {
-        if let Err(e) = self.drop_now() {
+        if let Err(e) = drop_schema(&self.url, &self.name) {
             eprintln!("could not drop the scratch schema {}: {e}", self.name);
         }
     }
+}
+
+/// `DROP SCHEMA IF EXISTS name CASCADE` on the server at `url`.
+fn drop_schema(url: &str, name: &str) -> Result<(), String> {
+    let (url, name) = (url.to_owned(), name.to_owned());
+    // On a thread of its own with its own runtime, so this works inside or outside any runtime
+    // (a `Drop` may run on an async worker).
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the thread dropping the schema panicked".to_owned()))
 }
 
 /// Copying a cohort store's log into PostgreSQL with `import_batch`.
