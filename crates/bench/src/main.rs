@@ -7,7 +7,8 @@
 //! ```text
 //! cargo run --release -p jeugdpad-bench -- all               # the whole suite (docs/performance.md)
 //! cargo run --release -p jeugdpad-bench -- all --smoke       # seconds; what CI runs
-//! cargo run --release -p jeugdpad-bench -- append            # the full run (about a minute)
+//! cargo run --release -p jeugdpad-bench -- all --no-postgres  # without a PostgreSQL server
+//! cargo run --release -p jeugdpad-bench -- append            # the full run (about two minutes)
 //! cargo run --release -p jeugdpad-bench -- append --smoke    # seconds; what CI runs
 //! cargo run --release -p jeugdpad-bench -- load --trajectories 100000 --keep
 //! cargo run --release -p jeugdpad-bench -- load --smoke      # 200 trajectories; what CI runs
@@ -22,6 +23,7 @@ mod access_log;
 mod all;
 mod load;
 mod measure;
+mod postgres;
 mod query;
 mod soak;
 mod sqlite;
@@ -200,9 +202,19 @@ struct AppendArgs {
     #[arg(long, default_value_t = 1)]
     batch: usize,
 
-    /// The store engine: the segment log (new data directories) or sled (older ones).
+    /// The store engine: the segment log (new data directories), sled (older ones) or
+    /// PostgreSQL. Unless it is PostgreSQL or --no-postgres is given, PostgreSQL is measured in
+    /// the same run too, runs alternating.
     #[arg(long, value_enum, default_value_t = workload::Engine::Log)]
     engine: workload::Engine,
+
+    /// The PostgreSQL server (each run in a fresh schema, dropped after).
+    #[arg(long, value_name = "URL", default_value = postgres::DEFAULT_URL)]
+    postgres: String,
+
+    /// Leave PostgreSQL out (a machine without a server).
+    #[arg(long)]
+    no_postgres: bool,
 
     /// A quick run that only proves the benchmark still works (CI): short, one repeat.
     #[arg(long)]
@@ -270,6 +282,13 @@ struct MeasureArgs {
     concurrency_seconds: f64,
     #[arg(long)]
     json: PathBuf,
+    /// Replay from this PostgreSQL server (with --schema); --store is then the node's directory.
+    #[arg(long, requires = "schema")]
+    postgres: Option<String>,
+    #[arg(long)]
+    schema: Option<String>,
+    #[arg(long)]
+    no_settle: bool,
 }
 
 fn run_measure(args: MeasureArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -295,6 +314,8 @@ fn run_measure(args: MeasureArgs) -> Result<(), Box<dyn std::error::Error>> {
         concurrency: args.concurrency,
         concurrency_seconds: args.concurrency_seconds,
         skip_decomposition: args.skip_decomposition,
+        postgres: args.postgres.zip(args.schema),
+        no_settle: args.no_settle,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -380,19 +401,35 @@ fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     eprintln!("  fsync baseline: {:.0}/s", fsync.per_second);
 
+    let mut engines = vec![args.engine];
+    if !args.no_postgres && args.engine != workload::Engine::Postgres {
+        engines.push(workload::Engine::Postgres);
+    }
     let mut rows = Vec::new();
     for &writers in &args.writers {
-        let run = median_run(args.repeats, || {
-            runtime.block_on(workload::durable_appends(
-                &args.dir,
-                args.engine,
-                writers,
-                args.batch,
-                args.seconds,
-            ))
-        })?;
-        eprintln!("  {writers} writer(s): {:.0} events/s", run.per_second);
-        rows.push((writers, run));
+        // The engines' runs alternate, so every engine sees the same noise.
+        let mut runs = vec![Vec::new(); engines.len()];
+        for _ in 0..args.repeats.max(1) {
+            for (engine, runs) in engines.iter().zip(&mut runs) {
+                runs.push(runtime.block_on(workload::durable_appends(
+                    &args.dir,
+                    *engine,
+                    &args.postgres,
+                    writers,
+                    args.batch,
+                    args.seconds,
+                ))?);
+            }
+        }
+        for (engine, runs) in engines.iter().zip(runs) {
+            let run = all::median_of(runs);
+            eprintln!(
+                "  {writers} writer(s), {}: {:.0} events/s",
+                engine.label(),
+                run.per_second
+            );
+            rows.push((writers, *engine, run));
+        }
     }
 
     print_table(&fsync, &rows, args.batch);
@@ -401,10 +438,10 @@ fn run_append(mut args: AppendArgs) -> Result<(), Box<dyn std::error::Error>> {
             "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
             "seconds_per_run": args.seconds,
             "repeats": args.repeats,
-            "engine": args.engine,
+            "engines": engines,
             "fsync": fsync,
-            "appends": rows.iter().map(|(writers, run)| serde_json::json!({
-                "writers": writers, "events_per_append": args.batch, "result": run,
+            "appends": rows.iter().map(|(writers, engine, run)| serde_json::json!({
+                "writers": writers, "engine": engine, "events_per_append": args.batch, "result": run,
             })).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
@@ -603,7 +640,7 @@ pub(crate) fn median_run(
     Ok(runs.swap_remove(middle))
 }
 
-fn print_table(fsync: &Summary, rows: &[(usize, Summary)], batch: usize) {
+fn print_table(fsync: &Summary, rows: &[(usize, workload::Engine, Summary)], batch: usize) {
     println!();
     println!(
         "{:<34} {:>12} {:>10} {:>10} {:>12}",
@@ -613,19 +650,20 @@ fn print_table(fsync: &Summary, rows: &[(usize, Summary)], batch: usize) {
         "{:<34} {:>12.0} {:>10.3} {:>10.3} {:>12}",
         "fsync of a small append (baseline)", fsync.per_second, fsync.p50_ms, fsync.p99_ms, "1.00×"
     );
-    for (writers, run) in rows {
+    for (writers, engine, run) in rows {
         println!(
             "{:<34} {:>12.0} {:>10.3} {:>10.3} {:>11.2}×",
-            format!("durable appends, {writers} writer(s), {batch} ev"),
+            format!("{}, {writers} writer(s), {batch} ev", engine.label()),
             run.per_second,
             run.p50_ms,
             run.p99_ms,
             run.per_second / fsync.per_second
         );
     }
-    if let Some((_, single)) = rows.iter().find(|(writers, _)| *writers == 1) {
+    for (_, engine, single) in rows.iter().filter(|(writers, _, _)| *writers == 1) {
         println!(
-            "\nsingle-writer append p50 = {:.2} × one fsync p50",
+            "single-writer append p50, {} = {:.2} × one fsync p50",
+            engine.label(),
             single.p50_ms / fsync.p50_ms
         );
     }

@@ -169,6 +169,11 @@ pub struct MeasurePlan {
     pub concurrency: Vec<usize>,
     pub concurrency_seconds: f64,
     pub skip_decomposition: bool,
+    /// Open the log in this PostgreSQL schema (URL, schema) instead of the embedded store in the
+    /// directory, which then only holds the node's own files.
+    pub postgres: Option<(String, String)>,
+    /// Skip the wait before the settled memory figure (a run that only wants the replay speed).
+    pub no_settle: bool,
 }
 
 pub async fn measure(
@@ -178,7 +183,13 @@ pub async fn measure(
 ) -> Result<StoreReport, BenchError> {
     let memory_before = memory();
     let started = Instant::now();
-    let store = Store::open(store_dir)?;
+    let store = match &plan.postgres {
+        Some((url, schema)) => Store::open_postgres(&jeugdpad_store::PgOptions {
+            schema: schema.clone(),
+            ..jeugdpad_store::PgOptions::new(url.clone(), store_dir)
+        })?,
+        None => Store::open(store_dir)?,
+    };
     let memory_after_open = memory();
     let options = Options {
         clock: Clock::fixed(plan.today),
@@ -197,14 +208,19 @@ pub async fn measure(
         memory_after_rebuild.rss / 1_000_000,
         memory_after_rebuild.hwm / 1_000_000
     );
-    tokio::time::sleep(SETTLE).await;
-    let memory_settled = memory();
-    eprintln!(
-        "  RSS {} MB {} s later (of which {} MB once the store was open)",
-        memory_settled.rss / 1_000_000,
-        SETTLE.as_secs(),
-        memory_after_open.rss / 1_000_000
-    );
+    let memory_settled = if plan.no_settle {
+        memory_after_rebuild
+    } else {
+        tokio::time::sleep(SETTLE).await;
+        let settled = memory();
+        eprintln!(
+            "  RSS {} MB {} s later (of which {} MB once the store was open)",
+            settled.rss / 1_000_000,
+            SETTLE.as_secs(),
+            memory_after_open.rss / 1_000_000
+        );
+        settled
+    };
 
     let (read_rate, decode_rate, raw_json_bytes) = if plan.skip_decomposition {
         (0.0, 0.0, 0)

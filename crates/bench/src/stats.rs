@@ -13,6 +13,36 @@ pub struct Summary {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// For runs through a store: how its writer spent the run, from the store's own timings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<WriterSplit>,
+}
+
+/// What one group commit of the store's writer cost on average over a run: where an append's
+/// time goes, and how many appends shared each commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriterSplit {
+    /// Group commits (one `fdatasync`, or for PostgreSQL one transaction).
+    pub groups: u64,
+    pub events_per_group: f64,
+    /// Mean milliseconds per group before the sync: the embedded engines' write, PostgreSQL's
+    /// statements inside the transaction (`BEGIN` to `NOTIFY`, head lock included).
+    pub before_sync_ms: f64,
+    /// Mean milliseconds of the sync itself: `fdatasync`, or PostgreSQL's `COMMIT`.
+    pub sync_ms: f64,
+}
+
+impl WriterSplit {
+    pub fn new(timings: &jeugdpad_store::WriterTimings, events: u64) -> WriterSplit {
+        let (flush, fsync) = (timings.flush.snapshot(), timings.fsync.snapshot());
+        let mean = |sum: f64, count: u64| sum * 1000.0 / count.max(1) as f64;
+        WriterSplit {
+            groups: fsync.count,
+            events_per_group: events as f64 / fsync.count.max(1) as f64,
+            before_sync_ms: mean(flush.sum_seconds, flush.count),
+            sync_ms: mean(fsync.sum_seconds, fsync.count),
+        }
+    }
 }
 
 impl Summary {
@@ -26,6 +56,7 @@ impl Summary {
             per_second: operations as f64 / seconds.max(f64::EPSILON),
             p50_ms: millis(nearest_rank(&latencies, 0.50)),
             p99_ms: millis(nearest_rank(&latencies, 0.99)),
+            writer: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use jeugdpad_store::{EventStore, ExpectedVersion, ProposedEvent, SledStore, Store};
 use uuid::Uuid;
 
-use crate::stats::Summary;
+use crate::stats::{Summary, WriterSplit};
 
 type BenchResult = Result<Summary, Box<dyn std::error::Error>>;
 
@@ -65,22 +65,45 @@ pub enum Engine {
     Log,
     /// sled: what data directories of earlier releases hold.
     Sled,
+    /// PostgreSQL: one log shared by several nodes (a fresh schema per run, dropped after).
+    Postgres,
+}
+
+impl Engine {
+    /// The name the tables print.
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Log => "segment log",
+            Engine::Sled => "sled",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 /// `writers` tasks append for `seconds`, each to streams of its own with an exact expected
 /// version (as the API does), `batch` events per append. Counts acknowledged events only:
-/// an acknowledgement means the events are flushed to disk.
+/// an acknowledgement means the events are flushed to disk (for PostgreSQL: the transaction's
+/// `COMMIT` returned). `postgres` is the server's URL, used by [`Engine::Postgres`] only.
 pub async fn durable_appends(
     dir: &Path,
     engine: Engine,
+    postgres: &str,
     writers: usize,
     batch: usize,
     seconds: f64,
 ) -> BenchResult {
     let scratch = tempfile::Builder::new().prefix("store-").tempdir_in(dir)?;
+    // Declared before the store, so it is dropped after it.
+    let mut schema = None;
     let store = Arc::new(match engine {
         Engine::Log => Store::open(scratch.path())?,
         Engine::Sled => Store::Sled(SledStore::open(scratch.path())?),
+        Engine::Postgres => {
+            let fresh = crate::postgres::ScratchSchema::new(postgres)?;
+            let store = Store::open_postgres(&fresh.options(scratch.path()))?;
+            schema = Some(fresh);
+            store
+        }
     });
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
@@ -98,12 +121,23 @@ pub async fn durable_appends(
     let elapsed = start.elapsed();
     let events = (latencies.len() * batch) as u64;
 
+    let writer = WriterSplit::new(&store.timings(), events);
     let verified = store.verify()?;
-    if !verified.is_ok() {
-        return Err(format!("the store failed verification after the run: {verified:?}").into());
+    if !verified.is_ok() || verified.events != events {
+        return Err(format!(
+            "the store failed verification after the run ({events} events acknowledged): {verified:?}"
+        )
+        .into());
     }
-    drop(store);
-    Ok(Summary::new(events, elapsed, latencies))
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close()?,
+        Err(store) => drop(store),
+    }
+    drop(schema);
+    Ok(Summary {
+        writer: Some(writer),
+        ..Summary::new(events, elapsed, latencies)
+    })
 }
 
 /// Events per stream in the append workloads: about one trajectory's worth.
