@@ -134,9 +134,15 @@ impl PgOptions {
                 redact(&self.url)
             ))
         })?;
+        // Custom plans always: the statements are prepared once per connection, and a generic
+        // plan cached while the log was small (a sequential scan) would stay as it grows.
+        let ours = format!(
+            "-c search_path={} -c plan_cache_mode=force_custom_plan",
+            self.schema
+        );
         let options = match config.get_options() {
-            Some(given) => format!("{given} -c search_path={}", self.schema),
-            None => format!("-c search_path={}", self.schema),
+            Some(given) => format!("{given} {ours}"),
+            None => ours,
         };
         config.options(&options);
         if config.get_application_name().is_none() {
