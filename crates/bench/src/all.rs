@@ -564,7 +564,7 @@ fn print_table(
         .collect();
     if !splits.is_empty() {
         println!(
-            "  PostgreSQL writer per group (writers×ev/app: events per transaction, ms BEGIN … NOTIFY + ms COMMIT):"
+            "  PostgreSQL writer per group (writers×ev/app: events per transaction, ms BEGIN, lock, look-ups + ms writes with COMMIT):"
         );
         for chunk in splits.chunks(4) {
             println!("    {}", chunk.join("; "));

@@ -25,10 +25,11 @@ pub struct WriterSplit {
     /// Group commits (one `fdatasync`, or for PostgreSQL one transaction).
     pub groups: u64,
     pub events_per_group: f64,
-    /// Mean milliseconds per group before the sync: the embedded engines' write, PostgreSQL's
-    /// statements inside the transaction (`BEGIN` to `NOTIFY`, head lock included).
+    /// Mean milliseconds per group before the sync: the embedded engines' write; PostgreSQL's
+    /// first round trip (`BEGIN`, the head lock, the look-ups) and the checks.
     pub before_sync_ms: f64,
-    /// Mean milliseconds of the sync itself: `fdatasync`, or PostgreSQL's `COMMIT`.
+    /// Mean milliseconds of the sync itself: `fdatasync`; for PostgreSQL the second round trip,
+    /// the writes pipelined with their `COMMIT`.
     pub sync_ms: f64,
 }
 
