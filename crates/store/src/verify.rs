@@ -77,6 +77,22 @@ impl VerifyReport {
         }
     }
 
+    /// A position asked for (`verify --at`) that the walk never reached is a problem: the log
+    /// ends before it.
+    pub(crate) fn require_hash_at(&mut self, at: Option<u64>) {
+        if let Some(at) = at {
+            if self.hash_at.is_none() {
+                self.problem(
+                    Some(at),
+                    format!(
+                        "position {at} was asked for, but the log ends at position {}",
+                        self.head_position
+                    ),
+                );
+            }
+        }
+    }
+
     pub(crate) fn problem(&mut self, position: Option<u64>, what: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem {
@@ -155,17 +171,7 @@ pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
 /// the log still carries it at that position. A position beyond the log is a problem.
 pub fn verify_dir_at(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
     let mut report = verify_any_dir(dir, at)?;
-    if let Some(at) = at {
-        if report.hash_at.is_none() {
-            report.problem(
-                Some(at),
-                format!(
-                    "position {at} was asked for, but the log ends at position {}",
-                    report.head_position
-                ),
-            );
-        }
-    }
+    report.require_hash_at(at);
     Ok(report)
 }
 

@@ -121,16 +121,6 @@ pub(crate) async fn verify(pool: &Pool, at: Option<u64>) -> Result<VerifyReport,
             ),
         );
     }
-    if let Some(at) = at {
-        if report.hash_at.is_none() {
-            report.problem(
-                Some(at),
-                format!(
-                    "position {at} was asked for, but the log ends at position {}",
-                    report.head_position
-                ),
-            );
-        }
-    }
+    report.require_hash_at(at);
     Ok(report)
 }

@@ -346,11 +346,7 @@ async fn transaction(
             client.execute(&sql.head, moved_to),
             client.execute(&sql.notify, notice),
         );
-        let written = inserted
-            .map_err(|e| error("cannot insert the events", &e))
-            .and(moved.map_err(|e| error("cannot move the head", &e)))
-            .and(notified.map_err(|e| error("cannot notify the other nodes", &e)));
-        if let Err(e) = written {
+        if let Err(e) = written(inserted, moved, notified) {
             return Err(abandon(client, e).await);
         }
         tokio::time::sleep(delay).await;
@@ -375,17 +371,25 @@ async fn transaction(
         client.execute(&sql.notify, notice),
         client.batch_execute("COMMIT"),
     );
-    let written = inserted
-        .map_err(|e| error("cannot insert the events", &e))
-        .and(moved.map_err(|e| error("cannot move the head", &e)))
-        .and(notified.map_err(|e| error("cannot notify the other nodes", &e)));
-    if let Err(e) = written {
+    if let Err(e) = written(inserted, moved, notified) {
         // The `COMMIT` rolled back (or never reached a live connection); make sure.
         return Err(abandon(client, e).await);
     }
     committed.map_err(|e| Failure::Unknown(error("COMMIT failed", &e)))?;
     published.timings.fsync.record(writing.elapsed());
     Ok((answers, Some(new_head)))
+}
+
+/// The first failure among a group's three writes, named.
+fn written(
+    inserted: Result<u64, tokio_postgres::Error>,
+    moved: Result<u64, tokio_postgres::Error>,
+    notified: Result<u64, tokio_postgres::Error>,
+) -> Result<(), StoreError> {
+    inserted.map_err(|e| error("cannot insert the events", &e))?;
+    moved.map_err(|e| error("cannot move the head", &e))?;
+    notified.map_err(|e| error("cannot notify the other nodes", &e))?;
+    Ok(())
 }
 
 /// Rolls back after `cause` (best effort: on a lost connection there is nothing to roll back)
