@@ -150,7 +150,7 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// damaged store: whatever sled does (an error, a panic, a silently shortened log) ends up in the
 /// report, naming the first damaged or missing position where it can.
 ///
-/// A segment-log store (format 2) is checked in place by [`crate::verify_log_dir`]: reading its
+/// A segment-log store (format 2) is checked in place by `log::verify_log_dir`: reading its
 /// segments changes nothing. For a sled store (format 1) the rest of this paragraph applies.
 ///
 /// **Leaves the store untouched.** Opening a sled database runs sled's recovery, which (measured

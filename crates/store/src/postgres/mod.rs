@@ -18,7 +18,7 @@
 //! `position > n` therefore sees a gapless prefix of the log: the classic skip — reading 11
 //! before a slower transaction commits 10 — cannot happen, because 11 is not given out before 10
 //! is committed. The price is that appends of all nodes are serialised on that row; each
-//! node's writer thread commits many appends per transaction (group commit, as the embedded
+//! node's writer task commits many appends per transaction (group commit, as the embedded
 //! engines do), so the lock is taken once per group, not once per event.
 //!
 //! # Durability
@@ -32,12 +32,12 @@
 //!
 //! # Other nodes' appends
 //!
-//! Each append transaction also sends `NOTIFY` on the schema's channel (delivered on commit).
-//! A listener thread per node waits for those notifications and then reads the head row, so a
-//! node publishes other nodes' appends to its subscriptions (and so to its read models) within
-//! moments; it also reads the head every half second, so a notification lost with a dropped
-//! connection delays an event by at most that, never loses it. The log is the truth, the
-//! notification only the wake-up.
+//! Each append transaction also sends `NOTIFY` on the schema's channel with its new head
+//! position (delivered on commit). A listener task per node publishes the position each
+//! notification carries, so a node passes other nodes' appends to its subscriptions (and so to
+//! its read models) within moments; without a notification it reads the head row every half
+//! second, so a notification lost with a dropped connection delays an event by at most that,
+//! never loses it. The log is the truth, the notification only the wake-up.
 //!
 //! # The client
 //!
@@ -50,11 +50,13 @@
 //!
 //! # When the server is unreachable
 //!
-//! A group whose transaction fails before `COMMIT` was sent is answered "not stored"
-//! ([`StoreError::Failed`]); the writer then reports itself stopped ([`crate::Condition`]) and
-//! tries to reconnect before the next group and on a back-off (1 s doubling to 30 s), taking
-//! appends again as soon as the server answers. Reads fail with [`StoreError::Storage`] while the
-//! server is away and work again when it is back; nothing needs a restart.
+//! A group whose look-ups or writes fail is rolled back and answered "not stored"
+//! ([`StoreError::Failed`]); one whose `COMMIT` fails or goes unanswered, "outcome unknown"
+//! ([`StoreError::Storage`]). When the connection itself is lost, the writer reports itself
+//! stopped ([`crate::Condition`]) and tries to reconnect before the next group and on a
+//! back-off (1 s doubling to 30 s), taking appends again as soon as the server answers. Reads
+//! fail with [`StoreError::Unreachable`] while the server is away and work again when it is
+//! back; nothing needs a restart.
 
 mod listener;
 mod schema;
