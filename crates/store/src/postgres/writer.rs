@@ -147,14 +147,30 @@ impl PgWriter {
     }
 
     async fn commit(&mut self, jobs: Vec<Job>) {
+        // A connection the server closed while the writer was idle (a restart of the database)
+        // is replaced before the group, not after the group failed on it.
+        if self
+            .client
+            .as_ref()
+            .is_some_and(|(client, _)| client.is_closed())
+        {
+            tracing::info!("the connection to PostgreSQL was closed; reconnecting");
+            self.client = None;
+        }
         if self.client.is_none() {
             self.reconnect().await;
         }
         let Some((client, statements)) = self.client.as_ref() else {
-            let error = self.published.condition.stopped().map_or_else(
-                || StoreError::Failed("the PostgreSQL server cannot be reached".into()),
-                |stopped| stopped.error(),
-            );
+            let stopped = self.published.condition.stopped().unwrap_or_else(|| {
+                let stopped = Stopped {
+                    cause: StopCause::Failed,
+                    what: "the PostgreSQL server cannot be reached; appends are refused until it answers again".into(),
+                    resumes_by_itself: true,
+                };
+                self.published.condition.stop(stopped.clone());
+                stopped
+            });
+            let error = stopped.error();
             for job in jobs {
                 let (reply, submitted) = job.into_reply();
                 answer(&self.published, reply, submitted, Err(copy(&error)));
