@@ -70,6 +70,20 @@ pub(crate) struct Request {
     pub(crate) submitted: Instant,
 }
 
+/// One group for a writer: `first` and whatever else is already waiting (`next` answers
+/// without blocking), up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_EVENTS`]
+/// events.
+pub(crate) fn gather(first: Job, mut next: impl FnMut() -> Option<Job>) -> Vec<Job> {
+    let mut events = first.len();
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
+        let Some(job) = next() else { break };
+        events += job.len();
+        group.push(job);
+    }
+    group
+}
+
 /// An engine handle's way to its writer: the sending end of the writer's queue, `None` once
 /// the handle closed it. Implemented for the two kinds of queue the writers read (a thread's,
 /// a task's), so that every engine submits through [`Submitted`].

@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
+use crate::check::{gather, Durable, Group, Job, Reply};
 use crate::condition::{StopCause, Stopped};
 use crate::envelope;
 use crate::keys;
@@ -62,17 +62,7 @@ impl Writer {
     /// submitted before the close are still committed and answered).
     pub(crate) fn run(mut self) {
         while let Ok(first) = self.requests.recv() {
-            let mut events = first.len();
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
-                match self.requests.try_recv() {
-                    Ok(request) => {
-                        events += request.len();
-                        group.push(request);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let group = gather(first, || self.requests.try_recv().ok());
             self.commit(group);
         }
         tracing::debug!(head = self.head.position, "event store writer stopped");

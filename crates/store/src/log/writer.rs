@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
+use crate::check::{gather, Durable, Group, Job, Reply};
 use crate::condition::{StopCause, Stopped};
 use crate::log::files::{LogFiles, SegmentFile};
 use crate::log::locations::Segment;
@@ -196,17 +196,7 @@ impl LogWriter {
 
     pub(crate) fn run(mut self) {
         while let Some(first) = self.next_request() {
-            let mut events = first.len();
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
-                match self.requests.try_recv() {
-                    Ok(job) => {
-                        events += job.len();
-                        group.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let group = gather(first, || self.requests.try_recv().ok());
             self.commit(group);
         }
         tracing::debug!(head = self.head.position, "segment log writer stopped");

@@ -16,7 +16,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Statement;
 use uuid::Uuid;
 
-use crate::check::{Durable, Group, Job, Reply, MAX_GROUP_EVENTS, MAX_GROUP_REQUESTS};
+use crate::check::{gather, Durable, Group, Job, Reply};
 use crate::condition::{StopCause, Stopped};
 use crate::envelope::HASH_LEN;
 use crate::log::record;
@@ -100,17 +100,7 @@ impl PgWriter {
 
     pub(crate) async fn run(mut self) {
         while let Some(first) = self.next_request().await {
-            let mut events = first.len();
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP_REQUESTS && events < MAX_GROUP_EVENTS {
-                match self.requests.try_recv() {
-                    Ok(job) => {
-                        events += job.len();
-                        group.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let group = gather(first, || self.requests.try_recv().ok());
             self.commit(group).await;
         }
         tracing::debug!("PostgreSQL writer stopped");
