@@ -878,6 +878,108 @@ fn verify_at_finds_a_kept_head_hash_again(engine: Engine) {
     assert_eq!(beyond.first_broken_position(), Some(26), "{beyond}");
 }
 
+/// `jeugdpad backup` while writers append, then `jeugdpad restore` into a new store of the same
+/// engine: the copy ends at the head the backup started at, with the source's hash there, every
+/// event up to it as the source stores it, and the vault. The sled format cannot be copied with
+/// its hashes and is refused.
+fn a_backup_taken_while_writers_append_restores_to_the_same_head_hash(engine: Engine) {
+    use jeugdpad_store::copy::{self, CopyError};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let place = engine.place();
+    let store = Arc::new(engine.open(place.path()));
+    store
+        .append_blocking("before", ExpectedVersion::Any, events(0..300))
+        .expect("append");
+    let vault = store.vault().expect("vault");
+    for n in 0..5u8 {
+        vault.get_or_insert(&[b'k', n], &[n; 32]).expect("vault");
+    }
+    let backups = tempfile::tempdir().expect("tempdir");
+    let to = backups.path().join("backup");
+    if matches!(engine, Engine::Sled) {
+        let refused = copy::backup(&store, &to, &mut |_| {});
+        assert!(matches!(refused, Err(CopyError::SledFormat)), "{refused:?}");
+        return;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3u64)
+        .map(|w| {
+            let (store, stop) = (Arc::clone(&store), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 1_000 + w * 100_000;
+                while !stop.load(Ordering::Relaxed) {
+                    store
+                        .append_blocking(&format!("w{w}"), ExpectedVersion::Any, vec![event(n)])
+                        .expect("append while backing up");
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    while store.head() < 400 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let mut steps = 0;
+    let manifest = copy::backup(&store, &to, &mut |_| steps += 1).expect("backup");
+    // One more event, so that the live log certainly went past the backup.
+    store
+        .append_blocking("after", ExpectedVersion::Any, events(900..901))
+        .expect("append");
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    let head = manifest.head_position;
+    assert!(
+        head >= 400 && head < store.head(),
+        "{manifest} (live head {})",
+        store.head()
+    );
+    assert!(steps >= 1);
+    assert_eq!(manifest.head_hash, store.hash_at(head).expect("hash_at"));
+    assert_eq!(copy::Manifest::read(&to).expect("manifest"), manifest);
+    assert!(matches!(
+        copy::backup(&store, &to, &mut |_| {}),
+        Err(CopyError::DirectoryNotEmpty(_))
+    ));
+
+    let restored_place = engine.place();
+    let restored = engine.open(restored_place.path());
+    let again = copy::restore(&to, &restored, "the new store", &mut |_| {}).expect("restore");
+    assert_eq!(again, manifest);
+    assert_eq!(restored.head(), head);
+    assert_eq!(restored.hash_at(head).expect("hash_at"), manifest.head_hash);
+    assert_eq!(
+        restored.read_all(1, usize::MAX).expect("read"),
+        store.read_all(1, head as usize).expect("read")
+    );
+    let report = restored.verify().expect("verify");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.head_hash, manifest.head_hash);
+    let entries = |store: &Store| {
+        store
+            .vault()
+            .expect("vault")
+            .entries_after(None, 100)
+            .expect("entries")
+    };
+    assert_eq!(entries(&restored), entries(&store));
+    assert_eq!(entries(&restored).len(), 5);
+    let refused = copy::restore(&to, &restored, "the new store", &mut |_| {});
+    assert!(
+        matches!(refused, Err(CopyError::TargetNotEmpty { events, .. }) if events == head),
+        "{refused:?}"
+    );
+    restored.close().expect("close");
+    drop(vault);
+    Arc::into_inner(store)
+        .expect("one handle")
+        .close()
+        .expect("close");
+}
+
 /// Each behaviour test above, once per engine: `store::NAME::sled`, `store::NAME::log` and
 /// `store::NAME::postgres`; those marked `embedded` (a directory's lock, `verify_dir` on a
 /// directory) only for the first two.
@@ -939,4 +1041,100 @@ for_each_engine! {
     sync the_vault_keeps_the_first_value_forgets_on_removal_and_stays_out_of_the_chain,
     sync verify_at_finds_a_kept_head_hash_again,
     async the_writer_times_every_append_flush_and_fdatasync,
+    sync a_backup_taken_while_writers_append_restores_to_the_same_head_hash,
+}
+
+/// A backup with its three events, and an empty place to restore it into.
+fn a_backup() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    jeugdpad_store::copy::Manifest,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = Engine::Log.open(&dir.path().join("live"));
+    live.append_blocking("s", ExpectedVersion::Any, events(0..3))
+        .expect("append");
+    let to = dir.path().join("backup");
+    let manifest = jeugdpad_store::copy::backup(&live, &to, &mut |_| {}).expect("backup");
+    live.close().expect("close");
+    (dir, to, manifest)
+}
+
+/// A restore checks the backup before it touches the target: a directory without the manifest,
+/// a manifest that names another head, or a damaged segment is refused, and the target stays an
+/// empty store that opens.
+#[test]
+fn restore_refuses_an_incomplete_or_damaged_backup_before_changing_the_target() {
+    use jeugdpad_store::copy::{self, CopyError, MANIFEST_FILE};
+    let (dir, backup, manifest) = a_backup();
+    let target_dir = dir.path().join("target");
+    let restore = || {
+        let target = Engine::Log.open(&target_dir);
+        let result = copy::restore(&backup, &target, "target", &mut |_| {});
+        assert_eq!(target.head(), 0, "the target changed");
+        target.close().expect("close");
+        result
+    };
+
+    let manifest_path = backup.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest_path).expect("manifest");
+    std::fs::remove_file(&manifest_path).expect("remove");
+    let refused = restore();
+    assert!(
+        matches!(&refused, Err(CopyError::NotABackup { why, .. }) if why.contains("no BACKUP file")),
+        "{refused:?}"
+    );
+
+    std::fs::write(
+        &manifest_path,
+        text.replace(&manifest.head_hash, &"0".repeat(64)),
+    )
+    .expect("write");
+    let refused = restore();
+    assert!(
+        matches!(&refused, Err(CopyError::Damaged { why, .. }) if why.contains("BACKUP says")),
+        "{refused:?}"
+    );
+
+    std::fs::write(&manifest_path, &text).expect("write");
+    let segment = std::fs::read_dir(backup.join("segments"))
+        .expect("segments")
+        .map(|entry| entry.expect("entry").path())
+        .max()
+        .expect("a segment");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    let at = bytes.len() - 40; // inside the first event's payload
+    bytes[at] ^= 0x20;
+    std::fs::write(&segment, &bytes).expect("write");
+    let refused = restore();
+    assert!(
+        matches!(
+            refused,
+            Err(CopyError::Damaged { .. } | CopyError::Store(_))
+        ),
+        "{refused:?}"
+    );
+    assert!(!target_dir.join(copy::RESTORING_FILE).exists());
+}
+
+/// A restore that stopped half-way leaves its mark, and no store opens that directory: a log cut
+/// short must not pass for the restored one.
+#[test]
+fn a_directory_a_restore_did_not_finish_is_not_opened() {
+    let (dir, backup, _) = a_backup();
+    let target_dir = dir.path().join("target");
+    let target = Engine::Log.open(&target_dir);
+    jeugdpad_store::copy::restore(&backup, &target, "target", &mut |_| {}).expect("restore");
+    target.close().expect("close");
+    assert!(Store::open(&target_dir)
+        .expect("a finished restore opens")
+        .close()
+        .is_ok());
+
+    std::fs::write(target_dir.join(jeugdpad_store::copy::RESTORING_FILE), "").expect("write");
+    let refused = Store::open(&target_dir);
+    assert!(
+        matches!(&refused, Err(StoreError::Corrupt { what, .. }) if what.contains("did not finish")),
+        "{refused:?}"
+    );
 }

@@ -425,23 +425,44 @@ pub fn register_demo(at: &Location, teams: &[TeamCode]) -> Result<Vec<String>, B
     })
 }
 
-/// Writes an export made at the machine to the access log (NEN 7513 logs every export, not
-/// only those through the API). The operator is `local:<login name>`.
-pub fn log_export(at: &Location, operation: &str) -> Result<(), Box<dyn Error>> {
-    let login = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-    let user = UserId::parse(format!("local:{login}"))?;
+/// The login name of whoever runs this command, as the access log names a local operator.
+pub fn operator_login() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".into())
+}
+
+/// An access made at the machine rather than through the API — an export, a backup — as the
+/// access log keeps it (NEN 7513 logs every export, not only those through the API): by
+/// `local:<login>`, with the command line as the client.
+pub fn operator_entry(login: &str, operation: &str) -> Result<AccessEntry, String> {
+    let user = UserId::parse(format!("local:{login}"))
+        .map_err(|e| format!("the login name {login:?} cannot name a user: {e}"))?;
     let mut entry = AccessEntry::by(None, AccessAction::Export, operation);
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
     entry.client_application = Some("jeugdpad command line".into());
+    Ok(entry)
+}
+
+/// Writes an export made at the machine to the access log.
+pub fn log_export(at: &Location, operation: &str) -> Result<(), Box<dyn Error>> {
     let store = crate::store::open(at, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    log_local(&store, &operator_entry(&operator_login(), operation)?)?;
+    store.close()?;
+    Ok(())
+}
+
+/// Appends `entry` to the access log of the open `store`, durably. Blocking.
+pub fn log_local(store: &Store, entry: &AccessEntry) -> Result<(), Box<dyn Error>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(jeugdpad_app::access_log::append(
-        &store,
-        &entry,
+        store,
+        entry,
         &Clock::system(),
         None,
     ))?;
-    store.close()?;
     Ok(())
 }

@@ -140,6 +140,36 @@ pub enum Command {
     /// back: `jeugdpad migrate --from postgres://jeugdpad@db/jeugdpad --to ./copy`.
     Migrate(MigrateArgs),
 
+    /// Back up the store into a new directory, while the server runs or not.
+    ///
+    /// Copies the event log up to its head at the start (the trajectories, the user registry
+    /// and the NEN 7513 access log are in it) and the vault of per-subject data keys, with every
+    /// position, event id and hash as they are, verifies the copy and writes a BACKUP file with
+    /// the head position and hash it ends at. While `jeugdpad serve` runs on the data directory
+    /// the server makes the copy (through the control socket in the data directory, which only
+    /// the server's own user can open) and keeps serving; otherwise this command does. Steps
+    /// recorded meanwhile are in the next backup. The backup is written to the access log.
+    ///
+    /// The installation secret is not in the backup: keep it apart (docs/security.md, "Key
+    /// material"). Keep the printed head hash somewhere else: `jeugdpad verify --at POSITION`
+    /// checks it later. Exit code 0: backed up and verified; 2: no backup was made.
+    ///
+    /// Example: `jeugdpad backup --to /backups/jeugdpad-2026-11-30`.
+    Backup(BackupArgs),
+
+    /// Restore a backup made by `jeugdpad backup` into an empty store.
+    ///
+    /// Checks the backup first (the whole log verified, ending at the head position and hash
+    /// its BACKUP file names), then copies it into the data directory (or the PostgreSQL schema
+    /// --store names), which must hold no events, and verifies the result: the same events at
+    /// the same positions with the same head hash, the registry, the access log and the vault.
+    /// The server must not be running on the target. Put the installation secret back as well
+    /// (docs/operations.md, "Restore"). Exit code 0: restored and verified; 1: the result does
+    /// not verify to the backup's head; 2: nothing was restored.
+    ///
+    /// Example: `jeugdpad restore --from /backups/jeugdpad-2026-11-30 --data ./jeugdpad-data`.
+    Restore(RestoreArgs),
+
     /// Export events or pseudonymised trajectory summaries as JSON Lines, CSV or Parquet.
     ///
     /// Summaries (one row per trajectory as of --as-of) and CSV/Parquet events are the
@@ -220,6 +250,22 @@ pub struct MigrateArgs {
     /// --store-schema names), which must hold no events yet.
     #[arg(long, value_name = "DIR|URL")]
     pub to: String,
+}
+
+/// Options of `jeugdpad backup`.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The directory to write the backup into: new, or empty.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+/// Options of `jeugdpad restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup: a directory `jeugdpad backup` wrote.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
 }
 
 /// Options of `jeugdpad export`.

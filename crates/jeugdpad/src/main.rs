@@ -4,7 +4,9 @@
 //! domain or storage logic of its own, so everything it does can be tested without it.
 
 mod access;
+mod backup;
 mod cli;
+mod control;
 mod interchange;
 mod migrate;
 mod remote;
@@ -60,6 +62,8 @@ fn main() -> ExitCode {
             .and_then(|code| access::after_seed(&at, &args).map(|()| code)),
         Command::Import(args) => interchange::import(&at, &args),
         Command::Export(args) => interchange::export(&at, &args),
+        Command::Backup(args) => backup::backup(&at, &args),
+        Command::Restore(args) => backup::restore(&at, &args),
         Command::Migrate(args) => migrate::run(&cli.data, &cli.store_schema, &args),
     };
     match result {

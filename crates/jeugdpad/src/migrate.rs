@@ -5,16 +5,11 @@ use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 
-use jeugdpad_store::{EventStore, Format, MAX_EVENTS_PER_APPEND};
+use jeugdpad_store::{copy, EventStore, Format};
 
 use crate::cli::MigrateArgs;
 use crate::interchange::{bar, count};
 use crate::store::{Location, Missing, STOP_THE_SERVER};
-
-/// Events read and imported per step.
-const CHUNK: usize = MAX_EVENTS_PER_APPEND / 2;
-/// Vault entries copied per step.
-const VAULT_CHUNK: usize = 1_000;
 
 /// `data` is `--data` (this node's directory, beside a PostgreSQL side), `schema` is
 /// `--store-schema` (the schema of a PostgreSQL side).
@@ -38,51 +33,16 @@ pub fn run(data: &Path, schema: &str, args: &MigrateArgs) -> Result<ExitCode, Bo
         .into());
     }
     let target = crate::store::open(&to, Missing::Create, STOP_THE_SERVER)?;
-    if target.head() > 0 {
-        return Err(format!(
-            "{to} already holds {}: migrate copies into an empty store only",
-            count(target.head(), "event", "events")
-        )
-        .into());
-    }
-
     let head = source.head();
     println!(
         "Copying {} from {from} to {to} …",
         count(head, "event", "events")
     );
     let progress = bar(Some(head), "events");
-    let runtime = tokio::runtime::Runtime::new()?;
-    let mut next = 1;
-    while next <= head {
-        let wanted = CHUNK.min(usize::try_from(head - next + 1).unwrap_or(CHUNK));
-        let events = source.read_all(next, wanted)?;
-        let Some(last) = events.last().map(|event| event.position) else {
-            return Err(format!("{from} has no event at position {next}").into());
-        };
-        runtime.block_on(target.import_batch(events))?;
-        progress.inc(last + 1 - next);
-        next = last + 1;
-    }
+    let copied = copy::copy_into(&source, &target, &to.to_string(), head, &mut |done| {
+        progress.set_position(done);
+    })?;
     progress.finish_and_clear();
-
-    let (from_vault, to_vault) = (source.vault()?, target.vault()?);
-    let mut keys = 0u64;
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let entries = from_vault.entries_after(after.as_deref(), VAULT_CHUNK)?;
-        let Some((last, _)) = entries.last() else {
-            break;
-        };
-        after = Some(last.clone());
-        for (name, value) in &entries {
-            if to_vault.get_or_insert(name, value)? != *value {
-                return Err(format!("{to} already holds another value under a vault name").into());
-            }
-            keys += 1;
-        }
-    }
-    drop((from_vault, to_vault));
 
     println!("Verifying both …");
     let (source_report, target_report) = (source.verify()?, target.verify()?);
@@ -105,7 +65,7 @@ pub fn run(data: &Path, schema: &str, args: &MigrateArgs) -> Result<ExitCode, Bo
         "Copied {} and {}: head position {} and head hash {} on both sides. Give the new \
          place's nodes the installation secret of the old one.",
         count(head, "event", "events"),
-        count(keys, "vault key", "vault keys"),
+        count(copied.vault_keys, "vault key", "vault keys"),
         target_report.head_position,
         target_report.head_hash
     );

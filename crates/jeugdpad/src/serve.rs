@@ -62,14 +62,27 @@ pub fn run(at: &Location, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> 
         if let Err(error) = crate::store::announce(&at.data, addr) {
             tracing::warn!(%error, "cannot note the server's address in the data directory");
         }
+        let (stopping, stop) = tokio::sync::watch::channel(false);
+        if let Err(error) = crate::control::listen(&at.data, state.clone(), stop) {
+            tracing::warn!(
+                %error,
+                "cannot open the control socket in the data directory: `jeugdpad backup` needs \
+                 the server stopped"
+            );
+        }
         tracing::info!(
             app = %format!("http://{addr}/"),
             graphql = %format!("http://{addr}/graphql"),
             graphiql = %format!("http://{addr}/graphiql"),
             "Jeugdpad is ready: open the app in a browser and sign in"
         );
-        let served = jeugdpad_api::serve_router(listener, state, router, shutdown_signal()).await;
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stopping.send(true);
+        };
+        let served = jeugdpad_api::serve_router(listener, state, router, shutdown).await;
         crate::store::withdraw(&at.data);
+        crate::control::withdraw(&at.data);
         served?;
         tracing::info!("stopped cleanly");
         Ok(ExitCode::SUCCESS)

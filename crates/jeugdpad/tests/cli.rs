@@ -901,26 +901,11 @@ impl Region {
             consultant: String::new(),
             admin: String::new(),
         };
-        region.run("a", &["team", "add", "noord", "--name", "Noord"]);
-        region.run(
-            "a",
-            &[
-                "user",
-                "add",
-                "c.one",
-                "--name",
-                "C. One",
-                "--role",
-                "consultant",
-                "--team",
-                "noord",
-            ],
-        );
+        region.consultant = noord_consultant(|args| region.run("a", args));
         region.run(
             "a",
             &["user", "add", "root", "--name", "Root", "--role", "admin"],
         );
-        region.consultant = region.run("a", &["token", "create", "--user", "c.one", "--quiet"]);
         region.admin = region.run("a", &["token", "create", "--user", "root", "--quiet"]);
         Some(region)
     }
@@ -962,6 +947,26 @@ impl Region {
         }
         Serving::start_with(&global, &serve, self.dir.path().join(format!("{node}.log")))
     }
+}
+
+/// Adds team `noord` and its consultant `c.one` with `run` (a command line, given the
+/// arguments after the global ones); the consultant's new API token.
+fn noord_consultant(run: impl Fn(&[&str]) -> String) -> String {
+    run(&["team", "add", "noord", "--name", "Noord"]);
+    run(&[
+        "user",
+        "add",
+        "c.one",
+        "--name",
+        "C. One",
+        "--role",
+        "consultant",
+        "--team",
+        "noord",
+    ]);
+    run(&["token", "create", "--user", "c.one", "--quiet"])
+        .trim()
+        .to_owned()
 }
 
 /// Opens a trajectory for team `noord` through `url`; its id once the server acknowledged it.
@@ -1158,7 +1163,7 @@ fn migrate_to_postgres_and_back_keeps_the_head_hash_and_the_vault() {
     assert!(stdout(&migrated).contains(&kept), "{}", stdout(&migrated));
     let again = jeugdpad(&there);
     assert_eq!(again.status.code(), Some(2), "{again:?}");
-    assert!(stderr(&again).contains("migrate copies into an empty store only"));
+    assert!(stderr(&again).contains("a copy goes into an empty store only"));
 
     let back = jeugdpad(&[
         "migrate",
@@ -1312,4 +1317,136 @@ fn a_database_restart_under_load_loses_nothing_and_needs_no_node_restart() {
     }
     assert!(log.verify().expect("verify").is_ok());
     drop((node_a, node_b));
+}
+
+/// `jeugdpad backup` while the server takes steps, then `jeugdpad restore`: the server makes
+/// the backup and keeps serving; the restored store ends at the position and hash the backup
+/// printed, which the live directory, grown since, still stores there; every event up to it
+/// and every vault key is the same, and the backup itself is in the access log.
+#[test]
+fn a_backup_while_the_server_takes_steps_restores_to_the_same_head_hash() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let (data, backup, restored) = (path("data"), path("backup"), path("restored"));
+    let run = |args: &[&str]| {
+        let output = jeugdpad(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let token = noord_consultant(|args| run(&[&["--data", data.as_str()], args].concat()));
+    let keys: Vec<(Vec<u8>, Vec<u8>)> = (0..3u8)
+        .map(|n| (format!("subject-key-{n}").into_bytes(), vec![n; 32]))
+        .collect();
+    {
+        let store = Store::open(Path::new(&data)).expect("the store opens");
+        let vault = store.vault().expect("its vault");
+        for (name, value) in &keys {
+            vault.get_or_insert(name, value).expect("a vault key");
+        }
+        store.close().expect("closed");
+    }
+
+    let server = Serving::start(&data, dir.path().join("serve.log"));
+    let (stop, opened) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let steps = {
+        let (stop, opened, url, token) = (
+            Arc::clone(&stop),
+            Arc::clone(&opened),
+            server.url.clone(),
+            token.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = open_trajectory(&url, &token, &format!("sk-backup-{n}"))
+                    .expect("the server takes the step");
+                opened.lock().expect("lock").push(id);
+                n += 1;
+            }
+        })
+    };
+    let acknowledged = || opened.lock().expect("lock").len();
+    within(std::time::Duration::from_secs(30), || acknowledged() >= 10).expect("steps are taken");
+    let made = run(&["--data", &data, "backup", "--to", &backup]);
+    let during = acknowledged();
+    within(std::time::Duration::from_secs(30), || {
+        acknowledged() >= during + 10
+    })
+    .expect("the server keeps taking steps after the backup");
+    stop.store(true, Ordering::Relaxed);
+    steps.join().expect("the steps thread");
+    assert!(made.contains("made by the running server"), "{made}");
+    let (position, hash) = made
+        .split_once("up to position ")
+        .and_then(|(_, rest)| rest.split_once(", head hash "))
+        .map(|(position, rest)| (position.to_owned(), rest[..64].to_owned()))
+        .unwrap_or_else(|| panic!("no head position and hash in {made}"));
+    let head: u64 = position.parse().expect("a position");
+    server.stop();
+    let again = jeugdpad(&["--data", &data, "backup", "--to", &backup]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("exists and is not empty"),
+        "{}",
+        stderr(&again)
+    );
+    let stopped = run(&["--data", &data, "backup", "--to", &path("backup-stopped")]);
+    assert!(stopped.contains("made by this command"), "{stopped}");
+
+    let live = run(&["--data", &data, "verify", "--at", &position]);
+    assert!(
+        live.contains(&format!("hash at position {position}: {hash}")),
+        "{live}"
+    );
+    let back = run(&["--data", &restored, "restore", "--from", &backup]);
+    assert!(
+        back.contains(&format!("head position {position} and head hash {hash}")),
+        "{back}"
+    );
+    let verified = run(&["--data", &restored, "verify"]);
+    assert!(
+        verified.contains(&format!("head position {position} hash {hash}")),
+        "{verified}"
+    );
+
+    let (live, copy) = (
+        Store::open(Path::new(&data)).expect("the live store opens"),
+        Store::open(Path::new(&restored)).expect("the restored store opens"),
+    );
+    assert!(live.head() > head, "the live log grew past the backup");
+    assert_eq!(copy.head(), head);
+    assert_eq!(
+        copy.read_all(1, usize::MAX).expect("read"),
+        live.read_all(1, head as usize).expect("read")
+    );
+    let vault = copy.vault().expect("the restored vault");
+    for (name, value) in &keys {
+        assert_eq!(vault.get(name).expect("readable").as_ref(), Some(value));
+    }
+    drop(vault);
+    let backups = |store: &Store| {
+        store
+            .read_stream("access-log")
+            .expect("the access log reads")
+            .into_iter()
+            .filter(|entry| entry.payload.to_string().contains("\"backup\""))
+            .count()
+    };
+    assert_eq!(
+        backups(&copy),
+        1,
+        "the backup is in the access log it copied"
+    );
+    assert_eq!(
+        backups(&live),
+        2,
+        "each backup made is logged, the refused one is not"
+    );
+    live.close().expect("closed");
+    copy.close().expect("closed");
 }

@@ -122,6 +122,7 @@
 
 mod check;
 mod condition;
+pub mod copy;
 mod envelope;
 mod error;
 mod keys;

@@ -287,6 +287,28 @@ impl SledStore {
         ))
     }
 
+    /// See [`crate::LogStore::hash_at`].
+    pub fn hash_at(&self, position: u64) -> Result<String, StoreError> {
+        let missing = || StoreError::Corrupt {
+            position: Some(position),
+            what: "no event is stored at this position".into(),
+        };
+        if position == 0 || position > self.shared.durable_head() {
+            return Err(missing());
+        }
+        let value = self
+            .shared
+            .db
+            .get(keys::log_key(position))
+            .map_err(|e| StoreError::storage("reading the log", e))?
+            .ok_or_else(missing)?;
+        let (hash, _) = envelope::split_record(&value).map_err(|what| StoreError::Corrupt {
+            position: Some(position),
+            what,
+        })?;
+        Ok(hex::encode(hash))
+    }
+
     /// Like [`EventStore::append`], but blocks the calling thread (for command-line tools and
     /// benchmarks). Must not be called on an async runtime's worker thread.
     pub fn append_blocking(

@@ -63,6 +63,17 @@ impl Store {
 
     /// [`Store::open`] with settings (`cache_bytes` sizes sled's page cache, or the index's).
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        if dir.join(crate::copy::RESTORING_FILE).exists() {
+            return Err(StoreError::Corrupt {
+                position: None,
+                what: format!(
+                    "a restore into {} did not finish (it holds {}): its log may be cut short. \
+                     Remove the directory's store and run the restore again",
+                    dir.display(),
+                    crate::copy::RESTORING_FILE
+                ),
+            });
+        }
         match Format::of(dir) {
             Some(Format::Sled) => SledStore::open_with(dir, options).map(Store::Sled),
             Some(Format::Log | Format::Postgres) | None => {
@@ -143,6 +154,16 @@ impl Store {
             Store::Sled(store) => store.import_batch_blocking(events),
             Store::Log(store) => store.import_batch_blocking(events),
             Store::Postgres(store) => store.import_batch_blocking(events),
+        }
+    }
+
+    /// The chain hash stored with the event at `position`, in hex (see [`LogStore::hash_at`]):
+    /// one record read, not a walk of the log. `Corrupt` when no event is stored there.
+    pub fn hash_at(&self, position: u64) -> Result<String, StoreError> {
+        match self {
+            Store::Sled(store) => store.hash_at(position),
+            Store::Log(store) => store.hash_at(position),
+            Store::Postgres(store) => store.hash_at(position),
         }
     }
 

@@ -81,6 +81,14 @@ impl Run {
         &self,
         mut each: impl FnMut(u64, &[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.read_records(|position, record| each(position, record.envelope))
+    }
+
+    /// [`Run::read`], with the whole record (its flags and chain hash too).
+    pub(crate) fn read_records(
+        &self,
+        mut each: impl FnMut(u64, &record::Record<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let corrupt = |position: u64, what: String| StoreError::Corrupt {
             position: Some(position),
             what,
@@ -103,7 +111,7 @@ impl Run {
                     "the record names another position".into(),
                 ));
             }
-            each(position, record.envelope)?;
+            each(position, &record)?;
             at += record.frame_len;
         }
         Ok(())

@@ -72,6 +72,7 @@ use crate::{
     RecordedEvent, StoreError, Subscription,
 };
 
+pub(crate) use files::{sync_dir, write_durably};
 pub(crate) use verify::verify_log_dir;
 
 #[cfg(feature = "test-support")]
@@ -267,6 +268,13 @@ impl LogStore {
         &self.shared.dir
     }
 
+    /// The chain hash stored with the event at `position` (hex), read from that one record:
+    /// what `verify --at` prints, without walking the log (the record's checksum is checked, the
+    /// chain is not).
+    pub fn hash_at(&self, position: u64) -> Result<String, StoreError> {
+        self.shared.hash_at(position).map(hex::encode)
+    }
+
     fn shutdown(&mut self) -> Result<(), StoreError> {
         drop(self.requests.take());
         let mut result = Ok(());
@@ -373,6 +381,26 @@ impl Shared {
             position += run.count as u64;
         }
         Ok(events)
+    }
+
+    /// The chain hash stored with the durable event at `position`.
+    pub(crate) fn hash_at(
+        &self,
+        position: u64,
+    ) -> Result<[u8; crate::envelope::HASH_LEN], StoreError> {
+        if position == 0 || position > self.durable_head() {
+            return Err(Shared::missing(position));
+        }
+        let run = self
+            .locations()
+            .run(position, 1)
+            .ok_or_else(|| Shared::missing(position))?;
+        let mut hash = None;
+        run.read_records(|_, record| {
+            hash = Some(record.hash);
+            Ok(())
+        })?;
+        hash.ok_or_else(|| Shared::missing(position))
     }
 
     /// The durable event at `position`.

@@ -496,6 +496,26 @@ impl PgStore {
             .block_on(async move { verify::verify(&pool, at).await })
     }
 
+    /// See [`crate::LogStore::hash_at`]. Blocking.
+    pub fn hash_at(&self, position: u64) -> Result<String, StoreError> {
+        let pool = self.shared.pool.clone();
+        let at = i64::try_from(position).unwrap_or(i64::MAX);
+        self.shared.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            let row = client
+                .query_opt("SELECT hash FROM events WHERE position = $1", &[&at])
+                .await
+                .map_err(|e| error("cannot read the log", &e))?;
+            let hash: Vec<u8> = row
+                .ok_or(StoreError::Corrupt {
+                    position: Some(position),
+                    what: "no event is stored at this position".into(),
+                })?
+                .get(0);
+            Ok(hex::encode(hash))
+        })
+    }
+
     /// See [`crate::LogStore::append_blocking`].
     pub fn append_blocking(
         &self,
