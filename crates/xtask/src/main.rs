@@ -18,6 +18,7 @@
 //! Not part of `ci` (they print figures, or change the repository):
 //!
 //! ```text
+//! cargo xtask nightly          # 1,000 kill -9 rounds and 10,000 simulated power cuts (release)
 //! cargo xtask web-bench        # the web app's speed and weight with 2,000 open cases in a team
 //! cargo xtask vendor-graphiql  # refreshes GraphiQL's vendored build from npm (pinned versions)
 //! ```
@@ -68,6 +69,11 @@ enum Step {
     /// The web app end to end in Debian's headless Chromium (installed if missing), with axe-core
     /// on every page; screenshots in target/screenshots/.
     Browser,
+    /// The long durability run (not in ci; about half an hour): the kill -9 crash test for 1,000
+    /// rounds on the segment log and 10,000 simulated power cuts, in release. Each prints what
+    /// was acknowledged and that none of it was lost; `JEUGDPAD_CRASH_ROUNDS` and
+    /// `JEUGDPAD_POWER_CUTS` override the numbers.
+    Nightly,
     /// The web app's speed and weight (not in ci): caseload of 2,000 open trajectories, trajectory
     /// page, first-load transfer; printed, never asserted. Builds the release binary.
     WebBench,
@@ -122,6 +128,7 @@ impl Step {
             Step::Examples => "examples: every role's GraphQL example against a seeded server",
             Step::Audit => "audit: GraphQL over HTTP (graphql-http server audits)",
             Step::Browser => "browser: the web app in headless Chromium, axe-core on every page",
+            Step::Nightly => "nightly: 1,000 kill -9 rounds and 10,000 power cuts",
             Step::WebBench => "web-bench: the web app's speed and weight (figures, not assertions)",
             Step::VendorGraphiql => {
                 "vendor-graphiql: GraphiQL's build from npm into crates/web/assets/vendor"
@@ -140,6 +147,7 @@ impl Step {
             Step::Examples => steps::examples(),
             Step::Audit => steps::audit(),
             Step::Browser => browser::browser(),
+            Step::Nightly => steps::nightly(),
             Step::WebBench => browser::web_bench(),
             Step::VendorGraphiql => vendor::graphiql(),
         }

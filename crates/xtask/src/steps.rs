@@ -98,6 +98,43 @@ pub fn db_restart() -> StepResult {
     ]))
 }
 
+/// The long durability run: the crash test and the power cuts with many more rounds than every
+/// test run has, in release (the numbers from the environment when it sets them).
+pub fn nightly() -> StepResult {
+    let set = |command: &mut Command, variable: &str, default: &str| {
+        if std::env::var_os(variable).is_none() {
+            command.env(variable, default);
+        }
+    };
+    let mut crash = cargo();
+    crash.args([
+        "test",
+        "--release",
+        "-p",
+        "jeugdpad-store",
+        "--test",
+        "crash",
+        "--",
+        "--nocapture",
+    ]);
+    set(&mut crash, "JEUGDPAD_CRASH_ROUNDS", "1000");
+    set(&mut crash, "JEUGDPAD_CRASH_ENGINE", "log");
+    run_checked(&mut crash)?;
+    let mut power = cargo();
+    power.args([
+        "test",
+        "--release",
+        "-p",
+        "jeugdpad-store",
+        "--lib",
+        "--",
+        "acknowledged_events_survive_simulated_power_cuts",
+        "--nocapture",
+    ]);
+    set(&mut power, "JEUGDPAD_POWER_CUTS", "10000");
+    run_checked(&mut power)
+}
+
 pub fn bench_smoke() -> StepResult {
     let dir = repository().join("target").join("bench-smoke");
     let bench = |args: &[&OsStr]| {

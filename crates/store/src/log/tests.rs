@@ -465,14 +465,15 @@ fn append_bytes(path: &Path, bytes: &[u8]) {
 
 /// Simulated power cuts under concurrent appends, from reproducible seeds: after each, every
 /// acknowledged event is where it was acknowledged and the log verifies. The number of seeds
-/// is `JEUGDPAD_POWER_CUTS` (default 200), the first seed `JEUGDPAD_POWER_CUT_SEED`.
+/// is `JEUGDPAD_POWER_CUTS` (default 1,000: every test run), the first seed
+/// `JEUGDPAD_POWER_CUT_SEED`; `cargo xtask nightly` runs 10,000.
 #[test]
 fn acknowledged_events_survive_simulated_power_cuts() {
     use rand::SeedableRng;
     let seeds: u64 = std::env::var("JEUGDPAD_POWER_CUTS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(1_000);
     let first: u64 = std::env::var("JEUGDPAD_POWER_CUT_SEED")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -485,6 +486,10 @@ fn acknowledged_events_survive_simulated_power_cuts() {
             Err(why) => panic!("power cut seed {seed} (JEUGDPAD_POWER_CUT_SEED={seed} JEUGDPAD_POWER_CUTS=1): {why}"),
         }
     }
+    eprintln!(
+        "power cuts: {seeds} seeds from {first}, {acknowledged} appends acknowledged before the \
+         cuts, none lost, verify clean after every one"
+    );
     assert!(
         acknowledged as u64 > seeds,
         "too few appends were acknowledged to prove anything"
