@@ -21,6 +21,17 @@ const SERVER_WITHOUT_SOCKET: &str = "A server that runs this release makes the b
 pub fn backup(at: &Location, args: &BackupArgs) -> Result<ExitCode, Box<dyn Error>> {
     let to =
         std::path::absolute(&args.to).map_err(|e| format!("--to {}: {e}", args.to.display()))?;
+    if let Ok(data) = std::path::absolute(&at.data) {
+        if to.starts_with(&data) {
+            return Err(format!(
+                "--to {} lies inside the data directory {}: put the backup outside it (on another \
+                 disk, ideally), so that losing the one does not lose the other",
+                to.display(),
+                data.display()
+            )
+            .into());
+        }
+    }
     let login = crate::access::operator_login();
     let progress = bar(None, "events");
     let answer = control::ask_backup(&at.data, &to, &login, &mut |done, of| {
@@ -77,6 +88,7 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
     );
     let target = crate::store::open(at, Missing::Create, STOP_THE_SERVER)?;
     let progress = bar(Some(manifest.head_position), "events");
+    let empty_before = target.head() == 0;
     let restored = copy::restore(&args.from, &target, &at.to_string(), &mut |done| {
         progress.set_position(done);
     });
@@ -85,8 +97,20 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
         println!("Verifying the restored store …");
         target.verify().map_err(Box::<dyn Error>::from)
     });
+    // A directory is marked unfinished by the restore itself; a schema is not.
+    let partial = at.postgres.is_some() && empty_before && target.head() > 0;
     let closed = target.close();
-    let report = checked?;
+    let report = checked.map_err(|error| -> Box<dyn Error> {
+        if partial {
+            format!(
+                "{error}. The schema may hold part of the copy: drop it (DROP SCHEMA … CASCADE) \
+                 before restoring into it again"
+            )
+            .into()
+        } else {
+            error
+        }
+    })?;
     closed?;
     print!("{report}");
     if !(report.is_ok()

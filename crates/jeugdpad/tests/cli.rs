@@ -1395,6 +1395,13 @@ fn a_backup_while_the_server_takes_steps_restores_to_the_same_head_hash() {
         "{}",
         stderr(&again)
     );
+    let inside = jeugdpad(&["--data", &data, "backup", "--to", &format!("{data}/backup")]);
+    assert_eq!(inside.status.code(), Some(2));
+    assert!(
+        stderr(&inside).contains("inside the data directory"),
+        "{}",
+        stderr(&inside)
+    );
     let stopped = run(&["--data", &data, "backup", "--to", &path("backup-stopped")]);
     assert!(stopped.contains("made by this command"), "{stopped}");
 
