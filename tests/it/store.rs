@@ -1100,41 +1100,62 @@ fn restore_refuses_an_incomplete_or_damaged_backup_before_changing_the_target() 
     let segment = std::fs::read_dir(backup.join("segments"))
         .expect("segments")
         .map(|entry| entry.expect("entry").path())
-        .max()
+        .min()
         .expect("a segment");
     let mut bytes = std::fs::read(&segment).expect("read");
-    let at = bytes.len() - 40; // inside the first event's payload
-    bytes[at] ^= 0x20;
+    // Inside the first record's envelope: 60 bytes of segment header, 8 of frame, the flags
+    // and the 32-byte hash come first.
+    bytes[60 + 8 + 1 + 32 + 20] ^= 0x20;
     std::fs::write(&segment, &bytes).expect("write");
     let refused = restore();
     assert!(
-        matches!(
-            refused,
-            Err(CopyError::Damaged { .. } | CopyError::Store(_))
-        ),
+        matches!(&refused, Err(CopyError::Damaged { why, .. }) if why.contains("verify says")),
         "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read(&segment).expect("read"),
+        bytes,
+        "reading the backup changed it"
     );
     assert!(!target_dir.join(copy::RESTORING_FILE).exists());
 }
 
-/// A restore that stopped half-way leaves its mark, and no store opens that directory: a log cut
-/// short must not pass for the restored one.
+/// A restore that fails after it began to copy leaves its mark, and neither an open nor
+/// `verify` accepts that directory: a log cut short must not pass for the restored one.
 #[test]
 fn a_directory_a_restore_did_not_finish_is_not_opened() {
+    use jeugdpad_store::copy::{self, CopyError, MANIFEST_FILE, RESTORING_FILE};
     let (dir, backup, _) = a_backup();
-    let target_dir = dir.path().join("target");
-    let target = Engine::Log.open(&target_dir);
-    jeugdpad_store::copy::restore(&backup, &target, "target", &mut |_| {}).expect("restore");
+    let finished = dir.path().join("finished");
+    let target = Engine::Log.open(&finished);
+    copy::restore(&backup, &target, "target", &mut |_| {}).expect("restore");
     target.close().expect("close");
-    assert!(Store::open(&target_dir)
+    assert!(!finished.join(RESTORING_FILE).exists());
+    assert!(Store::open(&finished)
         .expect("a finished restore opens")
         .close()
         .is_ok());
 
-    std::fs::write(target_dir.join(jeugdpad_store::copy::RESTORING_FILE), "").expect("write");
-    let refused = Store::open(&target_dir);
+    // The log checks out, the vault does not: found only after the copy has begun.
+    let manifest = backup.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, text.replace("vault keys: 0", "vault keys: 7")).expect("write");
+    let unfinished = dir.path().join("unfinished");
+    let target = Engine::Log.open(&unfinished);
+    let failed = copy::restore(&backup, &target, "target", &mut |_| {});
     assert!(
-        matches!(&refused, Err(StoreError::Corrupt { what, .. }) if what.contains("did not finish")),
-        "{refused:?}"
+        matches!(&failed, Err(CopyError::Damaged { why, .. }) if why.contains("vault")),
+        "{failed:?}"
     );
+    target.close().expect("close");
+    assert!(unfinished.join(RESTORING_FILE).exists());
+    for refused in [
+        Store::open(&unfinished).map(|_| ()),
+        verify_dir(&unfinished).map(|_| ()),
+    ] {
+        assert!(
+            matches!(&refused, Err(StoreError::Corrupt { what, .. }) if what.contains("did not finish")),
+            "{refused:?}"
+        );
+    }
 }

@@ -83,7 +83,7 @@ pub fn listen(
             };
             match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer(stream, state.clone()));
+                    tokio::spawn(answer(stream, state.clone(), path.clone()));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the control socket cannot accept a connection");
@@ -101,14 +101,42 @@ pub fn withdraw(data: &Path) {
     let _ = std::fs::remove_file(socket_path(data));
 }
 
-async fn answer(stream: tokio::net::UnixStream, state: AppState) {
+/// Whether the process at the other end of `stream` runs as the socket's owner (the server's
+/// user) or as root: the file mode already keeps others out, this closes the moment between
+/// `bind` and `chmod` as well.
+fn trusted(stream: &tokio::net::UnixStream, socket: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (stream.peer_cred(), std::fs::metadata(socket)) {
+        (Ok(peer), Ok(owner)) => peer.uid() == 0 || peer.uid() == owner.uid(),
+        _ => false,
+    }
+}
+
+async fn answer(stream: tokio::net::UnixStream, state: AppState, socket: PathBuf) {
+    let allowed = trusted(&stream, &socket);
     let (reader, mut writer) = stream.into_split();
     let mut line = String::new();
-    let read = tokio::io::AsyncReadExt::take(tokio::io::BufReader::new(reader), MAX_REQUEST)
-        .read_line(&mut line)
-        .await;
+    // A client that connects and says nothing must not hold the server's state for ever.
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::io::AsyncReadExt::take(tokio::io::BufReader::new(reader), MAX_REQUEST)
+            .read_line(&mut line),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no request within 10 s",
+        ))
+    });
     let (replies, mut answers) = tokio::sync::mpsc::unbounded_channel();
     match read.map(|_| serde_json::from_str::<Request>(&line)) {
+        Ok(Ok(_)) if !allowed => {
+            let _ = replies.send(Reply::Failed {
+                message: "only the user the server runs as (or root) may ask it for a backup"
+                    .into(),
+            });
+        }
         Ok(Ok(Request::Backup { to, operator })) => {
             tokio::spawn(backup(state, to, operator, replies));
         }

@@ -201,6 +201,23 @@ pub fn copy_into(
     })
 }
 
+/// `Corrupt` when `dir` holds the [`RESTORING_FILE`] of a restore that did not finish: every
+/// open and `verify` refuse such a directory.
+pub(crate) fn refuse_unfinished_restore(dir: &Path) -> Result<(), StoreError> {
+    if !dir.join(RESTORING_FILE).exists() {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        position: None,
+        what: format!(
+            "a restore into {} did not finish (it holds {RESTORING_FILE}): its log may be cut \
+             short. Remove FORMAT, LOCK, {RESTORING_FILE}, segments/ and index/ from it (keep \
+             install-secret) and run the restore again",
+            dir.display()
+        ),
+    })
+}
+
 /// What [`MANIFEST_FILE`] records of a backup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -350,8 +367,14 @@ pub fn prepare_backup(source: &Store, to: &Path) -> Result<(), CopyError> {
             }
             Ok(())
         }
+        // 0700: a backup holds the log and the vault's keys.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(to).map_err(|e| io("cannot create", e))
+            std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                0o700,
+            )
+            .create(to)
+            .map_err(|e| io("cannot create", e))
         }
         Err(error) => Err(io("cannot read", error)),
     }
@@ -372,25 +395,26 @@ pub fn restore(
             events: target.head(),
         });
     }
+    let damaged = |why: String| CopyError::Damaged {
+        dir: from.to_path_buf(),
+        why,
+    };
+    // Checked read-only first: opening the backup could cut a damaged last group as if it were
+    // a torn write, and a backup must never be changed by reading it.
+    let report = crate::verify::verify_dir(from)?;
+    if !report.is_ok() {
+        return Err(damaged(format!("verify says {report}")));
+    }
+    if report.head_position != manifest.head_position || report.head_hash != manifest.head_hash {
+        return Err(damaged(format!(
+            "it ends at position {} with hash {}, but its {MANIFEST_FILE} says position {} with \
+             hash {}",
+            report.head_position, report.head_hash, manifest.head_position, manifest.head_hash
+        )));
+    }
     let source = Store::open_existing(from)?;
     let marker = (target.format() == Format::Log).then(|| target.dir().join(RESTORING_FILE));
     let checked = (|| {
-        let report = source.verify()?;
-        let damaged = |why: String| CopyError::Damaged {
-            dir: from.to_path_buf(),
-            why,
-        };
-        if !report.is_ok() {
-            return Err(damaged(format!("verify says {report}")));
-        }
-        if report.head_position != manifest.head_position || report.head_hash != manifest.head_hash
-        {
-            return Err(damaged(format!(
-                "it ends at position {} with hash {}, but its {MANIFEST_FILE} says position {} \
-                 with hash {}",
-                report.head_position, report.head_hash, manifest.head_position, manifest.head_hash
-            )));
-        }
         // From here on the target changes: until the copy is checked, it is marked unfinished.
         if let Some(marker) = &marker {
             crate::log::write_durably(marker, b"a restore into this directory has not finished\n")
@@ -400,13 +424,28 @@ pub fn restore(
                     error,
                 })?;
         }
-        copy_into(
+        let copied = copy_into(
             &source,
             target,
             target_name,
             manifest.head_position,
             progress,
-        )
+        )?;
+        if copied.vault_keys != manifest.vault_keys {
+            return Err(damaged(format!(
+                "its vault holds {} keys, but its {MANIFEST_FILE} says {}",
+                copied.vault_keys, manifest.vault_keys
+            )));
+        }
+        let restored = target.verify()?;
+        if !restored.is_ok() || restored.head_hash != manifest.head_hash {
+            return Err(CopyError::HashDiffers {
+                position: manifest.head_position,
+                original: manifest.head_hash.clone(),
+                copy: restored.head_hash,
+            });
+        }
+        Ok(copied)
     })();
     let closed = source.close();
     let copied = checked?;

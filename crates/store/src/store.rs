@@ -63,17 +63,7 @@ impl Store {
 
     /// [`Store::open`] with settings (`cache_bytes` sizes sled's page cache, or the index's).
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
-        if dir.join(crate::copy::RESTORING_FILE).exists() {
-            return Err(StoreError::Corrupt {
-                position: None,
-                what: format!(
-                    "a restore into {} did not finish (it holds {}): its log may be cut short. \
-                     Remove the directory's store and run the restore again",
-                    dir.display(),
-                    crate::copy::RESTORING_FILE
-                ),
-            });
-        }
+        crate::copy::refuse_unfinished_restore(dir)?;
         match Format::of(dir) {
             Some(Format::Sled) => SledStore::open_with(dir, options).map(Store::Sled),
             Some(Format::Log | Format::Postgres) | None => {

@@ -176,6 +176,7 @@ pub fn verify_dir_at(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreE
 }
 
 fn verify_any_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
+    crate::copy::refuse_unfinished_restore(dir)?;
     if crate::log::holds_log_store(dir) {
         return crate::log::verify_log_dir(dir, at);
     }
