@@ -10,3 +10,4 @@ mod oidc;
 mod postgres;
 mod record;
 mod store;
+mod upgrade;

@@ -434,21 +434,30 @@ pub fn operator_login() -> String {
 
 /// An access made at the machine rather than through the API — an export, a backup — as the
 /// access log keeps it (NEN 7513 logs every export, not only those through the API): by
-/// `local:<login>`, with the command line as the client.
-pub fn operator_entry(login: &str, operation: &str) -> Result<AccessEntry, String> {
+/// `local:<login>`, with the command line as the client. `uid` is the operating system's
+/// account of the process, when the kernel vouched for it (a backup asked of the server
+/// through its socket): the login name is what the command said.
+pub fn operator_entry(
+    login: &str,
+    uid: Option<u32>,
+    operation: &str,
+) -> Result<AccessEntry, String> {
     let user = UserId::parse(format!("local:{login}"))
         .map_err(|e| format!("the login name {login:?} cannot name a user: {e}"))?;
     let mut entry = AccessEntry::by(None, AccessAction::Export, operation);
     entry.user = Some(user);
     entry.credential = Some(Credential::Local);
-    entry.client_application = Some("jeugdpad command line".into());
+    entry.client_application = Some(match uid {
+        Some(uid) => format!("jeugdpad command line, uid {uid}"),
+        None => "jeugdpad command line".into(),
+    });
     Ok(entry)
 }
 
 /// Writes an export made at the machine to the access log.
 pub fn log_export(at: &Location, operation: &str) -> Result<(), Box<dyn Error>> {
     let store = crate::store::open(at, Missing::Refuse, crate::store::STOP_THE_SERVER)?;
-    log_local(&store, &operator_entry(&operator_login(), operation)?)?;
+    log_local(&store, &operator_entry(&operator_login(), None, operation)?)?;
     store.close()?;
     Ok(())
 }

@@ -18,6 +18,11 @@ const SERVER_WITHOUT_SOCKET: &str = "A server that runs this release makes the b
      through the control socket in the data directory; this one does not answer there (an \
      earlier release?). Stop it, back up, and start it again.";
 
+const SOCKET_PATH_TOO_LONG: &str = "The server cannot be asked for a backup: the path of the \
+     data directory is too long for its control socket (DATA/control.sock may be at most 107 \
+     bytes). Stop the server, back up, and start it again; or start the server with a shorter \
+     --data path (a symbolic link) to back up while it runs.";
+
 pub fn backup(at: &Location, args: &BackupArgs) -> Result<ExitCode, Box<dyn Error>> {
     let to =
         std::path::absolute(&args.to).map_err(|e| format!("--to {}: {e}", args.to.display()))?;
@@ -41,12 +46,18 @@ pub fn backup(at: &Location, args: &BackupArgs) -> Result<ExitCode, Box<dyn Erro
     let (manifest, maker) = match answer {
         Answer::Made(manifest) => (manifest, "the running server"),
         Answer::NoServer => {
-            let store = crate::store::open(at, Missing::Refuse, SERVER_WITHOUT_SOCKET)?;
+            let while_running = if control::socket_fits(&at.data) {
+                SERVER_WITHOUT_SOCKET
+            } else {
+                SOCKET_PATH_TOO_LONG
+            };
+            let store = crate::store::open(at, Missing::Refuse, while_running)?;
             progress.set_length(store.head());
-            let made = copy::prepare_backup(&store, &to)
+            let made = copy::prepare_backup(&to)
                 .map_err(Box::<dyn Error>::from)
                 .and_then(|()| {
-                    crate::access::operator_entry(&login, "backup").map_err(Box::<dyn Error>::from)
+                    crate::access::operator_entry(&login, None, "backup")
+                        .map_err(Box::<dyn Error>::from)
                 })
                 .and_then(|entry| crate::access::log_local(&store, &entry))
                 .and_then(|()| {
@@ -93,36 +104,33 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
         progress.set_position(done);
     });
     progress.finish_and_clear();
-    let checked = restored.map_err(Box::<dyn Error>::from).and_then(|_| {
-        println!("Verifying the restored store …");
-        target.verify().map_err(Box::<dyn Error>::from)
-    });
     // A directory is marked unfinished by the restore itself; a schema is not.
     let partial = at.postgres.is_some() && empty_before && target.head() > 0;
     let closed = target.close();
-    let report = checked.map_err(|error| -> Box<dyn Error> {
-        if partial {
-            format!(
+    let report = match restored {
+        Ok(restored) => restored.report,
+        Err(error @ copy::CopyError::HashDiffers { .. }) => {
+            eprintln!("{error}");
+            println!(
+                "NOT THE SAME: the restored store does not verify to the backup's head. Do not \
+                 start a server on it; keep the backup as it is."
+            );
+            if partial {
+                println!("Drop the schema (DROP SCHEMA … CASCADE) before restoring into it again.");
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(error) if partial => {
+            return Err(format!(
                 "{error}. The schema may hold part of the copy: drop it (DROP SCHEMA … CASCADE) \
                  before restoring into it again"
             )
-            .into()
-        } else {
-            error
+            .into())
         }
-    })?;
+        Err(error) => return Err(error.into()),
+    };
     closed?;
     print!("{report}");
-    if !(report.is_ok()
-        && report.head_position == manifest.head_position
-        && report.head_hash == manifest.head_hash)
-    {
-        println!(
-            "NOT THE SAME: the restored store does not verify to the backup's head. Do not start \
-             a server on it; keep the backup as it is."
-        );
-        return Ok(ExitCode::from(1));
-    }
     println!(
         "Restored: head position {} and head hash {}, as the backup says.",
         report.head_position, report.head_hash

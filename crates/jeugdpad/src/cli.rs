@@ -170,6 +170,20 @@ pub enum Command {
     /// Example: `jeugdpad restore --from /backups/jeugdpad-2026-11-30 --data ./jeugdpad-data`.
     Restore(RestoreArgs),
 
+    /// Upgrade a data directory of an earlier release (the sled format, format 1) to the
+    /// segment log (format 2), in place.
+    ///
+    /// Copies every event with its stored bytes, so that every position, event id and chain
+    /// hash stays the same, and the vault of per-subject data keys; verifies the new log against
+    /// the old head; then switches the directory over in one step. The old files are kept in
+    /// DATA/format-1 until you remove them. Needs free space about the size of the store. An
+    /// upgrade that was interrupted is started again by running the command again. The server
+    /// must not be running. Exit code 0: upgraded (or nothing to do); 1: the copy did not verify
+    /// to the old head, nothing was changed; 2: no upgrade was made.
+    ///
+    /// Example: `jeugdpad upgrade --data ./jeugdpad-data`.
+    Upgrade,
+
     /// Export events or pseudonymised trajectory summaries as JSON Lines, CSV or Parquet.
     ///
     /// Summaries (one row per trajectory as of --as-of) and CSV/Parquet events are the

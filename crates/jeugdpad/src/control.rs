@@ -59,6 +59,16 @@ fn socket_path(data: &Path) -> PathBuf {
     data.join(SOCKET_FILE)
 }
 
+/// The longest path a Unix socket can be bound or reached at (`sun_path` holds 108 bytes with
+/// the closing NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Whether `DATA/control.sock` is short enough to be a socket's path at all: with a longer
+/// `--data` the server cannot open it, and a backup needs the server stopped.
+pub fn socket_fits(data: &Path) -> bool {
+    socket_path(data).as_os_str().len() <= MAX_SOCKET_PATH
+}
+
 /// Starts answering on `DATA/control.sock` until `stop` turns true: then the listener lets go
 /// of the server's state, so that the store can close (a backup under way finishes first). A
 /// socket file left by a server that was killed is replaced: this process holds the data
@@ -69,6 +79,17 @@ pub fn listen(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let path = socket_path(data);
+    if !socket_fits(data) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "its path {} is {} bytes long, and a socket's path may have at most \
+                 {MAX_SOCKET_PATH} (give --data a shorter path, a symbolic link for instance)",
+                path.display(),
+                path.as_os_str().len()
+            ),
+        ));
+    }
     match std::fs::remove_file(&path) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
         _ => {}
@@ -101,19 +122,20 @@ pub fn withdraw(data: &Path) {
     let _ = std::fs::remove_file(socket_path(data));
 }
 
-/// Whether the process at the other end of `stream` runs as the socket's owner (the server's
-/// user) or as root: the file mode already keeps others out, this closes the moment between
-/// `bind` and `chmod` as well.
-fn trusted(stream: &tokio::net::UnixStream, socket: &Path) -> bool {
+/// The uid of the process at the other end of `stream`, if it runs as the socket's owner (the
+/// server's user) or as root: the file mode already keeps others out, this closes the moment
+/// between `bind` and `chmod` as well. The kernel vouches for the uid; the login name the
+/// command sends is only its `$USER`, so the access log keeps both.
+fn trusted(stream: &tokio::net::UnixStream, socket: &Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     match (stream.peer_cred(), std::fs::metadata(socket)) {
-        (Ok(peer), Ok(owner)) => peer.uid() == 0 || peer.uid() == owner.uid(),
-        _ => false,
+        (Ok(peer), Ok(owner)) if peer.uid() == 0 || peer.uid() == owner.uid() => Some(peer.uid()),
+        _ => None,
     }
 }
 
 async fn answer(stream: tokio::net::UnixStream, state: AppState, socket: PathBuf) {
-    let allowed = trusted(&stream, &socket);
+    let peer = trusted(&stream, &socket);
     let (reader, mut writer) = stream.into_split();
     let mut line = String::new();
     // A client that connects and says nothing must not hold the server's state for ever.
@@ -131,14 +153,14 @@ async fn answer(stream: tokio::net::UnixStream, state: AppState, socket: PathBuf
     });
     let (replies, mut answers) = tokio::sync::mpsc::unbounded_channel();
     match read.map(|_| serde_json::from_str::<Request>(&line)) {
-        Ok(Ok(_)) if !allowed => {
+        Ok(Ok(_)) if peer.is_none() => {
             let _ = replies.send(Reply::Failed {
                 message: "only the user the server runs as (or root) may ask it for a backup"
                     .into(),
             });
         }
         Ok(Ok(Request::Backup { to, operator })) => {
-            tokio::spawn(backup(state, to, operator, replies));
+            tokio::spawn(backup(state, to, operator, peer, replies));
         }
         Ok(Err(error)) => {
             let _ = replies.send(Reply::Failed {
@@ -165,6 +187,7 @@ async fn backup(
     state: AppState,
     to: PathBuf,
     operator: String,
+    uid: Option<u32>,
     replies: tokio::sync::mpsc::UnboundedSender<Reply>,
 ) {
     let failed = |message: String| Reply::Failed { message };
@@ -175,12 +198,12 @@ async fn backup(
         )));
         return;
     }
-    if let Err(error) = copy::prepare_backup(state.store(), &to) {
+    if let Err(error) = copy::prepare_backup(&to) {
         let _ = replies.send(failed(error.to_string()));
         return;
     }
     // Logged durably before the copy starts, as every other access is.
-    let logged = match crate::access::operator_entry(&operator, "backup") {
+    let logged = match crate::access::operator_entry(&operator, uid, "backup") {
         Ok(entry) => {
             jeugdpad_app::access_log::append(state.store().as_ref(), &entry, state.clock(), None)
                 .await
@@ -243,6 +266,10 @@ pub fn ask_backup(
     operator: &str,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Answer, String> {
+    if !socket_fits(data) {
+        // No server can be listening there; the command opens the store itself.
+        return Ok(Answer::NoServer);
+    }
     let path = socket_path(data);
     let mut stream = match UnixStream::connect(&path) {
         Ok(stream) => stream,

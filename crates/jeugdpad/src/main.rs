@@ -12,6 +12,7 @@ mod migrate;
 mod remote;
 mod serve;
 mod store;
+mod upgrade;
 mod verify;
 
 use std::io::IsTerminal;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup::backup(&at, &args),
         Command::Restore(args) => backup::restore(&at, &args),
         Command::Migrate(args) => migrate::run(&cli.data, &cli.store_schema, &args),
+        Command::Upgrade => upgrade::run(&at),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@ use std::error::Error;
 use std::path::Path;
 use std::process::ExitCode;
 
-use jeugdpad_store::{copy, EventStore, Format};
+use jeugdpad_store::{copy, EventStore};
 
 use crate::cli::MigrateArgs;
 use crate::interchange::{bar, count};
@@ -23,15 +23,6 @@ pub fn run(data: &Path, schema: &str, args: &MigrateArgs) -> Result<ExitCode, Bo
         return Err("--from and --to name the same data directory".into());
     }
     let source = crate::store::open(&from, Missing::Refuse, STOP_THE_SERVER)?;
-    if source.format() == Format::Sled {
-        return Err(format!(
-            "{from} holds the earlier sled format (format 1), whose hashes cover other bytes than \
-             the segment log's and PostgreSQL's: a copy could not keep its head hash. Copy it with \
-             `jeugdpad export --what events --format jsonl` and `jeugdpad import` instead (positions \
-             and ids are kept, the hashes are new; the vault is not copied that way)"
-        )
-        .into());
-    }
     let target = crate::store::open(&to, Missing::Create, STOP_THE_SERVER)?;
     let head = source.head();
     println!(

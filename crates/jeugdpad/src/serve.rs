@@ -25,6 +25,14 @@ pub fn run(at: &Location, args: &ServeArgs) -> Result<ExitCode, Box<dyn Error>> 
             &options,
         )?;
         tracing::info!(store = %at, head = store.head(), "store open");
+        if store.format() == jeugdpad_store::Format::Sled {
+            tracing::warn!(
+                store = %at,
+                "this data directory is in the earlier sled format (format 1): it works, but \
+                 appends, start-up and disk use are slower; stop the server and run `jeugdpad \
+                 upgrade` (docs/operations.md, \"Upgrades\")"
+            );
+        }
         let per_minute =
             std::num::NonZeroU32::new(args.rate_limit).ok_or("--rate-limit must be at least 1")?;
         let oidc = match (&args.oidc_issuer, &args.oidc_audience, &args.oidc_jwks) {

@@ -1449,6 +1449,19 @@ fn a_backup_while_the_server_takes_steps_restores_to_the_same_head_hash() {
         1,
         "the backup is in the access log it copied"
     );
+    // The server made that one, and logged the uid the kernel gave for the asking command.
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).expect("meta"));
+    let by_server = copy
+        .read_stream("access-log")
+        .expect("the access log reads")
+        .into_iter()
+        .filter(|entry| entry.payload.to_string().contains("\"backup\""))
+        .map(|entry| entry.payload.to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        by_server[0].contains(&format!("uid {uid}")),
+        "{by_server:?}"
+    );
     assert_eq!(
         backups(&live),
         2,
@@ -1456,4 +1469,91 @@ fn a_backup_while_the_server_takes_steps_restores_to_the_same_head_hash() {
     );
     live.close().expect("closed");
     copy.close().expect("closed");
+}
+
+/// `jeugdpad upgrade` as an operator runs it on a format-1 (sled) directory of an earlier
+/// release (the checked-in fixture): refused while a server holds it, then done with the head
+/// hash the fixture was made with, after which `verify` agrees and `serve` starts on it.
+#[test]
+fn upgrade_turns_a_format_1_directory_into_a_segment_log_with_the_same_head_hash() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/it/fixtures");
+    let expected = std::fs::read_to_string(fixtures.join("format-1.expected")).expect("expected");
+    let head_hash = expected
+        .lines()
+        .find_map(|line| line.strip_prefix("head hash: "))
+        .expect("a head hash")
+        .to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    copy_dir(&fixtures.join("format-1"), &data_dir);
+    let data = data_dir.to_str().expect("utf-8").to_owned();
+
+    let server = Serving::start(&data, dir.path().join("format-1.log"));
+    let refused = jeugdpad(&["--data", &data, "upgrade"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains("in use"), "{}", stderr(&refused));
+    let log = server.stop();
+    assert!(
+        log.contains("jeugdpad upgrade"),
+        "no hint in the server's log:\n{log}"
+    );
+    assert!(
+        data_dir.join("sled").is_dir(),
+        "a refused upgrade changed the directory"
+    );
+
+    let upgraded = jeugdpad(&["--data", &data, "upgrade"]);
+    assert!(upgraded.status.success(), "{}", stderr(&upgraded));
+    let said = stdout(&upgraded);
+    assert!(said.contains(&head_hash), "{said}");
+    assert!(said.contains("the same as before"), "{said}");
+    assert!(data_dir.join("format-1").join("sled").is_dir(), "{said}");
+
+    let verified = jeugdpad(&["--data", &data, "verify"]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+    assert!(
+        stdout(&verified).contains(&head_hash),
+        "{}",
+        stdout(&verified)
+    );
+    let again = jeugdpad(&["--data", &data, "upgrade"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("already"), "{}", stdout(&again));
+
+    let server = Serving::start(&data, dir.path().join("format-2.log"));
+    let log = server.stop();
+    assert!(!log.contains("jeugdpad upgrade"), "{log}");
+}
+
+/// A data directory whose path is too long for its control socket (over 107 bytes with
+/// `/control.sock`): the server says so in its log, `backup` says why it cannot ask the server
+/// (not "an earlier release?"), and backs up as usual once the server is stopped.
+#[test]
+fn a_data_directory_too_long_for_the_control_socket_gets_a_backup_with_the_server_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = dir.path().join("d".repeat(120));
+    let data = long.to_str().expect("utf-8").to_owned();
+    let backup = dir.path().join("backup");
+    let backup = backup.to_str().expect("utf-8");
+    let seeded = seed_synthetic(&data, 3);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+
+    let server = Serving::start(&data, dir.path().join("serve.log"));
+    let refused = jeugdpad(&["--data", &data, "backup", "--to", backup]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains("too long"),
+        "{}",
+        stderr(&refused)
+    );
+    let log = server.stop();
+    assert!(
+        log.contains("a socket's path may have at most 107"),
+        "{log}"
+    );
+
+    let made = jeugdpad(&["--data", &data, "backup", "--to", backup]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let verified = jeugdpad(&["--data", backup, "verify"]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
 }

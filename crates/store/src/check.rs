@@ -54,6 +54,10 @@ impl Job {
 #[derive(Debug)]
 pub(crate) struct Import {
     pub(crate) events: Vec<RecordedEvent>,
+    /// The stored bytes of each event, kept as they are by a copy of a log (so that every chain
+    /// hash stays the same, whatever envelope kind the source wrote); `None`: the engine
+    /// encodes each event its own way.
+    pub(crate) envelopes: Option<Vec<Vec<u8>>>,
     pub(crate) reply: Reply,
     /// When it was handed to the writer (for [`crate::WriterTimings::append`]).
     pub(crate) submitted: Instant,
@@ -146,6 +150,38 @@ impl Submitted {
             let (reply, answer) = oneshot::channel();
             inbox.post(Job::Import(Import {
                 events,
+                envelopes: None,
+                reply,
+                submitted: Instant::now(),
+            }))?;
+            Ok(answer)
+        }))
+    }
+
+    /// Decodes envelopes with the engine's `decode` (so that the bytes and the event checked
+    /// against the store can never disagree), validates them as an import and hands them to
+    /// the writer behind `inbox`, to be stored byte for byte.
+    pub(crate) fn import_envelopes(
+        inbox: &impl Inbox,
+        envelopes: Vec<Vec<u8>>,
+        decode: fn(&[u8]) -> Result<RecordedEvent, String>,
+    ) -> Submitted {
+        let events = envelopes
+            .iter()
+            .map(|bytes| {
+                decode(bytes).map_err(|what| {
+                    StoreError::InvalidAppend(format!(
+                        "an envelope to import does not decode: {what}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>();
+        Submitted(events.and_then(|events| {
+            crate::sled_store::validate_import(&events)?;
+            let (reply, answer) = oneshot::channel();
+            inbox.post(Job::Import(Import {
+                events,
+                envelopes: Some(envelopes),
                 reply,
                 submitted: Instant::now(),
             }))?;
@@ -223,7 +259,9 @@ impl Group {
     ) -> Result<AppendOutcome, StoreError> {
         match job {
             Job::Append(request) => self.check_append(durable, request),
-            Job::Import(import) => self.check_import(durable, &import.events),
+            Job::Import(import) => {
+                self.check_import(durable, &import.events, import.envelopes.as_deref())
+            }
         }
     }
 
@@ -267,7 +305,7 @@ impl Group {
                 causation_id: new.causation_id,
                 payload: new.payload.clone(),
             };
-            let next = seal(durable, event, &head.hash)?;
+            let next = seal(durable, event, None, &head.hash)?;
             head = ChainHead {
                 position: next.event.position,
                 hash: next.hash,
@@ -294,6 +332,7 @@ impl Group {
         &mut self,
         durable: &mut impl Durable,
         events: &[RecordedEvent],
+        envelopes: Option<&[Vec<u8>]>,
     ) -> Result<AppendOutcome, StoreError> {
         let invalid = |what: String| Err(StoreError::InvalidAppend(what));
         let mut head = self.head;
@@ -301,7 +340,7 @@ impl Group {
         let mut versions: HashMap<&str, u64> = HashMap::new();
         let mut ids = std::collections::HashSet::with_capacity(events.len());
         let mut staged = Vec::with_capacity(events.len());
-        for event in events {
+        for (at, event) in events.iter().enumerate() {
             if event.position != head.position + 1 {
                 return invalid(format!(
                     "imported event {} has position {}, but the next position is {}",
@@ -337,7 +376,8 @@ impl Group {
                     event.event_id, event.recorded_at
                 ));
             }
-            let next = seal(durable, event.clone(), &head.hash)?;
+            let stored = envelopes.and_then(|envelopes| envelopes.get(at)).cloned();
+            let next = seal(durable, event.clone(), stored, &head.hash)?;
             head = ChainHead {
                 position: event.position,
                 hash: next.hash,
@@ -443,13 +483,18 @@ impl Group {
     }
 }
 
-/// Encodes an event, checks its stored size and chains it after `previous`.
+/// Encodes an event (or keeps the bytes an import brought, `stored`), checks its stored size
+/// and chains it after `previous`.
 fn seal(
     durable: &impl Durable,
     event: RecordedEvent,
+    stored: Option<Vec<u8>>,
     previous: &[u8; HASH_LEN],
 ) -> Result<Staged, StoreError> {
-    let canonical = durable.canonical(&event)?;
+    let canonical = match stored {
+        Some(bytes) => bytes,
+        None => durable.canonical(&event)?,
+    };
     if canonical.len() > MAX_EVENT_BYTES {
         return Err(StoreError::InvalidAppend(format!(
             "event {} is {} bytes stored; at most {MAX_EVENT_BYTES} are allowed",

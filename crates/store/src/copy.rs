@@ -3,14 +3,16 @@
 //! store into a new directory, up to the head at its start) and `jeugdpad restore` (a backup into
 //! the store a server will use).
 //!
-//! The copy goes through [`Store::import_batch_blocking`], so the target recomputes every chain
-//! link from the envelope bytes it stores; the copy is accepted only when its hash at the last
-//! copied position equals the one the source stores there. That comparison is what makes the
-//! copy evidence rather than a promise: a single byte copied wrong, reordered or left out gives
-//! another hash.
+//! The copy carries each event's stored envelope byte for byte ([`Store::read_envelopes`],
+//! [`Store::import_envelopes_blocking`]), and the target recomputes every chain link from those
+//! bytes; the copy is accepted only when its hash at the last copied position equals the one the
+//! source stores there. That comparison is what makes the copy evidence rather than a promise: a
+//! single byte copied wrong, reordered or left out gives another hash.
 //!
-//! Only the segment log and PostgreSQL share one envelope (format 2); the earlier sled format's
-//! hashes cover other bytes, so a copy of it could not keep them and is refused.
+//! Because the bytes are kept, a copy of the earlier sled format (format 1, whose hashes cover a
+//! canonical JSON envelope) keeps its hashes too: the segment log and PostgreSQL store those
+//! envelopes as they are. That is how `jeugdpad upgrade` turns a format-1 directory into a
+//! segment log.
 //!
 //! # A backup directory
 //!
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
-use crate::{EventStore, Format, Store, StoreError, MAX_EVENTS_PER_APPEND};
+use crate::{EventStore, Format, Store, StoreError, VerifyReport, MAX_EVENTS_PER_APPEND};
 
 /// Events read and imported per step: half the largest import, so that one step's memory stays
 /// small (a few MB) while the fsync per step is amortised over thousands of events.
@@ -69,13 +71,6 @@ pub enum CopyError {
     /// The backup directory exists and is not empty.
     #[error("{0} exists and is not empty: give a new directory for the backup")]
     DirectoryNotEmpty(PathBuf),
-    /// The source is in the sled format, whose hashes a copy cannot keep.
-    #[error(
-        "the store is in the earlier sled format (format 1), whose hashes cover other bytes than \
-         the segment log's and PostgreSQL's: a copy could not keep its head hash. Stop the server \
-         and copy the whole data directory instead"
-    )]
-    SledFormat,
     /// The copy does not end at the source's hash.
     #[error(
         "the copy's hash at position {position} is {copy}, but the source stores {original}: the \
@@ -139,9 +134,6 @@ pub fn copy_into(
     up_to: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Copied, CopyError> {
-    if source.format() == Format::Sled {
-        return Err(CopyError::SledFormat);
-    }
     if target.head() > 0 {
         return Err(CopyError::TargetNotEmpty {
             target: target_name.to_owned(),
@@ -151,15 +143,15 @@ pub fn copy_into(
     let mut next = 1;
     while next <= up_to {
         let wanted = CHUNK.min(usize::try_from(up_to - next + 1).unwrap_or(CHUNK));
-        let events = source.read_all(next, wanted)?;
-        let Some(last) = events.last().map(|event| event.position) else {
+        let envelopes = source.read_envelopes(next, wanted)?;
+        let Some(last) = envelopes.last().map(|envelope| envelope.position) else {
             return Err(StoreError::Corrupt {
                 position: Some(next),
                 what: "the source has no event at a position below its head".into(),
             }
             .into());
         };
-        target.import_batch_blocking(events)?;
+        target.import_envelopes_blocking(envelopes.into_iter().map(|e| e.bytes).collect())?;
         progress(last);
         next = last + 1;
     }
@@ -313,7 +305,7 @@ pub fn backup(
     to: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Manifest, CopyError> {
-    prepare_backup(source, to)?;
+    prepare_backup(to)?;
     let io = |what, error| CopyError::Io {
         what,
         path: to.to_path_buf(),
@@ -348,13 +340,9 @@ pub fn backup(
     Ok(manifest)
 }
 
-/// Makes sure a backup of `source` into `to` can be made: not the sled format, and `to` is
-/// created when missing and refused when it holds anything. Called before the backup is logged
-/// as an access, so that a refused one is not.
-pub fn prepare_backup(source: &Store, to: &Path) -> Result<(), CopyError> {
-    if source.format() == Format::Sled {
-        return Err(CopyError::SledFormat);
-    }
+/// Makes sure a backup can be made into `to`: it is created when missing and refused when it
+/// holds anything. Called before the backup is logged as an access, so that a refused one is not.
+pub fn prepare_backup(to: &Path) -> Result<(), CopyError> {
     let io = |what, error| CopyError::Io {
         what,
         path: to.to_path_buf(),
@@ -380,14 +368,27 @@ pub fn prepare_backup(source: &Store, to: &Path) -> Result<(), CopyError> {
     }
 }
 
+/// What a finished restore checked: the backup's manifest and the restored store's own
+/// verification, which ends at the manifest's position and hash.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The backup's manifest.
+    pub manifest: Manifest,
+    /// The restored store, verified after the copy (once: callers print it, not verify again).
+    pub report: VerifyReport,
+}
+
 /// Checks the backup in `from` against its manifest (the whole log verified, the head position
 /// and hash the manifest names) and copies it into the empty `target`. Blocking.
+///
+/// A copy that does not verify to the manifest's head is [`CopyError::HashDiffers`], and a
+/// target directory keeps its `RESTORING` mark, so that no server opens it.
 pub fn restore(
     from: &Path,
     target: &Store,
     target_name: &str,
     progress: &mut dyn FnMut(u64),
-) -> Result<Manifest, CopyError> {
+) -> Result<Restored, CopyError> {
     let manifest = Manifest::read(from)?;
     if target.head() > 0 {
         return Err(CopyError::TargetNotEmpty {
@@ -438,17 +439,20 @@ pub fn restore(
             )));
         }
         let restored = target.verify()?;
-        if !restored.is_ok() || restored.head_hash != manifest.head_hash {
+        if !restored.is_ok()
+            || restored.head_position != manifest.head_position
+            || restored.head_hash != manifest.head_hash
+        {
             return Err(CopyError::HashDiffers {
                 position: manifest.head_position,
                 original: manifest.head_hash.clone(),
                 copy: restored.head_hash,
             });
         }
-        Ok(copied)
+        Ok((copied, restored))
     })();
     let closed = source.close();
-    let copied = checked?;
+    let (copied, report) = checked?;
     closed?;
     debug_assert_eq!(copied.head_hash, manifest.head_hash);
     if let Some(marker) = &marker {
@@ -460,5 +464,5 @@ pub fn restore(
                 error,
             })?;
     }
-    Ok(manifest)
+    Ok(Restored { manifest, report })
 }

@@ -133,6 +133,7 @@ mod sled_store;
 mod store;
 mod subscription;
 mod timings;
+pub mod upgrade;
 mod vault;
 mod verify;
 mod writer;
@@ -188,6 +189,16 @@ pub struct ProposedEvent {
     pub causation_id: Option<Uuid>,
     /// The event's own fields.
     pub payload: serde_json::Value,
+}
+
+/// One stored event as the bytes its chain hash covers: what a copy of a log carries, so that
+/// the copy keeps every hash whichever envelope kind the source wrote (`docs/store-format.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEnvelope {
+    /// Its position in the log.
+    pub position: u64,
+    /// The stored envelope, byte for byte.
+    pub bytes: Vec<u8>,
 }
 
 /// A stored event with its full envelope (SPEC §1).

@@ -89,12 +89,38 @@ impl Shared {
         from_position: u64,
         max: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(from_position, max, envelope::decode_record)
+    }
+
+    /// See [`crate::Store::read_envelopes`]: the canonical JSON of each record, as stored.
+    pub(crate) fn read_envelopes(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<crate::StoredEnvelope>, StoreError> {
+        self.read_log(from_position, max, |position, value| {
+            let (_, canonical) = envelope::split_record(value)?;
+            Ok(crate::StoredEnvelope {
+                position,
+                bytes: canonical.to_vec(),
+            })
+        })
+    }
+
+    /// Up to `max` durable records from `from_position` on, each made into a `T` by `each`
+    /// (from its position and stored value; an `Err` is the record's damage).
+    fn read_log<T>(
+        &self,
+        from_position: u64,
+        max: usize,
+        each: impl Fn(u64, &[u8]) -> Result<T, String>,
+    ) -> Result<Vec<T>, StoreError> {
         let head = self.durable_head();
         let start = from_position.max(1);
         if start > head || max == 0 {
             return Ok(Vec::new());
         }
-        let mut events = Vec::with_capacity(max.min((head - start + 1) as usize).min(4096));
+        let mut out = Vec::with_capacity(max.min((head - start + 1) as usize).min(4096));
         for item in self
             .db
             .range(keys::log_key(start)..=keys::log_key(head))
@@ -105,14 +131,12 @@ impl Shared {
                 position: None,
                 what: "malformed log key".into(),
             })?;
-            let event =
-                envelope::decode_record(position, &value).map_err(|what| StoreError::Corrupt {
-                    position: Some(position),
-                    what,
-                })?;
-            events.push(event);
+            out.push(each(position, &value).map_err(|what| StoreError::Corrupt {
+                position: Some(position),
+                what,
+            })?);
         }
-        Ok(events)
+        Ok(out)
     }
 
     pub(crate) fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -410,6 +434,24 @@ impl SledStore {
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         Submitted::import(&self.requests, events).wait()
+    }
+
+    /// Imports envelopes byte for byte (see [`crate::Store::import_envelopes_blocking`]). Only
+    /// the canonical JSON of format 1 is taken: this engine reads nothing else.
+    pub fn import_envelopes_blocking(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<AppendOutcome, StoreError> {
+        Submitted::import_envelopes(&self.requests, envelopes, envelope::decode).wait()
+    }
+
+    /// See [`crate::Store::read_envelopes`].
+    pub fn read_envelopes(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<crate::StoredEnvelope>, StoreError> {
+        self.shared.read_envelopes(from_position, max)
     }
 }
 

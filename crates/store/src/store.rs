@@ -15,8 +15,8 @@ use crate::log::holds_log_store;
 use crate::sled_store::holds_store as holds_sled_store;
 use crate::{
     AppendOutcome, Condition, EventStore, ExpectedVersion, LogOptions, LogStore, PgOptions,
-    PgStore, ProposedEvent, RecordedEvent, SledStore, StoreError, StoreOptions, Subscription,
-    Vault, VerifyReport, WriterTimings,
+    PgStore, ProposedEvent, RecordedEvent, SledStore, StoreError, StoreOptions, StoredEnvelope,
+    Subscription, Vault, VerifyReport, WriterTimings,
 };
 
 /// The event store: the segment log for new data directories, sled for those an earlier release
@@ -144,6 +144,35 @@ impl Store {
             Store::Sled(store) => store.import_batch_blocking(events),
             Store::Log(store) => store.import_batch_blocking(events),
             Store::Postgres(store) => store.import_batch_blocking(events),
+        }
+    }
+
+    /// Up to `max` stored envelopes from `from_position` on, byte for byte as the chain hashes
+    /// them (the canonical JSON of format 1, or a binary envelope). Blocking.
+    pub fn read_envelopes(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEnvelope>, StoreError> {
+        match self {
+            Store::Sled(store) => store.read_envelopes(from_position, max),
+            Store::Log(store) => store.read_envelopes(from_position, max),
+            Store::Postgres(store) => store.read_envelopes(from_position, max),
+        }
+    }
+
+    /// Imports envelopes read by [`Store::read_envelopes`] from another store, stored as they
+    /// are: the same contract as [`SledStore::import_batch`], and the chain hashes come out the
+    /// same as the source's. The segment log and PostgreSQL take both envelope kinds; a sled
+    /// store only its own JSON. Blocking.
+    pub fn import_envelopes_blocking(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<AppendOutcome, StoreError> {
+        match self {
+            Store::Sled(store) => store.import_envelopes_blocking(envelopes),
+            Store::Log(store) => store.import_envelopes_blocking(envelopes),
+            Store::Postgres(store) => store.import_envelopes_blocking(envelopes),
         }
     }
 

@@ -79,7 +79,7 @@ impl Index {
         for entry in entries {
             let position = keys::encode_position(entry.position);
             batch.insert(
-                keys::stream_key(entry.stream_id, entry.version),
+                keys::stream_key(&entry.stream_id, entry.version),
                 &position[..],
             );
             batch.insert(&keys::event_id_key(entry.event_id)[..], &position[..]);

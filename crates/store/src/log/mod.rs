@@ -69,7 +69,7 @@ use crate::vault::Vault;
 use crate::verify::VerifyReport;
 use crate::{
     validate_stream_id, AppendOutcome, Condition, EventStore, ExpectedVersion, ProposedEvent,
-    RecordedEvent, StoreError, Subscription,
+    RecordedEvent, StoreError, StoredEnvelope, Subscription,
 };
 
 pub(crate) use files::{sync_dir, write_durably};
@@ -85,8 +85,8 @@ use locations::Locations;
 /// The format file's name and the content this code writes and accepts.
 pub(crate) const FORMAT_FILE: &str = "FORMAT";
 pub(crate) const FORMAT: &str = "jeugdpad event store: segment log, format 2\n";
-const SEGMENTS_DIR: &str = "segments";
-const INDEX_DIR: &str = "index";
+pub(crate) const SEGMENTS_DIR: &str = "segments";
+pub(crate) const INDEX_DIR: &str = "index";
 
 /// Whether `dir` holds a segment-log store.
 pub fn holds_log_store(dir: &Path) -> bool {
@@ -223,6 +223,34 @@ impl LogStore {
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         Submitted::import(&self.requests, events).wait()
+    }
+
+    /// Imports envelopes byte for byte, of either kind (see
+    /// [`crate::Store::import_envelopes_blocking`]).
+    pub fn import_envelopes_blocking(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<AppendOutcome, StoreError> {
+        Submitted::import_envelopes(&self.requests, envelopes, record::decode_envelope).wait()
+    }
+
+    /// See [`crate::Store::read_envelopes`].
+    pub fn read_envelopes(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEnvelope>, StoreError> {
+        let mut out = Vec::new();
+        self.shared.each_run(from_position, max, |run| {
+            run.read(|position, bytes| {
+                out.push(StoredEnvelope {
+                    position,
+                    bytes: bytes.to_vec(),
+                });
+                Ok(())
+            })
+        })?;
+        Ok(out)
     }
 
     /// Stops the writer after it answered every submitted append.
@@ -367,20 +395,34 @@ impl Shared {
         from_position: u64,
         max: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = Vec::new();
+        self.each_run(from_position, max, |run| run.events(&mut events))?;
+        Ok(events)
+    }
+
+    /// Hands `each` the runs of durable records from `from_position` on, up to `max` records
+    /// in all (a run: consecutive records of one segment, read with one `pread`).
+    fn each_run(
+        &self,
+        from_position: u64,
+        max: usize,
+        mut each: impl FnMut(&locations::Run) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let head = self.durable_head();
         let mut position = from_position.max(1);
-        let mut events = Vec::new();
-        while position <= head && events.len() < max {
-            let wanted = (max - events.len())
-                .min(usize::try_from(head - position + 1).unwrap_or(usize::MAX));
+        let mut read = 0;
+        while position <= head && read < max {
+            let wanted =
+                (max - read).min(usize::try_from(head - position + 1).unwrap_or(usize::MAX));
             let run = self
                 .locations()
                 .run(position, wanted)
                 .ok_or_else(|| Shared::missing(position))?;
-            run.events(&mut events)?;
+            each(&run)?;
+            read += run.count;
             position += run.count as u64;
         }
-        Ok(events)
+        Ok(())
     }
 
     /// The chain hash stored with the durable event at `position`.

@@ -17,6 +17,12 @@
 //! (`COMMIT`) marks the last record of one group commit, which depends on how appends happened to
 //! be grouped; were it hashed, an imported copy of a log would get other hashes.
 //! `docs/store-format.md` walks through a hex dump of one record.
+//!
+//! A second envelope kind exists for directories upgraded from format 1 (sled): there the chain
+//! covers the canonical JSON envelope of [`crate::envelope`], so an upgrade keeps those bytes
+//! as they are and every hash stays the same. Such an envelope starts with `{`; the binary one
+//! with its format byte `1`. Everything that reads an envelope goes through [`index_entry`],
+//! [`envelope_position`] and [`decode_envelope`], which tell the two apart by that first byte.
 
 use chrono::{DateTime, NaiveDate};
 use uuid::Uuid;
@@ -95,8 +101,19 @@ pub(crate) fn encode_envelope(event: &RecordedEvent) -> Result<Vec<u8>, StoreErr
     Ok(out)
 }
 
-/// The position an envelope names (its bytes 1..9), without decoding the rest.
+/// The first byte of a format-1 (JSON) envelope.
+const JSON_ENVELOPE: u8 = b'{';
+
+/// Whether `envelope` is a format-1 JSON envelope kept by an upgrade.
+pub(crate) fn is_json_envelope(envelope: &[u8]) -> bool {
+    envelope.first() == Some(&JSON_ENVELOPE)
+}
+
+/// The position an envelope names (bytes 1..9 of a binary one), without decoding the rest.
 pub(crate) fn envelope_position(envelope: &[u8]) -> Option<u64> {
+    if is_json_envelope(envelope) {
+        return json_index_entry(envelope).ok().map(|entry| entry.position);
+    }
     envelope
         .get(1..9)
         .and_then(|b| b.try_into().ok())
@@ -105,11 +122,32 @@ pub(crate) fn envelope_position(envelope: &[u8]) -> Option<u64> {
 
 /// What the derived indexes need of an envelope: stream id, version and event id, read without
 /// parsing the payload.
+#[derive(Debug)]
 pub(crate) struct IndexEntry<'a> {
     pub(crate) position: u64,
-    pub(crate) stream_id: &'a str,
+    pub(crate) stream_id: std::borrow::Cow<'a, str>,
     pub(crate) version: u64,
     pub(crate) event_id: Uuid,
+}
+
+/// The index fields of a JSON envelope; the payload is skipped, not built.
+fn json_index_entry(envelope: &[u8]) -> Result<IndexEntry<'_>, String> {
+    #[derive(serde::Deserialize)]
+    struct Fields<'a> {
+        position: u64,
+        #[serde(borrow)]
+        stream_id: std::borrow::Cow<'a, str>,
+        version: u64,
+        event_id: Uuid,
+    }
+    let fields: Fields<'_> = serde_json::from_slice(envelope)
+        .map_err(|e| format!("the JSON envelope does not parse: {e}"))?;
+    Ok(IndexEntry {
+        position: fields.position,
+        stream_id: fields.stream_id,
+        version: fields.version,
+        event_id: fields.event_id,
+    })
 }
 
 /// Reads an envelope field by field; every read is bounds-checked.
@@ -234,17 +272,23 @@ fn parts(envelope: &[u8]) -> Result<Parts<'_>, String> {
 
 /// The index fields of an envelope (no payload parsing).
 pub(crate) fn index_entry(envelope: &[u8]) -> Result<IndexEntry<'_>, String> {
+    if is_json_envelope(envelope) {
+        return json_index_entry(envelope);
+    }
     let p = parts(envelope)?;
     Ok(IndexEntry {
         position: p.position,
-        stream_id: p.stream_id,
+        stream_id: p.stream_id.into(),
         version: p.version,
         event_id: p.event_id,
     })
 }
 
-/// Decodes a whole envelope.
+/// Decodes a whole envelope, of either kind.
 pub(crate) fn decode_envelope(envelope: &[u8]) -> Result<RecordedEvent, String> {
+    if is_json_envelope(envelope) {
+        return crate::envelope::decode(envelope);
+    }
     let p = parts(envelope)?;
     let occurred_on = NaiveDate::from_num_days_from_ce_opt(p.occurred_on)
         .ok_or_else(|| format!("day {} is not a date", p.occurred_on))?;
@@ -370,10 +414,36 @@ mod tests {
             assert_eq!(envelope_position(&bytes), Some(3));
             let entry = index_entry(&bytes).expect("index fields");
             assert_eq!(
-                (entry.stream_id, entry.version, entry.event_id),
+                (entry.stream_id.as_ref(), entry.version, entry.event_id),
                 ("trajectory-ë", 2, original.event_id)
             );
         }
+    }
+
+    /// A directory upgraded from format 1 keeps its canonical JSON envelopes: every reader of
+    /// an envelope takes them as well, escaped text included.
+    #[test]
+    fn a_format_1_json_envelope_is_read_like_a_binary_one() {
+        let mut original = event();
+        original.stream_id = "trajectory-\"ë\"\\".into();
+        original.correlation_id = Some(Uuid::from_u128(7));
+        let json = crate::envelope::canonical_bytes(&original).expect("canonical JSON");
+        assert!(is_json_envelope(&json));
+        assert!(!is_json_envelope(
+            &encode_envelope(&original).expect("encodes")
+        ));
+        assert_eq!(decode_envelope(&json).expect("decodes"), original);
+        assert_eq!(envelope_position(&json), Some(3));
+        let entry = index_entry(&json).expect("index fields");
+        assert_eq!(
+            (entry.stream_id.as_ref(), entry.version, entry.event_id),
+            (original.stream_id.as_str(), 2, original.event_id)
+        );
+        let mut broken = json.clone();
+        broken.truncate(json.len() - 1);
+        assert!(decode_envelope(&broken).is_err());
+        assert!(index_entry(&broken).is_err());
+        assert_eq!(envelope_position(&broken), None);
     }
 
     #[test]

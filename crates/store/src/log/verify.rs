@@ -125,7 +125,7 @@ fn check_record(report: &mut VerifyReport, bytes: &[u8], position: u64, index: O
             ),
         ),
     }
-    match index.stream_position(entry.stream_id, entry.version) {
+    match index.stream_position(&entry.stream_id, entry.version) {
         Ok(Some(p)) if p == position => {}
         _ => report.problem(
             Some(position),

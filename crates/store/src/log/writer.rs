@@ -310,7 +310,7 @@ impl LogWriter {
         }
         let entries = group.staged.iter().map(|staged| IndexEntry {
             position: staged.event.position,
-            stream_id: &staged.event.stream_id,
+            stream_id: staged.event.stream_id.as_str().into(),
             version: staged.event.version,
             event_id: staged.event.event_id,
         });

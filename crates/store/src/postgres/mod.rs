@@ -292,6 +292,17 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_log(from_position, max, decode_row)
+    }
+
+    /// Up to `max` rows of the log from `from_position` on, each `(position, envelope)` made
+    /// into a `T` by `each`.
+    fn read_log<T: Send + 'static>(
+        &self,
+        from_position: u64,
+        max: usize,
+        each: fn(&tokio_postgres::Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let pool = self.pool.clone();
         let from = i64::try_from(from_position.max(1)).unwrap_or(i64::MAX);
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
@@ -307,7 +318,7 @@ impl Shared {
                 .query(&statement, &[&from, &limit])
                 .await
                 .map_err(|e| error("cannot read the log", &e))?;
-            rows.iter().map(decode_row).collect()
+            rows.iter().map(each).collect()
         })
     }
 
@@ -540,6 +551,32 @@ impl PgStore {
         events: Vec<RecordedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         Submitted::import(&self.requests, events).wait()
+    }
+
+    /// See [`crate::LogStore::import_envelopes_blocking`].
+    pub fn import_envelopes_blocking(
+        &self,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<AppendOutcome, StoreError> {
+        Submitted::import_envelopes(&self.requests, envelopes, record::decode_envelope).wait()
+    }
+
+    /// See [`crate::Store::read_envelopes`].
+    pub fn read_envelopes(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<crate::StoredEnvelope>, StoreError> {
+        self.shared.read_log(from_position, max, |row| {
+            let position: i64 = row.get(0);
+            Ok(crate::StoredEnvelope {
+                position: u64::try_from(position).map_err(|_| StoreError::Corrupt {
+                    position: None,
+                    what: format!("a negative position {position}"),
+                })?,
+                bytes: row.get(1),
+            })
+        })
     }
 
     /// Stops the writer after it answered every submitted append, and the listener.
