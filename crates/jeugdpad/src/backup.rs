@@ -109,8 +109,13 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
     let closed = target.close();
     let report = match restored {
         Ok(restored) => restored.report,
-        Err(error @ copy::CopyError::HashDiffers { .. }) => {
-            eprintln!("{error}");
+        Err(
+            error @ (copy::CopyError::HashDiffers { .. } | copy::CopyError::RestoredDiffers { .. }),
+        ) => {
+            eprintln!("jeugdpad: {error}");
+            if let Err(closing) = &closed {
+                eprintln!("jeugdpad: closing the restored store failed as well: {closing}");
+            }
             println!(
                 "NOT THE SAME: the restored store does not verify to the backup's head. Do not \
                  start a server on it; keep the backup as it is."

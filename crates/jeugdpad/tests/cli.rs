@@ -1522,6 +1522,7 @@ fn upgrade_turns_a_format_1_directory_into_a_segment_log_with_the_same_head_hash
 
     let server = Serving::start(&data, dir.path().join("format-2.log"));
     let log = server.stop();
+    assert!(log.contains("store open"), "{log}");
     assert!(!log.contains("jeugdpad upgrade"), "{log}");
 }
 

@@ -84,6 +84,12 @@ pub enum CopyError {
         /// The copy's.
         copy: String,
     },
+    /// The restored store does not verify to the backup's head.
+    #[error("the restored store is not the backup: {why}")]
+    RestoredDiffers {
+        /// What `verify` found, or where the two end.
+        why: String,
+    },
     /// The target's vault holds another value under a name the source's vault uses.
     #[error("the target's vault already holds another value under a name the source uses")]
     VaultClash,
@@ -381,8 +387,9 @@ pub struct Restored {
 /// Checks the backup in `from` against its manifest (the whole log verified, the head position
 /// and hash the manifest names) and copies it into the empty `target`. Blocking.
 ///
-/// A copy that does not verify to the manifest's head is [`CopyError::HashDiffers`], and a
-/// target directory keeps its `RESTORING` mark, so that no server opens it.
+/// A copy that does not verify to the manifest's head is [`CopyError::RestoredDiffers`] (or
+/// [`CopyError::HashDiffers`] from the copy itself), and a target directory keeps its
+/// `RESTORING` mark, so that no server opens it.
 pub fn restore(
     from: &Path,
     target: &Store,
@@ -439,14 +446,22 @@ pub fn restore(
             )));
         }
         let restored = target.verify()?;
-        if !restored.is_ok()
-            || restored.head_position != manifest.head_position
+        if !restored.is_ok() {
+            return Err(CopyError::RestoredDiffers {
+                why: format!("verify says {}", restored.to_string().trim_end()),
+            });
+        }
+        if restored.head_position != manifest.head_position
             || restored.head_hash != manifest.head_hash
         {
-            return Err(CopyError::HashDiffers {
-                position: manifest.head_position,
-                original: manifest.head_hash.clone(),
-                copy: restored.head_hash,
+            return Err(CopyError::RestoredDiffers {
+                why: format!(
+                    "it ends at position {} with hash {}, the backup at position {} with hash {}",
+                    restored.head_position,
+                    restored.head_hash,
+                    manifest.head_position,
+                    manifest.head_hash
+                ),
             });
         }
         Ok((copied, restored))

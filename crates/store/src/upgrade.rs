@@ -9,7 +9,11 @@
 //!
 //! # Steps, and what a crash at any moment leaves
 //!
-//! 1. The new store is built in `DIR/upgrade.new/` beside the old one, then verified.
+//! 0. The old store is opened, which locks it, and stays open until the switch (step 3), so
+//!    that no server can take appends into it meanwhile; it is verified first, so that damage
+//!    in it is named as such.
+//! 1. The new store is built in `DIR/upgrade.new/` beside the old one, then verified. If this
+//!    fails, what was built is removed again.
 //! 2. Its `segments/` and `index/` are moved into `DIR` (a directory without `FORMAT` is still
 //!    read as format 1, so a crash here leaves the old store in charge; the next run removes the
 //!    half-moved parts and starts again).
@@ -68,7 +72,40 @@ pub enum UpgradeError {
         /// What differs.
         why: String,
     },
-    /// Moving files failed.
+    /// The old store does not verify: it is damaged, and copying it would keep the damage.
+    #[error(
+        "the store in format 1 does not verify, so it was not upgraded (nothing was changed): \
+         {report}. Run `jeugdpad verify` on it and see docs/operations.md, \"Verify\""
+    )]
+    SourceDamaged {
+        /// What `verify` found.
+        report: String,
+    },
+    /// The directory was switched to the segment log, but what follows the switch failed.
+    #[error(
+        "the directory IS upgraded (head position {head_position}, head hash {head_hash}, as \
+         before), but moving the format-1 files aside failed: {why}. Run `jeugdpad upgrade` \
+         again to finish; the server may be started meanwhile"
+    )]
+    AfterSwitch {
+        /// The head, as before the upgrade.
+        head_position: u64,
+        /// Its hash (hex).
+        head_hash: String,
+        /// What failed.
+        why: String,
+    },
+    /// Moving a file or directory failed.
+    #[error("cannot move {from} to {to}: {error}")]
+    Move {
+        /// What was moved.
+        from: PathBuf,
+        /// Where to.
+        to: PathBuf,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// Another file operation failed.
     #[error("{what} {path}: {error}")]
     Io {
         /// What was being done.
@@ -84,6 +121,11 @@ pub enum UpgradeError {
     /// The store failed (`Locked` while a server runs on it).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn moving(from: &Path, to: &Path) -> impl FnOnce(std::io::Error) -> UpgradeError {
+    let (from, to) = (from.to_path_buf(), to.to_path_buf());
+    move |error| UpgradeError::Move { from, to, error }
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> UpgradeError {
@@ -106,30 +148,54 @@ pub fn upgrade(dir: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<Upgrade
         }
         Some(Format::Sled) => {}
     }
+    // The old store stays open (and so locked) until the switch: a server started meanwhile
+    // must not open the directory as format 1 and take appends the new log would not have.
     let source = Store::open_existing(dir)?;
-    let built = build(dir, &source, progress);
-    let closed = source.close();
-    let (head_position, head_hash, vault_keys) = built?;
-    closed?;
-
     let staging = dir.join(STAGING_DIR);
-    for part in [SEGMENTS_DIR, INDEX_DIR] {
-        std::fs::rename(staging.join(part), dir.join(part)).map_err(io("cannot move", dir))?;
+    let switched = build(dir, &source, progress).and_then(|built| {
+        switch(dir, &staging)?;
+        Ok(built)
+    });
+    if switched.is_err() && !dir.join(FORMAT_FILE).exists() {
+        // Never switched: what was built is only in the way (and takes the disk's space).
+        let _ = remove_if_there(&staging);
+        let _ = remove_if_there(&dir.join(SEGMENTS_DIR));
+        let _ = remove_if_there(&dir.join(INDEX_DIR));
     }
-    sync_dir(dir).map_err(io("cannot sync", dir))?;
-    std::fs::rename(staging.join(FORMAT_FILE), dir.join(FORMAT_FILE))
-        .map_err(io("cannot move", &dir.join(FORMAT_FILE)))?;
-    sync_dir(dir).map_err(io("cannot sync", dir))?;
+    let closed = source.close();
+    let (head_position, head_hash, vault_keys) = switched?;
     tracing::info!(dir = ?dir, head_position, %head_hash, "upgraded to the segment log (format 2)");
-
-    let kept = keep_format_1_files(dir)?.unwrap_or_else(|| dir.join(KEPT_DIR));
-    remove_if_there(&staging)?;
+    let after_switch = |error: UpgradeError| UpgradeError::AfterSwitch {
+        head_position,
+        head_hash: head_hash.clone(),
+        why: error.to_string(),
+    };
+    closed.map_err(|error| after_switch(error.into()))?;
+    let kept = keep_format_1_files(dir)
+        .and_then(|kept| remove_if_there(&staging).map(|()| kept))
+        .map_err(after_switch)?
+        .unwrap_or_else(|| dir.join(KEPT_DIR));
     Ok(Upgraded::Done {
         head_position,
         head_hash,
         vault_keys,
         kept,
     })
+}
+
+/// Moves the built store's `segments/` and `index/` into `dir`, then its `FORMAT` file: the
+/// switch.
+fn switch(dir: &Path, staging: &Path) -> Result<(), UpgradeError> {
+    for part in [SEGMENTS_DIR, INDEX_DIR, FORMAT_FILE] {
+        if part == FORMAT_FILE {
+            // Everything else must be in place (and durably so) before the switch.
+            sync_dir(dir).map_err(io("cannot sync", dir))?;
+            sync_dir(staging).map_err(io("cannot sync", staging))?;
+        }
+        let (from, to) = (staging.join(part), dir.join(part));
+        std::fs::rename(&from, &to).map_err(moving(&from, &to))?;
+    }
+    sync_dir(dir).map_err(io("cannot sync", dir))
 }
 
 /// Builds and verifies the new store in `DIR/upgrade.new`, after removing what an interrupted
@@ -142,6 +208,13 @@ fn build(
     // Without FORMAT these can only be an interrupted upgrade's.
     for leftover in [STAGING_DIR, SEGMENTS_DIR, INDEX_DIR] {
         remove_if_there(&dir.join(leftover))?;
+    }
+    // The old log is checked first, so that damage in it is named as such, not as a bad copy.
+    let old = source.verify()?;
+    if !old.is_ok() {
+        return Err(UpgradeError::SourceDamaged {
+            report: old.to_string().trim_end().to_owned(),
+        });
     }
     let head = source.head();
     let staging = dir.join(STAGING_DIR);
@@ -185,8 +258,10 @@ fn keep_format_1_files(dir: &Path) -> Result<Option<PathBuf>, UpgradeError> {
     let kept = dir.join(KEPT_DIR);
     std::fs::create_dir_all(&kept).map_err(io("cannot create", &kept))?;
     for name in old {
-        std::fs::rename(dir.join(name), kept.join(name)).map_err(io("cannot move", dir))?;
+        let (from, to) = (dir.join(name), kept.join(name));
+        std::fs::rename(&from, &to).map_err(moving(&from, &to))?;
     }
+    sync_dir(&kept).map_err(io("cannot sync", &kept))?;
     sync_dir(dir).map_err(io("cannot sync", dir))?;
     Ok(Some(kept))
 }
