@@ -140,6 +140,9 @@ pub struct StoreReport {
     /// `AppState::start`: open nothing more, read the whole log, decode, apply, derive.
     pub rebuild_seconds: f64,
     pub rebuild_events_per_second: f64,
+    /// Of which opening the store: for the segment log, reading and checking every record and
+    /// building the indexes in memory.
+    pub open_seconds: f64,
     /// Before opening the store / once it is open (what sled loads on its own, before a single
     /// event is read) / right after the rebuild, peak (VmHWM) included / [`SETTLE`] later, once
     /// the allocator has handed back what the rebuild freed.
@@ -191,6 +194,12 @@ pub async fn measure(
         None => Store::open(store_dir)?,
     };
     let memory_after_open = memory();
+    let open_seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "  store opened in {open_seconds:.2} s; RSS {} → {} MB",
+        memory_before.rss / 1_000_000,
+        memory_after_open.rss / 1_000_000
+    );
     let options = Options {
         clock: Clock::fixed(plan.today),
         auth: crate::query::unlimited(),
@@ -238,6 +247,7 @@ pub async fn measure(
         events,
         trajectories: count,
         rebuild_seconds: rebuild,
+        open_seconds,
         rebuild_events_per_second: events as f64 / rebuild.max(f64::EPSILON),
         memory_before,
         memory_after_open,

@@ -495,8 +495,6 @@ impl EventStore for SledStore {
     }
 }
 
-/// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
-/// sled's log file for the writer's `fdatasync`.
 /// Waits (up to five seconds) until nobody holds sled's lock on `log`.
 pub(crate) fn wait_until_unlocked(log: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -517,6 +515,8 @@ pub(crate) fn wait_until_unlocked(log: &Path) {
     }
 }
 
+/// Makes the directory entries of sled's files durable (sled does not sync directories) and opens
+/// sled's log file for the writer's `fdatasync`.
 fn sync_dirs_and_open_log(dir: &Path) -> Result<std::fs::File, StoreError> {
     let sled_dir = dir.join(SLED_DIR);
     for path in [dir, sled_dir.as_path()] {

@@ -61,14 +61,14 @@ impl Store {
         Store::open_with(dir, &StoreOptions::default())
     }
 
-    /// [`Store::open`] with settings (`cache_bytes` sizes sled's page cache, or the index's).
+    /// [`Store::open`] with settings (`cache_bytes` sizes sled's page cache, or the vault's).
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         crate::copy::refuse_unfinished_restore(dir)?;
         match Format::of(dir) {
             Some(Format::Sled) => SledStore::open_with(dir, options).map(Store::Sled),
             Some(Format::Log | Format::Postgres) | None => {
                 let options = LogOptions {
-                    index_cache_bytes: options.cache_bytes,
+                    vault_cache_bytes: options.cache_bytes,
                     ..LogOptions::default()
                 };
                 LogStore::open_with(dir, &options).map(Store::Log)

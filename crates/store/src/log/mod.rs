@@ -9,7 +9,8 @@
 //! DIR/FORMAT                    "jeugdpad event store: segment log, format 2\n"
 //! DIR/LOCK                      held (flock) by the one process that has the store open
 //! DIR/segments/0000000001.seg   append-only segment files (see `segment.rs`, `record.rs`)
-//! DIR/index/                    sled: the derived indexes and the vault's tree
+//! DIR/index/                    sled: the vault's keys (see `crate::vault`); the name is
+//!                               from when it also held the derived indexes
 //! ```
 //!
 //! # Group commit
@@ -17,8 +18,8 @@
 //! One writer thread owns the segment files. It takes every pending request (up to a bound),
 //! checks them in order ([`crate::check`]), frames the accepted events into **one** contiguous
 //! buffer, writes it with one `write_all` and makes it durable with **one** `fdatasync`. Only then
-//! does it record the new offsets for readers, add the events to the derived indexes (no sync),
-//! publish the new head and answer every waiter. A new segment is created (header written to a
+//! does it record the new offsets for readers, add the events to the derived indexes (in memory,
+//! `index.rs`), publish the new head and answer every waiter. A new segment is created (header written to a
 //! temporary file, synced, renamed, directory synced) before a group that would not fit into the
 //! current one; a group never spans two segments.
 //!
@@ -28,8 +29,8 @@
 //! the last complete group commit of the last segment (a write cut short by a crash, never
 //! acknowledged) are cut off with a warning naming the bytes and the position. Anything wrong
 //! before that — a checksum, a hash, a missing segment — refuses to open with
-//! [`StoreError::Corrupt`] naming the position. The indexes are then caught up from their
-//! checkpoint. A failed write or `fdatasync` puts the writer into a stopped state: the group and
+//! [`StoreError::Corrupt`] naming the position. The same pass builds the derived indexes from
+//! the bytes it has read: the log is read once. A failed write or `fdatasync` puts the writer into a stopped state: the group and
 //! every later append fail with [`StoreError::StorageFull`] (a full disk) or
 //! [`StoreError::Failed`], and [`LogStore::condition`] says so. The failed `fdatasync` is never
 //! retried, because after a failed `fdatasync` Linux may already have dropped the unwritten pages
@@ -99,16 +100,17 @@ pub struct LogOptions {
     /// A new segment is started before a group commit that would make the current one larger
     /// than this (a single larger group gets a segment of its own). At most 4 GiB.
     pub segment_bytes: u64,
-    /// The most bytes sled keeps of the index's pages in memory.
-    pub index_cache_bytes: u64,
+    /// The most bytes sled keeps in memory of the vault's pages (`index/`).
+    pub vault_cache_bytes: u64,
 }
 
 impl Default for LogOptions {
-    /// 256 MiB segments (few files, and a lost file is a bounded loss), a 64 MiB index cache.
+    /// 256 MiB segments (few files, and a lost file is a bounded loss), a 16 MiB vault cache
+    /// (a key is read once per subject looked up).
     fn default() -> Self {
         LogOptions {
             segment_bytes: 256 << 20,
-            index_cache_bytes: 64 << 20,
+            vault_cache_bytes: 16 << 20,
         }
     }
 }
@@ -118,7 +120,10 @@ impl Default for LogOptions {
 pub(crate) struct Shared {
     dir: PathBuf,
     locations: RwLock<Locations>,
-    index: Index,
+    /// Written by the writer after each durable group; readers hold it only to look up.
+    index: RwLock<Index>,
+    /// The sled database in `index/` that holds the vault's tree.
+    vault_db: sled::Db,
     head: watch::Sender<HeadState>,
     timings: Arc<WriterTimings>,
     /// Whether the writer takes appends (see `writer.rs`).
@@ -192,7 +197,8 @@ impl LogStore {
         })
     }
 
-    /// Walks the durable log (checksums, positions, chain) and checks both indexes against it.
+    /// Walks the durable log (checksums, positions, chain) and checks the indexes in memory
+    /// against it.
     /// Blocking; safe while appends go on (it checks up to the head at its start).
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
         verify::verify_open(&self.shared)
@@ -255,7 +261,7 @@ impl LogStore {
 
     /// Stops the writer after it answered every submitted append.
     ///
-    /// Returns once the directory is free for the next opener: the index's sled database lets
+    /// Returns once the directory is free for the next opener: the vault's sled database lets
     /// go of its file lock only when its threads have finished, which can trail the close by a
     /// moment, so this waits (up to five seconds) for that. Other handles on the store (a
     /// subscription, a vault) keep it open.
@@ -270,11 +276,11 @@ impl LogStore {
         result
     }
 
-    /// The kluis beside the log (see [`Vault`]), in the index's sled database.
+    /// The kluis beside the log (see [`Vault`]), in the sled database in `index/`.
     pub fn vault(&self) -> Result<Vault, StoreError> {
         let owner = Arc::clone(&self.shared) as _;
         Vault::open(
-            &self.shared.index.db,
+            &self.shared.vault_db,
             &self.shared.dir.join(INDEX_DIR),
             owner,
         )
@@ -313,9 +319,9 @@ impl LogStore {
             }
         }
         self.shared.head.send_modify(|head| head.closed = true);
-        // The indexes are derived, but flushing them now saves catching up on the next open.
-        if let Err(e) = self.shared.index.db.flush() {
-            tracing::warn!(error = %e, "flushing the index on close failed; the next open catches up");
+        // The vault makes every key durable when it is created; this only tidies sled up.
+        if let Err(e) = self.shared.vault_db.flush() {
+            tracing::warn!(error = %e, "flushing the vault's database on close failed");
         }
         result
     }
@@ -373,6 +379,19 @@ impl Shared {
     fn locations(&self) -> std::sync::RwLockReadGuard<'_, Locations> {
         self.locations
             .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// For the writer only: the indexes, as it adds a group.
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index
+            .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -461,11 +480,9 @@ impl Shared {
             return Ok(Vec::new());
         }
         let head = self.durable_head();
-        let mut events = Vec::new();
-        for (version, position) in self.index.stream(stream_id)? {
-            if position > head {
-                break;
-            }
+        let positions = self.index().stream(stream_id, head);
+        let mut events = Vec::with_capacity(positions.len());
+        for (version, position) in positions {
             let event = self.read_at(position)?;
             if event.stream_id != stream_id || event.version != version {
                 return Err(StoreError::Corrupt {
@@ -476,5 +493,20 @@ impl Shared {
             events.push(event);
         }
         Ok(events)
+    }
+
+    /// The durable event with this id: the index names candidates, the record decides.
+    pub(crate) fn find_event(
+        &self,
+        event_id: uuid::Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        let candidates = self.index().event_candidates(event_id);
+        for position in candidates {
+            let event = self.read_at(position)?;
+            if event.event_id == event_id {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
     }
 }

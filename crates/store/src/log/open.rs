@@ -1,5 +1,5 @@
-//! Opening a segment-log store: the lock, the format file, the scan of every segment, cutting a
-//! torn tail, and catching the indexes up.
+//! Opening a segment-log store: the lock, the format file, the scan of every segment (which
+//! also builds the indexes), cutting a torn tail, and the vault's database.
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
@@ -13,14 +13,12 @@ use crate::log::files::{self, LogFiles, SegmentFile};
 use crate::log::index::Index;
 use crate::log::locations::{Locations, Segment};
 use crate::log::record;
+use crate::log::record::Unreadable;
 use crate::log::segment::{self, Header, HEADER_LEN};
 use crate::log::{LogOptions, Shared, FORMAT, FORMAT_FILE, INDEX_DIR, SEGMENTS_DIR};
 use crate::sidecar::ChainHead;
 use crate::sled_store::HeadState;
 use crate::StoreError;
-
-/// Positions added to the index per batch while catching up.
-const CATCH_UP_BATCH: usize = 10_000;
 
 /// What the writer takes over from opening.
 #[derive(Debug)]
@@ -79,6 +77,7 @@ pub(crate) fn open(
     }
 
     let mut locations = Locations::default();
+    let mut index = Index::new();
     let mut head = ChainHead {
         position: 0,
         hash: GENESIS,
@@ -117,6 +116,7 @@ pub(crate) fn open(
             );
             cut(path, tail.at)?;
         }
+        index_segment(&mut index, &bytes, &scanned.offsets, head.position + 1)?;
         head = scanned.head;
         let file = File::open(path).map_err(storage(format!("cannot open {path:?}")))?;
         locations.segments.push(Segment {
@@ -129,9 +129,10 @@ pub(crate) fn open(
             end: scanned.end,
         });
     }
+    index.finish_opening();
     let last_recorded_at = last_recorded_at(&locations, head.position)?;
 
-    let index = Index::open(dir, &dir.join(INDEX_DIR), options.index_cache_bytes)?;
+    let vault_db = open_vault_db(dir, options.vault_cache_bytes)?;
     let (head_sender, _) = watch::channel(HeadState {
         position: head.position,
         closed: false,
@@ -139,13 +140,13 @@ pub(crate) fn open(
     let shared = Arc::new(Shared {
         dir: dir.to_path_buf(),
         locations: RwLock::new(locations),
-        index,
+        index: RwLock::new(index),
+        vault_db,
         head: head_sender,
         timings: Arc::default(),
         condition: Arc::default(),
         _lock: lock,
     });
-    catch_up(&shared, head.position)?;
     let last_path = listed
         .last()
         .map(|(_, path)| path.clone())
@@ -235,51 +236,69 @@ fn last_recorded_at(locations: &Locations, head: u64) -> Result<Option<DateTime<
     Ok(events.pop().map(|event| event.recorded_at))
 }
 
-/// Adds every position after the index's checkpoint up to `head` to the index. A checkpoint
-/// beyond the log (an index from another copy of the store) rebuilds the index from scratch.
-pub(crate) fn catch_up(shared: &Shared, head: u64) -> Result<(), StoreError> {
-    let mut checkpoint = shared.index.checkpoint()?;
-    if checkpoint > head {
-        tracing::warn!(
-            checkpoint,
-            head,
-            "the index is ahead of the log; rebuilding it from the log"
-        );
-        shared.index.clear()?;
-        checkpoint = 0;
-    }
-    if checkpoint < head {
-        tracing::info!(
-            from = checkpoint + 1,
-            to = head,
-            "catching the index up from the log"
-        );
-    }
-    let mut position = checkpoint + 1;
-    while position <= head {
-        let wanted = usize::try_from(head - position + 1)
-            .unwrap_or(usize::MAX)
-            .min(CATCH_UP_BATCH);
-        let run = shared
-            .locations()
-            .run(position, wanted)
-            .ok_or_else(|| Shared::missing(position))?;
-        let mut envelopes: Vec<Vec<u8>> = Vec::with_capacity(run.count);
-        run.read(|_, envelope| {
-            envelopes.push(envelope.to_vec());
-            Ok(())
+/// Adds the kept records of one segment (already checked by the scan) to the index.
+fn index_segment(
+    index: &mut Index,
+    bytes: &[u8],
+    offsets: &[u32],
+    first_position: u64,
+) -> Result<(), StoreError> {
+    for (position, offset) in (first_position..).zip(offsets) {
+        let corrupt = |what: String| StoreError::Corrupt {
+            position: Some(position),
+            what,
+        };
+        let record = record::parse_frame(&bytes[*offset as usize..]).map_err(|why| {
+            corrupt(match why {
+                Unreadable::Short => "the record is cut short".into(),
+                Unreadable::Damaged(what) => what,
+            })
         })?;
-        let mut entries = Vec::with_capacity(envelopes.len());
-        for (offset, envelope) in envelopes.iter().enumerate() {
-            entries.push(
-                record::index_entry(envelope).map_err(|what| StoreError::Corrupt {
-                    position: Some(position + offset as u64),
-                    what,
-                })?,
-            );
-        }
-        position += run.count as u64;
-        shared.index.add(entries, position - 1)?;
+        index.add(&record::index_entry(record.envelope).map_err(corrupt)?)?;
     }
     Ok(())
+}
+
+/// The key under which the sled database in `index/` kept the checkpoint of the derived
+/// indexes, when they lived there (before 2026-12-01).
+const OLD_INDEX_CHECKPOINT: &[u8] = b"C";
+
+/// Opens the sled database that holds the vault. sled's own lock on it can outlive the
+/// previous opener's close by a moment (its threads let go afterwards): that is
+/// [`StoreError::Locked`], which callers already wait out.
+///
+/// A store written before the indexes moved to memory still has their entries in this
+/// database's default tree (about 890 bytes per event): they are removed once, here.
+fn open_vault_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let path = dir.join(INDEX_DIR);
+    let failed = |context: &str, error: sled::Error| match &error {
+        sled::Error::Io(io) if crate::condition::is_full(io) => {
+            StoreError::StorageFull(format!("{context}: {error}"))
+        }
+        _ => StoreError::storage(context, error),
+    };
+    let db = sled::Config::new()
+        .path(&path)
+        .cache_capacity(cache_bytes)
+        .open()
+        .map_err(|e| match &e {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StoreError::Locked(dir.to_path_buf())
+            }
+            _ => failed(&format!("cannot open the vault's database in {path:?}"), e),
+        })?;
+    let old = db
+        .contains_key(OLD_INDEX_CHECKPOINT)
+        .map_err(|e| failed("reading the vault's database", e))?;
+    if old {
+        tracing::info!(
+            entries = db.len(),
+            dir = ?path,
+            "removing the derived indexes an earlier release kept on disk (they are kept in memory now)"
+        );
+        db.clear()
+            .and_then(|()| db.flush().map(drop))
+            .map_err(|e| failed("removing the old index entries", e))?;
+    }
+    Ok(db)
 }

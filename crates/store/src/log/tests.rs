@@ -1,5 +1,5 @@
 //! Recovery and fault-injection tests of the segment log: torn tails, damage before the end,
-//! missing segments, failed `fdatasync`, a full disk, and the indexes caught up from the log.
+//! missing segments, failed `fdatasync`, a full disk, and the indexes built from the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use super::*;
 /// Tiny segments, so that a few events span several files.
 const OPTIONS: LogOptions = LogOptions {
     segment_bytes: 1024,
-    index_cache_bytes: 1 << 20,
+    vault_cache_bytes: 1 << 20,
 };
 
 fn event(n: u64) -> ProposedEvent {
@@ -413,22 +413,40 @@ fn a_failed_group_right_after_a_new_segment_resumes_in_that_segment() {
 }
 
 #[test]
-fn the_index_is_caught_up_or_rebuilt_from_the_log() {
+fn the_indexes_are_built_from_the_log_and_old_ones_on_disk_are_removed() {
     let dir = store_with(30);
-    // An index that lost everything (never synced): caught up from position 1.
-    std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).expect("remove index");
+    // What a store written before the indexes moved to memory has in `index/`: entries and a
+    // checkpoint in sled's default tree (the vault's tree is another one, and stays).
+    {
+        let db = sled::open(dir.path().join(INDEX_DIR)).expect("sled");
+        db.insert(b"C", &30u64.to_be_bytes()).expect("insert");
+        db.insert(b"Ss-2\0junk", &[1u8; 8]).expect("insert");
+        db.open_tree("vault")
+            .expect("tree")
+            .insert(b"k", b"v")
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    crate::sled_store::wait_until_unlocked(&dir.path().join(INDEX_DIR).join("db"));
     let store = open(dir.path());
+    assert!(store.shared.vault_db.is_empty(), "the old entries are gone");
+    let vault_tree = store.shared.vault_db.open_tree("vault").expect("tree");
+    assert_eq!(
+        vault_tree.get(b"k").expect("get").as_deref(),
+        Some(&b"v"[..])
+    );
+    drop(vault_tree);
     assert_eq!(store.read_stream("s-2").expect("read").len(), 10);
     let outcome = store
         .append_blocking("s-2", ExpectedVersion::Exact(10), vec![event(30)])
-        .expect("the version comes from the rebuilt index");
+        .expect("the version comes from the index built on open");
     assert_eq!(outcome.stream_version, 11);
+    assert!(matches!(
+        store.append_blocking("s-2", ExpectedVersion::Exact(10), vec![event(31)]),
+        Err(StoreError::Conflict { actual: 11, .. })
+    ));
     assert!(store.verify().expect("verify").is_ok());
     store.close().expect("close");
-    // An index ahead of the log (taken from a later copy): rebuilt.
-    let index = Index::open(dir.path(), &dir.path().join(INDEX_DIR), 1 << 20).expect("index");
-    index.add(std::iter::empty(), 1000).expect("checkpoint");
-    drop(index);
     let store = open(dir.path());
     assert_eq!(store.read_stream("s-2").expect("read").len(), 11);
     assert!(store.verify().expect("verify").is_ok());
@@ -532,10 +550,6 @@ fn power_cut_round(rng: &mut impl rand::Rng) -> Result<usize, String> {
         .close()
         .map_err(|e| e.to_string())?;
     power.cut(rng).map_err(|e| format!("cut: {e}"))?;
-    if rng.gen_bool(0.3) {
-        // The index is never synced by the store: it may come back older, or not at all.
-        std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).map_err(|e| e.to_string())?;
-    }
 
     let store = LogStore::open_with(dir.path(), &OPTIONS).map_err(|e| format!("reopen: {e}"))?;
     let log = store.read_all(0, usize::MAX).map_err(|e| e.to_string())?;
@@ -629,7 +643,7 @@ fn a_real_full_disk_stops_the_writer_and_it_resumes_once_space_is_freed() {
     let dir = mount.path.join("store");
     let options = LogOptions {
         segment_bytes: 1 << 20,
-        index_cache_bytes: 1 << 20,
+        vault_cache_bytes: 1 << 20,
     };
     let store = LogStore::open_with(&dir, &options).expect("open on the small disk");
     let big = |n: u64| {
@@ -689,18 +703,13 @@ fn a_real_full_disk_stops_the_writer_and_it_resumes_once_space_is_freed() {
 fn verify_names_a_position_the_indexes_lost() {
     let dir = store_with(12);
     let store = open(dir.path());
+    assert!(store.verify().expect("verify").is_ok());
     let all = store.read_all(0, usize::MAX).expect("read_all");
     let (stream_entry, id_entry) = (&all[4], &all[8]);
-    let index = &store.shared.index.db;
-    index
-        .remove(crate::keys::stream_key(
-            &stream_entry.stream_id,
-            stream_entry.version,
-        ))
-        .expect("remove");
-    index
-        .remove(crate::keys::event_id_key(id_entry.event_id))
-        .expect("remove");
+    store
+        .shared
+        .index_mut()
+        .damage_for_test(stream_entry.position, id_entry.event_id);
     let report = store.verify().expect("verify");
     let named: Vec<_> = report.problems.iter().map(|p| p.position).collect();
     assert_eq!(named, vec![Some(5), Some(9)], "{report}");

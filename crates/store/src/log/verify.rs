@@ -1,9 +1,10 @@
-//! Verification of a segment-log store: the whole log, and (for an open store) both indexes.
+//! Verification of a segment-log store: the whole log, and (for an open store) the indexes in
+//! memory, against a fresh computation from the log.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::envelope::GENESIS;
-use crate::log::index::Index;
 use crate::log::open;
 use crate::log::record;
 use crate::log::segment;
@@ -18,7 +19,7 @@ use crate::StoreError;
 fn check_log(
     dir: &Path,
     limit: Option<u64>,
-    index: Option<&Index>,
+    mut index: Option<&mut IndexCheck<'_>>,
     at: Option<u64>,
 ) -> VerifyReport {
     let mut report = VerifyReport::empty();
@@ -68,7 +69,12 @@ fn check_log(
             if limit.is_some_and(|limit| position > limit) {
                 break;
             }
-            check_record(&mut report, &bytes[*offset as usize..], position, index);
+            check_record(
+                &mut report,
+                &bytes[*offset as usize..],
+                position,
+                index.as_deref_mut(),
+            );
             if at == Some(position) {
                 report.hash_at = Some((position, report.head_hash.clone()));
             }
@@ -92,8 +98,81 @@ fn check_log(
     report
 }
 
+/// What `verify` knows of the indexes of an open store: the store, and each stream's last
+/// event as the log itself says, up to the record being checked.
+struct IndexCheck<'a> {
+    shared: &'a Shared,
+    streams: HashMap<String, (u64, u64)>,
+}
+
+impl IndexCheck<'_> {
+    /// Whether the index's event-id and stream entries for this record are the log's.
+    fn record(&mut self, report: &mut VerifyReport, entry: &record::IndexEntry<'_>) {
+        let position = entry.position;
+        let index = self.shared.index();
+        if !index.event_candidates(entry.event_id).contains(&position) {
+            report.problem(
+                Some(position),
+                format!(
+                    "the event-id index does not point event {} here",
+                    entry.event_id
+                ),
+            );
+        }
+        let expected = self
+            .streams
+            .get(entry.stream_id.as_ref())
+            .map(|(last, _)| *last);
+        if index.previous(position) != expected || index.indexed() < position {
+            report.problem(
+                Some(position),
+                format!(
+                    "the stream index does not link {:?} v{} to its version before (at {expected:?})",
+                    entry.stream_id, entry.version
+                ),
+            );
+        }
+        self.streams
+            .insert(entry.stream_id.to_string(), (position, entry.version));
+    }
+
+    /// Whether the index knows every stream's last event up to `limit` as the log does.
+    fn streams(&self, report: &mut VerifyReport, limit: u64) {
+        let index = self.shared.index();
+        for (stream_id, (last, version)) in &self.streams {
+            let Some((mut at, mut at_version)) = index.last_of(stream_id) else {
+                report.problem(
+                    Some(*last),
+                    format!("the stream index has no {stream_id:?}"),
+                );
+                continue;
+            };
+            // Events appended since the check began come first: step back past them.
+            while at > limit {
+                match index.previous(at) {
+                    Some(previous) => (at, at_version) = (previous, at_version - 1),
+                    None => break,
+                }
+            }
+            if (at, at_version) != (*last, *version) {
+                report.problem(
+                    Some(*last),
+                    format!(
+                        "the stream index ends {stream_id:?} at position {at} v{at_version}, the log at {last} v{version}"
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// Counts one record into the report and checks its index entries.
-fn check_record(report: &mut VerifyReport, bytes: &[u8], position: u64, index: Option<&Index>) {
+fn check_record(
+    report: &mut VerifyReport,
+    bytes: &[u8],
+    position: u64,
+    index: Option<&mut IndexCheck<'_>>,
+) {
     let Ok(frame) = record::parse_frame(bytes) else {
         report.problem(Some(position), "the record does not parse on a second read");
         return;
@@ -114,33 +193,19 @@ fn check_record(report: &mut VerifyReport, bytes: &[u8], position: u64, index: O
     if entry.version == 1 {
         report.streams += 1;
     }
-    let Some(index) = index else { return };
-    match index.event(entry.event_id) {
-        Ok(Some(p)) if p == position => {}
-        other => report.problem(
-            Some(position),
-            format!(
-                "the event-id index says {other:?} for event {}",
-                entry.event_id
-            ),
-        ),
-    }
-    match index.stream_position(&entry.stream_id, entry.version) {
-        Ok(Some(p)) if p == position => {}
-        _ => report.problem(
-            Some(position),
-            format!(
-                "the stream index does not point {:?} v{} here",
-                entry.stream_id, entry.version
-            ),
-        ),
+    if let Some(index) = index {
+        index.record(report, &entry);
     }
 }
 
 /// Verifies an open store up to its durable head, indexes included.
 pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
     let limit = shared.durable_head();
-    let mut report = check_log(&shared.dir, Some(limit), Some(&shared.index), None);
+    let mut check = IndexCheck {
+        shared,
+        streams: HashMap::new(),
+    };
+    let mut report = check_log(&shared.dir, Some(limit), Some(&mut check), None);
     if report.events != limit {
         report.problem(
             Some(report.events + 1),
@@ -150,13 +215,7 @@ pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
             ),
         );
     }
-    let indexed = shared.index.event_count() as u64;
-    if indexed > limit {
-        report.problem(
-            None,
-            format!("the event-id index holds {indexed} entries for {limit} events"),
-        );
-    }
+    check.streams(&mut report, limit);
     Ok(report)
 }
 

@@ -25,8 +25,8 @@
 //! 3. it cuts everything after that position (the failed group: never acknowledged, answered as
 //!    not stored) and reports the bytes it cut, reopens the segment with a fresh descriptor and
 //!    makes the cut durable with that descriptor's `fdatasync`;
-//! 4. it catches the derived indexes up to the log (a failed group may have left them behind
-//!    or ahead), drops its cache of stream versions, and takes appends again.
+//! 4. it takes appends again. The derived indexes need nothing: a group goes into them only
+//!    after its `fdatasync` succeeded, all of its events or none.
 //!
 //! The failed `fdatasync` itself is never retried: its bytes are cut, not trusted. After a
 //! failed `fdatasync` Linux may mark the unwritten pages clean and a second, successful call
@@ -37,7 +37,6 @@
 //! (a complete group of a failed `fdatasync` that is still on disk is kept) and the server's
 //! start-up feeds the read models from the log as always.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
@@ -49,6 +48,7 @@ use uuid::Uuid;
 use crate::check::{gather, Durable, Group, Job, Reply};
 use crate::condition::{StopCause, Stopped};
 use crate::log::files::{LogFiles, SegmentFile};
+use crate::log::index::MAX_POSITION;
 use crate::log::locations::Segment;
 use crate::log::open::Opened;
 use crate::log::record::{self, IndexEntry, COMMIT};
@@ -56,11 +56,6 @@ use crate::log::segment::{self, Header, HEADER_LEN};
 use crate::log::{Shared, SEGMENTS_DIR};
 use crate::sidecar::ChainHead;
 use crate::{AppendOutcome, RecordedEvent, StoreError};
-
-/// Streams whose current version the writer keeps in memory. Past this many the map starts
-/// over: a miss costs one reverse scan of the index, and the streams being worked on come back
-/// in after their next append.
-const RECENT_STREAMS: usize = 100_000;
 
 /// The first wait before a stopped writer tries to resume on its own, and the longest.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -115,8 +110,6 @@ pub(crate) struct LogWriter {
     files: Arc<dyn LogFiles>,
     current: Box<dyn SegmentFile>,
     segment_bytes: u64,
-    /// Current versions of recently written streams.
-    versions: HashMap<String, u64>,
     /// Set after a failed write or `fdatasync`; see the module docs.
     failed: Option<Stopped>,
     /// How long a stopped writer waits before it tries to resume on its own, and when.
@@ -128,30 +121,18 @@ pub(crate) struct LogWriter {
     buffer: Vec<u8>,
 }
 
-/// The writer's answers to the checks: recent versions from memory, the rest from the index.
+/// The writer's answers to the checks, from the indexes in memory.
 struct LogDurable<'a> {
     shared: &'a Shared,
-    versions: &'a mut HashMap<String, u64>,
 }
 
 impl Durable for LogDurable<'_> {
     fn durable_version(&mut self, stream_id: &str) -> Result<u64, StoreError> {
-        if let Some(version) = self.versions.get(stream_id) {
-            return Ok(*version);
-        }
-        let version = self.shared.index.last_version(stream_id)?;
-        if self.versions.len() >= RECENT_STREAMS {
-            self.versions.clear();
-        }
-        self.versions.insert(stream_id.to_owned(), version);
-        Ok(version)
+        Ok(self.shared.index().version(stream_id))
     }
 
     fn durable_event(&mut self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        match self.shared.index.event(event_id)? {
-            Some(position) => self.shared.read_at(position).map(Some),
-            None => Ok(None),
-        }
+        self.shared.find_event(event_id)
     }
 
     fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError> {
@@ -169,7 +150,6 @@ impl LogWriter {
             files: opened.files,
             current: opened.current,
             segment_bytes: segment_bytes.min(u64::from(u32::MAX)),
-            versions: HashMap::new(),
             failed: None,
             retry_after: FIRST_RETRY,
             next_retry: Instant::now(),
@@ -219,7 +199,6 @@ impl LogWriter {
         {
             let mut durable = LogDurable {
                 shared: &self.shared,
-                versions: &mut self.versions,
             };
             for job in jobs {
                 let result = group.check(&mut durable, &job);
@@ -249,9 +228,6 @@ impl LogWriter {
             }
             self.head = group.head;
             self.last_recorded_at = group.last_at;
-            for (stream, version) in group.versions {
-                self.versions.insert(stream, version);
-            }
             let position = self.head.position;
             self.shared
                 .head
@@ -265,6 +241,11 @@ impl LogWriter {
     /// Frames the group, rolls to a new segment if it does not fit, writes it with one
     /// `write_all` and one `fdatasync`, then tells the readers and the index where it is.
     fn write(&mut self, group: &Group) -> Result<(), WriteFailure> {
+        if group.head.position > MAX_POSITION {
+            return Err(WriteFailure::other(format!(
+                "the store holds at most {MAX_POSITION} events (the limit of its indexes)"
+            )));
+        }
         self.buffer.clear();
         let mut relative = Vec::with_capacity(group.staged.len());
         for (i, staged) in group.staged.iter().enumerate() {
@@ -308,22 +289,20 @@ impl LogWriter {
             }
             last.end = start + self.buffer.len() as u64;
         }
-        let entries = group.staged.iter().map(|staged| IndexEntry {
-            position: staged.event.position,
-            stream_id: staged.event.stream_id.as_str().into(),
-            version: staged.event.version,
-            event_id: staged.event.event_id,
-        });
-        self.shared
-            .index
-            .add(entries, group.head.position)
-            .map_err(|e| WriteFailure {
-                cause: match e {
-                    StoreError::StorageFull(_) => StopCause::Full,
-                    _ => StopCause::Failed,
-                },
-                what: format!("the events are durable, but the index failed: {e}"),
+        let entries: Vec<IndexEntry<'_>> = group
+            .staged
+            .iter()
+            .map(|staged| IndexEntry {
+                position: staged.event.position,
+                stream_id: staged.event.stream_id.as_str().into(),
+                version: staged.event.version,
+                event_id: staged.event.event_id,
             })
+            .collect();
+        self.shared
+            .index_mut()
+            .add_group(&entries)
+            .map_err(|e| WriteFailure::other(format!("the index refused the group: {e}")))
     }
 
     /// Starts the next segment (durably created) and hands it to the readers.
@@ -472,8 +451,6 @@ impl LogWriter {
             last.offsets.truncate(tail.records);
             last.end = kept;
         }
-        crate::log::open::catch_up(&self.shared, self.head.position).map_err(|e| e.to_string())?;
-        self.versions.clear();
         self.current = current;
         Ok(cut)
     }
