@@ -259,10 +259,6 @@ fn index_segment(
     Ok(())
 }
 
-/// The key under which the sled database in `index/` kept the checkpoint of the derived
-/// indexes, when they lived there (before 2026-12-01).
-const OLD_INDEX_CHECKPOINT: &[u8] = b"C";
-
 /// Opens the sled database that holds the vault. sled's own lock on it can outlive the
 /// previous opener's close by a moment (its threads let go afterwards): that is
 /// [`StoreError::Locked`], which callers already wait out.
@@ -287,18 +283,16 @@ fn open_vault_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
             }
             _ => failed(&format!("cannot open the vault's database in {path:?}"), e),
         })?;
-    let old = db
-        .contains_key(OLD_INDEX_CHECKPOINT)
-        .map_err(|e| failed("reading the vault's database", e))?;
-    if old {
+    // The vault has a tree of its own: anything in the default tree is the old index. A
+    // clean-up that fails (or is cut short) is only a warning: the next open tries again.
+    if !db.is_empty() {
         tracing::info!(
-            entries = db.len(),
             dir = ?path,
             "removing the derived indexes an earlier release kept on disk (they are kept in memory now)"
         );
-        db.clear()
-            .and_then(|()| db.flush().map(drop))
-            .map_err(|e| failed("removing the old index entries", e))?;
+        if let Err(e) = db.clear().and_then(|()| db.flush().map(drop)) {
+            tracing::warn!(error = %failed("removing the old index entries", e), "the old index entries stay until the next open");
+        }
     }
     Ok(db)
 }
