@@ -1,7 +1,7 @@
 //! [`LogStore`]: the segment-log back end (store format 2).
 //!
 //! **The log is the only thing that must be durable before an append is acknowledged;
-//! everything else is derived from it and caught up on open.**
+//! everything else is derived from it, in memory, when the store opens.**
 //!
 //! # Files
 //!

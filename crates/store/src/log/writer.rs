@@ -403,7 +403,7 @@ impl LogWriter {
     }
 
     /// One attempt to resume: reserve room, check the last acknowledged record, cut the rest
-    /// durably, catch up the indexes. Returns the bytes cut.
+    /// durably. Returns the bytes cut.
     fn resume(&mut self) -> Result<u64, String> {
         let segments_dir = self.shared.dir.join(SEGMENTS_DIR);
         self.files
