@@ -101,7 +101,6 @@ struct Planned {
 
 /// The indexes of one open store. The writer adds to them; readers take a shared lock only
 /// to look positions up (see `Shared::index`).
-#[derive(Debug)]
 pub(crate) struct Index {
     stream_keys: (RandomState, RandomState),
     streams: PassThroughMap<Fingerprint, StreamHead>,
@@ -111,7 +110,6 @@ pub(crate) struct Index {
 }
 
 /// Event-id hashes → positions: a sorted table and the recent additions.
-#[derive(Debug)]
 struct EventIds {
     key: RandomState,
     /// Sorted by hash; `positions[i]` belongs to `hashes[i]`.
@@ -320,6 +318,16 @@ impl Index {
             ids.hashes.remove(from);
             ids.positions.remove(from);
         }
+    }
+}
+
+/// Counts only: a store's `Debug` must not print millions of entries.
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("events", &self.previous.len())
+            .field("streams", &self.streams.len())
+            .finish_non_exhaustive()
     }
 }
 
