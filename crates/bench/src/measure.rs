@@ -141,7 +141,8 @@ pub struct StoreReport {
     pub rebuild_seconds: f64,
     pub rebuild_events_per_second: f64,
     /// Of which opening the store: for the segment log, reading and checking every record and
-    /// building the indexes in memory.
+    /// building the indexes in memory. (0 in reports written before it was measured.)
+    #[serde(default)]
     pub open_seconds: f64,
     /// Before opening the store / once it is open (what sled loads on its own, before a single
     /// event is read) / right after the rebuild, peak (VmHWM) included / [`SETTLE`] later, once

@@ -347,9 +347,10 @@ pub struct ServeArgs {
     )]
     pub rate_limit: u32,
 
-    /// Memory for the store's page cache, in MiB. More makes reading old trajectories
-    /// (timelines, knownOn views) faster; the figures come from the read models either way.
-    /// Appends are durable whatever the size.
+    /// Memory for the embedded store's page cache, in MiB. In a segment-log store it caches
+    /// only the vault (the per-youth keys); in an older sled store, every page, so more makes
+    /// reading old trajectories (timelines, knownOn views) faster there. The figures come from
+    /// the read models either way, and appends are durable whatever the size.
     #[arg(
         long,
         env = "JEUGDPAD_STORE_CACHE_MB",

@@ -209,6 +209,11 @@ pub(crate) trait Durable {
     fn durable_event(&mut self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError>;
     /// The stored (hashed) bytes of an event; `InvalidAppend` when the event cannot be stored.
     fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError>;
+    /// The last position the back end can hold. An event past it is refused with its append
+    /// (as a full store: nothing is stored, and the writer goes on), before it reaches the disk.
+    fn last_position(&self) -> u64 {
+        u64::MAX
+    }
 }
 
 /// One checked event, ready to be written.
@@ -491,6 +496,12 @@ fn seal(
     stored: Option<Vec<u8>>,
     previous: &[u8; HASH_LEN],
 ) -> Result<Staged, StoreError> {
+    let last = durable.last_position();
+    if event.position > last {
+        return Err(StoreError::StorageFull(format!(
+            "the store holds at most {last} events; move on to a new store"
+        )));
+    }
     let canonical = match stored {
         Some(bytes) => bytes,
         None => durable.canonical(&event)?,
@@ -525,5 +536,81 @@ fn differing_field(stored: &RecordedEvent, new: &ProposedEvent) -> Option<&'stat
         Some("payload")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A back end that holds nothing and can hold `last` positions.
+    struct Small {
+        last: u64,
+    }
+
+    impl Durable for Small {
+        fn durable_version(&mut self, _: &str) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+
+        fn durable_event(&mut self, _: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+            Ok(None)
+        }
+
+        fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError> {
+            Ok(event.event_id.as_bytes().to_vec())
+        }
+
+        fn last_position(&self) -> u64 {
+            self.last
+        }
+    }
+
+    fn append(stream_id: &str, events: usize) -> Job {
+        let (reply, _answer) = oneshot::channel();
+        Job::Append(Request {
+            stream_id: stream_id.to_owned(),
+            expected: ExpectedVersion::Any,
+            events: (0..events)
+                .map(|_| ProposedEvent {
+                    event_id: Uuid::new_v4(),
+                    event_type: "signal_received".into(),
+                    schema_version: 1,
+                    occurred_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+                    recorded_by: "consulent-1".into(),
+                    correlation_id: None,
+                    causation_id: None,
+                    payload: serde_json::json!({}),
+                })
+                .collect(),
+            reply,
+            submitted: Instant::now(),
+        })
+    }
+
+    /// An append that would pass the last position is refused on its own, as a full store,
+    /// and stages nothing of itself; the group takes what still fits.
+    #[test]
+    fn an_append_past_the_last_position_is_refused_as_a_full_store() {
+        let mut durable = Small { last: 3 };
+        let head = ChainHead {
+            position: 1,
+            hash: envelope::GENESIS,
+        };
+        let mut group = Group::new(head, None);
+        let refused = group.check(&mut durable, &append("a", 3));
+        assert!(
+            matches!(&refused, Err(StoreError::StorageFull(why)) if why.contains("at most 3 events")),
+            "{refused:?}"
+        );
+        assert!(group.staged.is_empty());
+        assert_eq!(group.head.position, 1);
+        let outcome = group.check(&mut durable, &append("b", 2)).expect("fits");
+        assert_eq!((outcome.first_position, outcome.last_position), (2, 3));
+        assert!(matches!(
+            group.check(&mut durable, &append("c", 1)),
+            Err(StoreError::StorageFull(_))
+        ));
+        assert_eq!(group.staged.len(), 2);
     }
 }

@@ -53,10 +53,11 @@ pub enum StoreError {
 
     /// The disk (or the disk quota) is full (`ENOSPC`, `EDQUOT`): the append was not stored,
     /// and the writer refuses appends until the disk takes writes again (see
-    /// [`crate::Condition`]). The segment log cuts what it wrote of a failed group before it
+    /// [`crate::Condition`]). Also an append past the most events a store can hold (the
+    /// segment log's 4,294,967,295): refused on its own, the writer goes on. The segment log cuts what it wrote of a failed group before it
     /// takes appends again; the sled engine, whose failed group may still reach the disk, answers
     /// that group with [`StoreError::Storage`] instead. A retry with the same event ids is safe.
-    #[error("the disk is full, nothing was stored: {0}")]
+    #[error("the store is full, nothing was stored: {0}")]
     StorageFull(String),
 
     /// The writer refuses appends after a write or `fdatasync` failed for another reason than a

@@ -187,9 +187,10 @@ impl Shared {
 /// How a store is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// The most bytes sled keeps of its pages in memory. More makes reads of old streams
-    /// (timelines, knownOn views) faster; less keeps the server's memory small. Appends are
-    /// durable either way.
+    /// The most bytes sled keeps of its pages in memory: of the whole store in a sled store
+    /// (more makes reads of old streams, timelines and knownOn views, faster), of the vault
+    /// only in a segment-log store, whose indexes are in memory anyway. Less keeps the
+    /// server's memory small. Appends are durable either way.
     pub cache_bytes: u64,
 }
 

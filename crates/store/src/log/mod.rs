@@ -480,7 +480,7 @@ impl Shared {
             return Ok(Vec::new());
         }
         let head = self.durable_head();
-        let positions = self.index().stream(stream_id, head);
+        let positions = self.index().stream(stream_id, head)?;
         let mut events = Vec::with_capacity(positions.len());
         for (version, position) in positions {
             let event = self.read_at(position)?;

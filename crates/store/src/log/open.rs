@@ -76,8 +76,11 @@ pub(crate) fn open(
         listed.push((1, path));
     }
 
+    // The vault's database first: sled's lock on it may still be held for a moment by the
+    // previous opener, and a `Locked` retry should not repeat the whole scan below.
+    let vault_db = open_vault_db(dir, options.vault_cache_bytes)?;
     let mut locations = Locations::default();
-    let mut index = Index::new();
+    let mut index = Index::new()?;
     let mut head = ChainHead {
         position: 0,
         hash: GENESIS,
@@ -132,7 +135,6 @@ pub(crate) fn open(
     index.finish_opening();
     let last_recorded_at = last_recorded_at(&locations, head.position)?;
 
-    let vault_db = open_vault_db(dir, options.vault_cache_bytes)?;
     let (head_sender, _) = watch::channel(HeadState {
         position: head.position,
         closed: false,

@@ -714,3 +714,105 @@ fn verify_names_a_position_the_indexes_lost() {
     let named: Vec<_> = report.problems.iter().map(|p| p.position).collect();
     assert_eq!(named, vec![Some(5), Some(9)], "{report}");
 }
+
+/// A log whose checksums and chain are sound, but whose stream `s` jumps from version 1 to
+/// version 3 at position 3: nothing the writer would write, but what a crafted or damaged
+/// copy could hold.
+fn log_with_a_version_gap() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(FORMAT_FILE), FORMAT).expect("format");
+    let segments_dir = dir.path().join(SEGMENTS_DIR);
+    std::fs::create_dir_all(&segments_dir).expect("segments");
+    let header = segment::Header {
+        number: 1,
+        first_position: 1,
+        previous_hash: crate::envelope::GENESIS,
+    };
+    let mut bytes = header.encode();
+    let mut hash = crate::envelope::GENESIS;
+    for (position, stream, version) in [(1, "s", 1), (2, "t", 1), (3, "s", 3), (4, "t", 2)] {
+        let proposed = event(position);
+        let recorded = RecordedEvent {
+            position,
+            stream_id: stream.into(),
+            version,
+            event_id: proposed.event_id,
+            event_type: proposed.event_type,
+            schema_version: proposed.schema_version,
+            occurred_on: proposed.occurred_on,
+            recorded_at: chrono::Utc::now(),
+            recorded_by: proposed.recorded_by,
+            correlation_id: None,
+            causation_id: None,
+            payload: proposed.payload,
+        };
+        let canonical = record::encode_envelope(&recorded).expect("encode");
+        hash = crate::envelope::chain(&hash, &canonical);
+        record::frame(&mut bytes, COMMIT, &hash, &canonical);
+    }
+    std::fs::write(segment::path(&segments_dir, 1), bytes).expect("segment");
+    dir
+}
+
+/// Opening refuses a stream version that does not follow on, so `verify` of the closed
+/// directory must not call it sound: both name position 3.
+#[test]
+fn verify_of_a_closed_store_and_opening_agree_on_a_stream_version_gap() {
+    let dir = log_with_a_version_gap();
+    let report = crate::verify_dir(dir.path()).expect("verify");
+    let named: Vec<_> = report.problems.iter().map(|p| p.position).collect();
+    assert_eq!(named, vec![Some(3)], "{report}");
+    assert!(
+        report.problems[0]
+            .what
+            .contains("version 3 here, after version 1"),
+        "{report}"
+    );
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(3)
+    );
+}
+
+/// With two bits of event-id hash, every id shares its hash with a quarter of the others: the
+/// records decide, so retries, reused ids and reads still come out right.
+#[test]
+fn event_ids_that_share_a_hash_are_told_apart_by_their_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = index::with_narrow_hashes(64, 2, || open(dir.path()));
+    for i in 0..40 {
+        let outcome = store
+            .append_blocking(
+                &format!("s-{}", i % 5),
+                ExpectedVersion::Any,
+                vec![event(i)],
+            )
+            .expect("append");
+        assert!(!outcome.already_stored);
+    }
+    for i in [0, 17, 39] {
+        let retry = store
+            .append_blocking(
+                &format!("s-{}", i % 5),
+                ExpectedVersion::Any,
+                vec![event(i)],
+            )
+            .expect("retry");
+        assert!(
+            retry.already_stored,
+            "event {i} is found among its hash's candidates"
+        );
+        assert_eq!(retry.first_position, i + 1);
+    }
+    let reused = store.append_blocking("elsewhere", ExpectedVersion::Any, vec![event(8)]);
+    assert!(
+        matches!(&reused, Err(StoreError::EventIdReused { event_id, .. }) if *event_id == id(8)),
+        "{reused:?}"
+    );
+    let fresh = store
+        .append_blocking("s-0", ExpectedVersion::Exact(8), vec![event(1000)])
+        .expect("an unused id is not mistaken for a stored one");
+    assert_eq!(fresh.first_position, 41);
+    assert!(store.verify().expect("verify").is_ok());
+    store.close().expect("close");
+}

@@ -1,10 +1,11 @@
-//! Verification of a segment-log store: the whole log, and (for an open store) the indexes in
-//! memory, against a fresh computation from the log.
+//! Verification of a segment-log store: the whole log, the stream versions an index built
+//! from it must find (opening refuses a log without them, so `verify` does too), and for an
+//! open store the indexes in memory, compared with that fresh index.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use crate::envelope::GENESIS;
+use crate::log::index::Index;
 use crate::log::open;
 use crate::log::record;
 use crate::log::segment;
@@ -13,13 +14,13 @@ use crate::sidecar::ChainHead;
 use crate::verify::VerifyReport;
 use crate::StoreError;
 
-/// Checks every segment in `dir` up to `limit` positions: header, checksums, positions, chain.
-/// Returns the report and the offsets' worth of events checked. A torn tail is a warning (it
-/// was never acknowledged; the next open cuts it).
+/// Checks every segment in `dir` up to `limit` positions: header, checksums, positions, chain,
+/// and each record against the index being built (see [`IndexCheck`]). A torn tail is a
+/// warning (it was never acknowledged; the next open cuts it).
 fn check_log(
     dir: &Path,
     limit: Option<u64>,
-    mut index: Option<&mut IndexCheck<'_>>,
+    index: &mut IndexCheck<'_>,
     at: Option<u64>,
 ) -> VerifyReport {
     let mut report = VerifyReport::empty();
@@ -69,12 +70,7 @@ fn check_log(
             if limit.is_some_and(|limit| position > limit) {
                 break;
             }
-            check_record(
-                &mut report,
-                &bytes[*offset as usize..],
-                position,
-                index.as_deref_mut(),
-            );
+            check_record(&mut report, &bytes[*offset as usize..], position, index);
             if at == Some(position) {
                 report.hash_at = Some((position, report.head_hash.clone()));
             }
@@ -98,19 +94,43 @@ fn check_log(
     report
 }
 
-/// What `verify` knows of the indexes of an open store: the store, and each stream's last
-/// event as the log itself says, up to the record being checked.
+/// How many streams' ends are compared under one hold of the live index's lock: the writer
+/// waits for the lock, so `verify` lets go of it now and then.
+const STREAMS_PER_LOCK: usize = 10_000;
+
+/// The index `verify` builds from the log as opening does, and (for an open store) the live
+/// one to compare it with. Opening refuses a log whose stream versions do not follow on, so a
+/// closed store's verdict must say so too.
 struct IndexCheck<'a> {
-    shared: &'a Shared,
-    streams: HashMap<String, (u64, u64)>,
+    /// `None` after the first entry it refused: every later position would be refused too.
+    fresh: Option<Index>,
+    live: Option<&'a Shared>,
 }
 
 impl IndexCheck<'_> {
-    /// Whether the index's event-id and stream entries for this record are the log's.
+    /// Adds the record to the fresh index and compares the live index's entries for it.
     fn record(&mut self, report: &mut VerifyReport, entry: &record::IndexEntry<'_>) {
         let position = entry.position;
-        let index = self.shared.index();
-        if !index.event_candidates(entry.event_id).contains(&position) {
+        let Some(fresh) = &mut self.fresh else {
+            return;
+        };
+        if let Err(refused) = fresh.add(entry) {
+            let what = match refused {
+                StoreError::Corrupt { what, .. } => what,
+                other => other.to_string(),
+            };
+            report.problem(
+                Some(position),
+                format!("the stream index cannot be built: {what}"),
+            );
+            self.fresh = None;
+            return;
+        }
+        let Some(shared) = self.live else {
+            return;
+        };
+        let live = shared.index();
+        if !live.event_candidates(entry.event_id).contains(&position) {
             report.problem(
                 Some(position),
                 format!(
@@ -119,11 +139,8 @@ impl IndexCheck<'_> {
                 ),
             );
         }
-        let expected = self
-            .streams
-            .get(entry.stream_id.as_ref())
-            .map(|(last, _)| *last);
-        if index.previous(position) != expected || index.indexed() < position {
+        let expected = fresh.previous(position);
+        if live.indexed() < position || live.previous(position) != expected {
             report.problem(
                 Some(position),
                 format!(
@@ -132,35 +149,28 @@ impl IndexCheck<'_> {
                 ),
             );
         }
-        self.streams
-            .insert(entry.stream_id.to_string(), (position, entry.version));
     }
 
-    /// Whether the index knows every stream's last event up to `limit` as the log does.
+    /// Whether the live index ends every stream, as of `limit`, where the log does.
     fn streams(&self, report: &mut VerifyReport, limit: u64) {
-        let index = self.shared.index();
-        for (stream_id, (last, version)) in &self.streams {
-            let Some((mut at, mut at_version)) = index.last_of(stream_id) else {
-                report.problem(
-                    Some(*last),
-                    format!("the stream index has no {stream_id:?}"),
-                );
-                continue;
-            };
-            // Events appended since the check began come first: step back past them.
-            while at > limit {
-                match index.previous(at) {
-                    Some(previous) => (at, at_version) = (previous, at_version - 1),
-                    None => break,
+        let (Some(fresh), Some(shared)) = (&self.fresh, self.live) else {
+            return;
+        };
+        let ends: Vec<_> = fresh.stream_ends().collect();
+        for chunk in ends.chunks(STREAMS_PER_LOCK) {
+            let live = shared.index();
+            for (key, last, version) in chunk {
+                let found = live.end_at(*key, limit);
+                if found != Some((*last, *version)) {
+                    let found =
+                        found.map_or("nowhere".into(), |(at, v)| format!("at position {at} v{v}"));
+                    report.problem(
+                        Some(*last),
+                        format!(
+                            "the stream index ends the stream of this event {found}; the log ends it here, v{version}"
+                        ),
+                    );
                 }
-            }
-            if (at, at_version) != (*last, *version) {
-                report.problem(
-                    Some(*last),
-                    format!(
-                        "the stream index ends {stream_id:?} at position {at} v{at_version}, the log at {last} v{version}"
-                    ),
-                );
             }
         }
     }
@@ -171,7 +181,7 @@ fn check_record(
     report: &mut VerifyReport,
     bytes: &[u8],
     position: u64,
-    index: Option<&mut IndexCheck<'_>>,
+    index: &mut IndexCheck<'_>,
 ) {
     let Ok(frame) = record::parse_frame(bytes) else {
         report.problem(Some(position), "the record does not parse on a second read");
@@ -193,19 +203,17 @@ fn check_record(
     if entry.version == 1 {
         report.streams += 1;
     }
-    if let Some(index) = index {
-        index.record(report, &entry);
-    }
+    index.record(report, &entry);
 }
 
 /// Verifies an open store up to its durable head, indexes included.
 pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
     let limit = shared.durable_head();
     let mut check = IndexCheck {
-        shared,
-        streams: HashMap::new(),
+        fresh: Some(shared.index().sibling()),
+        live: Some(shared),
     };
-    let mut report = check_log(&shared.dir, Some(limit), Some(&mut check), None);
+    let mut report = check_log(&shared.dir, Some(limit), &mut check, None);
     if report.events != limit {
         report.problem(
             Some(report.events + 1),
@@ -224,8 +232,9 @@ pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
 }
 
 /// Verifies a closed segment-log store without changing it (what [`crate::verify_dir`] runs for
-/// one) (a torn tail is reported, not cut;
-/// the indexes are derived and not checked). `Locked` while a process has it open.
+/// one): a torn tail is reported, not cut, and the stream versions are checked as opening
+/// checks them (the indexes themselves live only in an open store's memory). `Locked` while a
+/// process has it open.
 pub(crate) fn verify_log_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport, StoreError> {
     if !holds_log_store(dir) {
         return Err(StoreError::NotAStore(dir.to_path_buf()));
@@ -243,5 +252,9 @@ pub(crate) fn verify_log_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport
         report.problem(None, why.to_string());
         return Ok(report);
     }
-    Ok(check_log(dir, None, None, at))
+    let mut check = IndexCheck {
+        fresh: Some(Index::new()?),
+        live: None,
+    };
+    Ok(check_log(dir, None, &mut check, at))
 }

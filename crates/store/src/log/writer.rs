@@ -138,6 +138,10 @@ impl Durable for LogDurable<'_> {
     fn canonical(&self, event: &RecordedEvent) -> Result<Vec<u8>, StoreError> {
         record::encode_envelope(event)
     }
+
+    fn last_position(&self) -> u64 {
+        MAX_POSITION
+    }
 }
 
 impl LogWriter {
@@ -241,11 +245,6 @@ impl LogWriter {
     /// Frames the group, rolls to a new segment if it does not fit, writes it with one
     /// `write_all` and one `fdatasync`, then tells the readers and the index where it is.
     fn write(&mut self, group: &Group) -> Result<(), WriteFailure> {
-        if group.head.position > MAX_POSITION {
-            return Err(WriteFailure::other(format!(
-                "the store holds at most {MAX_POSITION} events (the limit of its indexes)"
-            )));
-        }
         self.buffer.clear();
         let mut relative = Vec::with_capacity(group.staged.len());
         for (i, staged) in group.staged.iter().enumerate() {
@@ -302,7 +301,14 @@ impl LogWriter {
         self.shared
             .index_mut()
             .add_group(&entries)
-            .map_err(|e| WriteFailure::other(format!("the index refused the group: {e}")))
+            .map_err(|e| WriteFailure::other(format!("the index refused the group: {e}")))?;
+        // Merging the recent event ids copies the whole table (~100 ms at 20 M events): build
+        // it under the shared lock, so that readers go on, and hold the write lock only to swap.
+        if self.shared.index().merge_due() {
+            let merged = self.shared.index().merged_event_ids();
+            self.shared.index_mut().install(merged);
+        }
+        Ok(())
     }
 
     /// Starts the next segment (durably created) and hands it to the readers.
