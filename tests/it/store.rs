@@ -1161,3 +1161,40 @@ fn a_directory_a_restore_did_not_finish_is_not_opened() {
         );
     }
 }
+
+/// The same for a PostgreSQL schema: a restore marks it (a `restoring` row) before it copies,
+/// and after a failure part-way no node opens it, so `verify` refuses it too; a finished
+/// restore leaves no mark.
+#[test]
+fn a_schema_a_restore_did_not_finish_is_not_opened() {
+    use jeugdpad_store::copy::{self, CopyError, MANIFEST_FILE};
+    if pg_testing::skipped() {
+        return;
+    }
+    let (_dir, backup, manifest) = a_backup();
+    let finished = Engine::Postgres.place();
+    let target = Engine::Postgres.open(finished.path());
+    copy::restore(&backup, &target, "target", &mut |_| {}).expect("restore");
+    target.close().expect("close");
+    let reopened = Engine::Postgres.open(finished.path());
+    assert_eq!(reopened.head(), manifest.head_position);
+    reopened.close().expect("close");
+
+    let path = backup.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("vault keys: 0", "vault keys: 7")).expect("write");
+    let unfinished = Engine::Postgres.place();
+    let target = Engine::Postgres.open(unfinished.path());
+    let failed = copy::restore(&backup, &target, "target", &mut |_| {});
+    assert!(
+        matches!(&failed, Err(CopyError::Damaged { why, .. }) if why.contains("vault")),
+        "{failed:?}"
+    );
+    assert_eq!(target.head(), manifest.head_position, "the copy was made");
+    target.close().expect("close");
+    let refused = Engine::Postgres.try_open(unfinished.path());
+    assert!(
+        matches!(&refused, Err(StoreError::Corrupt { what, .. }) if what.contains("did not finish") && what.contains("DROP SCHEMA")),
+        "{refused:?}"
+    );
+}

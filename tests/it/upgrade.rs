@@ -136,6 +136,26 @@ fn a_format_1_directory_upgrades_with_every_event_hash_and_vault_key_kept() {
     let (format, after) = read_closed(dir.path());
     assert_eq!(format, Format::Log);
     assert_eq!(after, before);
+    // Its format line says it holds JSON envelopes, so that a build reading only binary ones
+    // refuses it as a format it does not read, not as damage; a new store's line does not.
+    let format_line = || std::fs::read_to_string(dir.path().join("FORMAT")).expect("FORMAT");
+    const WITH_JSON: &str =
+        "jeugdpad event store: segment log, format 2, with format-1 JSON envelopes\n";
+    assert_eq!(format_line(), WITH_JSON);
+    let new = tempfile::tempdir().expect("tempdir");
+    Store::open(new.path())
+        .expect("open")
+        .close()
+        .expect("close");
+    let plain = std::fs::read_to_string(new.path().join("FORMAT")).expect("FORMAT");
+    assert_eq!(plain, "jeugdpad event store: segment log, format 2\n");
+    // A log upgraded by the release before the distinct line gets it on its next open.
+    std::fs::write(dir.path().join("FORMAT"), &plain).expect("write");
+    Store::open_existing(dir.path())
+        .expect("open")
+        .close()
+        .expect("close");
+    assert_eq!(format_line(), WITH_JSON);
     let report = jeugdpad_store::verify_dir(dir.path()).expect("verify");
     assert!(report.is_ok(), "{report}");
     assert_eq!(
@@ -190,6 +210,11 @@ fn an_upgraded_store_backs_up_restores_and_migrates_with_its_hashes() {
     assert_eq!(done.report.head_hash, head_hash);
     assert_eq!(contents(&restored), upgraded_contents);
     restored.close().expect("close");
+    let format_line = std::fs::read_to_string(restored_dir.path().join("FORMAT")).expect("FORMAT");
+    assert!(
+        format_line.contains("with format-1 JSON envelopes"),
+        "{format_line}"
+    );
 
     if pg_testing::skipped() {
         store.close().expect("close");

@@ -23,6 +23,10 @@ const SOCKET_PATH_TOO_LONG: &str = "The server cannot be asked for a backup: the
      bytes). Stop the server, back up, and start it again; or start the server with a shorter \
      --data path (a symbolic link) to back up while it runs.";
 
+/// What to do with a PostgreSQL schema a restore did not finish in.
+const DROP_THE_SCHEMA: &str =
+    "drop the schema (DROP SCHEMA … CASCADE) before restoring into it again";
+
 pub fn backup(at: &Location, args: &BackupArgs) -> Result<ExitCode, Box<dyn Error>> {
     let to =
         std::path::absolute(&args.to).map_err(|e| format!("--to {}: {e}", args.to.display()))?;
@@ -104,7 +108,8 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
         progress.set_position(done);
     });
     progress.finish_and_clear();
-    // A directory is marked unfinished by the restore itself; a schema is not.
+    // Both a directory and a schema are marked unfinished by the restore itself (and then
+    // refused by every open); a schema must be dropped before the next try, so say how.
     let partial = at.postgres.is_some() && empty_before && target.head() > 0;
     let closed = target.close();
     let report = match restored {
@@ -121,16 +126,14 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
                  start a server on it; keep the backup as it is."
             );
             if partial {
-                println!("Drop the schema (DROP SCHEMA … CASCADE) before restoring into it again.");
+                println!("The schema holds part of the copy: {DROP_THE_SCHEMA}.");
             }
             return Ok(ExitCode::from(1));
         }
         Err(error) if partial => {
-            return Err(format!(
-                "{error}. The schema may hold part of the copy: drop it (DROP SCHEMA … CASCADE) \
-                 before restoring into it again"
+            return Err(
+                format!("{error}. The schema holds part of the copy: {DROP_THE_SCHEMA}").into(),
             )
-            .into())
         }
         Err(error) => return Err(error.into()),
     };

@@ -37,11 +37,13 @@ pub fn run(location: &Location, at: Option<u64>) -> Result<ExitCode, Box<dyn Err
         return Ok(ExitCode::from(2));
     }
     if report.is_ok() {
-        // The segment log's indexes are derived: its check covers the log itself, and the
-        // indexes are caught up from the log whenever the store opens.
+        // The segment log's indexes are derived: they live only in an open store's memory,
+        // built from the log, so the check covers the log and what they are built from.
         let indexes = match (&location.postgres, jeugdpad_store::Format::of(data)) {
             (Some(_), _) => "every row agrees with its stored bytes",
-            (None, Some(jeugdpad_store::Format::Log)) => "every record's checksum is right",
+            (None, Some(jeugdpad_store::Format::Log)) => {
+                "every record's checksum is right, every stream's versions follow on"
+            }
             _ => "the indexes agree with the log",
         };
         println!(

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
-use crate::{EventStore, Format, Store, StoreError, VerifyReport, MAX_EVENTS_PER_APPEND};
+use crate::{EventStore, Store, StoreError, VerifyReport, MAX_EVENTS_PER_APPEND};
 
 /// Events read and imported per step: half the largest import, so that one step's memory stays
 /// small (a few MB) while the fsync per step is amortised over thousands of events.
@@ -388,8 +388,9 @@ pub struct Restored {
 /// and hash the manifest names) and copies it into the empty `target`. Blocking.
 ///
 /// A copy that does not verify to the manifest's head is [`CopyError::RestoredDiffers`] (or
-/// [`CopyError::HashDiffers`] from the copy itself), and a target directory keeps its
-/// `RESTORING` mark, so that no server opens it.
+/// [`CopyError::HashDiffers`] from the copy itself), and the target keeps its mark of an
+/// unfinished restore (a directory's `RESTORING` file, a schema's `restoring` row), so that no
+/// server opens it.
 pub fn restore(
     from: &Path,
     target: &Store,
@@ -421,17 +422,9 @@ pub fn restore(
         )));
     }
     let source = Store::open_existing(from)?;
-    let marker = (target.format() == Format::Log).then(|| target.dir().join(RESTORING_FILE));
     let checked = (|| {
         // From here on the target changes: until the copy is checked, it is marked unfinished.
-        if let Some(marker) = &marker {
-            crate::log::write_durably(marker, b"a restore into this directory has not finished\n")
-                .map_err(|error| CopyError::Io {
-                    what: "cannot write",
-                    path: marker.clone(),
-                    error,
-                })?;
-        }
+        mark_restoring(target, true)?;
         let copied = copy_into(
             &source,
             target,
@@ -470,14 +463,36 @@ pub fn restore(
     let (copied, report) = checked?;
     closed?;
     debug_assert_eq!(copied.head_hash, manifest.head_hash);
-    if let Some(marker) = &marker {
-        std::fs::remove_file(marker)
-            .and_then(|()| crate::log::sync_dir(target.dir()))
-            .map_err(|error| CopyError::Io {
-                what: "cannot remove",
-                path: marker.clone(),
-                error,
-            })?;
-    }
+    mark_restoring(target, false)?;
     Ok(Restored { manifest, report })
+}
+
+/// Sets (durably, before the first event is copied) or removes the target's mark of a restore
+/// that has not finished: the [`RESTORING_FILE`] of a directory, the `restoring` row of a
+/// PostgreSQL schema. Every open and `verify` refuses a marked target.
+fn mark_restoring(target: &Store, unfinished: bool) -> Result<(), CopyError> {
+    match target {
+        Store::Log(_) | Store::Sled(_) => {
+            let marker = target.dir().join(RESTORING_FILE);
+            let done = if unfinished {
+                crate::log::write_durably(
+                    &marker,
+                    b"a restore into this directory has not finished\n",
+                )
+            } else {
+                std::fs::remove_file(&marker).and_then(|()| crate::log::sync_dir(target.dir()))
+            };
+            done.map_err(|error| CopyError::Io {
+                what: if unfinished {
+                    "cannot write"
+                } else {
+                    "cannot remove"
+                },
+                path: marker,
+                error,
+            })
+        }
+        Store::Postgres(store) if unfinished => Ok(store.begin_restore()?),
+        Store::Postgres(store) => Ok(store.finish_restore()?),
+    }
 }

@@ -86,6 +86,12 @@ use locations::Locations;
 /// The format file's name and the content this code writes and accepts.
 pub(crate) const FORMAT_FILE: &str = "FORMAT";
 pub(crate) const FORMAT: &str = "jeugdpad event store: segment log, format 2\n";
+/// The format line of a log that holds format-1 JSON envelopes (an upgraded store, or a copy of
+/// one; they start at position 1). The same format to this build; but segment-log builds that
+/// read only the binary envelope do not accept this line, so they refuse such a log as a
+/// format they do not read (`verify`: UNREADABLE) rather than as damage at position 1.
+pub(crate) const FORMAT_WITH_JSON: &str =
+    "jeugdpad event store: segment log, format 2, with format-1 JSON envelopes\n";
 pub(crate) const SEGMENTS_DIR: &str = "segments";
 pub(crate) const INDEX_DIR: &str = "index";
 
@@ -128,6 +134,8 @@ pub(crate) struct Shared {
     timings: Arc<WriterTimings>,
     /// Whether the writer takes appends (see `writer.rs`).
     condition: Arc<Condition>,
+    /// Whether `FORMAT` says the log holds JSON envelopes ([`FORMAT_WITH_JSON`]).
+    json_envelopes: std::sync::atomic::AtomicBool,
     /// Holds the store's lock while any handle lives.
     _lock: File,
 }
@@ -237,6 +245,9 @@ impl LogStore {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<AppendOutcome, StoreError> {
+        if envelopes.iter().any(|e| record::is_json_envelope(e)) {
+            self.shared.say_json_envelopes()?;
+        }
         Submitted::import_envelopes(&self.requests, envelopes, record::decode_envelope).wait()
     }
 
@@ -372,6 +383,16 @@ impl ReadLog for Shared {
 }
 
 impl Shared {
+    /// Makes `FORMAT` say that the log holds JSON envelopes (durably, before any is written).
+    fn say_json_envelopes(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if !self.json_envelopes.load(Ordering::Acquire) {
+            open::write_format(&self.dir, FORMAT_WITH_JSON)?;
+            self.json_envelopes.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     pub(crate) fn durable_head(&self) -> u64 {
         self.head.borrow().position
     }

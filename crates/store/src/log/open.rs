@@ -15,7 +15,9 @@ use crate::log::locations::{Locations, Segment};
 use crate::log::record;
 use crate::log::record::Unreadable;
 use crate::log::segment::{self, Header, HEADER_LEN};
-use crate::log::{LogOptions, Shared, FORMAT, FORMAT_FILE, INDEX_DIR, SEGMENTS_DIR};
+use crate::log::{
+    LogOptions, Shared, FORMAT, FORMAT_FILE, FORMAT_WITH_JSON, INDEX_DIR, SEGMENTS_DIR,
+};
 use crate::sidecar::ChainHead;
 use crate::sled_store::HeadState;
 use crate::StoreError;
@@ -55,7 +57,7 @@ pub(crate) fn open(
 ) -> Result<Opened, StoreError> {
     std::fs::create_dir_all(dir).map_err(storage(format!("cannot create {dir:?}")))?;
     let lock = lock(dir)?;
-    check_or_write_format(dir)?;
+    let mut json_envelopes = check_or_write_format(dir)?;
     let segments_dir = dir.join(SEGMENTS_DIR);
     std::fs::create_dir_all(&segments_dir)
         .map_err(storage(format!("cannot create {segments_dir:?}")))?;
@@ -119,6 +121,15 @@ pub(crate) fn open(
             );
             cut(path, tail.at)?;
         }
+        if i == 0 && !json_envelopes && starts_with_json(&bytes, &scanned.offsets) {
+            // Upgraded by a release that did not say so in `FORMAT`: say it now.
+            tracing::info!(
+                file = ?dir.join(FORMAT_FILE),
+                "the log holds format-1 JSON envelopes: marking it so in its format file"
+            );
+            write_format(dir, FORMAT_WITH_JSON)?;
+            json_envelopes = true;
+        }
         index_segment(&mut index, &bytes, &scanned.offsets, head.position + 1)?;
         head = scanned.head;
         let file = File::open(path).map_err(storage(format!("cannot open {path:?}")))?;
@@ -147,6 +158,7 @@ pub(crate) fn open(
         head: head_sender,
         timings: Arc::default(),
         condition: Arc::default(),
+        json_envelopes: json_envelopes.into(),
         _lock: lock,
     });
     let last_path = listed
@@ -165,11 +177,12 @@ pub(crate) fn open(
     })
 }
 
-/// Writes the format file into a new store, or checks the one there.
-fn check_or_write_format(dir: &Path) -> Result<(), StoreError> {
+/// Writes the format file into a new store, or checks the one there. Whether it says the log
+/// holds JSON envelopes.
+fn check_or_write_format(dir: &Path) -> Result<bool, StoreError> {
     let path = dir.join(FORMAT_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => check_format_text(&path, &text),
+        Ok(text) => check_format_text(&path, &text).map(|()| text == FORMAT_WITH_JSON),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if crate::sled_store::holds_store(dir) {
                 return Err(StoreError::Corrupt {
@@ -177,17 +190,30 @@ fn check_or_write_format(dir: &Path) -> Result<(), StoreError> {
                     what: format!("{dir:?} holds a store of format 1 (sled); open it as such"),
                 });
             }
-            files::write_durably(&path, FORMAT.as_bytes())
-                .map_err(storage(format!("cannot write {path:?}")))
+            write_format(dir, FORMAT).map(|()| false)
         }
         Err(e) => Err(StoreError::storage(&format!("cannot read {path:?}"), e)),
     }
 }
 
+/// Replaces the format file, durably.
+pub(crate) fn write_format(dir: &Path, text: &str) -> Result<(), StoreError> {
+    let path = dir.join(FORMAT_FILE);
+    files::write_durably(&path, text.as_bytes()).map_err(storage(format!("cannot write {path:?}")))
+}
+
+/// Whether the first record of a segment holds a JSON envelope.
+fn starts_with_json(bytes: &[u8], offsets: &[u32]) -> bool {
+    offsets.first().is_some_and(|offset| {
+        record::parse_frame(&bytes[*offset as usize..])
+            .is_ok_and(|frame| record::is_json_envelope(frame.envelope))
+    })
+}
+
 /// Whether the format file's `text` is the one this build reads: opening and `verify` refuse
 /// the same directories.
 pub(crate) fn check_format_text(path: &Path, text: &str) -> Result<(), StoreError> {
-    if text == FORMAT {
+    if text == FORMAT || text == FORMAT_WITH_JSON {
         return Ok(());
     }
     Err(StoreError::Corrupt {

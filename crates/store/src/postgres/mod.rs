@@ -6,7 +6,8 @@
 //! `events` (one row per event: position, stream, version, event id, chain hash, and the
 //! envelope bytes the chain covers — the segment log's binary envelope, so that a store copied
 //! between back ends keeps every hash), `head` (one row: the chain head), `vault` (the
-//! per-subject data keys, outside the chain) and `migrations`.
+//! per-subject data keys, outside the chain), `restoring` (a row only while a restore copies
+//! into the schema; no node opens it then) and `migrations`.
 //!
 //! # One global order, no gaps, no skips
 //!
@@ -369,6 +370,30 @@ impl ReadLog for Shared {
     }
 }
 
+/// `Corrupt` when the schema is the target of a restore that did not finish (see
+/// [`PgStore::begin_restore`]): every open, and so `verify`, refuses it.
+async fn refuse_unfinished_restore(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let row = client
+        .query_opt("SELECT since FROM restoring", &[])
+        .await
+        .map_err(|e| error("cannot look for an unfinished restore", &e))?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let since: chrono::DateTime<chrono::Utc> = row.get(0);
+    Err(StoreError::Corrupt {
+        position: None,
+        what: format!(
+            "a restore into schema {schema} began at {since} and did not finish: its log may \
+             be cut short. Drop the schema (DROP SCHEMA {schema} CASCADE) and run the restore \
+             again"
+        ),
+    })
+}
+
 /// The PostgreSQL event store. See the module docs.
 #[derive(Debug)]
 pub struct PgStore {
@@ -400,6 +425,7 @@ impl PgStore {
             async move {
                 let mut client = connect(&config).await.map_err(|e| unreachable(&url, &e))?;
                 schema::migrate(&mut client, &schema).await?;
+                refuse_unfinished_restore(&client, &schema).await?;
                 let head = client
                     .query_one("SELECT position FROM head", &[])
                     .await
@@ -576,6 +602,36 @@ impl PgStore {
                 })?,
                 bytes: row.get(1),
             })
+        })
+    }
+
+    /// Marks the schema as the target of a restore that has not finished (durably, before
+    /// the first event is copied): until [`PgStore::finish_restore`], no node opens it.
+    pub fn begin_restore(&self) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO restoring DEFAULT VALUES",
+            "cannot mark the restore as begun",
+        )
+    }
+
+    /// Removes the mark of [`PgStore::begin_restore`]: the restore has verified.
+    pub fn finish_restore(&self) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM restoring",
+            "cannot mark the restore as finished",
+        )
+    }
+
+    /// Runs one statement in a transaction of its own.
+    fn execute(&self, sql: &'static str, context: &'static str) -> Result<(), StoreError> {
+        let pool = self.shared.pool.clone();
+        self.shared.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            client
+                .execute(sql, &[])
+                .await
+                .map_err(|e| error(context, &e))?;
+            Ok(())
         })
     }
 

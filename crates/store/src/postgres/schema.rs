@@ -12,9 +12,10 @@ use crate::StoreError;
 
 /// Each migration: its version and the SQL that takes the schema from the version before to it.
 /// Never edit one that has shipped; add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r"
     -- The log: one row per event. `envelope` holds exactly the bytes the chain hashes (the
     -- segment log's binary envelope), so a store copied between back ends keeps its hashes;
     -- the other columns repeat what the envelope says, for the indexes and the checks.
@@ -42,7 +43,20 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         value bytea NOT NULL
     );
     ",
-)];
+    ),
+    (
+        2,
+        r"
+    -- A restore that has not finished: one row while `jeugdpad restore` copies into this
+    -- schema, removed once the copy verifies to the backup's head. No node opens the schema
+    -- while it is there, so a log cut short by a crash cannot pass for the restored one.
+    CREATE TABLE restoring (
+        singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+        since     timestamptz NOT NULL DEFAULT now()
+    );
+    ",
+    ),
+];
 
 /// Creates `schema` if needed and brings it to the newest version this release knows.
 pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<(), StoreError> {
