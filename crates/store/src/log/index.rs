@@ -347,9 +347,10 @@ impl Index {
         let ids = &mut self.event_ids;
         ids.opening = false;
         ids.table.sort_unstable();
+        // The table is replaced whole by each merge, so its spare room would never be used.
+        // `previous` and `streams` keep theirs: shrinking them would only make the first
+        // appends after opening copy or rehash them under the write lock.
         ids.table.shrink_to_fit();
-        self.previous.shrink_to_fit();
-        self.streams.shrink_to_fit();
     }
 
     /// Whether enough recent event ids wait to be merged into the sorted table.
