@@ -216,6 +216,13 @@ impl AccessIndex {
             self.db
                 .apply_batch(batch)
                 .map_err(|e| index_error(&self.dir, "cannot write the index", e))?;
+            // A long catch-up flushes after each batch: sled otherwise keeps far more of what
+            // it wrote in memory (a build of a million entries peaked at 16.5 GB resident
+            // without this, 11.3 GB with it, and ran 26 % faster; docs/performance.md). No
+            // sync is needed for correctness: the index is derived.
+            if large {
+                self.flush()?;
+            }
             next = last.position + 1;
             caught.to = last.position;
         }
@@ -229,8 +236,8 @@ impl AccessIndex {
         Ok(caught)
     }
 
-    /// Writes what sled holds in memory to its files (for measuring the size on disk, and for a
-    /// tidy close; never needed for correctness).
+    /// Writes what sled holds in memory to its files (for measuring the size on disk, for a
+    /// tidy close, and to bound memory during a long catch-up; never needed for correctness).
     pub fn flush(&self) -> Result<(), IndexError> {
         self.db
             .flush()

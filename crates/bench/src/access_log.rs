@@ -55,6 +55,9 @@ pub struct Report {
     pub load_entries_per_second: f64,
     pub store_bytes: u64,
     pub index_build_seconds: f64,
+    /// The process's peak resident memory when the index was built (0 in older reports).
+    #[serde(default)]
+    pub index_build_peak_bytes: u64,
     pub index_entries_per_second: f64,
     pub index_bytes: u64,
     pub index_bytes_per_entry: f64,
@@ -260,7 +263,9 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
     };
     let (load_seconds, store_bytes) = if existing >= plan.entries {
         eprintln!("reusing the store in {} ({existing} events)", dir.display());
-        (0.0, dir_bytes(&dir))
+        // The index an earlier run built is not the store.
+        let index = dir_bytes(&dir.join(jeugdpad_access_index::INDEX_DIR));
+        (0.0, dir_bytes(&dir).saturating_sub(index))
     } else {
         eprintln!(
             "importing {} access-log entries into {}…",
@@ -282,24 +287,29 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
     if index_dir.exists() {
         std::fs::remove_dir_all(&index_dir)?;
     }
-    let (build_seconds, index_bytes) = {
+    let (build_seconds, index_bytes, build_peak_bytes) = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<(f64, u64), BenchError> {
+        tokio::task::spawn_blocking(move || -> Result<(f64, u64, u64), BenchError> {
             let store = Store::open(&dir)?;
+            let before = crate::measure::memory();
             let started = Instant::now();
             let index = AccessIndex::open(&dir)?;
             let caught = index.catch_up(&store)?;
             index.flush()?;
             let seconds = started.elapsed().as_secs_f64();
+            let after = crate::measure::memory();
             eprintln!(
-                "  index built: {} entries in {seconds:.1} s ({:.0} entries/s)",
+                "  index built: {} entries in {seconds:.1} s ({:.0} entries/s); RSS {} → {} MB, peak {} MB",
                 caught.entries,
-                caught.entries as f64 / seconds
+                caught.entries as f64 / seconds,
+                before.rss >> 20,
+                after.rss >> 20,
+                after.hwm >> 20
             );
             let bytes = index.bytes_on_disk();
             drop(index);
             store.close()?;
-            Ok((seconds, bytes))
+            Ok((seconds, bytes, after.hwm))
         })
         .await??
     };
@@ -359,9 +369,15 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
     Ok(Report {
         entries: plan.entries,
         load_seconds,
-        load_entries_per_second: plan.entries as f64 / load_seconds.max(f64::EPSILON),
+        // 0: the store of an earlier run was reused, nothing was imported.
+        load_entries_per_second: if load_seconds > 0.0 {
+            plan.entries as f64 / load_seconds
+        } else {
+            0.0
+        },
         store_bytes,
         index_build_seconds: build_seconds,
+        index_build_peak_bytes: build_peak_bytes,
         index_entries_per_second: plan.entries as f64 / build_seconds.max(f64::EPSILON),
         index_bytes,
         index_bytes_per_entry: index_bytes as f64 / plan.entries.max(1) as f64,
@@ -403,18 +419,26 @@ async fn admin_token(state: &AppState) -> Result<String, BenchError> {
 pub fn print(report: &Report, command: &str) {
     println!();
     println!("ACCESS-LOG INQUIRY ({command})");
+    let imported = if report.load_entries_per_second > 0.0 {
+        format!(
+            "imported at {:.0} entries/s",
+            report.load_entries_per_second
+        )
+    } else {
+        "the store of an earlier run, reused".to_owned()
+    };
     println!(
-        "  {} entries; imported at {:.0} entries/s; store {:.0} B/entry",
+        "  {} entries; {imported}; store {:.0} B/entry",
         report.entries,
-        report.load_entries_per_second,
         report.store_bytes as f64 / report.entries.max(1) as f64
     );
     println!(
-        "  index built from the log in {:.1} s ({:.0} entries/s); {:.0} MB on disk, {:.0} B/entry",
+        "  index built from the log in {:.1} s ({:.0} entries/s); {:.0} MB on disk, {:.0} B/entry; peak RSS {} MB",
         report.index_build_seconds,
         report.index_entries_per_second,
         report.index_bytes as f64 / 1e6,
-        report.index_bytes_per_entry
+        report.index_bytes_per_entry,
+        report.index_build_peak_bytes >> 20
     );
     println!(
         "  {:<28} {:>9} {:>9} {:>9}",
