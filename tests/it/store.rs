@@ -1175,6 +1175,10 @@ fn a_schema_a_restore_did_not_finish_is_not_opened() {
     let finished = Engine::Postgres.place();
     let target = Engine::Postgres.open(finished.path());
     copy::restore(&backup, &target, "target", &mut |_| {}).expect("restore");
+    match &target {
+        Store::Postgres(store) => assert!(!store.restore_unfinished().expect("look")),
+        other => panic!("not a PostgreSQL store: {other:?}"),
+    }
     target.close().expect("close");
     let reopened = Engine::Postgres.open(finished.path());
     assert_eq!(reopened.head(), manifest.head_position);
@@ -1191,6 +1195,10 @@ fn a_schema_a_restore_did_not_finish_is_not_opened() {
         "{failed:?}"
     );
     assert_eq!(target.head(), manifest.head_position, "the copy was made");
+    match &target {
+        Store::Postgres(store) => assert!(store.restore_unfinished().expect("look")),
+        other => panic!("not a PostgreSQL store: {other:?}"),
+    }
     target.close().expect("close");
     let refused = Engine::Postgres.try_open(unfinished.path());
     assert!(

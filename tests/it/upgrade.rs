@@ -149,13 +149,6 @@ fn a_format_1_directory_upgrades_with_every_event_hash_and_vault_key_kept() {
         .expect("close");
     let plain = std::fs::read_to_string(new.path().join("FORMAT")).expect("FORMAT");
     assert_eq!(plain, "jeugdpad event store: segment log, format 2\n");
-    // A log upgraded by the release before the distinct line gets it on its next open.
-    std::fs::write(dir.path().join("FORMAT"), &plain).expect("write");
-    Store::open_existing(dir.path())
-        .expect("open")
-        .close()
-        .expect("close");
-    assert_eq!(format_line(), WITH_JSON);
     let report = jeugdpad_store::verify_dir(dir.path()).expect("verify");
     assert!(report.is_ok(), "{report}");
     assert_eq!(
@@ -176,6 +169,28 @@ fn a_format_1_directory_upgrades_with_every_event_hash_and_vault_key_kept() {
     let (_, grown) = read_closed(dir.path());
     assert_eq!(grown.events[..head as usize], before.events[..]);
     assert_eq!(grown.hashes[..head as usize], before.hashes[..]);
+
+    // A log upgraded by the release before the distinct line gets it before its next write;
+    // an open that only reads (a backup being restored) leaves it as it is.
+    std::fs::write(dir.path().join("FORMAT"), &plain).expect("write");
+    Store::open_existing(dir.path())
+        .expect("open")
+        .close()
+        .expect("close");
+    assert_eq!(format_line(), plain, "reading changed nothing");
+    let store = Store::open_existing(dir.path()).expect("open");
+    store
+        .append_blocking(
+            "marks-the-format",
+            ExpectedVersion::NoStream,
+            vec![ProposedEvent {
+                event_id: uuid::Uuid::from_u128(0xF2F2),
+                ..step()
+            }],
+        )
+        .expect("append");
+    store.close().expect("close");
+    assert_eq!(format_line(), WITH_JSON);
 
     // Nothing left to do the second time.
     assert_eq!(upgraded(dir.path()), Upgraded::Already { kept: None });

@@ -103,14 +103,19 @@ pub fn restore(at: &Location, args: &RestoreArgs) -> Result<ExitCode, Box<dyn Er
     );
     let target = crate::store::open(at, Missing::Create, STOP_THE_SERVER)?;
     let progress = bar(Some(manifest.head_position), "events");
-    let empty_before = target.head() == 0;
     let restored = copy::restore(&args.from, &target, &at.to_string(), &mut |done| {
         progress.set_position(done);
     });
     progress.finish_and_clear();
     // Both a directory and a schema are marked unfinished by the restore itself (and then
-    // refused by every open); a schema must be dropped before the next try, so say how.
-    let partial = at.postgres.is_some() && empty_before && target.head() > 0;
+    // refused by every open); a marked schema must be dropped before the next try, so say how.
+    // (A refusal before the copy began, such as a damaged backup, leaves no mark.)
+    let partial = match &target {
+        jeugdpad_store::Store::Postgres(store) => {
+            restored.is_err() && store.restore_unfinished().unwrap_or(true)
+        }
+        _ => false,
+    };
     let closed = target.close();
     let report = match restored {
         Ok(restored) => restored.report,

@@ -209,8 +209,9 @@ pub(crate) fn refuse_unfinished_restore(dir: &Path) -> Result<(), StoreError> {
         position: None,
         what: format!(
             "a restore into {} did not finish (it holds {RESTORING_FILE}): its log may be cut \
-             short. Remove FORMAT, LOCK, {RESTORING_FILE}, segments/ and index/ from it (keep \
-             install-secret) and run the restore again",
+             short. Remove the store's files from it — FORMAT, LOCK, {RESTORING_FILE}, segments/ \
+             and index/ (a sled store: {RESTORING_FILE}, sled/ and chain-head) — but keep \
+             install-secret, and run the restore again",
             dir.display()
         ),
     })

@@ -260,7 +260,7 @@ impl Index {
         self.apply(planned);
         if self.merge_due() {
             let merged = self.merged_event_ids();
-            self.install(merged);
+            drop(self.install(merged));
         }
         Ok(())
     }
@@ -384,18 +384,20 @@ impl Index {
         MergedIds(merged)
     }
 
-    /// Puts a merged table in place of the sorted table and the recent ids it holds. Only the
+    /// Puts a merged table in place of the sorted table and the recent ids it holds, and hands
+    /// back the old table (for the caller to free after it lets go of the lock). Only the
     /// writer adds to the index, so nothing was added since `merged` was built from it.
-    pub(crate) fn install(&mut self, merged: MergedIds) {
+    #[must_use]
+    pub(crate) fn install(&mut self, merged: MergedIds) -> MergedIds {
         let ids = &mut self.event_ids;
         debug_assert_eq!(
             merged.0.len(),
             ids.table.len() + ids.recent.len() + ids.collided.len()
         );
-        ids.table = merged.0;
         // A fresh map: a drained one would keep the capacity of its largest batch.
         ids.recent = PassThroughMap::default();
         ids.collided = Vec::new();
+        MergedIds(std::mem::replace(&mut ids.table, merged.0))
     }
 
     /// The stream's last version (0: no such stream).

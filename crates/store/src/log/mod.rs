@@ -134,8 +134,6 @@ pub(crate) struct Shared {
     timings: Arc<WriterTimings>,
     /// Whether the writer takes appends (see `writer.rs`).
     condition: Arc<Condition>,
-    /// Whether `FORMAT` says the log holds JSON envelopes ([`FORMAT_WITH_JSON`]).
-    json_envelopes: std::sync::atomic::AtomicBool,
     /// Holds the store's lock while any handle lives.
     _lock: File,
 }
@@ -245,9 +243,6 @@ impl LogStore {
         &self,
         envelopes: Vec<Vec<u8>>,
     ) -> Result<AppendOutcome, StoreError> {
-        if envelopes.iter().any(|e| record::is_json_envelope(e)) {
-            self.shared.say_json_envelopes()?;
-        }
         Submitted::import_envelopes(&self.requests, envelopes, record::decode_envelope).wait()
     }
 
@@ -383,16 +378,6 @@ impl ReadLog for Shared {
 }
 
 impl Shared {
-    /// Makes `FORMAT` say that the log holds JSON envelopes (durably, before any is written).
-    fn say_json_envelopes(&self) -> Result<(), StoreError> {
-        use std::sync::atomic::Ordering;
-        if !self.json_envelopes.load(Ordering::Acquire) {
-            open::write_format(&self.dir, FORMAT_WITH_JSON)?;
-            self.json_envelopes.store(true, Ordering::Release);
-        }
-        Ok(())
-    }
-
     pub(crate) fn durable_head(&self) -> u64 {
         self.head.borrow().position
     }

@@ -31,6 +31,18 @@ pub(crate) struct Opened {
     pub(crate) files: Arc<dyn LogFiles>,
     /// The last segment, open for appending.
     pub(crate) current: Box<dyn SegmentFile>,
+    /// What `FORMAT` says and what the log holds of format-1 JSON envelopes (see
+    /// [`JsonEnvelopes`]).
+    pub(crate) json: JsonEnvelopes,
+}
+
+/// Whether the log holds format-1 JSON envelopes and whether `FORMAT` says so. The writer
+/// makes `FORMAT` say so before it writes anything to a log that holds them or will; an open
+/// that only reads (a backup being restored, `verify` of an open store) changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JsonEnvelopes {
+    pub(crate) said: bool,
+    pub(crate) held: bool,
 }
 
 fn storage(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -57,7 +69,10 @@ pub(crate) fn open(
 ) -> Result<Opened, StoreError> {
     std::fs::create_dir_all(dir).map_err(storage(format!("cannot create {dir:?}")))?;
     let lock = lock(dir)?;
-    let mut json_envelopes = check_or_write_format(dir)?;
+    let mut json = JsonEnvelopes {
+        said: check_or_write_format(dir)?,
+        held: false,
+    };
     let segments_dir = dir.join(SEGMENTS_DIR);
     std::fs::create_dir_all(&segments_dir)
         .map_err(storage(format!("cannot create {segments_dir:?}")))?;
@@ -121,14 +136,10 @@ pub(crate) fn open(
             );
             cut(path, tail.at)?;
         }
-        if i == 0 && !json_envelopes && starts_with_json(&bytes, &scanned.offsets) {
-            // Upgraded by a release that did not say so in `FORMAT`: say it now.
-            tracing::info!(
-                file = ?dir.join(FORMAT_FILE),
-                "the log holds format-1 JSON envelopes: marking it so in its format file"
-            );
-            write_format(dir, FORMAT_WITH_JSON)?;
-            json_envelopes = true;
+        if i == 0 {
+            // JSON envelopes, when a log holds any, start at position 1 (they come only from
+            // an upgrade, or a copy of an upgraded log, into an empty store).
+            json.held = starts_with_json(&bytes, &scanned.offsets);
         }
         index_segment(&mut index, &bytes, &scanned.offsets, head.position + 1)?;
         head = scanned.head;
@@ -158,7 +169,6 @@ pub(crate) fn open(
         head: head_sender,
         timings: Arc::default(),
         condition: Arc::default(),
-        json_envelopes: json_envelopes.into(),
         _lock: lock,
     });
     let last_path = listed
@@ -174,6 +184,7 @@ pub(crate) fn open(
         last_recorded_at,
         files,
         current,
+        json,
     })
 }
 

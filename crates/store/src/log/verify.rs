@@ -183,14 +183,18 @@ fn check_record(
     position: u64,
     index: &mut IndexCheck<'_>,
 ) {
+    // A record that cannot be read is not in the fresh index either: without it, every later
+    // position would be reported again as "the index expected …", so the index check stops.
     let Ok(frame) = record::parse_frame(bytes) else {
         report.problem(Some(position), "the record does not parse on a second read");
+        index.fresh = None;
         return;
     };
     let entry = match record::index_entry(frame.envelope) {
         Ok(entry) => entry,
         Err(what) => {
             report.problem(Some(position), what);
+            index.fresh = None;
             return;
         }
     };

@@ -50,7 +50,7 @@ use crate::condition::{StopCause, Stopped};
 use crate::log::files::{LogFiles, SegmentFile};
 use crate::log::index::MAX_POSITION;
 use crate::log::locations::Segment;
-use crate::log::open::Opened;
+use crate::log::open::{self, JsonEnvelopes, Opened};
 use crate::log::record::{self, IndexEntry, COMMIT};
 use crate::log::segment::{self, Header, HEADER_LEN};
 use crate::log::{Shared, SEGMENTS_DIR};
@@ -119,6 +119,8 @@ pub(crate) struct LogWriter {
     failed_bytes: u64,
     /// Reused for each group's bytes.
     buffer: Vec<u8>,
+    /// Whether `FORMAT` says the log holds JSON envelopes, and whether it does.
+    json: JsonEnvelopes,
 }
 
 /// The writer's answers to the checks, from the indexes in memory.
@@ -153,6 +155,7 @@ impl LogWriter {
             last_recorded_at: opened.last_recorded_at,
             files: opened.files,
             current: opened.current,
+            json: opened.json,
             segment_bytes: segment_bytes.min(u64::from(u32::MAX)),
             failed: None,
             retry_after: FIRST_RETRY,
@@ -240,11 +243,53 @@ impl LogWriter {
         for (reply, submitted, result) in answers {
             self.answer(reply, submitted, result);
         }
+        self.merge_event_ids();
+    }
+
+    /// Merges the recent event ids into the sorted table when enough wait, after the group's
+    /// answers (a merge copies the whole table: ~100 ms at 20 M events). It is built under the
+    /// shared lock, so readers go on; the write lock is held only to swap the tables, and the
+    /// old one is freed after it is let go.
+    fn merge_event_ids(&self) {
+        if self.shared.index().merge_due() {
+            let merged = self.shared.index().merged_event_ids();
+            let old = self.shared.index_mut().install(merged);
+            drop(old);
+        }
+    }
+
+    /// Makes `FORMAT` say that the log holds format-1 JSON envelopes, durably, before the
+    /// first write to a log that holds them or is about to (a build that reads only binary
+    /// envelopes then refuses it as a format it does not read). Only the writer writes it, so
+    /// two imports cannot race on it.
+    fn say_json_envelopes(&mut self, group: &Group) -> Result<(), WriteFailure> {
+        if self.json.said {
+            return Ok(());
+        }
+        let held = self.json.held
+            || group
+                .staged
+                .iter()
+                .any(|staged| record::is_json_envelope(&staged.canonical));
+        if held {
+            tracing::info!(
+                dir = ?self.shared.dir,
+                "the log holds format-1 JSON envelopes: its FORMAT file now says so"
+            );
+            open::write_format(&self.shared.dir, crate::log::FORMAT_WITH_JSON)
+                .map_err(|e| WriteFailure::other(e.to_string()))?;
+            self.json = JsonEnvelopes {
+                said: true,
+                held: true,
+            };
+        }
+        Ok(())
     }
 
     /// Frames the group, rolls to a new segment if it does not fit, writes it with one
     /// `write_all` and one `fdatasync`, then tells the readers and the index where it is.
     fn write(&mut self, group: &Group) -> Result<(), WriteFailure> {
+        self.say_json_envelopes(group)?;
         self.buffer.clear();
         let mut relative = Vec::with_capacity(group.staged.len());
         for (i, staged) in group.staged.iter().enumerate() {
@@ -301,14 +346,7 @@ impl LogWriter {
         self.shared
             .index_mut()
             .add_group(&entries)
-            .map_err(|e| WriteFailure::other(format!("the index refused the group: {e}")))?;
-        // Merging the recent event ids copies the whole table (~100 ms at 20 M events): build
-        // it under the shared lock, so that readers go on, and hold the write lock only to swap.
-        if self.shared.index().merge_due() {
-            let merged = self.shared.index().merged_event_ids();
-            self.shared.index_mut().install(merged);
-        }
-        Ok(())
+            .map_err(|e| WriteFailure::other(format!("the index refused the group: {e}")))
     }
 
     /// Starts the next segment (durably created) and hands it to the readers.

@@ -614,6 +614,19 @@ impl PgStore {
         )
     }
 
+    /// Whether the schema holds the mark of [`PgStore::begin_restore`].
+    pub fn restore_unfinished(&self) -> Result<bool, StoreError> {
+        let pool = self.shared.pool.clone();
+        self.shared.runtime.block_on(async move {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            let row = client
+                .query_one("SELECT EXISTS (SELECT 1 FROM restoring)", &[])
+                .await
+                .map_err(|e| error("cannot look for an unfinished restore", &e))?;
+            Ok(row.get(0))
+        })
+    }
+
     /// Removes the mark of [`PgStore::begin_restore`]: the restore has verified.
     pub fn finish_restore(&self) -> Result<(), StoreError> {
         self.execute(
