@@ -2,14 +2,16 @@
 //! whole `access-log` stream: on a hand-built log of several users, youths, trajectories and
 //! days, on both store engines, every filter alone and combined with a period, paged through
 //! to the end at several page sizes — the same entries, newest first, none twice, none missed.
-//! Then the index's life beside the log: entries appended while it lagged, a deleted index, an
-//! index that belongs to another log.
+//! Then the index's life beside the log: entries appended while it lagged, a build from the
+//! whole log, and the index an earlier build left on disk.
 
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jeugdpad_access::{AccessAction, AccessEntry, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM};
-use jeugdpad_access_index::{scan, AccessIndex, Cursor, Filter, LoggedAccess, INDEX_DIR};
+use jeugdpad_access_index::{
+    remove_old_index, scan, AccessIndex, Cursor, Filter, LoggedAccess, OLD_INDEX_DIR,
+};
 use jeugdpad_domain::{SubjectKey, TrajectoryId, UserId};
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore, Store};
 use uuid::Uuid;
@@ -233,7 +235,7 @@ fn the_index_answers_what_the_scan_of_the_whole_log_answers() {
     log.grow(300);
     for (engine, store) in stores(dir.path()) {
         log.store_into(&store);
-        let index = AccessIndex::open(store.dir()).expect("the index opens");
+        let index = AccessIndex::new();
         let filters = filters(&log);
         let finding = filters
             .iter()
@@ -258,12 +260,13 @@ fn entries_appended_while_the_index_lagged_are_caught_up() {
     log.grow(40);
     for (engine, store) in stores(dir.path()) {
         log.store_into(&store);
-        let index = AccessIndex::open(store.dir()).expect("the index opens");
+        let index = AccessIndex::new();
+        assert_eq!(index.checkpoint(), 0, "a new index covers nothing");
         index.catch_up(&store).expect("caught up");
         let covered = log.events.len() as u64;
-        assert_eq!(index.checkpoint().expect("a checkpoint").0, covered);
-        // More entries while the index is closed (the command line, with the server down).
-        drop(index);
+        assert_eq!(index.checkpoint(), covered);
+        assert_eq!(index.entries(), log.entries().count());
+        // More entries while the index is not told (the follower has not run yet).
         let mut more = Log {
             events: log.events.clone(),
             versions: log.versions.clone(),
@@ -271,12 +274,7 @@ fn entries_appended_while_the_index_lagged_are_caught_up() {
         };
         more.grow(25);
         more.store_into(&store);
-        let index = AccessIndex::open(store.dir()).expect("the index opens again");
-        assert_eq!(
-            index.checkpoint().expect("a checkpoint").0,
-            covered,
-            "{engine}: the index lags"
-        );
+        assert_eq!(index.checkpoint(), covered, "{engine}: the index lags");
         // A page read without catching up does not know the new entries; an inquiry does.
         let stale = index
             .page(&store, &Filter::default(), None, 1)
@@ -291,6 +289,15 @@ fn entries_appended_while_the_index_lagged_are_caught_up() {
             (covered + 1, more.events.len() as u64)
         );
         assert_eq!(caught.entries, 25);
+        assert_eq!(
+            index.catch_up(&store).expect("caught up"),
+            jeugdpad_access_index::CaughtUp {
+                from: 0,
+                to: more.events.len() as u64,
+                entries: 0
+            },
+            "{engine}: nothing twice"
+        );
         for filter in filters(&more) {
             check_paging(&index, &store, &more, &filter, 4);
         }
@@ -298,62 +305,34 @@ fn entries_appended_while_the_index_lagged_are_caught_up() {
 }
 
 #[test]
-fn a_deleted_index_is_rebuilt_from_the_log_and_one_of_another_log_too() {
+fn a_build_from_the_whole_log_answers_and_the_old_index_on_disk_is_removed() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(&dir.path().join("a")).expect("a store");
     let mut log = Log::default();
     log.grow(60);
     log.store_into(&store);
-    let index = AccessIndex::open_current(store.dir(), &store).expect("the index opens");
-    assert_eq!(
-        index.checkpoint().expect("checkpoint").0,
-        log.events.len() as u64
-    );
-    drop(index);
-
-    // Deleted while the server was down: built again from the log when it opens.
-    std::fs::remove_dir_all(store.dir().join(INDEX_DIR)).expect("the index is removed");
-    let index = AccessIndex::open_current(store.dir(), &store).expect("the index is rebuilt");
+    let index = AccessIndex::build(&store).expect("the index is built");
+    assert_eq!(index.checkpoint(), log.events.len() as u64);
+    assert!(index.heap_bytes() >= 60 * 16, "at least the two columns");
     for filter in filters(&log) {
         check_paging(&index, &store, &log, &filter, 9);
     }
-    index.flush().expect("flushed");
-    drop(index);
 
-    // The index copied beside a store whose log is as long but holds other events (a restored
-    // or replaced store): its checkpoint is not this log's, so it starts again from position 1.
-    let mut other = Log::default();
-    other.grow(60);
-    for event in &mut other.events {
-        event.event_id = Uuid::from_u128(event.event_id.as_u128() ^ 0xffff);
-    }
-    let other_store = Store::open(&dir.path().join("b")).expect("another store");
-    other.store_into(&other_store);
-    copy_dir(
-        &store.dir().join(INDEX_DIR),
-        &other_store.dir().join(INDEX_DIR),
-    );
-    let index = AccessIndex::open(other_store.dir()).expect("the index opens");
-    assert_eq!(
-        index.checkpoint().expect("checkpoint").0,
-        log.events.len() as u64
-    );
-    let caught = index.catch_up(&other_store).expect("caught up");
-    assert!(caught.rebuilt, "a checkpoint of another log starts again");
-    assert_eq!(caught.from, 1);
-    for filter in filters(&other) {
-        check_paging(&index, &other_store, &other, &filter, 9);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("a directory");
-    for entry in std::fs::read_dir(from).expect("a directory").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("a copy");
-        }
-    }
+    // What an earlier build kept on disk goes, and nothing else; a second call finds nothing
+    // to do.
+    let names = |dir: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .expect("a directory")
+            .map(|entry| entry.expect("an entry").file_name())
+            .collect()
+    };
+    let before = names(store.dir());
+    let old = store.dir().join(OLD_INDEX_DIR);
+    std::fs::create_dir_all(old.join("blobs")).expect("a directory");
+    std::fs::write(old.join("db"), b"an old sled file").expect("a file");
+    remove_old_index(store.dir());
+    assert!(!old.exists(), "the old index is removed");
+    assert_eq!(names(store.dir()), before, "nothing else is touched");
+    remove_old_index(store.dir());
+    assert_eq!(names(store.dir()), before);
 }

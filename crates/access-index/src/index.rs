@@ -1,35 +1,34 @@
-//! Opening the index, catching it up from the log, and keeping it current.
+//! Building the index from the log and keeping it current.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
+use chrono::{DateTime, Utc};
 use jeugdpad_access::{AccessEntry, ACCESS_LOG_STREAM};
 use jeugdpad_store::EventStore;
 
-use crate::keys;
+use crate::lists::Lists;
 use crate::IndexError;
 
-/// The index's directory inside the data directory.
-pub const INDEX_DIR: &str = "access-index";
-
-/// sled's page cache for the index, unless told otherwise: inquiries read a few pages each, and
-/// catching up writes at the end of each list.
-pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Where earlier builds kept this index on disk (sled), inside the data directory.
+pub const OLD_INDEX_DIR: &str = "access-index";
 
 /// Positions read from the log per catch-up batch.
 const CATCH_UP_BATCH: usize = 10_000;
 
-/// How long opening waits for sled's lock of a previous opener in this process to go.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// A long catch-up says how far it is every this many positions.
+const PROGRESS_EVERY: u64 = 1_000_000;
 
-/// The index of the access log (`DATA/access-index/`, sled). See the crate docs.
-#[derive(Debug)]
+/// The index of the access log, in memory. See the crate docs.
+#[derive(Debug, Default)]
 pub struct AccessIndex {
-    pub(crate) db: sled::Db,
-    dir: PathBuf,
-    /// One catch-up at a time: each reads from the checkpoint the one before it wrote.
+    lists: RwLock<Lists>,
+    /// The last log position looked at (0: none). Written only while `catching_up` is held,
+    /// after the lists hold everything up to it.
+    checkpoint: AtomicU64,
+    /// One catch-up at a time: each reads on from the checkpoint the one before it left.
     catching_up: Mutex<()>,
 }
 
@@ -42,224 +41,130 @@ pub struct CaughtUp {
     pub to: u64,
     /// How many access-log entries it added.
     pub entries: u64,
-    /// Whether it had to start again from position 1 (the index belonged to another log).
-    pub rebuilt: bool,
-}
-
-fn index_error(dir: &Path, what: &str, error: impl std::fmt::Display) -> IndexError {
-    IndexError::Index {
-        dir: dir.to_path_buf(),
-        detail: format!("{what}: {error}"),
-    }
 }
 
 impl AccessIndex {
-    /// Opens the index of the store whose data directory is `data_dir`, creating it if there is
-    /// none. A directory sled cannot open (damaged, or written by something else) is removed
-    /// and made again, with a warning: everything in it is derived from the log, and the next
-    /// catch-up rebuilds it.
-    pub fn open(data_dir: &Path) -> Result<AccessIndex, IndexError> {
-        AccessIndex::open_with(data_dir, DEFAULT_CACHE_BYTES)
+    /// An empty index: it covers no position yet.
+    pub fn new() -> AccessIndex {
+        AccessIndex::default()
     }
 
-    /// [`AccessIndex::open`] with sled's page cache set to `cache_bytes`.
-    pub fn open_with(data_dir: &Path, cache_bytes: u64) -> Result<AccessIndex, IndexError> {
-        let dir = data_dir.join(INDEX_DIR);
-        if !dir.exists() {
-            tracing::info!(dir = ?dir, "no access-log index yet: it is built from the log");
-        }
-        let started = Instant::now();
-        let db = loop {
-            match sled::Config::new()
-                .path(&dir)
-                .cache_capacity(cache_bytes)
-                .open()
-            {
-                Ok(db) => break db,
-                // sled's lock of an earlier opener in this process can outlive its close by a
-                // moment (a server restarted in place).
-                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-                    if started.elapsed() > LOCK_WAIT {
-                        return Err(IndexError::Locked(dir));
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(error) => {
-                    tracing::warn!(dir = ?dir, %error, "the access-log index cannot be opened; removing it and rebuilding it from the log");
-                    std::fs::remove_dir_all(&dir)
-                        .map_err(|e| index_error(&dir, "cannot remove the damaged index", e))?;
-                    break sled::Config::new()
-                        .path(&dir)
-                        .cache_capacity(cache_bytes)
-                        .open()
-                        .map_err(|e| index_error(&dir, "cannot create the index", e))?;
-                }
-            }
-        };
-        Ok(AccessIndex {
-            db,
-            dir,
-            catching_up: Mutex::new(()),
-        })
+    /// An index of everything `store`'s log holds now. **Blocking**: it reads the whole log
+    /// (a server does this beside rebuilding its read models, on a thread of its own).
+    pub fn build<S: EventStore + ?Sized>(store: &S) -> Result<AccessIndex, IndexError> {
+        let index = AccessIndex::new();
+        index.catch_up(store)?;
+        Ok(index)
     }
 
-    /// Opens the index and catches it up with `store` (the store of `data_dir`). If the index
-    /// fails while catching up (sled reports damage), it is cleared and built again from the
-    /// log, with a warning; an unreadable *store* is the caller's error.
-    pub fn open_current<S: EventStore>(
-        data_dir: &Path,
-        store: &S,
-    ) -> Result<AccessIndex, IndexError> {
-        let index = AccessIndex::open(data_dir)?;
-        match index.catch_up(store) {
-            Ok(_) => Ok(index),
-            Err(IndexError::Index { detail, .. }) => {
-                tracing::warn!(dir = ?index.dir, %detail, "the access-log index failed; rebuilding it from the log");
-                index.clear()?;
-                index.catch_up(store)?;
-                Ok(index)
-            }
-            Err(other) => Err(other),
-        }
+    /// The last log position the index has looked at (0: none).
+    pub fn checkpoint(&self) -> u64 {
+        self.checkpoint.load(Ordering::Acquire)
     }
 
-    /// The index's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// How many access-log entries the index holds.
+    pub fn entries(&self) -> usize {
+        self.lists().len()
     }
 
-    /// The last log position the index has looked at (0: none) and that event's id.
-    pub fn checkpoint(&self) -> Result<(u64, uuid::Uuid), IndexError> {
-        let value = self
-            .db
-            .get(keys::CHECKPOINT)
-            .map_err(|e| index_error(&self.dir, "cannot read the checkpoint", e))?;
-        Ok(value
-            .as_deref()
-            .and_then(keys::checkpoint_of)
-            .unwrap_or((0, uuid::Uuid::nil())))
+    /// The bytes the index's tables take on the heap, counted from their capacities (the
+    /// allocator's own overhead comes on top).
+    pub fn heap_bytes(&self) -> usize {
+        self.lists().heap_bytes()
     }
 
-    fn clear(&self) -> Result<(), IndexError> {
-        self.db
-            .clear()
-            .map_err(|e| index_error(&self.dir, "cannot clear the index", e))
+    pub(crate) fn lists(&self) -> RwLockReadGuard<'_, Lists> {
+        self.lists.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds every access-log entry of the log after the checkpoint up to the store's head, in
-    /// batches; each batch's keys and the checkpoint after them are one atomic write, without a
-    /// sync of its own (the log is the truth: what a crash loses here, the next catch-up reads
-    /// again). A checkpoint the log does not hold — beyond its head, or naming another event
-    /// at that position (an index beside a restored or replaced store) — starts again from
-    /// position 1, with a warning. **Blocking.**
-    pub fn catch_up<S: EventStore>(&self, store: &S) -> Result<CaughtUp, IndexError> {
+    /// Adds every access-log entry of the log after the checkpoint up to the store's head, a
+    /// batch at a time: each batch is read and decoded without a lock, then added under the
+    /// write lock, which inquiries wait for only that long. **Blocking.**
+    pub fn catch_up<S: EventStore + ?Sized>(&self, store: &S) -> Result<CaughtUp, IndexError> {
         let _one = self
             .catching_up
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let head = store.head();
-        let (mut checkpoint, id) = self.checkpoint()?;
-        let mut rebuilt = false;
-        if checkpoint > 0 {
-            let at = store.read_all(checkpoint, 1)?;
-            let same = at
-                .first()
-                .is_some_and(|e| e.position == checkpoint && e.event_id == id);
-            if !same {
-                tracing::warn!(checkpoint, head, "the access-log index does not belong to this log (restored or replaced store); rebuilding it from the log");
-                self.clear()?;
-                checkpoint = 0;
-                rebuilt = true;
-            }
-        }
+        let checkpoint = self.checkpoint();
         let mut caught = CaughtUp {
             from: 0,
             to: checkpoint,
             entries: 0,
-            rebuilt,
         };
         if checkpoint >= head {
             return Ok(caught);
         }
         caught.from = checkpoint + 1;
-        let large = head - checkpoint > 100_000;
+        let large = head - checkpoint > PROGRESS_EVERY;
         if large {
             tracing::info!(
                 from = checkpoint + 1,
                 to = head,
-                "catching the access-log index up from the log"
+                "building the access-log index from the log"
             );
         }
         let mut next = checkpoint + 1;
+        let mut said = checkpoint;
         while next <= head {
             let events = store.read_all(next, CATCH_UP_BATCH)?;
-            let Some(last) = events.last() else { break };
-            let mut batch = sled::Batch::default();
-            for event in events.iter().filter(|e| e.stream_id == ACCESS_LOG_STREAM) {
-                match AccessEntry::decode(&event.payload) {
-                    Ok(entry) => {
-                        for key in keys::of_entry(event.position, event.recorded_at, &entry) {
-                            batch.insert(key, &[][..]);
-                        }
-                        caught.entries += 1;
-                    }
+            let Some(last) = events.last().map(|e| e.position) else {
+                break;
+            };
+            let entries: Vec<(u64, DateTime<Utc>, AccessEntry)> = events
+                .iter()
+                .filter(|e| e.stream_id == ACCESS_LOG_STREAM)
+                .filter_map(|event| match AccessEntry::decode(&event.payload) {
+                    Ok(entry) => Some((event.position, event.recorded_at, entry)),
                     // An inquiry by full scan would skip it too; `jeugdpad verify` names damage.
                     Err(error) => {
-                        tracing::warn!(position = event.position, %error, "an access-log entry cannot be read; the index leaves it out")
+                        tracing::warn!(position = event.position, %error, "an access-log entry cannot be read; the index leaves it out");
+                        None
                     }
+                })
+                .collect();
+            drop(events);
+            {
+                let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
+                for (position, recorded_at, entry) in &entries {
+                    lists.add(*position, *recorded_at, entry)?;
                 }
             }
-            batch.insert(
-                keys::CHECKPOINT,
-                &keys::checkpoint_value(last.position, last.event_id)[..],
-            );
-            self.db
-                .apply_batch(batch)
-                .map_err(|e| index_error(&self.dir, "cannot write the index", e))?;
-            // A long catch-up flushes after each batch: sled otherwise keeps far more of what
-            // it wrote in memory (a build of a million entries peaked at 16.5 GB resident
-            // without this, 11.3 GB with it, and ran 26 % faster; docs/performance.md). No
-            // sync is needed for correctness: the index is derived.
-            if large {
-                self.flush()?;
+            caught.entries += entries.len() as u64;
+            self.checkpoint.store(last, Ordering::Release);
+            caught.to = last;
+            next = last + 1;
+            if large && last - said >= PROGRESS_EVERY {
+                said = last;
+                tracing::info!(at = last, of = head, "building the access-log index");
             }
-            next = last.position + 1;
-            caught.to = last.position;
         }
         if large {
             tracing::info!(
                 to = caught.to,
                 entries = caught.entries,
-                "the access-log index is caught up"
+                "the access-log index is built"
             );
         }
         Ok(caught)
     }
+}
 
-    /// Writes what sled holds in memory to its files (for measuring the size on disk, for a
-    /// tidy close, and to bound memory during a long catch-up; never needed for correctness).
-    pub fn flush(&self) -> Result<(), IndexError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| index_error(&self.dir, "cannot flush the index", e))
+/// Removes the index an older release kept on disk (`DATA/access-index/`, sled): nothing reads
+/// it any more, and on a busy server it had grown to gigabytes. Everything in it was derived
+/// from the log. A failure is only a warning: the directory is then merely wasted space.
+pub fn remove_old_index(data_dir: &Path) {
+    let dir = data_dir.join(OLD_INDEX_DIR);
+    if !dir.exists() {
+        return;
     }
-
-    /// The bytes of the index's files.
-    pub fn bytes_on_disk(&self) -> u64 {
-        fn walk(dir: &Path) -> u64 {
-            std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| match entry.metadata() {
-                    Ok(meta) if meta.is_dir() => walk(&entry.path()),
-                    Ok(meta) => meta.len(),
-                    Err(_) => 0,
-                })
-                .sum()
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {
+            tracing::info!(dir = ?dir, "removed the access-log index an older release kept on disk; the index now lives in memory")
         }
-        walk(&self.dir)
+        Err(error) => {
+            tracing::warn!(dir = ?dir, %error, "cannot remove the access-log index an older release kept on disk; it is no longer used and may be removed by hand")
+        }
     }
 }
 

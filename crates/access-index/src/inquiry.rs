@@ -7,7 +7,7 @@ use jeugdpad_domain::{SubjectKey, TrajectoryId, UserId};
 use jeugdpad_store::{EventStore, RecordedEvent, StoreError};
 
 use crate::index::AccessIndex;
-use crate::{keys, IndexError};
+use crate::IndexError;
 
 /// What an inquiry asks for; every given part must hold (AND). `from` and `to` bound
 /// `recorded_at`, both inclusive.
@@ -148,7 +148,10 @@ impl AccessIndex {
         first: usize,
     ) -> Result<Page, IndexError> {
         let first = first.max(1);
-        let positions = self.positions(filter, after, first + 1)?;
+        // The read lock only while the positions are found; the entries are read without it.
+        let positions =
+            self.lists()
+                .newest(filter, after.map(|Cursor(position)| position), first + 1);
         let mut entries = Vec::with_capacity(positions.len());
         for position in positions {
             let read = store.read_all(position, 1)?;
@@ -160,135 +163,12 @@ impl AccessIndex {
                 Some(access) if filter.admits(&access) => entries.push(access),
                 _ => tracing::error!(
                     position,
-                    "the access-log index names an entry the log does not hold as such; rebuild \
-                     the index (remove access-index/ while the server is stopped)"
+                    "the access-log index names an entry the log does not hold as such; \
+                     restart the server to build the index again"
                 ),
             }
         }
         Ok(Page::of(entries, first))
-    }
-
-    /// Up to `limit` positions the filter admits, before `after`, newest first: one range scan
-    /// of one list, or a leapfrog over several lists (each step one seek), inside the positions
-    /// the period covers.
-    fn positions(
-        &self,
-        filter: &Filter,
-        after: Option<Cursor>,
-        limit: usize,
-    ) -> Result<Vec<u64>, IndexError> {
-        let Some((low, high)) = self.bounds(filter, after)? else {
-            return Ok(Vec::new());
-        };
-        let mut lists: Vec<Vec<u8>> = [
-            filter.user.as_ref().map(keys::user),
-            filter.subject_key.as_ref().map(keys::subject),
-            filter.trajectory.map(keys::trajectory),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if lists.is_empty() {
-            lists.push(keys::all());
-        }
-        if let [list] = lists.as_slice() {
-            let mut out = Vec::with_capacity(limit);
-            let range = self
-                .db
-                .range(keys::at(list, low)..=keys::at(list, high))
-                .keys()
-                .rev();
-            for key in range.take(limit) {
-                let key = key.map_err(|e| self.failed(e))?;
-                out.extend(keys::position_of(&key));
-            }
-            return Ok(out);
-        }
-        // Leapfrog: every list moves to its last position at or below the candidate; when a
-        // full round leaves the candidate where it was, every list holds it.
-        let mut out = Vec::with_capacity(limit);
-        let mut candidate = high;
-        while out.len() < limit {
-            let (mut agreeing, mut i) = (0, 0);
-            while agreeing < lists.len() {
-                let Some(position) = self.last_at_most(&lists[i], low, candidate)? else {
-                    return Ok(out);
-                };
-                if position == candidate {
-                    agreeing += 1;
-                } else {
-                    candidate = position;
-                    agreeing = 1;
-                }
-                i = (i + 1) % lists.len();
-            }
-            out.push(candidate);
-            if candidate <= low {
-                break;
-            }
-            candidate -= 1;
-        }
-        Ok(out)
-    }
-
-    fn last_at_most(&self, list: &[u8], low: u64, high: u64) -> Result<Option<u64>, IndexError> {
-        let last = self
-            .db
-            .range(keys::at(list, low)..=keys::at(list, high))
-            .keys()
-            .next_back()
-            .transpose()
-            .map_err(|e| self.failed(e))?;
-        Ok(last.as_deref().and_then(keys::position_of))
-    }
-
-    /// The positions a page may come from: the period (through the time list: `recorded_at`
-    /// never decreases along the log, so a period is a run of positions) and the cursor.
-    /// `None`: nothing can match.
-    fn bounds(
-        &self,
-        filter: &Filter,
-        after: Option<Cursor>,
-    ) -> Result<Option<(u64, u64)>, IndexError> {
-        let mut low = 1;
-        let mut high = u64::MAX;
-        if let Some(from) = filter.from {
-            let first = self
-                .db
-                .range(keys::time_from(from)..keys::time_end())
-                .keys()
-                .next()
-                .transpose()
-                .map_err(|e| self.failed(e))?;
-            match first.as_deref().and_then(keys::position_of) {
-                Some(position) => low = position,
-                None => return Ok(None),
-            }
-        }
-        if let Some(to) = filter.to {
-            let last = self
-                .db
-                .range(keys::time_start()..=keys::time_to(to))
-                .keys()
-                .next_back()
-                .transpose()
-                .map_err(|e| self.failed(e))?;
-            match last.as_deref().and_then(keys::position_of) {
-                Some(position) => high = position,
-                None => return Ok(None),
-            }
-        }
-        if let Some(Cursor(position)) = after {
-            high = high.min(position.saturating_sub(1));
-        }
-        Ok((low <= high).then_some((low, high)))
-    }
-
-    fn failed(&self, error: sled::Error) -> IndexError {
-        IndexError::Index {
-            dir: self.dir().to_path_buf(),
-            detail: format!("cannot read the index: {error}"),
-        }
     }
 }
 

@@ -219,7 +219,8 @@ impl AppState {
         let access_index = {
             let store = Arc::clone(&store);
             tokio::task::spawn_blocking(move || {
-                AccessIndex::open_current(store.dir(), store.as_ref())
+                jeugdpad_access_index::remove_old_index(store.dir());
+                AccessIndex::build(store.as_ref())
             })
         };
         let position = projector::catch_up(&store, &projections).await?;

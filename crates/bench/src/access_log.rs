@@ -3,8 +3,8 @@
 //! Builds a store holding N synthetic access-log entries through the store's import path (the
 //! same writer, group commit and hash chain as every append, whole batches at the next
 //! positions): thousands of users, a million youths, a trajectory or two per youth, spread over
-//! three years. Then builds the access log's index from that log (entries per second, bytes on
-//! disk per entry), starts the API in-process exactly as `jeugdpad serve` does, and asks the
+//! three years. Then builds the access log's index from that log (entries per second, bytes of
+//! memory per entry, the build's peak), starts the API in-process exactly as `jeugdpad serve` does, and asks the
 //! first page (`first: 100`) of an inquiry by user, by youth, by trajectory, by a period, by a
 //! user within a period, and unfiltered, over real HTTP as an admin: p50/p99 of each. Every
 //! inquiry is itself written to the access log, durably, before it answers — that append is
@@ -55,11 +55,13 @@ pub struct Report {
     pub load_entries_per_second: f64,
     pub store_bytes: u64,
     pub index_build_seconds: f64,
-    /// The process's peak resident memory when the index was built (0 in older reports).
-    #[serde(default)]
+    /// The process's peak resident memory while the index was built.
     pub index_build_peak_bytes: u64,
     pub index_entries_per_second: f64,
-    pub index_bytes: u64,
+    /// What the index's tables take on the heap, counted from their capacities.
+    pub index_heap_bytes: u64,
+    /// How much the process's resident memory grew while the index was built and kept.
+    pub index_resident_bytes: u64,
     pub index_bytes_per_entry: f64,
     pub inquiries: Vec<(String, Latency)>,
 }
@@ -263,9 +265,9 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
     };
     let (load_seconds, store_bytes) = if existing >= plan.entries {
         eprintln!("reusing the store in {} ({existing} events)", dir.display());
-        // The index an earlier run built is not the store.
-        let index = dir_bytes(&dir.join(jeugdpad_access_index::INDEX_DIR));
-        (0.0, dir_bytes(&dir).saturating_sub(index))
+        // A store kept by an earlier build may still hold the index it kept on disk.
+        jeugdpad_access_index::remove_old_index(&dir);
+        (0.0, dir_bytes(&dir))
     } else {
         eprintln!(
             "importing {} access-log entries into {}…",
@@ -282,45 +284,43 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
         );
     }
 
-    // The index from nothing: what a first start (or a deleted index) costs.
-    let index_dir = dir.join(jeugdpad_access_index::INDEX_DIR);
-    if index_dir.exists() {
-        std::fs::remove_dir_all(&index_dir)?;
-    }
-    let (build_seconds, index_bytes, build_peak_bytes) = {
+    // The index from nothing: what every start costs (the server builds it beside its read
+    // models; here it is built alone, to see its own speed and memory).
+    let (build_seconds, heap_bytes, resident_bytes, build_peak_bytes) = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<(f64, u64, u64), BenchError> {
+        tokio::task::spawn_blocking(move || -> Result<(f64, u64, u64, u64), BenchError> {
             let store = Store::open(&dir)?;
             // The peak is the process's since it started (the import): reset it, so that the
             // figure is the build's (Linux ≥ 4.0; without it the peak may be the import's).
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let before = crate::measure::memory();
             let started = Instant::now();
-            let index = AccessIndex::open(&dir)?;
-            let caught = index.catch_up(&store)?;
-            index.flush()?;
+            let index = AccessIndex::build(&store)?;
             let seconds = started.elapsed().as_secs_f64();
             let after = crate::measure::memory();
+            let entries = index.entries();
+            let heap = index.heap_bytes() as u64;
             eprintln!(
-                "  index built: {} entries in {seconds:.1} s ({:.0} entries/s); RSS {} → {} MB, peak {} MB",
-                caught.entries,
-                caught.entries as f64 / seconds,
+                "  index built: {entries} entries in {seconds:.1} s ({:.0} entries/s); heap {} MB \
+                 ({:.0} B/entry); RSS {} → {} MB, peak {} MB",
+                entries as f64 / seconds,
+                heap >> 20,
+                heap as f64 / entries.max(1) as f64,
                 before.rss >> 20,
                 after.rss >> 20,
                 after.hwm >> 20
             );
-            let bytes = index.bytes_on_disk();
             drop(index);
             store.close()?;
-            Ok((seconds, bytes, after.hwm))
+            Ok((
+                seconds,
+                heap,
+                after.rss.saturating_sub(before.rss),
+                after.hwm,
+            ))
         })
         .await??
     };
-    eprintln!(
-        "  index on disk: {:.1} MB, {:.0} bytes per entry",
-        index_bytes as f64 / 1e6,
-        index_bytes as f64 / plan.entries as f64
-    );
 
     let store = Store::open(&dir)?;
     let started = Instant::now();
@@ -382,8 +382,9 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
         index_build_seconds: build_seconds,
         index_build_peak_bytes: build_peak_bytes,
         index_entries_per_second: plan.entries as f64 / build_seconds.max(f64::EPSILON),
-        index_bytes,
-        index_bytes_per_entry: index_bytes as f64 / plan.entries.max(1) as f64,
+        index_heap_bytes: heap_bytes,
+        index_resident_bytes: resident_bytes,
+        index_bytes_per_entry: heap_bytes as f64 / plan.entries.max(1) as f64,
         inquiries: measured?,
     })
 }
@@ -436,11 +437,12 @@ pub fn print(report: &Report, command: &str) {
         report.store_bytes as f64 / report.entries.max(1) as f64
     );
     println!(
-        "  index built from the log in {:.1} s ({:.0} entries/s); {:.0} MB on disk, {:.0} B/entry; peak RSS {} MB",
+        "  index built from the log in {:.1} s ({:.0} entries/s); {:.0} MB in memory ({:.0} B/entry), RSS +{} MB, peak RSS {} MB",
         report.index_build_seconds,
         report.index_entries_per_second,
-        report.index_bytes as f64 / 1e6,
+        report.index_heap_bytes as f64 / 1e6,
         report.index_bytes_per_entry,
+        report.index_resident_bytes >> 20,
         report.index_build_peak_bytes >> 20
     );
     println!(
