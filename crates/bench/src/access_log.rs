@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use jeugdpad_access::{
     AccessAction, AccessEntry, Credential, Role, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM,
 };
-use jeugdpad_access_index::AccessIndex;
+use jeugdpad_access_index::{scan, AccessIndex, Filter};
 use jeugdpad_api::{AppState, Options};
 use jeugdpad_domain::{SubjectKey, TeamCode, TrajectoryId, UserId};
 use jeugdpad_store::{EventStore, RecordedEvent, Store};
@@ -43,6 +43,8 @@ pub struct Plan {
     pub days: i64,
     /// Inquiries per filter.
     pub queries: usize,
+    /// Also time the whole-stream scan `accessLog` did before the index (the baseline).
+    pub scan_baseline: bool,
     /// Where the store is made (`DIR/access-log-N`, kept for the next run).
     pub dir: PathBuf,
 }
@@ -64,6 +66,10 @@ pub struct Report {
     pub index_resident_bytes: u64,
     pub index_bytes_per_entry: f64,
     pub inquiries: Vec<(String, Latency)>,
+    /// The first page by user in process, from the index and (when asked) by the whole-stream
+    /// scan, in milliseconds.
+    pub by_user_index_ms: f64,
+    pub by_user_scan_ms: Option<f64>,
 }
 
 /// A small, fast, seeded generator (SplitMix64): the same plan gives the same log.
@@ -286,9 +292,11 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
 
     // The index from nothing: what every start costs (the server builds it beside its read
     // models; here it is built alone, to see its own speed and memory).
-    let (build_seconds, heap_bytes, resident_bytes, build_peak_bytes) = {
+    type Built = (f64, u64, u64, u64, (f64, Option<f64>));
+    let scan_baseline = plan.scan_baseline;
+    let (build_seconds, heap_bytes, resident_bytes, build_peak_bytes, (index_ms, scan_ms)) = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || -> Result<(f64, u64, u64, u64), BenchError> {
+        tokio::task::spawn_blocking(move || -> Result<Built, BenchError> {
             let store = Store::open(&dir)?;
             // The peak is the process's since it started (the import): reset it, so that the
             // figure is the build's (Linux ≥ 4.0; without it the peak may be the import's).
@@ -310,6 +318,28 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
                 after.rss >> 20,
                 after.hwm >> 20
             );
+            // One user's first page in process, from the index and by the scan before it.
+            let filter = Filter {
+                user: Some(user(0)),
+                ..Filter::default()
+            };
+            let started = Instant::now();
+            let page = index.page(&store, &filter, None, 100)?;
+            let index_ms = started.elapsed().as_secs_f64() * 1e3;
+            let scan_ms = if scan_baseline {
+                let started = Instant::now();
+                let scanned = scan(&store, &filter, None, 100)?;
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                if scanned != page {
+                    return Err("the index and the scan of the whole stream disagree".into());
+                }
+                eprintln!(
+                    "  first page by user in process: index {index_ms:.2} ms, whole-stream scan {ms:.0} ms"
+                );
+                Some(ms)
+            } else {
+                None
+            };
             drop(index);
             store.close()?;
             Ok((
@@ -317,6 +347,7 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
                 heap,
                 after.rss.saturating_sub(before.rss),
                 after.hwm,
+                (index_ms, scan_ms),
             ))
         })
         .await??
@@ -386,6 +417,8 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
         index_resident_bytes: resident_bytes,
         index_bytes_per_entry: heap_bytes as f64 / plan.entries.max(1) as f64,
         inquiries: measured?,
+        by_user_index_ms: index_ms,
+        by_user_scan_ms: scan_ms,
     })
 }
 
@@ -445,13 +478,25 @@ pub fn print(report: &Report, command: &str) {
         report.index_resident_bytes >> 20,
         report.index_build_peak_bytes >> 20
     );
+    match report.by_user_scan_ms {
+        Some(scan_ms) => println!(
+            "  first page by user in process: index {:.2} ms; whole-stream scan (before the index) {:.0} ms = {:.0} ×",
+            report.by_user_index_ms,
+            scan_ms,
+            scan_ms / report.by_user_index_ms.max(f64::EPSILON)
+        ),
+        None => println!(
+            "  first page by user in process: index {:.2} ms (--scan-baseline: the scan before it)",
+            report.by_user_index_ms
+        ),
+    }
     println!(
-        "  {:<28} {:>9} {:>9} {:>9}",
-        "first page (first: 100)", "p50 ms", "p99 ms", "requests"
+        "  {:<34} {:>9} {:>9} {:>9}",
+        "first page (HTTP, first: 100)", "p50 ms", "p99 ms", "requests"
     );
     for (name, latency) in &report.inquiries {
         println!(
-            "  {:<28} {:>9.2} {:>9.2} {:>9}",
+            "  {:<34} {:>9.2} {:>9.2} {:>9}",
             name, latency.p50_ms, latency.p99_ms, latency.requests_per_run
         );
     }

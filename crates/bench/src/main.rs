@@ -106,6 +106,12 @@ struct AccessLogArgs {
     #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
 
+    /// Also time the first page by user the way `accessLog` answered before the index: by
+    /// reading the whole `access-log` stream (the baseline, in the same run; it holds the whole
+    /// stream in memory, about 1 KB per entry).
+    #[arg(long)]
+    scan_baseline: bool,
+
     /// A quick run that only proves the benchmark still works (CI): 2,000 entries, 20 inquiries
     /// each, in a directory removed afterwards.
     #[arg(long)]
@@ -355,6 +361,7 @@ fn run_access_log(args: AccessLogArgs) -> Result<(), Box<dyn std::error::Error>>
         youths: if args.smoke { 500 } else { args.youths },
         days: args.days,
         queries: if args.smoke { 20 } else { args.queries },
+        scan_baseline: args.scan_baseline || args.smoke,
         dir: if args.smoke {
             scratch.path().to_path_buf()
         } else {
