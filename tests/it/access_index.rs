@@ -10,9 +10,10 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jeugdpad_access::{AccessAction, AccessEntry, ACCESS_EVENT_TYPE, ACCESS_LOG_STREAM};
 use jeugdpad_access_index::{
-    remove_old_index, scan, AccessIndex, Cursor, Filter, LoggedAccess, OLD_INDEX_DIR,
+    remove_old_index, scan, AccessIndex, Cursor, Filter, LoggedAccess, Picked, OLD_INDEX_DIR,
 };
 use jeugdpad_domain::{SubjectKey, TrajectoryId, UserId};
+use jeugdpad_projections::{Norms, Projections};
 use jeugdpad_store::{EventStore, RecordedEvent, SledStore, Store};
 use uuid::Uuid;
 
@@ -335,4 +336,73 @@ fn a_build_from_the_whole_log_answers_and_the_old_index_on_disk_is_removed() {
     assert_eq!(names(store.dir()), before, "nothing else is touched");
     remove_old_index(store.dir());
     assert_eq!(names(store.dir()), before);
+}
+
+/// The server's start reads the log once: the read models' replay picks the access-log entries
+/// out of every chunk on its reader threads and feeds the index in position order. The index it
+/// leaves covers the whole log and answers as the scan does.
+#[test]
+fn the_read_models_replay_feeds_the_index_in_the_same_read_of_the_log() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::open(&dir.path().join("a")).expect("a store");
+    let mut log = Log::default();
+    // More positions than two of the replay's chunks (4,096 each), so both readers hand some.
+    log.grow(7_000);
+    log.store_into(&store);
+    let index = AccessIndex::new();
+    let mut projections = Projections::new(Norms::default());
+    let head = jeugdpad_app::feed::catch_up_with_access(&store, &mut projections, &index)
+        .expect("the log reads");
+    assert_eq!(head, log.events.len() as u64);
+    assert_eq!(
+        index.checkpoint(),
+        head,
+        "the index covers the replayed log"
+    );
+    assert_eq!(index.entries(), log.entries().count());
+    for filter in filters(&log).iter().step_by(3) {
+        check_paging(&index, &store, &log, filter, 500);
+    }
+}
+
+/// Runs handed to the index out of order: one past a gap is left out (so the next catch-up
+/// reads the gap and what follows), one that overlaps adds only its new positions.
+#[test]
+fn a_run_past_a_gap_is_left_out_and_an_overlap_adds_only_what_is_new() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::open(&dir.path().join("a")).expect("a store");
+    let mut log = Log::default();
+    log.grow(300);
+    log.store_into(&store);
+    let run = |from: u64, through: u64| {
+        Picked::of(
+            from,
+            through,
+            &log.events[from as usize - 1..through as usize],
+        )
+    };
+    let entries_through = |through: u64| log.entries().filter(|a| a.position <= through).count();
+    let index = AccessIndex::new();
+    index.add_picked(run(1, 100)).expect("added");
+    assert_eq!(
+        (index.checkpoint(), index.entries()),
+        (100, entries_through(100))
+    );
+    index.add_picked(run(150, 200)).expect("left out");
+    assert_eq!(
+        (index.checkpoint(), index.entries()),
+        (100, entries_through(100)),
+        "a run past a gap changes nothing"
+    );
+    index.add_picked(run(50, 180)).expect("added");
+    assert_eq!(
+        (index.checkpoint(), index.entries()),
+        (180, entries_through(180)),
+        "an overlap adds each entry once"
+    );
+    let caught = index.catch_up(&store).expect("caught up");
+    assert_eq!((caught.from, caught.to), (181, log.events.len() as u64));
+    for filter in filters(&log).iter().step_by(2) {
+        check_paging(&index, &store, &log, filter, 50);
+    }
 }

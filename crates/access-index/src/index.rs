@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Utc};
 use jeugdpad_access::{AccessEntry, ACCESS_LOG_STREAM};
-use jeugdpad_store::EventStore;
+use jeugdpad_store::{EventStore, RecordedEvent};
 
 use crate::lists::Lists;
 use crate::IndexError;
@@ -111,27 +111,10 @@ impl AccessIndex {
             let Some(last) = events.last().map(|e| e.position) else {
                 break;
             };
-            let entries: Vec<(u64, DateTime<Utc>, AccessEntry)> = events
-                .iter()
-                .filter(|e| e.stream_id == ACCESS_LOG_STREAM)
-                .filter_map(|event| match AccessEntry::decode(&event.payload) {
-                    Ok(entry) => Some((event.position, event.recorded_at, entry)),
-                    // An inquiry by full scan would skip it too; `jeugdpad verify` names damage.
-                    Err(error) => {
-                        tracing::warn!(position = event.position, %error, "an access-log entry cannot be read; the index leaves it out");
-                        None
-                    }
-                })
-                .collect();
+            let picked = Picked::of(next, last, &events);
             drop(events);
-            {
-                let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
-                for (position, recorded_at, entry) in &entries {
-                    lists.add(*position, *recorded_at, entry)?;
-                }
-            }
-            caught.entries += entries.len() as u64;
-            self.checkpoint.store(last, Ordering::Release);
+            caught.entries += picked.entries.len() as u64;
+            self.add(picked)?;
             caught.to = last;
             next = last + 1;
             if large && last - said >= PROGRESS_EVERY {
@@ -147,6 +130,77 @@ impl AccessIndex {
             );
         }
         Ok(caught)
+    }
+
+    /// Adds what a replay of the log picked out (see [`Picked`]) right after the positions the
+    /// index covers. A run that begins past them (a gap) is left out, with the checkpoint where
+    /// it was, so the next [`AccessIndex::catch_up`] reads the gap and what follows it; a run
+    /// that overlaps them adds only its new positions.
+    pub fn add_picked(&self, picked: Picked) -> Result<(), IndexError> {
+        let _one = self
+            .catching_up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let covered = self.checkpoint();
+        if picked.from > covered + 1 {
+            tracing::warn!(
+                covered,
+                from = picked.from,
+                "the access-log index skips a run of the log that does not follow on; it catches up from the log"
+            );
+            return Ok(());
+        }
+        if picked.through > covered {
+            self.add(picked)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a run that follows on (the caller holds `catching_up`), then moves the checkpoint.
+    fn add(&self, picked: Picked) -> Result<(), IndexError> {
+        {
+            let mut lists = self.lists.write().unwrap_or_else(PoisonError::into_inner);
+            for (position, recorded_at, entry) in &picked.entries {
+                lists.add(*position, *recorded_at, entry)?;
+            }
+        }
+        self.checkpoint.store(picked.through, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The access-log entries of the log's positions `from..=through`, decoded. A replay that reads
+/// the log anyway (the read models' rebuild, `jeugdpad_app::feed::catch_up`) picks them out on
+/// its reader threads, so the server reads its log once at start, not once per projection; the
+/// index then takes the runs in position order ([`AccessIndex::add_picked`]).
+#[derive(Debug)]
+pub struct Picked {
+    from: u64,
+    through: u64,
+    entries: Vec<(u64, DateTime<Utc>, AccessEntry)>,
+}
+
+impl Picked {
+    /// Picks the access-log entries out of `events`, which hold the log's positions
+    /// `from..=through` (any outside that are ignored).
+    pub fn of(from: u64, through: u64, events: &[RecordedEvent]) -> Picked {
+        let entries = events
+            .iter()
+            .filter(|e| e.stream_id == ACCESS_LOG_STREAM && (from..=through).contains(&e.position))
+            .filter_map(|event| match AccessEntry::decode(&event.payload) {
+                Ok(entry) => Some((event.position, event.recorded_at, entry)),
+                // An inquiry by full scan would skip it too; `jeugdpad verify` names damage.
+                Err(error) => {
+                    tracing::warn!(position = event.position, %error, "an access-log entry cannot be read; the index leaves it out");
+                    None
+                }
+            })
+            .collect();
+        Picked {
+            from,
+            through,
+            entries,
+        }
     }
 }
 

@@ -9,9 +9,10 @@
 //! memory, so it costs no write, no sync and no disk space, and it can never disagree with the
 //! log after a crash:
 //!
-//! - [`AccessIndex::build`] reads the log from position 1 when the server starts (beside the
-//!   rebuild of the read models), which covers entries the command line appended while the
-//!   server was down;
+//! - when the server starts, the read models' rebuild feeds it in the same read of the log
+//!   (`jeugdpad_app::feed::catch_up_with_access` hands it [`Picked`] runs in position order),
+//!   which covers entries the command line appended while the server was down;
+//!   [`AccessIndex::build`] reads the log alone, for tools;
 //! - [`AccessIndex::catch_up`] reads on from the last position it looked at: after each entry
 //!   the server appends ([`Follower`]), and before every inquiry (so an inquiry sees every
 //!   entry durable when it began, its own included).
@@ -41,7 +42,7 @@ mod lists;
 
 use jeugdpad_store::StoreError;
 
-pub use index::{remove_old_index, AccessIndex, CaughtUp, Follower, OLD_INDEX_DIR};
+pub use index::{remove_old_index, AccessIndex, CaughtUp, Follower, Picked, OLD_INDEX_DIR};
 pub use inquiry::{scan, Cursor, CursorError, Filter, LoggedAccess, Page};
 pub use lists::Full;
 

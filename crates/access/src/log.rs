@@ -137,7 +137,8 @@ impl AccessEntry {
 
     /// Reads a stored entry back.
     pub fn decode(payload: &serde_json::Value) -> Result<AccessEntry, String> {
-        serde_json::from_value(payload.clone())
+        // From the borrowed value: no copy of the payload.
+        <AccessEntry as serde::Deserialize>::deserialize(payload)
             .map_err(|e| format!("access-log entry cannot be read: {e}"))
     }
 

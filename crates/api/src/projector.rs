@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::FutureExt;
 use jeugdpad_access::{AdminEvent, Registry, ADMIN_STREAM};
+use jeugdpad_access_index::AccessIndex;
 use jeugdpad_app::Clock;
 use jeugdpad_domain::{EventId, TeamCode, TrajectoryId};
 use jeugdpad_projections::{AsOf, Projections};
@@ -43,16 +44,24 @@ pub(crate) struct Committed {
     pub(crate) teams: Vec<TeamCode>,
 }
 
-/// Applies every durable event to `projections` (the application layer's start-up rebuild,
-/// [`jeugdpad_app::feed::catch_up`]); returns the position applied up to. The write lock is
-/// held throughout: nobody queries the read models before `AppState::start` returns.
+/// Applies every durable event to `projections` and to the access log's index, in one read of
+/// the log (the application layer's start-up rebuild,
+/// [`jeugdpad_app::feed::catch_up_with_access`]), after removing the index an earlier build kept
+/// on disk; returns the position applied up to. The write lock is held throughout: nobody
+/// queries the read models before `AppState::start` returns.
 pub(crate) async fn catch_up(
     store: &Arc<Store>,
     projections: &Arc<RwLock<Projections>>,
+    access: &Arc<AccessIndex>,
 ) -> Result<u64, StoreError> {
-    let (store, projections) = (Arc::clone(store), Arc::clone(projections));
+    let (store, projections, access) = (
+        Arc::clone(store),
+        Arc::clone(projections),
+        Arc::clone(access),
+    );
     tokio::task::spawn_blocking(move || {
-        jeugdpad_app::feed::catch_up(store.as_ref(), &mut write(&projections))
+        jeugdpad_access_index::remove_old_index(store.dir());
+        jeugdpad_app::feed::catch_up_with_access(store.as_ref(), &mut write(&projections), &access)
     })
     .await
     .map_err(|e| StoreError::Storage(format!("catch-up task: {e}")))?

@@ -214,21 +214,9 @@ impl AppState {
         let facts = Arc::new(jeugdpad_app::feed::StoreFacts::new(&store));
         let projections = Arc::new(RwLock::new(Projections::with_source(options.norms, facts)));
         let started = std::time::Instant::now();
-        // The access log's index catches up beside the read models (each reads the log on its
-        // own thread; neither needs the other).
-        let access_index = {
-            let store = Arc::clone(&store);
-            tokio::task::spawn_blocking(move || {
-                jeugdpad_access_index::remove_old_index(store.dir());
-                AccessIndex::build(store.as_ref())
-            })
-        };
-        let position = projector::catch_up(&store, &projections).await?;
-        let access_index = Arc::new(
-            access_index
-                .await
-                .map_err(|e| StoreError::Storage(format!("access-log index task: {e}")))??,
-        );
+        // The access log's index is fed by the same read of the log as the read models.
+        let access_index = Arc::new(AccessIndex::new());
+        let position = projector::catch_up(&store, &projections, &access_index).await?;
         let access_follower = Arc::new(Follower::start(&access_index, &store));
         metrics.startup_rebuild(started.elapsed().as_secs_f64());
         tracing::info!(

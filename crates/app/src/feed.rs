@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Weak};
 
+use jeugdpad_access_index::{AccessIndex, Picked};
 use jeugdpad_domain::{Event, EventId, RecordedFact, TrajectoryId};
 use jeugdpad_projections::{FactSource, LoggedFact, Projections};
 use jeugdpad_store::{EventStore, RecordedEvent, StoreError};
@@ -16,6 +17,10 @@ use crate::record::RecordError;
 
 /// Events one catch-up read takes at most.
 const CHUNK: usize = 4096;
+
+/// What a reader thread hands on for one chunk: the read models' facts and, when the access
+/// log's index is fed too, its entries.
+type Chunk = (Vec<LoggedFact>, Option<Picked>);
 
 /// Turns a stored envelope back into a domain fact, upcasting old payload versions.
 pub fn to_fact(event: &RecordedEvent) -> Result<RecordedFact, RecordError> {
@@ -72,6 +77,26 @@ pub fn catch_up<S: EventStore + ?Sized>(
     store: &S,
     projections: &mut Projections,
 ) -> Result<u64, StoreError> {
+    replay(store, projections, None)
+}
+
+/// [`catch_up`], and the access log's index fed from the same read of the log: the reader
+/// threads pick its entries out of each chunk ([`Picked`]) and this thread adds them in position
+/// order, so a server's start reads its log once. The index then covers the returned position.
+/// Should it refuse a run (it is full), that is logged and its own next catch-up says so.
+pub fn catch_up_with_access<S: EventStore + ?Sized>(
+    store: &S,
+    projections: &mut Projections,
+    access: &AccessIndex,
+) -> Result<u64, StoreError> {
+    replay(store, projections, Some(access))
+}
+
+fn replay<S: EventStore + ?Sized>(
+    store: &S,
+    projections: &mut Projections,
+    access: Option<&AccessIndex>,
+) -> Result<u64, StoreError> {
     let head = store.head();
     let chunk = CHUNK as u64;
     let chunks = head.div_ceil(chunk);
@@ -83,7 +108,7 @@ pub fn catch_up<S: EventStore + ?Sized>(
         let mut handles = Vec::with_capacity(readers);
         for reader in 0..readers {
             // Two chunks in flight per reader: both threads busy, little memory.
-            let (sender, inbox) = std::sync::mpsc::sync_channel::<Vec<LoggedFact>>(2);
+            let (sender, inbox) = std::sync::mpsc::sync_channel::<Chunk>(2);
             inboxes.push(inbox);
             handles.push(scope.spawn(move || -> Result<(), StoreError> {
                 let mut index = reader as u64;
@@ -97,7 +122,8 @@ pub fn catch_up<S: EventStore + ?Sized>(
                         .filter(|event| event.position < from + max)
                         .filter_map(logged_fact_or_skip)
                         .collect();
-                    if sender.send(batch).is_err() {
+                    let picked = access.map(|_| Picked::of(from, from + max - 1, &events));
+                    if sender.send((batch, picked)).is_err() {
                         return Ok(());
                     }
                     index += readers as u64;
@@ -108,7 +134,14 @@ pub fn catch_up<S: EventStore + ?Sized>(
         let mut received = 0;
         for index in 0..chunks {
             match inboxes[(index % readers as u64) as usize].recv() {
-                Ok(batch) => projections.extend_deferred(batch),
+                Ok((batch, picked)) => {
+                    projections.extend_deferred(batch);
+                    if let (Some(index), Some(picked)) = (access, picked) {
+                        if let Err(error) = index.add_picked(picked) {
+                            tracing::error!(%error, "the access-log index cannot take more entries");
+                        }
+                    }
+                }
                 // The reader stopped early: its error is reported below.
                 Err(_) => break,
             }
