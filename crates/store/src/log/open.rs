@@ -103,57 +103,107 @@ pub(crate) fn open(
         hash: GENESIS,
     };
     let count = listed.len();
-    for (i, (number, path)) in listed.iter().enumerate() {
-        if *number != i as u64 + 1 {
-            return Err(StoreError::Corrupt {
-                position: Some(head.position + 1),
-                what: format!("segment {} is missing (the next file is {path:?})", i + 1),
+    // The segments are read and checked (checksums, chain hashes: most of an open's work) on
+    // worker threads, each from where its own header says the log before it ends; this thread
+    // takes them in order, holds each claim to where the segment before really ended, and
+    // builds the indexes meanwhile. At most one segment per worker waits beside the one
+    // being indexed.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, count.max(1));
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let mut inboxes = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let (sender, inbox) = std::sync::mpsc::sync_channel::<Checked>(0);
+            inboxes.push(inbox);
+            let listed = &listed;
+            scope.spawn(move || {
+                for (_, path) in listed.iter().skip(worker).step_by(workers) {
+                    if sender.send(check_segment(path)).is_err() {
+                        return;
+                    }
+                }
             });
         }
-        let last = i + 1 == count;
-        let bytes = std::fs::read(path).map_err(storage(format!("cannot read {path:?}")))?;
-        let scanned = segment::scan(&bytes, head).map_err(|damage| StoreError::Corrupt {
-            position: Some(damage.position),
-            what: format!("{path:?} at byte {}: {}", damage.offset, damage.what),
-        })?;
-        if let Some(tail) = &scanned.tail {
-            if !last {
+        for (i, (number, path)) in listed.iter().enumerate() {
+            if *number != i as u64 + 1 {
                 return Err(StoreError::Corrupt {
-                    position: Some(tail.position),
-                    what: format!(
-                        "{path:?} is followed by another segment but ends with {} bytes that are not a complete group ({})",
-                        tail.bytes, tail.why
-                    ),
+                    position: Some(head.position + 1),
+                    what: format!("segment {} is missing (the next file is {path:?})", i + 1),
                 });
             }
-            tracing::warn!(
-                segment = ?path,
-                at_byte = tail.at,
-                bytes = tail.bytes,
-                from_position = tail.position,
-                why = %tail.why,
-                "cutting off the end of the log: a write that a crash interrupted, never acknowledged"
-            );
-            cut(path, tail.at)?;
+            let last = i + 1 == count;
+            let checked = inboxes[i % workers].recv().map_err(|_| {
+                StoreError::Storage(format!("the thread checking {path:?} stopped"))
+            })?;
+            let at_start = |what: String| StoreError::Corrupt {
+                position: Some(head.position + 1),
+                what: format!("{path:?} at byte 0: {what}"),
+            };
+            let (bytes, scanned) = match checked {
+                Checked::Unreadable(error) => {
+                    return Err(storage(format!("cannot read {path:?}"))(error))
+                }
+                Checked::BadHeader(what) => return Err(at_start(what)),
+                Checked::Scanned {
+                    bytes,
+                    claimed,
+                    scanned,
+                } => {
+                    if claimed != head {
+                        return Err(at_start(format!(
+                            "segment {number} starts at position {} but the log before it ends at {} (or with another hash)",
+                            claimed.position + 1,
+                            head.position
+                        )));
+                    }
+                    (bytes, scanned)
+                }
+            };
+            let scanned = scanned.map_err(|damage| StoreError::Corrupt {
+                position: Some(damage.position),
+                what: format!("{path:?} at byte {}: {}", damage.offset, damage.what),
+            })?;
+            if let Some(tail) = &scanned.tail {
+                if !last {
+                    return Err(StoreError::Corrupt {
+                        position: Some(tail.position),
+                        what: format!(
+                            "{path:?} is followed by another segment but ends with {} bytes that are not a complete group ({})",
+                            tail.bytes, tail.why
+                        ),
+                    });
+                }
+                tracing::warn!(
+                    segment = ?path,
+                    at_byte = tail.at,
+                    bytes = tail.bytes,
+                    from_position = tail.position,
+                    why = %tail.why,
+                    "cutting off the end of the log: a write that a crash interrupted, never acknowledged"
+                );
+                cut(path, tail.at)?;
+            }
+            if i == 0 {
+                // JSON envelopes, when a log holds any, start at position 1 (they come only
+                // from an upgrade, or a copy of an upgraded log, into an empty store).
+                json.held = starts_with_json(&bytes, &scanned.offsets);
+            }
+            index_segment(&mut index, &bytes, &scanned.offsets, head.position + 1)?;
+            head = scanned.head;
+            let file = File::open(path).map_err(storage(format!("cannot open {path:?}")))?;
+            locations.segments.push(Segment {
+                number: *number,
+                first_position: Header::decode(&bytes)
+                    .map(|h| h.first_position)
+                    .unwrap_or(head.position + 1),
+                file: Arc::new(file),
+                offsets: scanned.offsets,
+                end: scanned.end,
+            });
         }
-        if i == 0 {
-            // JSON envelopes, when a log holds any, start at position 1 (they come only from
-            // an upgrade, or a copy of an upgraded log, into an empty store).
-            json.held = starts_with_json(&bytes, &scanned.offsets);
-        }
-        index_segment(&mut index, &bytes, &scanned.offsets, head.position + 1)?;
-        head = scanned.head;
-        let file = File::open(path).map_err(storage(format!("cannot open {path:?}")))?;
-        locations.segments.push(Segment {
-            number: *number,
-            first_position: Header::decode(&bytes)
-                .map(|h| h.first_position)
-                .unwrap_or(head.position + 1),
-            file: Arc::new(file),
-            offsets: scanned.offsets,
-            end: scanned.end,
-        });
-    }
+        Ok(())
+    })?;
     index.finish_opening();
     let last_recorded_at = last_recorded_at(&locations, head.position)?;
 
@@ -296,6 +346,43 @@ fn index_segment(
         index.add(&record::index_entry(record.envelope).map_err(corrupt)?)?;
     }
     Ok(())
+}
+
+/// One segment read and checked by a worker thread of [`open`].
+enum Checked {
+    Unreadable(std::io::Error),
+    /// The header cannot be read (the reason).
+    BadHeader(String),
+    /// Checked from where the header says the log before it ends (`claimed`), which the
+    /// opening thread holds to where the segment before really ended.
+    Scanned {
+        bytes: Vec<u8>,
+        claimed: ChainHead,
+        scanned: Result<segment::Scanned, segment::Damage>,
+    },
+}
+
+fn check_segment(path: &Path) -> Checked {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => return Checked::Unreadable(error),
+    };
+    let claimed = match Header::decode(&bytes) {
+        Ok(header) => match header.first_position.checked_sub(1) {
+            Some(position) => ChainHead {
+                position,
+                hash: header.previous_hash,
+            },
+            None => return Checked::BadHeader("the segment header says position 0".into()),
+        },
+        Err(what) => return Checked::BadHeader(what),
+    };
+    let scanned = segment::scan(&bytes, claimed);
+    Checked::Scanned {
+        bytes,
+        claimed,
+        scanned,
+    }
 }
 
 /// Opens the sled database that holds the vault. sled's own lock on it can outlive the

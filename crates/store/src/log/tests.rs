@@ -212,6 +212,52 @@ fn a_missing_segment_refuses_to_open() {
     );
 }
 
+/// Segments are checked on worker threads, each from where its own header says the log before
+/// it ends; opening holds that claim to where the segment before really ended. A segment of
+/// another log (same positions, other hashes) and a segment with a damaged header are refused
+/// at their first position, and the store is left as it was.
+#[test]
+fn a_segment_that_does_not_continue_the_log_refuses_to_open() {
+    let dir = store_with(40);
+    let other = store_with(40);
+    let ours = segments(dir.path());
+    let theirs = segments(other.path());
+    assert!(
+        ours.len() >= 3 && theirs.len() == ours.len(),
+        "{}",
+        ours.len()
+    );
+    let first_of = |n: usize| -> u64 {
+        ours[..n]
+            .iter()
+            .map(|path| record_offsets(path).len() as u64)
+            .sum::<u64>()
+            + 1
+    };
+
+    let kept = std::fs::read(&ours[2]).expect("read");
+    std::fs::copy(&theirs[2], &ours[2]).expect("copy");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(first_of(2)),
+        "another log's segment"
+    );
+    std::fs::write(&ours[2], &kept).expect("put back");
+
+    let mut header = std::fs::read(&ours[1]).expect("read");
+    header[0] ^= 0xff;
+    std::fs::write(&ours[1], &header).expect("write");
+    assert_eq!(
+        corrupt_position(LogStore::open_with(dir.path(), &OPTIONS)),
+        Some(first_of(1)),
+        "a damaged header"
+    );
+    header[0] ^= 0xff;
+    std::fs::write(&ours[1], &header).expect("put back");
+    let store = open(dir.path());
+    assert_eq!(store.head(), 40, "the repaired log opens whole");
+}
+
 /// The events of the store in log order: (position, event id).
 fn log_of(store: &LogStore) -> Vec<(u64, uuid::Uuid)> {
     store
