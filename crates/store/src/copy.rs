@@ -425,7 +425,7 @@ pub fn restore(
     let source = Store::open_existing(from)?;
     let checked = (|| {
         // From here on the target changes: until the copy is checked, it is marked unfinished.
-        mark_restoring(target, true)?;
+        begin_restore(target)?;
         let copied = copy_into(
             &source,
             target,
@@ -464,36 +464,41 @@ pub fn restore(
     let (copied, report) = checked?;
     closed?;
     debug_assert_eq!(copied.head_hash, manifest.head_hash);
-    mark_restoring(target, false)?;
+    finish_restore(target)?;
     Ok(Restored { manifest, report })
 }
 
-/// Sets (durably, before the first event is copied) or removes the target's mark of a restore
-/// that has not finished: the [`RESTORING_FILE`] of a directory, the `restoring` row of a
-/// PostgreSQL schema. Every open and `verify` refuses a marked target.
-fn mark_restoring(target: &Store, unfinished: bool) -> Result<(), CopyError> {
+/// Marks the target as holding a restore that has not finished, durably, before the first event
+/// is copied: the [`RESTORING_FILE`] of a directory, the `restoring` row of a PostgreSQL schema.
+/// Every open and `verify` refuses a marked target.
+fn begin_restore(target: &Store) -> Result<(), CopyError> {
     match target {
         Store::Log(_) | Store::Sled(_) => {
             let marker = target.dir().join(RESTORING_FILE);
-            let done = if unfinished {
-                crate::log::write_durably(
-                    &marker,
-                    b"a restore into this directory has not finished\n",
-                )
-            } else {
-                std::fs::remove_file(&marker).and_then(|()| crate::log::sync_dir(target.dir()))
-            };
-            done.map_err(|error| CopyError::Io {
-                what: if unfinished {
-                    "cannot write"
-                } else {
-                    "cannot remove"
-                },
-                path: marker,
-                error,
-            })
+            crate::log::write_durably(&marker, b"a restore into this directory has not finished\n")
+                .map_err(|error| CopyError::Io {
+                    what: "cannot write",
+                    path: marker,
+                    error,
+                })
         }
-        Store::Postgres(store) if unfinished => Ok(store.begin_restore()?),
+        Store::Postgres(store) => Ok(store.begin_restore()?),
+    }
+}
+
+/// Removes the mark of [`begin_restore`], durably, once the copy is checked.
+fn finish_restore(target: &Store) -> Result<(), CopyError> {
+    match target {
+        Store::Log(_) | Store::Sled(_) => {
+            let marker = target.dir().join(RESTORING_FILE);
+            std::fs::remove_file(&marker)
+                .and_then(|()| crate::log::sync_dir(target.dir()))
+                .map_err(|error| CopyError::Io {
+                    what: "cannot remove",
+                    path: marker,
+                    error,
+                })
+        }
         Store::Postgres(store) => Ok(store.finish_restore()?),
     }
 }
