@@ -49,8 +49,9 @@ impl AccessIndex {
         AccessIndex::default()
     }
 
-    /// An index of everything `store`'s log holds now. **Blocking**: it reads the whole log
-    /// (a server does this beside rebuilding its read models, on a thread of its own).
+    /// An index of everything `store`'s log holds now, by a read of the whole log of its own
+    /// (for tools and benchmarks; a server's start feeds the index from the read models' replay
+    /// instead, `jeugdpad_app::feed::catch_up_with_access`). **Blocking.**
     pub fn build<S: EventStore + ?Sized>(store: &S) -> Result<AccessIndex, IndexError> {
         let index = AccessIndex::new();
         index.catch_up(store)?;

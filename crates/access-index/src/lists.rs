@@ -19,9 +19,9 @@ use jeugdpad_domain::{SubjectKey, TrajectoryId, UserId};
 
 use crate::inquiry::Filter;
 
-/// The index holds as many entries as a `u32` counts; more is refused, not wrapped.
+/// The index holds fewer entries than a `u32` counts; more is refused, not wrapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the access-log index holds at most {} entries", u32::MAX)]
+#[error("the access-log index holds at most {} entries", u32::MAX - 1)]
 pub struct Full;
 
 /// The access-log entries by user, youth, trajectory and time. See the module docs.
@@ -72,10 +72,15 @@ impl Lists {
         if self.positions.last().is_some_and(|&last| position <= last) {
             return Ok(());
         }
-        let ordinal = u32::try_from(self.positions.len()).map_err(|_| Full)?;
-        // The store keeps `recorded_at` from decreasing; the maximum keeps the column sorted
-        // even if an event from elsewhere did not (a period then reads a little wide, and the
-        // page's own check of every entry leaves out what does not belong).
+        // `u32::MAX` itself is never handed out: `span` counts entries in a `u32`.
+        let ordinal = u32::try_from(self.positions.len())
+            .ok()
+            .filter(|&o| o < u32::MAX)
+            .ok_or(Full)?;
+        // The store refuses an event whose `recorded_at` is before the one before it
+        // (`crates/store/src/check.rs`). Should one come in anyway, the maximum keeps the column
+        // sorted, so the binary searches stay sound; such an entry may then be missed by a
+        // period that ends before the maximum, though it is still found without a period.
         let instant = nanos(recorded_at).max(self.instants.last().copied().unwrap_or(i64::MIN));
         self.positions.push(position);
         self.instants.push(instant);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use jeugdpad_access_index::{AccessIndex, Follower, IndexError};
+use jeugdpad_access_index::{AccessIndex, Follower};
 use jeugdpad_projections::{Norms, Projections};
 use jeugdpad_store::{EventStore, Store, StoreError};
 use tokio::sync::{broadcast, watch};
@@ -123,9 +123,6 @@ pub enum StartError {
     /// The user registry (the `admin` stream) cannot be read.
     #[error("the user registry: {0}")]
     Registry(String),
-    /// The access log's index could not be opened or caught up with the log.
-    #[error("{0}")]
-    AccessIndex(#[from] IndexError),
 }
 
 /// Makes the installation secret that is missing at `path` — unless the store already holds

@@ -95,7 +95,7 @@ pub fn catch_up_with_access<S: EventStore + ?Sized>(
 fn replay<S: EventStore + ?Sized>(
     store: &S,
     projections: &mut Projections,
-    access: Option<&AccessIndex>,
+    mut access: Option<&AccessIndex>,
 ) -> Result<u64, StoreError> {
     let head = store.head();
     let chunk = CHUNK as u64;
@@ -138,7 +138,9 @@ fn replay<S: EventStore + ?Sized>(
                     projections.extend_deferred(batch);
                     if let (Some(index), Some(picked)) = (access, picked) {
                         if let Err(error) = index.add_picked(picked) {
+                            // Once: the rest of the replay no longer feeds it.
                             tracing::error!(%error, "the access-log index cannot take more entries");
+                            access = None;
                         }
                     }
                 }

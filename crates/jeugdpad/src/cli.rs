@@ -34,8 +34,8 @@ pub struct Cli {
     /// `jeugdpad serve` that names the same database and schema: a URL such as
     /// postgres://jeugdpad@db.example:5432/jeugdpad (without TLS: a private network or a local
     /// proxy). The tables are created on first use. The data directory then keeps only this
-    /// node's own files: the access-log index, the installation secret (which every node needs,
-    /// the same), the server's address.
+    /// node's own files: the installation secret (which every node needs, the same) and the
+    /// server's address.
     #[arg(long, global = true, env = "JEUGDPAD_STORE", value_name = "URL")]
     pub store: Option<String>,
 

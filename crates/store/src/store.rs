@@ -231,8 +231,8 @@ impl Store {
         LogStore::open_with_faults(dir, &LogOptions::default(), faults).map(Store::Log)
     }
 
-    /// The store directory; for PostgreSQL, this node's own directory (the access-log index,
-    /// the installation secret by default).
+    /// The store directory; for PostgreSQL, this node's own directory (the installation secret
+    /// by default).
     pub fn dir(&self) -> &Path {
         match self {
             Store::Sled(store) => store.dir(),

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::envelope::GENESIS;
 use crate::log::files::{self, LogFiles, SegmentFile};
-use crate::log::index::Index;
+use crate::log::index::{Index, MAX_POSITION};
 use crate::log::locations::{Locations, Segment};
 use crate::log::record;
 use crate::log::record::Unreadable;
@@ -21,6 +21,10 @@ use crate::log::{
 use crate::sidecar::ChainHead;
 use crate::sled_store::HeadState;
 use crate::StoreError;
+
+/// The most segment bytes opening holds in memory at once (see [`open`]): with 256 MiB
+/// segments, three workers and the segment being indexed.
+const OPEN_READ_BUDGET: u64 = 1 << 30;
 
 /// What the writer takes over from opening.
 #[derive(Debug)]
@@ -106,10 +110,16 @@ pub(crate) fn open(
     // The segments are read and checked (checksums, chain hashes: most of an open's work) on
     // worker threads, each from where its own header says the log before it ends; this thread
     // takes them in order, holds each claim to where the segment before really ended, and
-    // builds the indexes meanwhile. At most one segment per worker waits beside the one
-    // being indexed.
+    // builds the indexes meanwhile. Each worker holds one segment (read, or waiting to be
+    // taken) beside the one being indexed, so the workers are as many as the cores, at most
+    // as many as the segments, and never so many that more than `OPEN_READ_BUDGET` of
+    // segments is in memory at once.
+    let by_memory = usize::try_from(OPEN_READ_BUDGET / options.segment_bytes.max(1))
+        .unwrap_or(usize::MAX)
+        .saturating_sub(1);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
+        .min(by_memory)
         .clamp(1, count.max(1));
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let mut inboxes = Vec::with_capacity(workers);
@@ -368,12 +378,17 @@ fn check_segment(path: &Path) -> Checked {
         Err(error) => return Checked::Unreadable(error),
     };
     let claimed = match Header::decode(&bytes) {
-        Ok(header) => match header.first_position.checked_sub(1) {
-            Some(position) => ChainHead {
-                position,
-                hash: header.previous_hash,
-            },
-            None => return Checked::BadHeader("the segment header says position 0".into()),
+        // Checked before the claim is compared with the log before it: a position no log
+        // reaches must not be counted on from.
+        Ok(header) if header.first_position == 0 || header.first_position > MAX_POSITION + 1 => {
+            return Checked::BadHeader(format!(
+                "the segment header says it starts at position {}",
+                header.first_position
+            ))
+        }
+        Ok(header) => ChainHead {
+            position: header.first_position - 1,
+            hash: header.previous_hash,
         },
         Err(what) => return Checked::BadHeader(what),
     };

@@ -99,8 +99,8 @@ pub struct PgOptions {
     /// The schema that holds the tables (created if missing). Several installations can share
     /// one database in schemas of their own.
     pub schema: String,
-    /// This node's own directory: where the derived access-log index, the installation secret
-    /// (by default) and the server's address note live. Nothing in it is the log.
+    /// This node's own directory: where the installation secret (by default) and the server's
+    /// address note live. Nothing in it is the log.
     pub local_dir: PathBuf,
     /// The most connections readers open (the writer and the listener have one each).
     pub pool_size: usize,
