@@ -19,8 +19,9 @@
 //!
 //! An entry costs 16 bytes in two columns plus 4 in each list that names it, and each distinct
 //! user, youth and trajectory its map slot and list (see `lists.rs`): 650 MB at ten million
-//! entries, measured in `docs/performance.md`. An earlier build kept the index in sled on disk, where building it
-//! took 11–16 KB of memory per entry; [`remove_old_index`] clears what it left behind.
+//! entries, measured in `docs/performance.md`. An earlier build kept the index in sled on disk,
+//! where building it took 11–16 KB of memory per entry; [`remove_old_index`] clears what it left
+//! behind.
 //!
 //! It sits above the [`EventStore`](jeugdpad_store::EventStore) trait, so it serves both store
 //! engines alike. A page is the index's positions, each entry then read from the store by

@@ -513,8 +513,17 @@ impl Index {
         Some((at, version))
     }
 
+    /// How many streams begin after `limit`: the positions after it that are their stream's
+    /// first event (no step back). With [`Index::stream_count`], what `verify` needs to tell
+    /// whether the index holds a stream the log does not, while appends go on.
+    pub(crate) fn streams_begun_after(&self, limit: u64) -> usize {
+        let from = usize::try_from(limit).unwrap_or(usize::MAX);
+        self.previous
+            .get(from..)
+            .map_or(0, |steps| steps.iter().filter(|&&step| step == 0).count())
+    }
+
     /// How many streams there are.
-    #[cfg(test)]
     pub(crate) fn stream_count(&self) -> usize {
         self.streams.len()
     }
@@ -522,6 +531,19 @@ impl Index {
     /// The positions whose event id may be `event_id` (its hash matches): confirm by reading.
     pub(crate) fn event_candidates(&self, event_id: Uuid) -> Vec<u64> {
         self.event_ids.candidates(self.keys.event_id(event_id))
+    }
+
+    /// For tests of `verify`: a stream entry that no event of the log made.
+    #[cfg(test)]
+    pub(crate) fn add_phantom_stream_for_test(&mut self, stream_id: &str) {
+        let key = self.keys.fingerprint(stream_id);
+        self.streams.insert(
+            key,
+            StreamHead {
+                last: 1,
+                version: 1,
+            },
+        );
     }
 
     /// For tests of `verify`: makes the index wrong in the two ways it checks.

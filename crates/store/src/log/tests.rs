@@ -761,6 +761,32 @@ fn verify_names_a_position_the_indexes_lost() {
     assert_eq!(named, vec![Some(5), Some(9)], "{report}");
 }
 
+/// A stream entry in the live index that no event of the log made is named, and streams begun
+/// by appends after the check's limit are not mistaken for one.
+#[test]
+fn verify_names_a_stream_the_log_does_not_hold() {
+    let dir = store_with(12);
+    let store = open(dir.path());
+    store
+        .append_blocking("s-new", ExpectedVersion::NoStream, vec![event(100)])
+        .expect("append");
+    assert!(store.verify().expect("verify").is_ok());
+    assert_eq!(store.shared.index().streams_begun_after(12), 1);
+    assert_eq!(store.shared.index().streams_begun_after(13), 0);
+    store
+        .shared
+        .index_mut()
+        .add_phantom_stream_for_test("s-phantom");
+    let report = store.verify().expect("verify");
+    assert_eq!(report.problems.len(), 1, "{report}");
+    assert!(
+        report.problems[0]
+            .what
+            .contains("holds 5 streams, the log 4"),
+        "{report}"
+    );
+}
+
 /// A log whose checksums and chain are sound, but whose stream `s` jumps from version 1 to
 /// version 3 at position 3: nothing the writer would write, but what a crafted or damaged
 /// copy could hold.

@@ -151,7 +151,8 @@ impl IndexCheck<'_> {
         }
     }
 
-    /// Whether the live index ends every stream, as of `limit`, where the log does.
+    /// Whether the live index ends every stream, as of `limit`, where the log does, and holds
+    /// no stream the log does not.
     fn streams(&self, report: &mut VerifyReport, limit: u64) {
         let (Some(fresh), Some(shared)) = (&self.fresh, self.live) else {
             return;
@@ -172,6 +173,20 @@ impl IndexCheck<'_> {
                     );
                 }
             }
+        }
+        // Every stream of the log is there; now that the index holds no other. Appends may go
+        // on meanwhile: the streams they began are counted from the index's own steps, under
+        // the same lock as its count.
+        let live = shared.index();
+        let expected = fresh.stream_count() + live.streams_begun_after(limit);
+        if live.stream_count() != expected {
+            report.problem(
+                None,
+                format!(
+                    "the stream index holds {} streams, the log {expected}",
+                    live.stream_count()
+                ),
+            );
         }
     }
 }
