@@ -87,7 +87,8 @@ fn crash_child() {
         let store = match std::env::var("JEUGDPAD_CRASH_ENGINE").as_deref() {
             Ok("sled") => Store::Sled(SledStore::open(dir).expect("open store")),
             Ok("postgres") => {
-                Store::open_postgres(&pg_testing::options_for(dir)).expect("open store")
+                Store::open_postgres(&pg_testing::node_options(dir, &node_name(seed)))
+                    .expect("open store")
             }
             _ => Store::open(dir).expect("open store"),
         };
@@ -208,10 +209,20 @@ fn round(seed: u64, engine: Format, dir: &std::path::Path) -> Result<(usize, u64
     if exited_early {
         return Err(format!("the child exited before the kill:\n{child_stderr}"));
     }
+    let killed_after = started.elapsed();
+    let settled = match engine {
+        // The killed node's transactions in flight may still commit: wait for them to end.
+        Format::Postgres => {
+            let waited =
+                pg_testing::wait_until_node_gone(&node_name(seed), Duration::from_secs(30))
+                    .map_err(|e| e.to_string())?;
+            format!(", its sessions ended {waited:?} later")
+        }
+        Format::Log | Format::Sled => String::new(),
+    };
     let acks: Vec<Ack> = lines.iter().filter_map(|l| parse_ack(l)).collect();
     eprintln!(
-        "round seed {seed}: killed after {:?}, {} appends acknowledged",
-        started.elapsed(),
+        "round seed {seed}: killed after {killed_after:?}{settled}, {} appends acknowledged",
         acks.len()
     );
 
@@ -381,6 +392,11 @@ fn acknowledged_appends_survive_sigkill() {
             "no append was acknowledged in any round of the {name} engine: the test proves nothing"
         );
     }
+}
+
+/// The PostgreSQL node name of a round's child.
+fn node_name(seed: u64) -> String {
+    format!("jeugdpad-crash-child-{seed}")
 }
 
 fn engine_name(engine: Format) -> &'static str {

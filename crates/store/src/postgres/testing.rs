@@ -6,6 +6,7 @@
 //! [`SKIP_VAR`] — which CI never sets.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::{PgOptions, StoreError};
 
@@ -43,6 +44,78 @@ pub fn options_for(dir: &Path) -> PgOptions {
     }
 }
 
+/// [`options_for`] for one node of a test that kills nodes: its sessions carry the node's name as
+/// their `application_name`, by which [`wait_until_node_gone`] finds them.
+pub fn node_options(dir: &Path, node: &str) -> PgOptions {
+    let mut options = options_for(dir);
+    let separator = if options.url.contains('?') { '&' } else { '?' };
+    options.url = format!("{}{separator}application_name={node}", options.url);
+    options
+}
+
+/// Waits until the server holds no session of `node` (see [`node_options`]) any more.
+///
+/// Killing a node does not end its server sessions at once: a session in the middle of a
+/// transaction runs on until it next talks to the dead client, and a commit the node had sent
+/// still lands. Only once they are gone is the log what the dead node left behind, as a reaped
+/// process is for the embedded store. Returns how long that took.
+pub fn wait_until_node_gone(node: &str, timeout: Duration) -> Result<Duration, StoreError> {
+    let node = node.to_owned();
+    on_test_server(test_url(), move |client| async move {
+        let started = Instant::now();
+        loop {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&node],
+                )
+                .await
+                .map_err(|e| StoreError::storage("pg_stat_activity", e))?;
+            let sessions: i64 = row.get(0);
+            if sessions == 0 {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                return Err(StoreError::Storage(format!(
+                    "{sessions} sessions of the killed node {node} still open after {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+}
+
+/// Runs `work` on a connection to `url`, on a thread and runtime of its own, so that this works
+/// inside or outside any runtime.
+fn on_test_server<T, F, Fut>(url: String, work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::storage("runtime", e))?;
+        runtime.block_on(async {
+            let config: tokio_postgres::Config = url
+                .parse()
+                .map_err(|e| StoreError::InvalidLocation(format!("{url}: {e}")))?;
+            let client = super::connect(&config)
+                .await
+                .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+            work(client).await
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| {
+        Err(StoreError::Storage(
+            "the test server's thread panicked".into(),
+        ))
+    })
+}
+
 /// A schema of one test, dropped (with everything in it) when this is dropped.
 #[derive(Debug)]
 pub struct TestSchema {
@@ -75,28 +148,13 @@ impl TestSchema {
     }
 
     fn drop_now(&self) -> Result<(), StoreError> {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // On a thread of its own, so that this works inside or outside any runtime.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::storage("runtime", e))?;
-            runtime.block_on(async {
-                let config: tokio_postgres::Config = url
-                    .parse()
-                    .map_err(|e| StoreError::InvalidLocation(format!("{url}: {e}")))?;
-                let client = super::connect(&config)
-                    .await
-                    .map_err(|e| StoreError::Unreachable(e.to_string()))?;
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .await
-                    .map_err(|e| StoreError::storage("drop schema", e))
-            })
+        let name = self.name.clone();
+        on_test_server(self.url.clone(), move |client| async move {
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await
+                .map_err(|e| StoreError::storage("drop schema", e))
         })
-        .join()
-        .unwrap_or_else(|_| Err(StoreError::Storage("the drop thread panicked".into())))
     }
 }
 
