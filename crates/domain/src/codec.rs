@@ -14,6 +14,8 @@
 //! written today still reads correctly after the step's schema moves on.
 //! `event_retracted` is `{"retracts": "<event id>", "reason": "..."}`.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -117,9 +119,9 @@ impl Step {
     }
 
     /// Decodes a step payload that has already been upcast to the current version.
-    fn from_current(kind: EventType, payload: Value) -> Result<Step, String> {
-        fn parse<T: DeserializeOwned>(payload: Value) -> Result<T, String> {
-            serde_json::from_value(payload).map_err(|e| e.to_string())
+    fn from_current(kind: EventType, payload: &Value) -> Result<Step, String> {
+        fn parse<T: DeserializeOwned>(payload: &Value) -> Result<T, String> {
+            T::deserialize(payload).map_err(|e| e.to_string())
         }
         Ok(match kind {
             EventType::SignalReceived => Step::SignalReceived(parse(payload)?),
@@ -176,7 +178,7 @@ impl Event {
         let kind = EventType::from_code(event_type).map_err(|_| DecodeError::UnknownType {
             event_type: event_type.to_owned(),
         })?;
-        let payload = upcast(kind, schema_version, payload.clone())?;
+        let payload = upcast(kind, schema_version, payload)?;
         let invalid = |message: String| DecodeError::InvalidPayload {
             event_type: event_type.to_owned(),
             version: schema_version,
@@ -184,8 +186,8 @@ impl Event {
         };
         match kind {
             EventType::EventCorrected => {
-                let wire: CorrectionWire =
-                    serde_json::from_value(payload).map_err(|e| invalid(e.to_string()))?;
+                let wire =
+                    CorrectionWire::deserialize(&*payload).map_err(|e| invalid(e.to_string()))?;
                 let replacement = match wire.payload {
                     Some(value) => Some(
                         decode_replacement(value)
@@ -201,15 +203,15 @@ impl Event {
                 }))
             }
             EventType::EventRetracted => {
-                let wire: RetractionWire =
-                    serde_json::from_value(payload).map_err(|e| invalid(e.to_string()))?;
+                let wire =
+                    RetractionWire::deserialize(&*payload).map_err(|e| invalid(e.to_string()))?;
                 Ok(Event::Retracted(Retraction {
                     retracts: wire.retracts,
                     reason: wire.reason,
                 }))
             }
             _ => Ok(Event::Step(
-                Step::from_current(kind, payload).map_err(invalid)?,
+                Step::from_current(kind, &payload).map_err(invalid)?,
             )),
         }
     }
@@ -258,9 +260,11 @@ fn decode_replacement(value: Value) -> Result<Step, DecodeError> {
 }
 
 /// Brings a payload from `version` up to [`CURRENT_SCHEMA_VERSION`], one version at a time.
+/// A current payload is read where it is: nearly every stored event is current, and a replay
+/// decodes millions of them.
 ///
 /// Each arm is one historical schema change, kept forever: stored events are never rewritten.
-fn upcast(kind: EventType, version: u32, mut payload: Value) -> Result<Value, DecodeError> {
+fn upcast(kind: EventType, version: u32, payload: &Value) -> Result<Cow<'_, Value>, DecodeError> {
     let mut version = version;
     if version > CURRENT_SCHEMA_VERSION {
         return Err(DecodeError::VersionTooNew {
@@ -269,6 +273,10 @@ fn upcast(kind: EventType, version: u32, mut payload: Value) -> Result<Value, De
             supported: CURRENT_SCHEMA_VERSION,
         });
     }
+    if version == CURRENT_SCHEMA_VERSION {
+        return Ok(Cow::Borrowed(payload));
+    }
+    let mut payload = payload.clone();
     while version < CURRENT_SCHEMA_VERSION {
         match (kind, version) {
             // v0 → v1: `signal_received` gained `urgency`. Before urgency was recorded every
@@ -290,5 +298,5 @@ fn upcast(kind: EventType, version: u32, mut payload: Value) -> Result<Value, De
         }
         version += 1;
     }
-    Ok(payload)
+    Ok(Cow::Owned(payload))
 }

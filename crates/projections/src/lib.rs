@@ -43,7 +43,8 @@
 //!
 //! [`Projections::extend_deferred`] stores facts without deriving; [`Projections::derive_pending`]
 //! then derives each touched trajectory once, spread over the cores (a trajectory's digest
-//! depends on its own facts only). The API's catch-up feeds the whole log this way.
+//! depends on its own facts only), and fills the aggregates on a thread of their own a slice
+//! behind. The API's catch-up feeds the whole log this way.
 //!
 //! # Modules
 //!
@@ -308,6 +309,8 @@ pub struct Projections {
     with_reviews: BTreeSet<usize>,
     /// Derivations at once from which the aggregates are filled unsorted and sorted once.
     bulk_threshold: usize,
+    /// Trajectories derived per slice of a large derivation ([`DERIVE_SLICE`]; tests set less).
+    derive_slice: usize,
     /// Where the raw facts are.
     keeping: Keeping,
     /// One shared copy of every name the digests and indexes hold.
@@ -331,6 +334,7 @@ impl Projections {
             aggregates: Aggregates::default(),
             with_reviews: BTreeSet::new(),
             bulk_threshold: BULK_AGGREGATION,
+            derive_slice: DERIVE_SLICE,
             keeping: Keeping::InMemory,
             names: Names::default(),
             source_failures: AtomicU64::new(0),
@@ -522,7 +526,7 @@ impl Projections {
             return;
         };
         let subjects = self.set_dated(at, dated);
-        self.drop_facts(at);
+        drop(self.let_go_of_facts(at));
         self.refresh_members([at], &subjects);
     }
 
@@ -541,12 +545,16 @@ impl Projections {
         }
     }
 
-    /// After a derivation: a trajectory read from a source lets go of its raw facts.
-    fn drop_facts(&mut self, at: usize) {
-        if let Keeping::Source(_) = self.keeping {
-            let state = &mut self.trajectories[at];
-            state.facts = Vec::new();
-            state.complete = false;
+    /// After a derivation: a trajectory read from a source lets go of its raw facts (returned,
+    /// so that the caller can free them where it costs least).
+    fn let_go_of_facts(&mut self, at: usize) -> Vec<StoredFact> {
+        match self.keeping {
+            Keeping::Source(_) => {
+                let state = &mut self.trajectories[at];
+                state.complete = false;
+                std::mem::take(&mut state.facts)
+            }
+            Keeping::InMemory => Vec::new(),
         }
     }
 
@@ -554,17 +562,22 @@ impl Projections {
     /// aggregates in step; returns the subject keys whose youth's trajectories may count
     /// differently in the closed cohorts now (the old and the new one).
     fn set_dated(&mut self, at: usize, dated: Option<Dated>) -> Vec<SubjectKey> {
-        self.set_dated_with(at, dated, None)
+        let (old, subjects) = self.put_digest(at, dated);
+        self.aggregates.replace(
+            old.as_ref(),
+            self.trajectories[at].dated.as_ref(),
+            &self.norms,
+        );
+        subjects
     }
 
-    /// [`Projections::set_dated`] with the new digest's wait parts already computed (`None`:
-    /// compute them here).
-    fn set_dated_with(
+    /// [`Projections::set_dated`] but for the aggregates, which the caller brings in step with
+    /// the digest this returns as the old one.
+    fn put_digest(
         &mut self,
         at: usize,
         mut dated: Option<Dated>,
-        parts: Option<aggregate::Parts>,
-    ) -> Vec<SubjectKey> {
+    ) -> (Option<Dated>, Vec<SubjectKey>) {
         if let Some(dated) = &mut dated {
             self.names.share(dated);
         }
@@ -582,22 +595,13 @@ impl Projections {
         } else {
             self.with_reviews.remove(&at);
         }
-        match parts {
-            Some(parts) if state.dated.is_some() => {
-                self.aggregates
-                    .replace_parts(old.as_ref(), Some(parts), &self.norms);
-            }
-            _ => self
-                .aggregates
-                .replace(old.as_ref(), state.dated.as_ref(), &self.norms),
-        }
-        let mut subjects: Vec<SubjectKey> = old.into_iter().map(|d| d.subject).collect();
+        let mut subjects: Vec<SubjectKey> = old.iter().map(|d| d.subject.clone()).collect();
         if let Some(new) = &state.dated {
             if !subjects.contains(&new.subject) {
                 subjects.push(new.subject.clone());
             }
         }
-        subjects
+        (old, subjects)
     }
 
     /// Recomputes how the trajectories at `indexes` — and every trajectory of the youths named
@@ -799,24 +803,52 @@ impl Projections {
         }
         let mut done = Vec::with_capacity(pending.len());
         let mut subjects = Vec::new();
+        let teams = self.aggregates.team_snapshot();
         // In slices, so that what the threads hand back (digests and parts) is never the whole
         // installation's at once; each slice's raw facts are let go of before the next.
-        for slice in pending.chunks(DERIVE_SLICE) {
-            let derived = self.derive_in_parallel(slice, threads, min_per_thread);
-            for (&at, derived) in slice.iter().zip(derived) {
-                match derived {
-                    Some((dated, parts)) => {
-                        subjects.extend(self.set_dated_with(at, dated, parts));
-                        self.drop_facts(at);
-                        done.push(at);
-                    }
-                    // Its facts could not be read: it stays pending.
-                    None => {
-                        self.trajectories[at].pending = false;
-                        self.mark_pending(at);
+        let slices = pending.chunks(self.derive_slice.max(1));
+        let late = if threads > 1 && pending.len() > self.derive_slice {
+            // The aggregates fill on a thread of their own, a slice behind: meanwhile this
+            // thread derives the next slice and puts its digests in place.
+            let mut aggregates = std::mem::take(&mut self.aggregates);
+            let (filled, late) = std::thread::scope(|scope| {
+                let (sender, inbox) = std::sync::mpsc::sync_channel::<Installed>(1);
+                let filler = scope.spawn(move || {
+                    let late: Vec<_> = inbox
+                        .into_iter()
+                        .flat_map(|installed| installed.fill(&mut aggregates))
+                        .collect();
+                    (aggregates, late)
+                });
+                for slice in slices {
+                    let derived = self.derive_in_parallel(slice, &teams, threads, min_per_thread);
+                    let installed = self.install(slice, derived, &teams, &mut done, &mut subjects);
+                    if sender.send(installed).is_err() {
+                        break; // The filler panicked: its join says so.
                     }
                 }
+                drop(sender);
+                filler
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            self.aggregates = filled;
+            late
+        } else {
+            let mut late = Vec::new();
+            for slice in slices {
+                let derived = self.derive_in_parallel(slice, &teams, threads, min_per_thread);
+                let installed = self.install(slice, derived, &teams, &mut done, &mut subjects);
+                late.extend(installed.fill(&mut self.aggregates));
             }
+            late
+        };
+        for (at, old) in late {
+            self.aggregates.replace(
+                old.as_ref(),
+                self.trajectories[at].dated.as_ref(),
+                &self.norms,
+            );
         }
         // After every digest is in place: a youth's trajectories see each other as they are now.
         subjects.sort_unstable();
@@ -827,19 +859,62 @@ impl Projections {
         }
     }
 
+    /// Puts the digests `derived` of the trajectories at `slice` in place, but for the
+    /// aggregates: what those must take is returned. Adds the trajectories derived to `done`
+    /// and the subject keys to look at again to `subjects`.
+    fn install(
+        &mut self,
+        slice: &[usize],
+        derived: Vec<Option<(Option<Dated>, Option<aggregate::Parts>)>>,
+        teams: &aggregate::TeamSnapshot,
+        done: &mut Vec<usize>,
+        subjects: &mut Vec<SubjectKey>,
+    ) -> Installed {
+        let mut installed = Installed {
+            parts: Vec::with_capacity(slice.len()),
+            late: Vec::new(),
+            facts: Vec::with_capacity(slice.len()),
+        };
+        for (&at, derived) in slice.iter().zip(derived) {
+            let Some((dated, new_parts)) = derived else {
+                // Its facts could not be read: it stays pending.
+                self.trajectories[at].pending = false;
+                self.mark_pending(at);
+                continue;
+            };
+            let (old, found) = self.put_digest(at, dated);
+            subjects.extend(found);
+            // `None` where a part names a team the snapshot does not hold.
+            let new_parts = match self.trajectories[at].dated {
+                None => Some(None),
+                Some(_) => new_parts.map(Some),
+            };
+            let old_parts = match &old {
+                None => Some(None),
+                Some(old) => teams.parts(old, &self.norms).map(Some),
+            };
+            match (old_parts, new_parts) {
+                (Some(old_parts), Some(new_parts)) => installed.parts.push((old_parts, new_parts)),
+                _ => installed.late.push((at, old)),
+            }
+            installed.facts.push(self.let_go_of_facts(at));
+            done.push(at);
+        }
+        installed
+    }
+
     /// The digests and wait parts of the trajectories at `slice`, on up to `threads` threads
     /// with at least `min_per_thread` each; `None` for one whose facts could not be read.
     fn derive_in_parallel(
         &self,
         slice: &[usize],
+        teams: &aggregate::TeamSnapshot,
         threads: usize,
         min_per_thread: usize,
     ) -> Vec<Option<(Option<Dated>, Option<aggregate::Parts>)>> {
         let derive = |at: usize| {
             let dated = self.derived(at)?;
-            let parts = dated
-                .as_ref()
-                .and_then(|d| self.aggregates.parts_read_only(d, &self.norms));
+            let parts = dated.as_ref().and_then(|d| teams.parts(d, &self.norms));
             Some((dated, parts))
         };
         let threads = threads.min(slice.len() / min_per_thread.max(1)).max(1);
@@ -862,6 +937,29 @@ impl Projections {
                 })
                 .collect()
         })
+    }
+}
+
+/// One slice of a derivation with its digests in place: what the aggregates still take.
+struct Installed {
+    /// Each trajectory's old and new parts (`None`: no digest; `Some(None)`: one that cannot be
+    /// aggregated).
+    parts: Vec<(Option<aggregate::Parts>, Option<aggregate::Parts>)>,
+    /// Trajectories whose parts could not be computed from the team snapshot, with their old
+    /// digests: [`aggregate::Aggregates::replace`] takes them once the aggregates are back.
+    late: Vec<(usize, Option<Dated>)>,
+    /// The raw facts the slice let go of, freed on the aggregates' thread.
+    facts: Vec<Vec<StoredFact>>,
+}
+
+impl Installed {
+    /// Brings `aggregates` in step with the slice; returns its late trajectories.
+    fn fill(self, aggregates: &mut aggregate::Aggregates) -> Vec<(usize, Option<Dated>)> {
+        for (old, new) in self.parts {
+            aggregates.replace_computed(old, new);
+        }
+        drop(self.facts);
+        self.late
     }
 }
 

@@ -28,6 +28,32 @@ use waits::{wait_parts, WaitCell, WaitKey, WaitPart};
 /// date outside the day numbers).
 pub(crate) type Parts = Option<Vec<WaitPart>>;
 
+/// The parts of `dated` with the teams of `index`; `None` when it names a team not in it.
+fn parts_with(index: &HashMap<TeamCode, u16>, dated: &Dated, norms: &Norms) -> Option<Parts> {
+    let mut unknown = false;
+    let parts = wait_parts(dated, norms, &mut |team| match index.get(team) {
+        Some(&index) => index,
+        None => {
+            unknown = true;
+            u16::MAX
+        }
+    });
+    (!unknown).then_some(parts)
+}
+
+/// A copy of the aggregates' team register: computes parts on any thread while the aggregates
+/// themselves are busy elsewhere (the start-up rebuild fills them on a thread of their own).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TeamSnapshot(HashMap<TeamCode, u16>);
+
+impl TeamSnapshot {
+    /// The parts of `dated` (`Some(None)`: it cannot be aggregated); `None` when it names a
+    /// team not registered when this was taken.
+    pub(crate) fn parts(&self, dated: &Dated, norms: &Norms) -> Option<Parts> {
+        parts_with(&self.0, dated, norms)
+    }
+}
+
 /// Every aggregate of the read models.
 #[derive(Debug, Default)]
 pub(crate) struct Aggregates {
@@ -94,25 +120,17 @@ impl Aggregates {
     }
 
     /// Registers `teams` (every team the data names), so that parts can then be computed
-    /// without changing the aggregates ([`Aggregates::parts_read_only`], on several threads).
+    /// without changing the aggregates ([`Aggregates::team_snapshot`], on several threads).
     pub(crate) fn intern_teams<'a>(&mut self, teams: impl IntoIterator<Item = &'a TeamCode>) {
         for team in teams {
             self.team_index(team);
         }
     }
 
-    /// The parts of `dated` (`Some(None)`: it cannot be aggregated), computed without changing
-    /// anything; `None` when it names a team not registered yet.
-    pub(crate) fn parts_read_only(&self, dated: &Dated, norms: &Norms) -> Option<Parts> {
-        let mut unknown = false;
-        let parts = wait_parts(dated, norms, &mut |team| match self.team_index.get(team) {
-            Some(&index) => index,
-            None => {
-                unknown = true;
-                u16::MAX
-            }
-        });
-        (!unknown).then_some(parts)
+    /// The teams registered now, for computing parts where the aggregates themselves are out
+    /// of reach ([`TeamSnapshot::parts`]).
+    pub(crate) fn team_snapshot(&self) -> TeamSnapshot {
+        TeamSnapshot(self.team_index.clone())
     }
 
     /// Replaces what a trajectory with digest `old` contributed by what `new` contributes.
@@ -128,15 +146,20 @@ impl Aggregates {
         new_parts: Option<Parts>,
         norms: &Norms,
     ) {
-        let old_parts = match old {
-            Some(dated) => match self.parts(dated, norms) {
-                Some(parts) => parts,
-                None => {
-                    // It was not aggregated: it no longer holds the aggregates back.
-                    self.unaggregated = self.unaggregated.saturating_sub(1);
-                    Vec::new()
-                }
-            },
+        let old_parts = old.map(|dated| self.parts(dated, norms));
+        self.replace_computed(old_parts, new_parts);
+    }
+
+    /// Replaces one trajectory's parts, both already computed: `None` for no digest,
+    /// `Some(None)` for a digest that cannot be aggregated.
+    pub(crate) fn replace_computed(&mut self, old_parts: Option<Parts>, new_parts: Option<Parts>) {
+        let old_parts = match old_parts {
+            Some(Some(parts)) => parts,
+            Some(None) => {
+                // It was not aggregated: it no longer holds the aggregates back.
+                self.unaggregated = self.unaggregated.saturating_sub(1);
+                Vec::new()
+            }
             None => Vec::new(),
         };
         let new_parts = match new_parts {

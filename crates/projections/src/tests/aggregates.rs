@@ -12,10 +12,12 @@ use super::properties::{actions, batch, generate, one_by_one};
 use super::support::*;
 use crate::{AsOf, LoggedFact, Projections, WaitGrouping, WaitQuery};
 
-/// The start-up path with the aggregates filled in bulk even for a handful of trajectories.
+/// The start-up path with the aggregates filled in bulk even for a handful of trajectories, on
+/// a thread of their own a slice (of three) behind the derivation.
 fn bulk(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
     p.bulk_threshold = 0;
+    p.derive_slice = 3;
     p.extend_deferred(log.iter().cloned());
     p.derive_pending();
     p

@@ -254,9 +254,11 @@ pub(super) fn batch(log: &[LoggedFact]) -> Projections {
 }
 
 /// The start-up path: every fact stored first (in several batches), then all derived on three
-/// threads with as little as one trajectory each, so the parallel path runs even on small logs.
+/// threads with as little as one trajectory each, in slices of two with the aggregates filled on
+/// a thread of their own, so the parallel paths run even on small logs.
 pub(super) fn deferred_in_parallel(log: &[LoggedFact]) -> Projections {
     let mut p = Projections::new(crate::Norms::default());
+    p.derive_slice = 2;
     for part in log.chunks(7) {
         p.extend_deferred(part.iter().cloned());
     }
