@@ -300,6 +300,7 @@ async fn execute(
         ..RequestInfo::default()
     };
     let wanted = request.operation_name.clone();
+    http.documents.reuse(&mut request);
     let operation = request.parsed_query().ok().and_then(|document| {
         let (name, operation) = select_operation(&document.operations, wanted.as_deref())?;
         let root = root_field(document, &operation.node.selection_set.node);
@@ -334,6 +335,7 @@ async fn execute(
         }
     };
     info.user = Some(gate.principal.user().to_string());
+    http.documents.keep(&mut request);
     let request = request
         .data(gate)
         .data(RequestId(request_id))

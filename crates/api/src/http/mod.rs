@@ -23,6 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use uuid::Uuid;
 
+mod documents;
 mod graphql;
 mod websocket;
 
@@ -37,6 +38,8 @@ use websocket::{upgrade_websocket, websocket};
 struct Http {
     state: AppState,
     schema: ApiSchema,
+    /// Parsed documents by their text (see `documents`).
+    documents: std::sync::Arc<documents::Documents>,
 }
 
 /// What the GraphQL handler tells the request log and the metrics about a request. Placed in
@@ -63,7 +66,11 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql/ws", get(websocket))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .with_state(Http { state, schema })
+        .with_state(Http {
+            state,
+            schema,
+            documents: Default::default(),
+        })
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(middleware::map_response(move |response| {
             explain_body_limit(response, limit)

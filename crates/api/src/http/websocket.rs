@@ -107,7 +107,7 @@ pub(super) fn upgrade_websocket(
     client: ClientInfo,
     session: Option<Session>,
 ) -> Response {
-    let Http { state, schema } = http;
+    let Http { state, schema, .. } = http;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
