@@ -311,6 +311,10 @@ pub struct Projections {
     bulk_threshold: usize,
     /// Trajectories derived per slice of a large derivation ([`DERIVE_SLICE`]; tests set less).
     derive_slice: usize,
+    /// Tests only: derive with an empty team snapshot, so that every digest naming a team takes
+    /// the late path.
+    #[cfg(test)]
+    empty_team_snapshot: bool,
     /// Where the raw facts are.
     keeping: Keeping,
     /// One shared copy of every name the digests and indexes hold.
@@ -335,6 +339,8 @@ impl Projections {
             with_reviews: BTreeSet::new(),
             bulk_threshold: BULK_AGGREGATION,
             derive_slice: DERIVE_SLICE,
+            #[cfg(test)]
+            empty_team_snapshot: false,
             keeping: Keeping::InMemory,
             names: Names::default(),
             source_failures: AtomicU64::new(0),
@@ -804,13 +810,19 @@ impl Projections {
         let mut done = Vec::with_capacity(pending.len());
         let mut subjects = Vec::new();
         let teams = self.aggregates.team_snapshot();
+        #[cfg(test)]
+        let teams = if self.empty_team_snapshot {
+            aggregate::TeamSnapshot::default()
+        } else {
+            teams
+        };
         // In slices, so that what the threads hand back (digests and parts) is never the whole
-        // installation's at once; each slice's raw facts are let go of before the next.
+        // installation's at once; each slice's raw facts are let go of a slice or two later.
         let slices = pending.chunks(self.derive_slice.max(1));
         let late = if threads > 1 && pending.len() > self.derive_slice {
             // The aggregates fill on a thread of their own, a slice behind: meanwhile this
             // thread derives the next slice and puts its digests in place.
-            let mut aggregates = std::mem::take(&mut self.aggregates);
+            let mut aggregates = std::mem::replace(&mut self.aggregates, Aggregates::stand_in());
             let (filled, late) = std::thread::scope(|scope| {
                 let (sender, inbox) = std::sync::mpsc::sync_channel::<Installed>(1);
                 let filler = scope.spawn(move || {
