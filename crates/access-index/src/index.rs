@@ -181,14 +181,33 @@ pub struct Picked {
     entries: Vec<(u64, DateTime<Utc>, AccessEntry)>,
 }
 
+/// A stored payload an access-log entry is read from: parsed ([`RecordedEvent`]) or its JSON
+/// text ([`jeugdpad_store::RawEvent`], what the start-up replay reads).
+pub trait EntryPayload {
+    /// The entry this payload holds.
+    fn entry(&self) -> Result<AccessEntry, String>;
+}
+
+impl EntryPayload for serde_json::Value {
+    fn entry(&self) -> Result<AccessEntry, String> {
+        AccessEntry::decode(self)
+    }
+}
+
+impl EntryPayload for Vec<u8> {
+    fn entry(&self) -> Result<AccessEntry, String> {
+        AccessEntry::decode_json(self)
+    }
+}
+
 impl Picked {
     /// Picks the access-log entries out of `events`, which hold the log's positions
     /// `from..=through` (any outside that are ignored).
-    pub fn of(from: u64, through: u64, events: &[RecordedEvent]) -> Picked {
+    pub fn of<P: EntryPayload>(from: u64, through: u64, events: &[RecordedEvent<P>]) -> Picked {
         let entries = events
             .iter()
             .filter(|e| e.stream_id == ACCESS_LOG_STREAM && (from..=through).contains(&e.position))
-            .filter_map(|event| match AccessEntry::decode(&event.payload) {
+            .filter_map(|event| match event.payload.entry() {
                 Ok(entry) => Some((event.position, event.recorded_at, entry)),
                 // An inquiry by full scan would skip it too; `jeugdpad verify` names damage.
                 Err(error) => {

@@ -43,7 +43,9 @@ mod lists;
 
 use jeugdpad_store::StoreError;
 
-pub use index::{remove_old_index, AccessIndex, CaughtUp, Follower, Picked, OLD_INDEX_DIR};
+pub use index::{
+    remove_old_index, AccessIndex, CaughtUp, EntryPayload, Follower, Picked, OLD_INDEX_DIR,
+};
 pub use inquiry::{scan, Cursor, CursorError, Filter, LoggedAccess, Page};
 pub use lists::Full;
 

@@ -142,6 +142,11 @@ impl AccessEntry {
             .map_err(|e| format!("access-log entry cannot be read: {e}"))
     }
 
+    /// [`AccessEntry::decode`] from the payload's JSON text, as the store keeps it.
+    pub fn decode_json(payload: &[u8]) -> Result<AccessEntry, String> {
+        serde_json::from_slice(payload).map_err(|e| format!("access-log entry cannot be read: {e}"))
+    }
+
     /// `recorded_by` of the entry's envelope.
     pub fn recorded_by(&self) -> &str {
         self.user.as_ref().map_or(ANONYMOUS, UserId::as_str)

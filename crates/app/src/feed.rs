@@ -9,7 +9,7 @@
 use std::sync::{Arc, Weak};
 
 use jeugdpad_access_index::{AccessIndex, Picked};
-use jeugdpad_domain::{Event, EventId, RecordedFact, TrajectoryId};
+use jeugdpad_domain::{DecodeError, Event, EventId, RecordedFact, TrajectoryId};
 use jeugdpad_projections::{FactSource, LoggedFact, Projections};
 use jeugdpad_store::{EventStore, RecordedEvent, StoreError};
 
@@ -22,14 +22,34 @@ const CHUNK: usize = 4096;
 /// log's index is fed too, its entries.
 type Chunk = (Vec<LoggedFact>, Option<Picked>);
 
+/// A stored payload the domain can decode: parsed ([`RecordedEvent`]) or its JSON text
+/// ([`jeugdpad_store::RawEvent`], what the start-up replay reads).
+pub trait StoredPayload {
+    /// The domain event this payload of `event_type` at `schema_version` holds.
+    fn decode(&self, event_type: &str, schema_version: u32) -> Result<Event, DecodeError>;
+}
+
+impl StoredPayload for serde_json::Value {
+    fn decode(&self, event_type: &str, schema_version: u32) -> Result<Event, DecodeError> {
+        Event::decode(event_type, schema_version, self)
+    }
+}
+
+impl StoredPayload for Vec<u8> {
+    fn decode(&self, event_type: &str, schema_version: u32) -> Result<Event, DecodeError> {
+        Event::decode_json(event_type, schema_version, self)
+    }
+}
+
 /// Turns a stored envelope back into a domain fact, upcasting old payload versions.
-pub fn to_fact(event: &RecordedEvent) -> Result<RecordedFact, RecordError> {
-    let decoded = Event::decode(&event.event_type, event.schema_version, &event.payload).map_err(
-        |source| RecordError::Undecodable {
+pub fn to_fact<P: StoredPayload>(event: &RecordedEvent<P>) -> Result<RecordedFact, RecordError> {
+    let decoded = event
+        .payload
+        .decode(&event.event_type, event.schema_version)
+        .map_err(|source| RecordError::Undecodable {
             position: event.position,
             source,
-        },
-    )?;
+        })?;
     Ok(RecordedFact {
         event_id: EventId::from_uuid(event.event_id),
         version: event.version,
@@ -41,7 +61,9 @@ pub fn to_fact(event: &RecordedEvent) -> Result<RecordedFact, RecordError> {
 /// What the read models take of a stored event: `None` for an event of a stream that is not a
 /// trajectory's (the `admin` registry, the access log), `Some(Err)` for one that cannot be
 /// decoded (damage, or a newer schema than this build knows).
-pub fn logged_fact(event: &RecordedEvent) -> Option<Result<LoggedFact, RecordError>> {
+pub fn logged_fact<P: StoredPayload>(
+    event: &RecordedEvent<P>,
+) -> Option<Result<LoggedFact, RecordError>> {
     let trajectory = TrajectoryId::from_stream_id(&event.stream_id)?;
     Some(to_fact(event).map(|fact| LoggedFact {
         position: event.position,
@@ -54,7 +76,7 @@ pub fn logged_fact(event: &RecordedEvent) -> Option<Result<LoggedFact, RecordErr
 /// [`logged_fact`] for a feed that must go on: an undecodable event is logged and left out
 /// (`jeugdpad verify` and the log line tell the operator where it is), so one bad event cannot
 /// stall every read model behind it.
-pub fn logged_fact_or_skip(event: &RecordedEvent) -> Option<LoggedFact> {
+pub fn logged_fact_or_skip<P: StoredPayload>(event: &RecordedEvent<P>) -> Option<LoggedFact> {
     match logged_fact(event)? {
         Ok(fact) => Some(fact),
         Err(error) => {
@@ -115,7 +137,8 @@ fn replay<S: EventStore + ?Sized>(
                 while index < chunks {
                     let from = index * chunk + 1;
                     let max = chunk.min(head + 1 - from);
-                    let events = store.read_all(from, usize::try_from(max).unwrap_or(CHUNK))?;
+                    // Payloads as their text: decoded straight into the domain's types.
+                    let events = store.read_all_raw(from, usize::try_from(max).unwrap_or(CHUNK))?;
                     // Positions are gapless, so this chunk is exactly `from..from + max`.
                     let batch: Vec<LoggedFact> = events
                         .iter()

@@ -119,23 +119,20 @@ impl Step {
     }
 
     /// Decodes a step payload that has already been upcast to the current version.
-    fn from_current(kind: EventType, payload: &Value) -> Result<Step, String> {
-        fn parse<T: DeserializeOwned>(payload: &Value) -> Result<T, String> {
-            T::deserialize(payload).map_err(|e| e.to_string())
-        }
+    fn from_current(kind: EventType, payload: impl Source) -> Result<Step, String> {
         Ok(match kind {
-            EventType::SignalReceived => Step::SignalReceived(parse(payload)?),
-            EventType::ConsultantAssigned => Step::ConsultantAssigned(parse(payload)?),
-            EventType::TeamTransferred => Step::TeamTransferred(parse(payload)?),
-            EventType::AssessmentCompleted => Step::AssessmentCompleted(parse(payload)?),
-            EventType::HelpRequested => Step::HelpRequested(parse(payload)?),
-            EventType::DecisionIssued => Step::DecisionIssued(parse(payload)?),
-            EventType::HelpStarted => Step::HelpStarted(parse(payload)?),
-            EventType::HelpEnded => Step::HelpEnded(parse(payload)?),
-            EventType::PgbGranted => Step::PgbGranted(parse(payload)?),
-            EventType::PgbReviewScheduled => Step::PgbReviewScheduled(parse(payload)?),
-            EventType::PgbReviewCompleted => Step::PgbReviewCompleted(parse(payload)?),
-            EventType::TrajectoryClosed => Step::TrajectoryClosed(parse(payload)?),
+            EventType::SignalReceived => Step::SignalReceived(payload.read()?),
+            EventType::ConsultantAssigned => Step::ConsultantAssigned(payload.read()?),
+            EventType::TeamTransferred => Step::TeamTransferred(payload.read()?),
+            EventType::AssessmentCompleted => Step::AssessmentCompleted(payload.read()?),
+            EventType::HelpRequested => Step::HelpRequested(payload.read()?),
+            EventType::DecisionIssued => Step::DecisionIssued(payload.read()?),
+            EventType::HelpStarted => Step::HelpStarted(payload.read()?),
+            EventType::HelpEnded => Step::HelpEnded(payload.read()?),
+            EventType::PgbGranted => Step::PgbGranted(payload.read()?),
+            EventType::PgbReviewScheduled => Step::PgbReviewScheduled(payload.read()?),
+            EventType::PgbReviewCompleted => Step::PgbReviewCompleted(payload.read()?),
+            EventType::TrajectoryClosed => Step::TrajectoryClosed(payload.read()?),
             EventType::EventCorrected | EventType::EventRetracted => {
                 return Err(
                     "a replacement payload must be a step, not a correction or retraction"
@@ -175,45 +172,99 @@ impl Event {
         schema_version: u32,
         payload: &Value,
     ) -> Result<Event, DecodeError> {
-        let kind = EventType::from_code(event_type).map_err(|_| DecodeError::UnknownType {
-            event_type: event_type.to_owned(),
-        })?;
+        let kind = kind_of(event_type)?;
         let payload = upcast(kind, schema_version, payload)?;
-        let invalid = |message: String| DecodeError::InvalidPayload {
-            event_type: event_type.to_owned(),
-            version: schema_version,
-            message,
-        };
-        match kind {
-            EventType::EventCorrected => {
-                let wire =
-                    CorrectionWire::deserialize(&*payload).map_err(|e| invalid(e.to_string()))?;
-                let replacement = match wire.payload {
-                    Some(value) => Some(
-                        decode_replacement(value)
-                            .map_err(|e| invalid(format!("replacement: {e}")))?,
-                    ),
-                    None => None,
-                };
-                Ok(Event::Corrected(Correction {
-                    corrects: wire.corrects,
-                    occurred_on: wire.occurred_on,
-                    payload: replacement,
-                    reason: wire.reason,
-                }))
-            }
-            EventType::EventRetracted => {
-                let wire =
-                    RetractionWire::deserialize(&*payload).map_err(|e| invalid(e.to_string()))?;
-                Ok(Event::Retracted(Retraction {
-                    retracts: wire.retracts,
-                    reason: wire.reason,
-                }))
-            }
-            _ => Ok(Event::Step(
-                Step::from_current(kind, &payload).map_err(invalid)?,
-            )),
+        decode_current(kind, event_type, schema_version, &*payload)
+    }
+
+    /// [`Event::decode`] from the payload's JSON text as the store keeps it: a current payload
+    /// goes straight into its types (a replay decodes millions, and the `Value` tree in between
+    /// cost as much as the rest), an older one through [`Event::decode`]'s upcasting.
+    pub fn decode_json(
+        event_type: &str,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Event, DecodeError> {
+        let kind = kind_of(event_type)?;
+        if schema_version == CURRENT_SCHEMA_VERSION {
+            return decode_current(kind, event_type, schema_version, payload);
         }
+        if schema_version > CURRENT_SCHEMA_VERSION {
+            // Said before the payload is looked at, as `decode` does.
+            return Event::decode(event_type, schema_version, &Value::Null);
+        }
+        let value: Value =
+            serde_json::from_slice(payload).map_err(|e| DecodeError::InvalidPayload {
+                event_type: event_type.to_owned(),
+                version: schema_version,
+                message: e.to_string(),
+            })?;
+        Event::decode(event_type, schema_version, &value)
+    }
+}
+
+/// The catalogue's type for a stored type code.
+fn kind_of(event_type: &str) -> Result<EventType, DecodeError> {
+    EventType::from_code(event_type).map_err(|_| DecodeError::UnknownType {
+        event_type: event_type.to_owned(),
+    })
+}
+
+/// A current payload of `kind` (read from `payload`) as an event.
+fn decode_current(
+    kind: EventType,
+    event_type: &str,
+    schema_version: u32,
+    payload: impl Source,
+) -> Result<Event, DecodeError> {
+    let invalid = |message: String| DecodeError::InvalidPayload {
+        event_type: event_type.to_owned(),
+        version: schema_version,
+        message,
+    };
+    match kind {
+        EventType::EventCorrected => {
+            let wire: CorrectionWire = payload.read().map_err(invalid)?;
+            let replacement = match wire.payload {
+                Some(value) => Some(
+                    decode_replacement(value).map_err(|e| invalid(format!("replacement: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(Event::Corrected(Correction {
+                corrects: wire.corrects,
+                occurred_on: wire.occurred_on,
+                payload: replacement,
+                reason: wire.reason,
+            }))
+        }
+        EventType::EventRetracted => {
+            let wire: RetractionWire = payload.read().map_err(invalid)?;
+            Ok(Event::Retracted(Retraction {
+                retracts: wire.retracts,
+                reason: wire.reason,
+            }))
+        }
+        _ => Ok(Event::Step(
+            Step::from_current(kind, payload).map_err(invalid)?,
+        )),
+    }
+}
+
+/// Where a current payload is read from: the parsed tree, or its JSON text.
+trait Source: Copy {
+    fn read<T: DeserializeOwned>(self) -> Result<T, String>;
+}
+
+impl Source for &Value {
+    fn read<T: DeserializeOwned>(self) -> Result<T, String> {
+        T::deserialize(self).map_err(|e| e.to_string())
+    }
+}
+
+impl Source for &[u8] {
+    fn read<T: DeserializeOwned>(self) -> Result<T, String> {
+        serde_json::from_slice(self).map_err(|e| e.to_string())
     }
 }
 

@@ -201,9 +201,10 @@ pub struct StoredEnvelope {
     pub bytes: Vec<u8>,
 }
 
-/// A stored event with its full envelope (SPEC §1).
+/// A stored event with its full envelope (SPEC §1). The payload is parsed JSON unless read with
+/// [`EventStore::read_all_raw`], which hands out its stored text ([`RawEvent`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedEvent {
+pub struct RecordedEvent<P = serde_json::Value> {
     /// Global position in the log: 1-based, gapless, strictly increasing.
     pub position: u64,
     /// The stream it belongs to.
@@ -227,7 +228,31 @@ pub struct RecordedEvent {
     /// See [`ProposedEvent::causation_id`].
     pub causation_id: Option<Uuid>,
     /// See [`ProposedEvent::payload`].
-    pub payload: serde_json::Value,
+    pub payload: P,
+}
+
+/// A stored event whose payload is still its stored JSON text: for a reader that decodes it
+/// into types of its own (the start-up replay), without a `serde_json::Value` tree in between.
+pub type RawEvent = RecordedEvent<Vec<u8>>;
+
+impl<P> RecordedEvent<P> {
+    /// The same envelope with `payload` in place of this one's.
+    pub fn with_payload<Q>(self, payload: Q) -> RecordedEvent<Q> {
+        RecordedEvent {
+            position: self.position,
+            stream_id: self.stream_id,
+            version: self.version,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            occurred_on: self.occurred_on,
+            recorded_at: self.recorded_at,
+            recorded_by: self.recorded_by,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            payload,
+        }
+    }
 }
 
 /// What an append expects of the stream's current version.
@@ -299,6 +324,19 @@ pub trait EventStore: Send + Sync + 'static {
     /// Up to `max` durable events with `position >= from_position`, ascending (`0` reads from the
     /// start). **Blocking**, like [`EventStore::read_stream`].
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// [`EventStore::read_all`] with each payload as its JSON text. The segment log hands out
+    /// the stored bytes; other back ends write the parsed payload back out.
+    fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawEvent>, StoreError> {
+        self.read_all(from_position, max)?
+            .into_iter()
+            .map(|event| {
+                let payload = serde_json::to_vec(&event.payload)
+                    .map_err(|e| StoreError::storage("payload", e))?;
+                Ok(event.with_payload(payload))
+            })
+            .collect()
+    }
 
     /// The last durable global position; 0 when the store is empty. Never blocks.
     fn head(&self) -> u64;

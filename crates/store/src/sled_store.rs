@@ -701,6 +701,27 @@ mod tests {
         }
     }
 
+    /// The trait's own `read_all_raw`, which the other engines use: the payload written back
+    /// out as JSON text.
+    #[test]
+    fn raw_reads_hand_out_each_payload_as_json_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        for i in 1..=5 {
+            store
+                .append_blocking("s", ExpectedVersion::Any, vec![event(i)])
+                .expect("append");
+        }
+        let read = store.read_all(2, 3).expect("read_all");
+        let raw = store.read_all_raw(2, 3).expect("read_all_raw");
+        assert_eq!(raw.len(), 3);
+        for (raw, read) in raw.into_iter().zip(read) {
+            let payload: serde_json::Value = serde_json::from_slice(&raw.payload).expect("JSON");
+            assert_eq!(raw.with_payload(payload), read);
+        }
+        store.close().expect("close");
+    }
+
     #[tokio::test]
     async fn closing_commits_every_append_already_submitted() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -15,8 +15,8 @@ use crate::log::holds_log_store;
 use crate::sled_store::holds_store as holds_sled_store;
 use crate::{
     AppendOutcome, Condition, EventStore, ExpectedVersion, LogOptions, LogStore, PgOptions,
-    PgStore, ProposedEvent, RecordedEvent, SledStore, StoreError, StoreOptions, StoredEnvelope,
-    Subscription, Vault, VerifyReport, WriterTimings,
+    PgStore, ProposedEvent, RawEvent, RecordedEvent, SledStore, StoreError, StoreOptions,
+    StoredEnvelope, Subscription, Vault, VerifyReport, WriterTimings,
 };
 
 /// The event store: the segment log for new data directories, sled for those an earlier release
@@ -273,6 +273,14 @@ impl EventStore for Store {
             Store::Sled(store) => store.read_all(from_position, max),
             Store::Log(store) => store.read_all(from_position, max),
             Store::Postgres(store) => store.read_all(from_position, max),
+        }
+    }
+
+    fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawEvent>, StoreError> {
+        match self {
+            Store::Sled(store) => store.read_all_raw(from_position, max),
+            Store::Log(store) => store.read_all_raw(from_position, max),
+            Store::Postgres(store) => store.read_all_raw(from_position, max),
         }
     }
 

@@ -83,6 +83,11 @@ fn every_event_type_round_trips() {
         let decoded =
             Event::decode(encoded.event_type, encoded.schema_version, &encoded.payload).unwrap();
         assert_eq!(decoded, event, "{}", encoded.payload);
+        // From the JSON text as the store keeps it, the same event.
+        let text = serde_json::to_vec(&encoded.payload).unwrap();
+        let from_text =
+            Event::decode_json(encoded.event_type, encoded.schema_version, &text).unwrap();
+        assert_eq!(from_text, event, "{}", encoded.payload);
     }
 }
 
@@ -126,6 +131,11 @@ fn v0_signal_is_upcast_to_regular_urgency() {
     };
     assert_eq!(signal.urgency, Urgency::Regular);
     assert_eq!(signal.birth_year, None);
+    // From the JSON text too: an old payload goes through the same upcasting.
+    assert_eq!(
+        Event::decode_json("signal_received", 0, &serde_json::to_vec(&v0).unwrap()).unwrap(),
+        Event::decode("signal_received", 0, &v0).unwrap()
+    );
     // A replacement payload written at v0 is upcast the same way.
     let correction = json!({
         "corrects": "00000000-0000-0000-0000-000000000001",
@@ -148,6 +158,12 @@ fn decode_errors_are_clear() {
     let check = |event_type: &str, version: u32, payload: serde_json::Value, expected: &str| {
         let error = Event::decode(event_type, version, &payload).unwrap_err();
         assert!(error.to_string().contains(expected), "{error}");
+        let text = serde_json::to_vec(&payload).unwrap();
+        let error = Event::decode_json(event_type, version, &text).unwrap_err();
+        assert!(
+            error.to_string().contains(expected),
+            "from the text: {error}"
+        );
     };
     check(
         "signal_deleted",
@@ -191,4 +207,12 @@ fn decode_errors_are_clear() {
                     "reason": "x"},
         "reason": "x"});
     check("event_corrected", 1, nested, "must be a step");
+    // Text that is not JSON at all, current or old.
+    for version in [0, 1] {
+        let error = Event::decode_json("signal_received", version, b"{not json").unwrap_err();
+        assert!(
+            error.to_string().contains("payload (schema version"),
+            "{error}"
+        );
+    }
 }

@@ -312,6 +312,8 @@ proptest! {
             .map(|f| {
                 let encoded = f.event.encode();
                 let event = Event::decode(encoded.event_type, encoded.schema_version, &encoded.payload).unwrap();
+                let text = serde_json::to_vec(&encoded.payload).unwrap();
+                assert_eq!(Event::decode_json(encoded.event_type, encoded.schema_version, &text).unwrap(), event);
                 RecordedFact { event, ..f.clone() }
             })
             .collect();

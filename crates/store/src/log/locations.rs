@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use crate::log::record::{self, Unreadable};
-use crate::{RecordedEvent, StoreError};
+use crate::StoreError;
 
 /// How many bytes one read of a run of records fetches at most.
 const MAX_READ_BYTES: usize = 4 << 20;
@@ -117,10 +117,14 @@ impl Run {
         Ok(())
     }
 
-    /// The run's events, decoded.
-    pub(crate) fn events(&self, out: &mut Vec<RecordedEvent>) -> Result<(), StoreError> {
+    /// The run's events, each envelope decoded by `decode`.
+    pub(crate) fn decoded<E>(
+        &self,
+        out: &mut Vec<E>,
+        decode: fn(&[u8]) -> Result<E, String>,
+    ) -> Result<(), StoreError> {
         self.read(|position, envelope| {
-            let event = record::decode_envelope(envelope).map_err(|what| StoreError::Corrupt {
+            let event = decode(envelope).map_err(|what| StoreError::Corrupt {
                 position: Some(position),
                 what,
             })?;

@@ -361,6 +361,18 @@ impl EventStore for LogStore {
         self.shared.read_all(from_position, max)
     }
 
+    fn read_all_raw(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<crate::RawEvent>, StoreError> {
+        let mut events = Vec::new();
+        self.shared.each_run(from_position, max, |run| {
+            run.decoded(&mut events, record::decode_envelope_raw)
+        })?;
+        Ok(events)
+    }
+
     fn head(&self) -> u64 {
         self.shared.durable_head()
     }
@@ -421,7 +433,9 @@ impl Shared {
         max: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let mut events = Vec::new();
-        self.each_run(from_position, max, |run| run.events(&mut events))?;
+        self.each_run(from_position, max, |run| {
+            run.decoded(&mut events, record::decode_envelope)
+        })?;
         Ok(events)
     }
 
@@ -477,7 +491,7 @@ impl Shared {
             .run(position, 1)
             .ok_or_else(|| Shared::missing(position))?;
         let mut events = Vec::with_capacity(1);
-        run.events(&mut events)?;
+        run.decoded(&mut events, record::decode_envelope)?;
         events.pop().ok_or_else(|| Shared::missing(position))
     }
 

@@ -331,7 +331,7 @@ fn last_recorded_at(locations: &Locations, head: u64) -> Result<Option<DateTime<
         what: "the last position has no record".into(),
     })?;
     let mut events = Vec::with_capacity(1);
-    run.events(&mut events)?;
+    run.decoded(&mut events, record::decode_envelope)?;
     Ok(events.pop().map(|event| event.recorded_at))
 }
 

@@ -307,12 +307,30 @@ pub(crate) fn decode_envelope(envelope: &[u8]) -> Result<RecordedEvent, String> 
         return crate::envelope::decode(envelope);
     }
     let p = parts(envelope)?;
+    let payload =
+        serde_json::from_slice(p.payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    with_fields(&p, payload)
+}
+
+/// [`decode_envelope`] with the payload left as its stored JSON text (see
+/// [`crate::EventStore::read_all_raw`]). Its checksum and the chain cover those bytes; whether
+/// they are JSON is the reader's to find out as it decodes them.
+pub(crate) fn decode_envelope_raw(envelope: &[u8]) -> Result<crate::RawEvent, String> {
+    if is_json_envelope(envelope) {
+        let event = crate::envelope::decode(envelope)?;
+        let payload = serde_json::to_vec(&event.payload).map_err(|e| e.to_string())?;
+        return Ok(event.with_payload(payload));
+    }
+    let p = parts(envelope)?;
+    with_fields(&p, p.payload.to_vec())
+}
+
+/// The event of the binary envelope `p`, with `payload`.
+fn with_fields<P>(p: &Parts<'_>, payload: P) -> Result<RecordedEvent<P>, String> {
     let occurred_on = NaiveDate::from_num_days_from_ce_opt(p.occurred_on)
         .ok_or_else(|| format!("day {} is not a date", p.occurred_on))?;
     let recorded_at = DateTime::from_timestamp(p.seconds, p.nanos)
         .ok_or_else(|| format!("{}s {}ns is not a time", p.seconds, p.nanos))?;
-    let payload =
-        serde_json::from_slice(p.payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
     Ok(RecordedEvent {
         position: p.position,
         stream_id: p.stream_id.to_owned(),
@@ -428,6 +446,13 @@ mod tests {
             original.causation_id = causation.map(Uuid::from_u128);
             let bytes = encode_envelope(&original).expect("encodes");
             assert_eq!(decode_envelope(&bytes).expect("decodes"), original);
+            // Raw: the same envelope, the payload as the JSON text written.
+            let raw = decode_envelope_raw(&bytes).expect("decodes raw");
+            assert_eq!(
+                raw.payload,
+                serde_json::to_vec(&original.payload).expect("JSON")
+            );
+            assert_eq!(raw.with_payload(original.payload.clone()), original);
             assert_eq!(envelope_position(&bytes), Some(3));
             let entry = index_entry(&bytes).expect("index fields");
             assert_eq!(
@@ -450,6 +475,9 @@ mod tests {
             &encode_envelope(&original).expect("encodes")
         ));
         assert_eq!(decode_envelope(&json).expect("decodes"), original);
+        let raw = decode_envelope_raw(&json).expect("decodes raw");
+        let payload: serde_json::Value = serde_json::from_slice(&raw.payload).expect("JSON text");
+        assert_eq!(raw.with_payload(payload), original);
         assert_eq!(envelope_position(&json), Some(3));
         let entry = index_entry(&json).expect("index fields");
         assert_eq!(
@@ -459,6 +487,7 @@ mod tests {
         let mut broken = json.clone();
         broken.truncate(json.len() - 1);
         assert!(decode_envelope(&broken).is_err());
+        assert!(decode_envelope_raw(&broken).is_err());
         assert!(index_entry(&broken).is_err());
         // The position is read from the fixed beginning, and agrees with the full parse.
         for position in [1, 3, 1_234_567, u64::MAX] {

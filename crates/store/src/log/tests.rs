@@ -86,6 +86,18 @@ fn events_span_segments_and_survive_reopening_with_the_same_chain() {
     );
     assert_eq!(all[5].payload["n"], 5);
     assert_eq!(all[5].causation_id, Some(uuid::Uuid::from_u128(7)));
+    // Raw, across the segments and from the middle: the same envelopes, each payload the text
+    // that was written.
+    let raw = store.read_all_raw(3, 30).expect("read_all_raw");
+    assert_eq!(raw.len(), 30);
+    for (raw, read) in raw.into_iter().zip(&all[2..]) {
+        let n = read.position - 1;
+        assert_eq!(
+            raw.payload,
+            serde_json::to_vec(&event(n).payload).expect("JSON")
+        );
+        assert_eq!(&raw.with_payload(read.payload.clone()), read);
+    }
     let stream = store.read_stream("s-1").expect("read_stream");
     assert_eq!(
         stream.iter().map(|e| e.version).collect::<Vec<_>>(),
