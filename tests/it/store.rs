@@ -453,6 +453,31 @@ fn append_blocking_and_close_answer_everything_submitted(engine: Engine) {
     assert_eq!(engine.open(dir.path()).head(), 100);
 }
 
+/// The raw read hands out what `read_all` does, each payload as JSON text that parses to the
+/// same value (on the segment log and PostgreSQL the bytes written), from any position.
+fn raw_reads_match_read_all(engine: Engine) {
+    let dir = engine.place();
+    let store = engine.open(dir.path());
+    store
+        .append_blocking("s", ExpectedVersion::Any, events(0..12))
+        .expect("append");
+    for (from, max) in [(0, usize::MAX), (5, 4), (12, 10), (13, 10)] {
+        let read = store.read_all(from, max).expect("read_all");
+        let raw = store.read_all_raw(from, max).expect("read_all_raw");
+        assert_eq!(raw.len(), read.len(), "from {from}");
+        for (raw, read) in raw.into_iter().zip(read) {
+            let payload: serde_json::Value =
+                serde_json::from_slice(&raw.payload).expect("JSON text");
+            if !matches!(engine, Engine::Sled) {
+                let written = serde_json::to_vec(&event(read.position - 1).payload).expect("JSON");
+                assert_eq!(raw.payload, written, "position {}", read.position);
+            }
+            assert_eq!(raw.with_payload(payload), read);
+        }
+    }
+    store.close().expect("close");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tamper evidence.
 
@@ -1036,6 +1061,7 @@ for_each_engine! {
     async a_subscription_ends_after_close_once_everything_is_delivered,
     async appends_are_atomic_and_survive_reopening,
     sync append_blocking_and_close_answer_everything_submitted,
+    sync raw_reads_match_read_all,
     sync verify_dir_refuses_what_is_not_a_closed_store embedded,
     sync open_refuses_a_store_in_use embedded,
     sync read_stream_returns_versions_in_order,

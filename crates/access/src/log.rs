@@ -142,9 +142,16 @@ impl AccessEntry {
             .map_err(|e| format!("access-log entry cannot be read: {e}"))
     }
 
-    /// [`AccessEntry::decode`] from the payload's JSON text, as the store keeps it.
+    /// [`AccessEntry::decode`] from the payload's JSON text, as the store keeps it. A text the
+    /// direct read refuses is read again through a parsed tree, so that both read every payload
+    /// alike (a derived type refuses a key given twice, where a tree keeps the last).
     pub fn decode_json(payload: &[u8]) -> Result<AccessEntry, String> {
-        serde_json::from_slice(payload).map_err(|e| format!("access-log entry cannot be read: {e}"))
+        serde_json::from_slice(payload).or_else(|direct| {
+            match serde_json::from_slice::<serde_json::Value>(payload) {
+                Ok(tree) => AccessEntry::decode(&tree),
+                Err(_) => Err(format!("access-log entry cannot be read: {direct}")),
+            }
+        })
     }
 
     /// `recorded_by` of the entry's envelope.
@@ -168,5 +175,23 @@ mod tests {
         );
         assert_eq!(AccessEntry::decode(&payload), Ok(entry.clone()));
         assert_eq!(entry.recorded_by(), ANONYMOUS);
+        // From the JSON text as the store keeps it, the same entry.
+        let text = serde_json::to_vec(&payload).expect("JSON");
+        assert_eq!(AccessEntry::decode_json(&text), Ok(entry.clone()));
+    }
+
+    #[test]
+    fn the_text_is_read_as_the_tree_is() {
+        // A key given twice: the tree keeps the last, and so does the read from the text.
+        let twice = br#"{"action": "failed_sign_in", "outcome": "refused", "operation": "x", "operation": "trajectory", "reason": "expired_token"}"#;
+        let tree: serde_json::Value = serde_json::from_slice(twice).expect("JSON");
+        let from_tree = AccessEntry::decode(&tree).expect("the tree reads it");
+        assert_eq!(AccessEntry::decode_json(twice), Ok(from_tree));
+        // Not JSON at all: refused, saying what it is.
+        let error = AccessEntry::decode_json(b"{not json").expect_err("refused");
+        assert!(
+            error.starts_with("access-log entry cannot be read"),
+            "{error}"
+        );
     }
 }

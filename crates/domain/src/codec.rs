@@ -187,7 +187,15 @@ impl Event {
     ) -> Result<Event, DecodeError> {
         let kind = kind_of(event_type)?;
         if schema_version == CURRENT_SCHEMA_VERSION {
-            return decode_current(kind, event_type, schema_version, payload);
+            // A text the direct read refuses is read again through a parsed tree, so that both
+            // read every payload alike (a derived type refuses a key given twice, where a tree
+            // keeps the last); its errors are then the tree's too.
+            return decode_current(kind, event_type, schema_version, payload).or_else(|direct| {
+                match serde_json::from_slice::<Value>(payload) {
+                    Ok(tree) => Event::decode(event_type, schema_version, &tree),
+                    Err(_) => Err(direct),
+                }
+            });
         }
         if schema_version > CURRENT_SCHEMA_VERSION {
             // Said before the payload is looked at, as `decode` does.

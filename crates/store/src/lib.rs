@@ -202,7 +202,7 @@ pub struct StoredEnvelope {
 }
 
 /// A stored event with its full envelope (SPEC §1). The payload is parsed JSON unless read with
-/// [`EventStore::read_all_raw`], which hands out its stored text ([`RawEvent`]).
+/// [`EventStore::read_all_raw`], which hands it out as JSON text ([`RawEvent`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent<P = serde_json::Value> {
     /// Global position in the log: 1-based, gapless, strictly increasing.
@@ -231,8 +231,9 @@ pub struct RecordedEvent<P = serde_json::Value> {
     pub payload: P,
 }
 
-/// A stored event whose payload is still its stored JSON text: for a reader that decodes it
-/// into types of its own (the start-up replay), without a `serde_json::Value` tree in between.
+/// A stored event whose payload is JSON text (the bytes as stored, in the binary envelopes of the
+/// segment log and PostgreSQL): for a reader that decodes it into types of its own (the
+/// start-up replay), without a `serde_json::Value` tree in between.
 pub type RawEvent = RecordedEvent<Vec<u8>>;
 
 impl<P> RecordedEvent<P> {
@@ -325,8 +326,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// start). **Blocking**, like [`EventStore::read_stream`].
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError>;
 
-    /// [`EventStore::read_all`] with each payload as its JSON text. The segment log hands out
-    /// the stored bytes; other back ends write the parsed payload back out.
+    /// [`EventStore::read_all`] with each payload as its JSON text. The segment log and
+    /// PostgreSQL hand out the stored bytes of their binary envelopes; a format-1 JSON envelope,
+    /// and sled (this default), have the parsed payload written back out.
     fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawEvent>, StoreError> {
         self.read_all(from_position, max)?
             .into_iter()

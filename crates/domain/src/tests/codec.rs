@@ -151,6 +151,31 @@ fn v0_signal_is_upcast_to_regular_urgency() {
         panic!("not a signal correction");
     };
     assert_eq!(signal.urgency, Urgency::Regular);
+    assert_eq!(
+        Event::decode_json(
+            "event_corrected",
+            1,
+            &serde_json::to_vec(&correction).unwrap()
+        )
+        .unwrap(),
+        Event::decode("event_corrected", 1, &correction).unwrap()
+    );
+}
+
+#[test]
+fn the_text_is_read_as_the_tree_is() {
+    // A key given twice: the tree keeps the last, and so does the read from the text.
+    let twice = br#"{"episode_id": "E1", "episode_id": "E2", "result": "partly_met"}"#;
+    let tree: serde_json::Value = serde_json::from_slice(twice).unwrap();
+    let from_tree = Event::decode("help_ended", 1, &tree).unwrap();
+    assert_eq!(
+        Event::decode_json("help_ended", 1, twice).unwrap(),
+        from_tree
+    );
+    let Event::Step(Step::HelpEnded(ended)) = from_tree else {
+        panic!("not help_ended");
+    };
+    assert_eq!(ended.episode_id.as_str(), "E2");
 }
 
 #[test]

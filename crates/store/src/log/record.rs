@@ -312,9 +312,9 @@ pub(crate) fn decode_envelope(envelope: &[u8]) -> Result<RecordedEvent, String> 
     with_fields(&p, payload)
 }
 
-/// [`decode_envelope`] with the payload left as its stored JSON text (see
-/// [`crate::EventStore::read_all_raw`]). Its checksum and the chain cover those bytes; whether
-/// they are JSON is the reader's to find out as it decodes them.
+/// [`decode_envelope`] with the payload as JSON text (see [`crate::EventStore::read_all_raw`]):
+/// a binary envelope's payload bytes as they lie (whether they are JSON is the reader's to find
+/// out as it decodes them), a format-1 JSON envelope's parsed payload written back out.
 pub(crate) fn decode_envelope_raw(envelope: &[u8]) -> Result<crate::RawEvent, String> {
     if is_json_envelope(envelope) {
         let event = crate::envelope::decode(envelope)?;

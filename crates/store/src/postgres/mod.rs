@@ -348,10 +348,23 @@ impl Shared {
 
 /// Decodes a `(position, envelope)` row, checking that the envelope is the row's.
 pub(crate) fn decode_row(row: &tokio_postgres::Row) -> Result<RecordedEvent, StoreError> {
+    row_event(row, record::decode_envelope)
+}
+
+/// [`decode_row`] with the payload as its stored JSON text (see [`EventStore::read_all_raw`]).
+fn decode_row_raw(row: &tokio_postgres::Row) -> Result<crate::RawEvent, StoreError> {
+    row_event(row, record::decode_envelope_raw)
+}
+
+/// The event of a `(position, envelope)` row, its envelope decoded by `decode`.
+fn row_event<P>(
+    row: &tokio_postgres::Row,
+    decode: fn(&[u8]) -> Result<RecordedEvent<P>, String>,
+) -> Result<RecordedEvent<P>, StoreError> {
     let position: i64 = row.get(0);
     let envelope: &[u8] = row.get(1);
     let position = u64::try_from(position).unwrap_or(0);
-    let event = record::decode_envelope(envelope).map_err(|what| StoreError::Corrupt {
+    let event = decode(envelope).map_err(|what| StoreError::Corrupt {
         position: Some(position),
         what,
     })?;
@@ -736,6 +749,14 @@ impl EventStore for PgStore {
 
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.shared.read_all(from_position, max)
+    }
+
+    fn read_all_raw(
+        &self,
+        from_position: u64,
+        max: usize,
+    ) -> Result<Vec<crate::RawEvent>, StoreError> {
+        self.shared.read_log(from_position, max, decode_row_raw)
     }
 
     fn head(&self) -> u64 {
