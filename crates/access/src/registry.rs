@@ -311,12 +311,12 @@ impl Registry {
                     text("a token label", label)?;
                 }
             }
-            // A token id is generated, never typed: one that holds a BSN is not ours, and
-            // saying so must not repeat it.
-            AdminEvent::TokenRevoked { token } if contains_bsn(token) => {
-                return Err(AdminError::ContainsBsn("a token id"));
-            }
             AdminEvent::TokenRevoked { token } => match self.tokens.get(token) {
+                // A token id is generated, not made up: an unknown one that holds a number
+                // that could be a BSN is someone's number typed in, and saying so must not
+                // repeat it. (A known one is revoked: ids drawn before such ids were drawn
+                // again can hold one, and it is in the log already.)
+                None if contains_bsn(token) => return Err(AdminError::ContainsBsn("a token id")),
                 None => return Err(AdminError::UnknownToken(token.clone())),
                 Some(t) if t.revoked => return Err(AdminError::AlreadyRevoked(token.clone())),
                 Some(_) => {}
@@ -684,6 +684,23 @@ mod tests {
         refused(
             AdminEvent::TokenRevoked { token: "t9".into() },
             AdminError::UnknownToken("t9".into()),
+        );
+        // A token whose id happens to hold such a number is ours, and can be revoked.
+        let mut events = setup();
+        events.push(AdminEvent::TokenCreated {
+            token: "111222333abc".into(),
+            user: user("jan"),
+            hash: "cc".into(),
+            expires_at: None,
+            label: None,
+        });
+        events.push(AdminEvent::TokenRevoked {
+            token: "111222333abc".into(),
+        });
+        let revoked = run(&events).expect("a known token is revoked");
+        assert_eq!(
+            revoked.token_status("111222333abc", now()),
+            Err(TokenProblem::Revoked)
         );
         assert!(matches!(
             with(AdminEvent::TeamAdded {
