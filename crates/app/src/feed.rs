@@ -91,13 +91,14 @@ pub fn logged_fact_or_skip<P: StoredPayload>(event: &RecordedEvent<P>) -> Option
 ///
 /// The log is cut into chunks of [`CHUNK`] positions, read and decoded by the reader threads
 /// (reader `k` takes chunks `k`, `k + n`, …: reading and decoding the envelopes is most of a
-/// rebuild's work; each payload from its JSON text straight into the domain's types, so one
-/// whose text is not JSON is logged and left out like any undecodable event, where
-/// [`EventStore::read_all`] would refuse it as damage), while this thread stores them in
-/// position order without deriving. Once
+/// rebuild's work), while this thread stores them in position order without deriving. Once
 /// everything is stored, every touched trajectory is derived once, spread over the cores
 /// ([`Projections::derive_pending`]). Events that become durable meanwhile are left to the
 /// caller, which follows the log from the returned position on.
+///
+/// The readers take each payload from its JSON text straight into the domain's types
+/// ([`EventStore::read_all_raw`]), so one whose text is not JSON is logged and left out like
+/// any undecodable event, where [`EventStore::read_all`] would refuse it as damage.
 pub fn catch_up<S: EventStore + ?Sized>(
     store: &S,
     projections: &mut Projections,
