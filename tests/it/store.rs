@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use jeugdpad_store::{
     pg_testing, verify_dir, verify_dir_at, AppendOutcome, EventStore, ExpectedVersion, Format,
-    LogOptions, LogStore, ProposedEvent, RecordedEvent, SledStore, Store, StoreError, VerifyReport,
+    LogOptions, LogStore, ProposedEvent, RawEvent, RecordedEvent, SledStore, Store, StoreError,
+    VerifyReport,
 };
 use uuid::Uuid;
 
@@ -453,27 +454,45 @@ fn append_blocking_and_close_answer_everything_submitted(engine: Engine) {
     assert_eq!(engine.open(dir.path()).head(), 100);
 }
 
-/// The raw read hands out what `read_all` does, each payload as JSON text that parses to the
-/// same value (on the segment log and PostgreSQL the bytes written), from any position.
+/// The raw reads hand out what `read_all` and `read_stream` do, each payload as JSON text that
+/// parses to the same value (on the segment log and PostgreSQL the bytes written), from any
+/// position and for any stream.
 fn raw_reads_match_read_all(engine: Engine) {
     let dir = engine.place();
     let store = engine.open(dir.path());
     store
         .append_blocking("s", ExpectedVersion::Any, events(0..12))
         .expect("append");
-    for (from, max) in [(0, usize::MAX), (5, 4), (12, 10), (13, 10)] {
+    // Two more streams, their events interleaved in the log.
+    for i in 12..18 {
+        let stream = if i % 2 == 0 { "even" } else { "odd" };
+        store
+            .append_blocking(stream, ExpectedVersion::Any, events(i..i + 1))
+            .expect("append");
+    }
+    let same = |raw: RawEvent, read: RecordedEvent| {
+        let payload: serde_json::Value = serde_json::from_slice(&raw.payload).expect("JSON text");
+        if !matches!(engine, Engine::Sled) {
+            let written = serde_json::to_vec(&event(read.position - 1).payload).expect("JSON");
+            assert_eq!(raw.payload, written, "position {}", read.position);
+        }
+        assert_eq!(raw.with_payload(payload), read);
+    };
+    for (from, max) in [(0, usize::MAX), (5, 4), (18, 10), (19, 10)] {
         let read = store.read_all(from, max).expect("read_all");
         let raw = store.read_all_raw(from, max).expect("read_all_raw");
         assert_eq!(raw.len(), read.len(), "from {from}");
-        for (raw, read) in raw.into_iter().zip(read) {
-            let payload: serde_json::Value =
-                serde_json::from_slice(&raw.payload).expect("JSON text");
-            if !matches!(engine, Engine::Sled) {
-                let written = serde_json::to_vec(&event(read.position - 1).payload).expect("JSON");
-                assert_eq!(raw.payload, written, "position {}", read.position);
-            }
-            assert_eq!(raw.with_payload(payload), read);
-        }
+        raw.into_iter()
+            .zip(read)
+            .for_each(|(raw, read)| same(raw, read));
+    }
+    for (stream, count) in [("s", 12), ("even", 3), ("odd", 3), ("none", 0)] {
+        let read = store.read_stream(stream).expect("read_stream");
+        let raw = store.read_stream_raw(stream).expect("read_stream_raw");
+        assert_eq!((raw.len(), read.len()), (count, count), "stream {stream}");
+        raw.into_iter()
+            .zip(read)
+            .for_each(|(raw, read)| same(raw, read));
     }
     store.close().expect("close");
 }

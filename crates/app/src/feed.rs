@@ -194,7 +194,8 @@ fn replay<S: EventStore + ?Sized>(
 }
 
 /// The store as the read models' [`FactSource`]: one stream read per trajectory, so the read
-/// models need not keep a million trajectories' raw facts in memory.
+/// models need not keep a million trajectories' raw facts in memory. Payloads are read from
+/// their stored text, as at replay (every timeline look reads its stream this way).
 ///
 /// Holds the store weakly: the read models live as long as the server's state, and must not
 /// keep the store open when the server closes it.
@@ -212,7 +213,7 @@ impl<S: EventStore + std::fmt::Debug> FactSource for StoreFacts<S> {
     fn facts(&self, trajectory: TrajectoryId) -> Result<Vec<LoggedFact>, String> {
         let store = self.0.upgrade().ok_or("the event store is closed")?;
         let events = store
-            .read_stream(&trajectory.stream_id())
+            .read_stream_raw(&trajectory.stream_id())
             .map_err(|e| e.to_string())?;
         events
             .iter()

@@ -256,6 +256,16 @@ impl<P> RecordedEvent<P> {
     }
 }
 
+impl RecordedEvent {
+    /// The same envelope with its payload written out as JSON text: what a back end that keeps
+    /// no payload bytes of its own hands to the `_raw` reads.
+    pub fn into_raw(self) -> Result<RawEvent, StoreError> {
+        let payload =
+            serde_json::to_vec(&self.payload).map_err(|e| StoreError::storage("payload", e))?;
+        Ok(self.with_payload(payload))
+    }
+}
+
 /// What an append expects of the stream's current version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ExpectedVersion {
@@ -322,6 +332,15 @@ pub trait EventStore: Send + Sync + 'static {
     /// **Blocking** (reads files): call it from `spawn_blocking` or a plain thread in async code.
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// [`EventStore::read_stream`] with each payload as its JSON text, as
+    /// [`EventStore::read_all_raw`] hands them out (a timeline is read this way on every look).
+    fn read_stream_raw(&self, stream_id: &str) -> Result<Vec<RawEvent>, StoreError> {
+        self.read_stream(stream_id)?
+            .into_iter()
+            .map(RecordedEvent::into_raw)
+            .collect()
+    }
+
     /// Up to `max` durable events with `position >= from_position`, ascending (`0` reads from the
     /// start). **Blocking**, like [`EventStore::read_stream`].
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError>;
@@ -332,11 +351,7 @@ pub trait EventStore: Send + Sync + 'static {
     fn read_all_raw(&self, from_position: u64, max: usize) -> Result<Vec<RawEvent>, StoreError> {
         self.read_all(from_position, max)?
             .into_iter()
-            .map(|event| {
-                let payload = serde_json::to_vec(&event.payload)
-                    .map_err(|e| StoreError::storage("payload", e))?;
-                Ok(event.with_payload(payload))
-            })
+            .map(RecordedEvent::into_raw)
             .collect()
     }
 

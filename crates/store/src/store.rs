@@ -268,6 +268,14 @@ impl EventStore for Store {
         }
     }
 
+    fn read_stream_raw(&self, stream_id: &str) -> Result<Vec<RawEvent>, StoreError> {
+        match self {
+            Store::Sled(store) => store.read_stream_raw(stream_id),
+            Store::Log(store) => store.read_stream_raw(stream_id),
+            Store::Postgres(store) => store.read_stream_raw(stream_id),
+        }
+    }
+
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         match self {
             Store::Sled(store) => store.read_all(from_position, max),

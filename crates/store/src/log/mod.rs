@@ -357,6 +357,11 @@ impl EventStore for LogStore {
         self.shared.read_stream(stream_id)
     }
 
+    fn read_stream_raw(&self, stream_id: &str) -> Result<Vec<crate::RawEvent>, StoreError> {
+        self.shared
+            .read_stream_with(stream_id, record::decode_envelope_raw)
+    }
+
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.shared.read_all(from_position, max)
     }
@@ -486,16 +491,35 @@ impl Shared {
 
     /// The durable event at `position`.
     pub(crate) fn read_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
+        self.read_at_with(position, record::decode_envelope)
+    }
+
+    /// The durable event at `position`, its envelope decoded by `decode`.
+    fn read_at_with<P>(
+        &self,
+        position: u64,
+        decode: fn(&[u8]) -> Result<RecordedEvent<P>, String>,
+    ) -> Result<RecordedEvent<P>, StoreError> {
         let run = self
             .locations()
             .run(position, 1)
             .ok_or_else(|| Shared::missing(position))?;
         let mut events = Vec::with_capacity(1);
-        run.decoded(&mut events, record::decode_envelope)?;
+        run.decoded(&mut events, decode)?;
         events.pop().ok_or_else(|| Shared::missing(position))
     }
 
     pub(crate) fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_with(stream_id, record::decode_envelope)
+    }
+
+    /// One stream's durable events, each envelope decoded by `decode` (the payload parsed, or
+    /// kept as its text).
+    pub(crate) fn read_stream_with<P>(
+        &self,
+        stream_id: &str,
+        decode: fn(&[u8]) -> Result<RecordedEvent<P>, String>,
+    ) -> Result<Vec<RecordedEvent<P>>, StoreError> {
         if validate_stream_id(stream_id).is_err() {
             return Ok(Vec::new());
         }
@@ -503,7 +527,7 @@ impl Shared {
         let positions = self.index().stream(stream_id, head)?;
         let mut events = Vec::with_capacity(positions.len());
         for (version, position) in positions {
-            let event = self.read_at(position)?;
+            let event = self.read_at_with(position, decode)?;
             if event.stream_id != stream_id || event.version != version {
                 return Err(StoreError::Corrupt {
                     position: Some(position),

@@ -324,6 +324,15 @@ impl Shared {
     }
 
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_with(stream_id, decode_row)
+    }
+
+    /// One stream's events, each row decoded by `each` (the payload parsed, or kept as text).
+    fn read_stream_with<P: Send + 'static>(
+        &self,
+        stream_id: &str,
+        each: fn(&tokio_postgres::Row) -> Result<RecordedEvent<P>, StoreError>,
+    ) -> Result<Vec<RecordedEvent<P>>, StoreError> {
         if validate_stream_id(stream_id).is_err() {
             return Ok(Vec::new());
         }
@@ -341,7 +350,7 @@ impl Shared {
                 .query(&statement, &[&stream_id])
                 .await
                 .map_err(|e| error("cannot read a stream", &e))?;
-            rows.iter().map(decode_row).collect()
+            rows.iter().map(each).collect()
         })
     }
 }
@@ -745,6 +754,10 @@ impl EventStore for PgStore {
 
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
         self.shared.read_stream(stream_id)
+    }
+
+    fn read_stream_raw(&self, stream_id: &str) -> Result<Vec<crate::RawEvent>, StoreError> {
+        self.shared.read_stream_with(stream_id, decode_row_raw)
     }
 
     fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
