@@ -158,3 +158,41 @@ async fn the_listing_pages_with_cursors_and_filters_on_waiting() {
         [ids[0].clone(), ids[2].clone(), ids[4].clone()]
     );
 }
+
+/// An answer's fields come in the order the query asked them (GraphQL spec, "Serialized Map
+/// Ordering"), whichever order that is: the web app and scripts may rely on it.
+#[tokio::test]
+async fn an_answer_keeps_the_fields_in_the_order_they_were_asked() {
+    let server = Server::start().await;
+    let case = server
+        .open("2026-01-05", "noord", "sk-order-1", "SCHOOL")
+        .await;
+    let consultant = server.consultant("noord");
+    for fields in [
+        ["version", "id", "asOf"],
+        ["asOf", "version", "id"],
+        ["id", "asOf", "version"],
+    ] {
+        let answer = consultant
+            .send(
+                &format!(
+                    "query($id: ID!) {{ trajectory(id: $id) {{ {} }} }}",
+                    fields.join(" ")
+                ),
+                json!({ "id": case.id }),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let at = |field: &str| {
+            answer
+                .text
+                .find(&format!("\"{field}\":"))
+                .unwrap_or_else(|| panic!("{field} in {}", answer.text))
+        };
+        assert!(
+            at(fields[0]) < at(fields[1]) && at(fields[1]) < at(fields[2]),
+            "{fields:?} answered as {}",
+            answer.text
+        );
+    }
+}

@@ -360,20 +360,16 @@ async fn execute(
         Some(_) if request_error => "request_error",
         Some(error) => outcome_of(error),
     };
-    let (status, body) = if request_error {
+    let mut response = if request_error {
         let status = if media == GRAPHQL_RESPONSE {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
         };
-        (status, json!({ "errors": result.errors }))
+        json_response(status, media, &json!({ "errors": result.errors }))
     } else {
-        (
-            StatusCode::OK,
-            serde_json::to_value(&result).unwrap_or_else(|_| json!({})),
-        )
+        json_response(StatusCode::OK, media, &result)
     };
-    let mut response = json_response(status, media, &body);
     if language == Language::Dutch {
         response
             .headers_mut()
@@ -638,8 +634,15 @@ fn json_param(name: &str, value: Option<String>) -> Result<Option<serde_json::Va
     }
 }
 
-fn json_response(status: StatusCode, media: &'static str, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+fn json_response(
+    status: StatusCode,
+    media: &'static str,
+    body: &impl serde::Serialize,
+) -> Response {
+    // A response of ours always serialises (string keys, finite numbers); were it ever not to,
+    // the client still gets a JSON body.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, bytes).into_response();
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(media));

@@ -107,7 +107,7 @@ pub(super) fn upgrade_websocket(
     client: ClientInfo,
     session: Option<Session>,
 ) -> Response {
-    let Http { state, schema, .. } = http;
+    let (state, schema) = (http.state.clone(), http.schema.clone());
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
