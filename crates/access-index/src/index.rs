@@ -242,9 +242,12 @@ pub fn remove_old_index(data_dir: &Path) {
     }
 }
 
+/// The follower's least time between two rounds (at most 50 rounds a second).
+const ROUND_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Keeps an index current while a server runs: [`Follower::nudge`] after each access-log append
-/// wakes a thread of its own that catches the index up (nudges while it works coalesce into one
-/// more round). An inquiry still catches up itself before it reads, so the follower only keeps
+/// wakes a thread of its own that catches the index up (nudges while it works, or pauses
+/// [`ROUND_PAUSE`] after a round, coalesce into one more round). An inquiry still catches up itself before it reads, so the follower only keeps
 /// that step short. The thread holds neither the index nor the store between rounds, and ends
 /// when the `Follower` is dropped.
 #[derive(Debug)]
@@ -267,6 +270,10 @@ impl Follower {
                     if let Err(error) = index.catch_up(store.as_ref()) {
                         tracing::error!(%error, "keeping the access-log index current failed; the next inquiry catches it up");
                     }
+                    drop((index, store));
+                    // Nudges that come meanwhile make one round: without the pause, every
+                    // timeline read woke this thread for a round of one entry.
+                    std::thread::sleep(ROUND_PAUSE);
                 }
             });
         if let Err(error) = started {
