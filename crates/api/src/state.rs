@@ -313,18 +313,42 @@ impl AppState {
         F: FnOnce(&Projections) -> T + Send + 'static,
     {
         let projections = Arc::clone(&self.projections);
-        tokio::task::spawn_blocking(move || {
-            let projections = read(&projections);
-            let failures = projections.source_failures();
-            let answer = query(&projections);
-            if projections.source_failures() == failures {
-                Ok(answer)
-            } else {
-                Err(QueryError::Unreadable)
-            }
-        })
-        .await
-        .map_err(QueryError::Panicked)?
+        tokio::task::spawn_blocking(move || answer(&read(&projections), query))
+            .await
+            .map_err(|e| QueryError::Panicked(e.to_string()))?
+    }
+
+    /// Runs a short `query` — one trajectory's snapshot — right here when the read models are
+    /// free, and like [`AppState::query`] on a blocking thread when the projector is writing
+    /// them. Such a look is tens of microseconds of work and a few reads of the log (from the
+    /// page cache, as a rule); handing it to another thread and back cost more than that, and
+    /// a timeline is what consultants open all day.
+    pub(crate) async fn look_up<T, F>(&self, query: F) -> Result<T, QueryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Projections) -> T + Send + 'static,
+    {
+        match self.try_here(query) {
+            Ok(answered) => answered,
+            Err(query) => self.query(query).await,
+        }
+    }
+
+    /// [`AppState::look_up`] on this thread, or `query` handed back when the lock is taken.
+    fn try_here<T, F>(&self, query: F) -> Result<Result<T, QueryError>, F>
+    where
+        F: FnOnce(&Projections) -> T,
+    {
+        let projections = match self.projections.try_read() {
+            Ok(projections) => projections,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(query),
+        };
+        // As on the blocking thread, a panic (a bug) answers this request only.
+        Ok(
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer(&projections, query)))
+                .unwrap_or_else(|panic| Err(QueryError::Panicked(panic_message(panic.as_ref())))),
+        )
     }
 
     /// Waits until the read models include `position` (read-your-writes). `false` when that did
@@ -350,14 +374,89 @@ impl AppState {
 pub(crate) enum QueryError {
     /// A bug.
     #[error("the query stopped unexpectedly: {0}")]
-    Panicked(tokio::task::JoinError),
+    Panicked(String),
     /// The store could not be read for a trajectory's facts meanwhile.
     #[error("a trajectory's events could not be read from the store")]
     Unreadable,
+}
+
+/// `query`'s answer, unless the store could not be read for a trajectory's facts meanwhile.
+fn answer<T>(
+    projections: &Projections,
+    query: impl FnOnce(&Projections) -> T,
+) -> Result<T, QueryError> {
+    let failures = projections.source_failures();
+    let answer = query(projections);
+    if projections.source_failures() == failures {
+        Ok(answer)
+    } else {
+        Err(QueryError::Unreadable)
+    }
+}
+
+/// What a caught panic said, for the log.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// A read lock that survives a panicked writer: the read models are rebuilt from the log on the
 /// next start anyway, and refusing every read would be worse than serving them.
 pub(crate) fn read(projections: &RwLock<Projections>) -> RwLockReadGuard<'_, Projections> {
     projections.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A look at one trajectory is answered on the spot while the read models are free, waits
+    /// on a blocking thread while the projector writes them, and a panic in it answers that
+    /// look alone. One async thread: a look that waited on it would hold up the test itself
+    /// until the writer gives up (5 s), and so be seen answering too early.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_look_up_waits_for_the_projector_and_a_panic_ends_only_itself() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store opens");
+        let state = AppState::start(store, Options::default())
+            .await
+            .expect("state");
+        let count = state
+            .look_up(Projections::trajectory_count)
+            .await
+            .expect("answered");
+        assert_eq!(count, 0);
+
+        // The projector's part: the write lock, held on a thread of its own until released.
+        let (held, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let writer = std::thread::spawn({
+            let projections = Arc::clone(&state.projections);
+            move || {
+                let _writing = projections.write().expect("write lock");
+                held.0.send(()).expect("held");
+                let _ = release.1.recv_timeout(std::time::Duration::from_secs(5));
+            }
+        });
+        held.1.recv().expect("the write lock is held");
+        let look = tokio::spawn({
+            let state = state.clone();
+            async move { state.look_up(|_| 7).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!look.is_finished(), "answered while the projector wrote");
+        release.0.send(()).expect("released");
+        writer.join().expect("the writer ends");
+        assert_eq!(look.await.expect("joined").expect("answered"), 7);
+
+        let panicked = state.look_up(|_| -> u8 { panic!("a bug") }).await;
+        assert!(
+            matches!(&panicked, Err(QueryError::Panicked(message)) if message == "a bug"),
+            "{panicked:?}"
+        );
+        assert_eq!(state.look_up(|_| 8).await.expect("answered"), 8);
+        state.signal_stop();
+    }
 }

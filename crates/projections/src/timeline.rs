@@ -1,11 +1,12 @@
 //! Tijdlijn: one trajectory's stream as the consultant reads it — every raw fact in recording
 //! order with its amendments visible as such, next to the effective (corrected) history.
 //!
-//! The effective history is rebuilt from the trajectory's own facts on request: one stream is
-//! tens of events, and not keeping it saves a second copy of every trajectory in memory.
+//! The effective history is rebuilt from the trajectory's own facts on request
+//! ([`Timeline::effective`]): one stream is tens of events, and not keeping it saves a second
+//! copy of every trajectory in memory.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jeugdpad_domain::{EffectiveFact, Event, EventId, Trajectory, TrajectoryId};
+use jeugdpad_domain::{EffectiveFact, Event, EventId, RecordedFact, Trajectory, TrajectoryId};
 
 use crate::Projections;
 
@@ -48,9 +49,8 @@ pub struct Timeline {
     pub trajectory: TrajectoryId,
     /// Every raw fact (recorded by `T` when asked), in recording order.
     pub facts: Vec<TimelineFact>,
-    /// The effective history (corrections applied, retractions left out) ordered by
-    /// (`occurred_on`, version), cut at `D` when asked.
-    pub effective: Vec<EffectiveFact>,
+    /// The reference date `D` the effective history is cut at, when one was asked.
+    pub as_of: Option<NaiveDate>,
 }
 
 impl Projections {
@@ -100,17 +100,34 @@ impl Projections {
                 }
             }
         }
-        let history = Trajectory::from_facts(stored.iter().map(|s| s.fact.clone()));
-        let effective = history
-            .effective_history()
-            .iter()
-            .filter(|f| as_of.is_none_or(|d| f.occurred_on <= d))
-            .cloned()
-            .collect();
         Some(Timeline {
             trajectory,
             facts,
-            effective,
+            as_of,
         })
+    }
+}
+
+impl Timeline {
+    /// The facts as the domain reads them (recording order).
+    pub fn recorded(&self) -> impl Iterator<Item = RecordedFact> + '_ {
+        self.facts.iter().map(|f| RecordedFact {
+            event_id: f.event_id,
+            version: f.version,
+            occurred_on: f.occurred_on,
+            event: f.event.clone(),
+        })
+    }
+
+    /// The effective history (corrections applied, retractions left out) ordered by
+    /// (`occurred_on`, version), cut at the view's `as_of` when one was asked. Derived when
+    /// asked: most looks at a timeline do not want it.
+    pub fn effective(&self) -> Vec<EffectiveFact> {
+        Trajectory::from_facts(self.recorded())
+            .effective_history()
+            .iter()
+            .filter(|f| self.as_of.is_none_or(|d| f.occurred_on <= d))
+            .cloned()
+            .collect()
     }
 }

@@ -38,8 +38,8 @@ impl Trajectory {
         self.summary.as_ref().map(|s| s.subject_key.clone())
     }
 
-    /// The snapshot of `id` as of `as_of`, read off the async workers (the timeline reads the
-    /// trajectory's stream from the store); `None` when the trajectory is unknown (or was not
+    /// The snapshot of `id` as of `as_of` (the timeline reads the trajectory's stream from the
+    /// store; see [`AppState::look_up`]); `None` when the trajectory is unknown (or was not
     /// recorded yet at the knownOn instant).
     pub(crate) async fn fetch(
         state: &AppState,
@@ -48,7 +48,7 @@ impl Trajectory {
         request: Option<uuid::Uuid>,
     ) -> ApiResult<Option<Self>> {
         state
-            .query(move |p| Trajectory::load(p, id, as_of))
+            .look_up(move |p| Trajectory::load(p, id, as_of))
             .await
             .map_err(|e| ApiError::internal("the trajectory could not be read", &e, request))
     }
@@ -117,9 +117,8 @@ impl Trajectory {
     /// (occurredOn, version), up to `asOf`. Every figure counts this history.
     async fn history(&self) -> Vec<HistoryEntry> {
         self.timeline
-            .effective
-            .iter()
-            .cloned()
+            .effective()
+            .into_iter()
             .map(HistoryEntry)
             .collect()
     }
@@ -164,12 +163,7 @@ impl Trajectory {
 impl Trajectory {
     /// The domain's trajectory from the facts of this view (recorded by `knownOn`).
     fn domain(&self) -> d::Trajectory {
-        d::Trajectory::from_facts(self.timeline.facts.iter().map(|f| d::RecordedFact {
-            event_id: f.event_id,
-            version: f.version,
-            occurred_on: f.occurred_on,
-            event: f.event.clone(),
-        }))
+        d::Trajectory::from_facts(self.timeline.recorded())
     }
 }
 

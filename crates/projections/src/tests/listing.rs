@@ -201,7 +201,7 @@ fn timeline_shows_amendments_and_the_effective_history() {
     assert_eq!(t.facts[3].position, 4);
     // Effective: the signal and the assessment on its corrected date; the assignment is gone.
     let effective: Vec<_> = t
-        .effective
+        .effective()
         .iter()
         .map(|f| (f.event_id, f.occurred_on))
         .collect();
@@ -213,7 +213,7 @@ fn timeline_shows_amendments_and_the_effective_history() {
     let t = p
         .timeline(A, Some(day("2026-01-02")), None)
         .expect("exists");
-    assert_eq!(t.effective.len(), 1);
+    assert_eq!(t.effective().len(), 1);
     // Known on 2026-01-15: no amendments yet; the assignment still counts.
     let t = p
         .timeline(A, None, Some(instant("2026-01-15T00:00:00Z")))
@@ -221,7 +221,7 @@ fn timeline_shows_amendments_and_the_effective_history() {
     assert_eq!(t.facts.len(), 3);
     assert!(t.facts[2].corrected_by.is_empty());
     let effective: Vec<_> = t
-        .effective
+        .effective()
         .iter()
         .map(|f| (f.event_id, f.occurred_on))
         .collect();
