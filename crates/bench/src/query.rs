@@ -246,10 +246,15 @@ pub(crate) fn unlimited() -> jeugdpad_api::AuthOptions {
 }
 
 /// One kept-alive HTTP/1.1 connection to the server, signed in with one token.
+///
+/// The client shares the machine's cores with the server it measures, so what every request
+/// repeats (the URI, the headers) is made once per connection.
 pub(crate) struct Client {
     addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
-    token: String,
+    graphql: hyper::Uri,
+    host: hyper::header::HeaderValue,
+    authorization: hyper::header::HeaderValue,
 }
 
 impl Client {
@@ -265,7 +270,9 @@ impl Client {
         Ok(Client {
             addr,
             sender,
-            token: token.to_owned(),
+            graphql: format!("http://{addr}/graphql").parse()?,
+            host: addr.to_string().parse()?,
+            authorization: format!("Bearer {token}").parse()?,
         })
     }
 
@@ -277,20 +284,17 @@ impl Client {
         variables: serde_json::Value,
     ) -> Result<Bytes, BenchError> {
         let body = serde_json::to_vec(&json!({ "query": query, "variables": variables }))?;
-        let request = hyper::Request::post(format!("http://{}/graphql", self.addr))
-            .header(hyper::header::HOST, self.addr.to_string())
+        let request = hyper::Request::post(self.graphql.clone())
+            .header(hyper::header::HOST, self.host.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(hyper::header::ACCEPT, "application/json")
-            .header(
-                hyper::header::AUTHORIZATION,
-                format!("Bearer {}", self.token),
-            )
+            .header(hyper::header::AUTHORIZATION, self.authorization.clone())
             .body(Full::new(Bytes::from(body)))?;
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
-        if !status.is_success() {
+        if !status.is_success() || holds_errors(&body) {
             return Err(format!(
                 "the API answered {status}: {}",
                 String::from_utf8_lossy(&body)
@@ -303,7 +307,7 @@ impl Client {
     /// A plain GET of `path` (`/health`, `/metrics`); anything but 2xx is an error.
     pub(crate) async fn get(&mut self, path: &str) -> Result<Bytes, BenchError> {
         let request = hyper::Request::get(format!("http://{}{path}", self.addr))
-            .header(hyper::header::HOST, self.addr.to_string())
+            .header(hyper::header::HOST, self.host.clone())
             .body(Full::new(Bytes::new()))?;
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
@@ -359,6 +363,14 @@ impl Client {
     }
 }
 
+/// Whether a GraphQL response carries an `errors` member. Looked for in the text, not parsed:
+/// inside a string the key's quotes would be escaped, so only the member itself matches.
+fn holds_errors(body: &[u8]) -> bool {
+    body.windows(ERRORS.len()).any(|window| window == ERRORS)
+}
+
+const ERRORS: &[u8] = b"\"errors\":";
+
 pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values.sort_unstable();
     values.get(values.len() / 2).copied().unwrap_or_default()
@@ -366,4 +378,24 @@ pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
 
 pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_errors;
+
+    #[test]
+    fn an_errors_member_is_found_and_a_string_holding_the_word_is_not() {
+        let failed = serde_json::to_vec(&serde_json::json!({
+            "data": null,
+            "errors": [{ "message": "x" }]
+        }))
+        .unwrap();
+        assert!(holds_errors(&failed));
+        let fine = serde_json::to_vec(&serde_json::json!({
+            "data": { "note": "\"errors\": none" }
+        }))
+        .unwrap();
+        assert!(!holds_errors(&fine));
+    }
 }
