@@ -110,6 +110,16 @@ pub(crate) fn spawn(
             }
             let last = batch.last().map_or(0, |event| event.position);
             apply_admin(&registry, &batch, &metrics);
+            // A batch of access-log entries alone (every timeline look appends one) leaves the
+            // read models as they are: no write lock that looks at a trajectory would wait for,
+            // no blocking thread.
+            let touches_read_models = batch
+                .iter()
+                .any(|event| TrajectoryId::from_stream_id(&event.stream_id).is_some());
+            if !touches_read_models {
+                applied.send_replace(last);
+                continue;
+            }
             // Applying reads each touched trajectory's stream from the store: off the workers.
             let task = {
                 let (projections, clock, metrics) = (

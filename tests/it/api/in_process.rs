@@ -785,6 +785,55 @@ async fn health_and_metrics_report_positions() {
     }
 }
 
+/// Timeline looks append access-log entries only; the projector counts them as applied without
+/// touching the read models, so the projection still reaches the store's head.
+#[tokio::test]
+async fn looks_at_a_timeline_are_counted_as_applied() {
+    let h = harness().await;
+    let id = h.open().await;
+    let before = h.state.store_head();
+    for _ in 0..3 {
+        let answer = h
+            .gql(
+                "query($id: ID!) { trajectory(id: $id) { version timeline { type } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(answer.body["data"]["trajectory"]["version"], json!(1));
+    }
+    let head = h.state.store_head();
+    assert_eq!(head, before + 3, "one access-log entry per look");
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while h.state.applied_position() < head {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "applied {} of {head}",
+        h.state.applied_position()
+    );
+    // A step after them is applied as ever.
+    h.gql(
+        "mutation($id: ID!) { requestHelp(trajectoryId: $id, occurredOn: \"2025-05-05\", form: MEDIATION) { eventIds } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let answer = h
+        .gql(
+            "query($id: ID!) { trajectory(id: $id) { version summary { phase } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        answer.body["data"]["trajectory"]["version"],
+        json!(2),
+        "{}",
+        answer.body
+    );
+}
+
 #[tokio::test]
 async fn corrections_and_retractions_show_in_timeline_and_history() {
     let h = harness().await;
