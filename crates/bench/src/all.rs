@@ -374,7 +374,17 @@ fn cohort_run(
     };
     let bytes_on_disk = load::dir_size(&store_dir)?;
 
-    let report = measure_child(args, &store_dir, trajectories, queries, None)?;
+    // Every timeline the queries ask appends its access-log entry: a kept store is measured
+    // through a scratch copy, so that the next run finds the cohort as it was loaded.
+    let report = if queries && args.keep {
+        let scratch = tempfile::Builder::new()
+            .prefix("cohort-copy-")
+            .tempdir_in(&args.dir)?;
+        copy_dir(&store_dir, scratch.path())?;
+        measure_child(args, scratch.path(), trajectories, queries, None)?
+    } else {
+        measure_child(args, &store_dir, trajectories, queries, None)?
+    };
     let postgres = match postgres {
         Some(url) => {
             eprintln!("copying the log into a fresh PostgreSQL schema…");
@@ -419,6 +429,21 @@ fn cohort_run(
         report,
         postgres,
     })
+}
+
+/// Copies the directory tree `from` into the existing directory `to`.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `measure-store` on a cohort store in a child process (so its memory figures are its own):
