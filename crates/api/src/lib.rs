@@ -12,8 +12,9 @@
 //!                 ▼                                     → broadcast (subscriptions)
 //!           answer from the projections
 //!
-//!  query ───▶ read lock on the projections (never the store, except the raw `events` of one
-//!             stream, read in `spawn_blocking`)
+//!  query ───▶ read lock on the projections, on a blocking thread; one trajectory's look
+//!             (`AppState::look_up`) on the async worker when the log is the segment log and
+//!             the lock is free — its timeline reads the trajectory's stream from the store
 //! ```
 //!
 //! The projections are rebuilt from position 0 at start-up ([`AppState::start`] returns once they

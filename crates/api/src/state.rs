@@ -319,15 +319,20 @@ impl AppState {
     }
 
     /// Runs a short `query` — one trajectory's snapshot — right here when the read models are
-    /// free, and like [`AppState::query`] on a blocking thread when the projector is writing
-    /// them. Such a look is tens of microseconds of work and a few reads of the log (from the
-    /// page cache, as a rule); handing it to another thread and back cost more than that, and
-    /// a timeline is what consultants open all day.
+    /// free and the store is the segment log ([`Store::reads_are_short`]), and like
+    /// [`AppState::query`] on a blocking thread otherwise (the projector is writing them, or the
+    /// log is in sled or PostgreSQL). Such a look is
+    /// tens of microseconds of work and a few reads of the log (from the page cache, as a
+    /// rule); handing it to another thread and back cost more than that, and a timeline is what
+    /// consultants open all day.
     pub(crate) async fn look_up<T, F>(&self, query: F) -> Result<T, QueryError>
     where
         T: Send + 'static,
         F: FnOnce(&Projections) -> T + Send + 'static,
     {
+        if !self.store.reads_are_short() {
+            return self.query(query).await;
+        }
         match self.try_here(query) {
             Ok(answered) => answered,
             Err(query) => self.query(query).await,

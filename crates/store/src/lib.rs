@@ -329,7 +329,9 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// All durable events of one stream in version order (empty when the stream does not exist).
     ///
-    /// **Blocking** (reads files): call it from `spawn_blocking` or a plain thread in async code.
+    /// **Blocking** (reads files): call it from `spawn_blocking` or a plain thread in async code
+    /// (one stream's few records from the segment log may be read on an async worker: see
+    /// [`Store::reads_are_short`]).
     fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// [`EventStore::read_stream`] with each payload as its JSON text, as

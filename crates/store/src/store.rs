@@ -240,6 +240,14 @@ impl Store {
             Store::Postgres(store) => store.dir(),
         }
     }
+
+    /// Whether reads are `pread`s of the segment log's files, so that reading one stream's few
+    /// records is short enough for an async worker (from the page cache, as a rule). Sled's
+    /// reads can wait on its own locks and page-ins, PostgreSQL's on the network and the
+    /// database: those belong on a blocking thread.
+    pub fn reads_are_short(&self) -> bool {
+        matches!(self, Store::Log(_))
+    }
 }
 
 impl EventStore for Store {

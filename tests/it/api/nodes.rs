@@ -76,4 +76,19 @@ async fn steps_recorded_on_one_node_reach_the_subscribers_and_reports_of_another
         listed, opened,
         "node B's listing holds what node A recorded"
     );
+    // And node B shows each one's timeline, read from PostgreSQL.
+    for id in opened.iter().take(3) {
+        let trajectory = b
+            .lead("noord")
+            .gql(
+                "query($id: ID!) { trajectory(id: $id) { timeline { type } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(
+            trajectory["trajectory"]["timeline"],
+            json!([{ "type": "SIGNAL_RECEIVED" }]),
+            "{trajectory}"
+        );
+    }
 }
