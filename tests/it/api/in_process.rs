@@ -786,12 +786,12 @@ async fn health_and_metrics_report_positions() {
 }
 
 /// Timeline looks append access-log entries only; the projector counts them as applied without
-/// touching the read models, so the projection still reaches the store's head.
-#[tokio::test]
+/// taking the read models' write lock, so they are applied even while a long report holds the
+/// read lock, and the projection still reaches the store's head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn looks_at_a_timeline_are_counted_as_applied() {
     let h = harness().await;
     let id = h.open().await;
-    let before = h.state.store_head();
     for _ in 0..3 {
         let answer = h
             .gql(
@@ -801,19 +801,45 @@ async fn looks_at_a_timeline_are_counted_as_applied() {
             .await;
         assert_eq!(answer.body["data"]["trajectory"]["version"], json!(1));
     }
-    let head = h.state.store_head();
-    assert_eq!(head, before + 3, "one access-log entry per look");
-    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while h.state.applied_position() < head {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    let state = &h.state;
+    let applied = |head: u64| async move {
+        tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            while state.applied_position() < head {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .is_ok()
+    };
     assert!(
-        waited.is_ok(),
-        "applied {} of {head}",
-        h.state.applied_position()
+        applied(h.state.store_head()).await,
+        "the looks' entries applied"
     );
+
+    // A report holding the read lock: more entries are still applied meanwhile.
+    let (held, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let reader = std::thread::spawn({
+        let state = h.state.clone();
+        move || {
+            let _reading = state.projections();
+            held.0.send(()).expect("held");
+            let _ = release.1.recv_timeout(std::time::Duration::from_secs(10));
+        }
+    });
+    held.1.recv().expect("the read lock is held");
+    let entry = jeugdpad_access::AccessEntry::by(
+        None,
+        jeugdpad_access::AccessAction::Read,
+        "a test's look",
+    );
+    jeugdpad_app::access_log::append(h.state.store().as_ref(), &entry, h.state.clock(), None)
+        .await
+        .expect("appended");
+    let reached = applied(h.state.store_head()).await;
+    release.0.send(()).expect("released");
+    reader.join().expect("the reader ends");
+    assert!(reached, "an entry waited for the read models' lock");
+
     // A step after them is applied as ever.
     h.gql(
         "mutation($id: ID!) { requestHelp(trajectoryId: $id, occurredOn: \"2025-05-05\", form: MEDIATION) { eventIds } }",
