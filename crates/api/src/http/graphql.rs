@@ -368,7 +368,7 @@ async fn execute(
         };
         json_response(status, media, &json!({ "errors": result.errors }))
     } else {
-        json_response(StatusCode::OK, media, &result)
+        json_response(StatusCode::OK, media, &super::answer::Answer(&result))
     };
     if language == Language::Dutch {
         response

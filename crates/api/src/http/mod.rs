@@ -23,6 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use uuid::Uuid;
 
+mod answer;
 mod documents;
 mod graphql;
 mod websocket;
