@@ -321,10 +321,9 @@ impl AppState {
     /// Runs a short `query` — one trajectory's snapshot — right here when the read models are
     /// free and the store is the segment log ([`Store::reads_are_short`]), and like
     /// [`AppState::query`] on a blocking thread otherwise (the projector is writing them, or the
-    /// log is in sled or PostgreSQL). Such a look is
-    /// tens of microseconds of work and a few reads of the log (from the page cache, as a
-    /// rule); handing it to another thread and back cost more than that, and a timeline is what
-    /// consultants open all day.
+    /// log is in sled or PostgreSQL). Such a look is tens of microseconds of work and a few
+    /// reads of the log (from the page cache, as a rule); handing it to another thread and back
+    /// cost more than that, and a timeline is what consultants open all day.
     pub(crate) async fn look_up<T, F>(&self, query: F) -> Result<T, QueryError>
     where
         T: Send + 'static,
