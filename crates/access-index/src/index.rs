@@ -21,8 +21,8 @@ const CATCH_UP_BATCH: usize = 10_000;
 /// A long catch-up says how far it is every this many positions.
 const PROGRESS_EVERY: u64 = 1_000_000;
 
-/// The index of the access log, in memory. See the crate docs.
-#[derive(Debug, Default)]
+/// The index of the access log. See the crate docs.
+#[derive(Debug)]
 pub struct AccessIndex {
     lists: RwLock<Lists>,
     /// The last log position looked at (0: none). Written only while `catching_up` is held,
@@ -44,16 +44,22 @@ pub struct CaughtUp {
 }
 
 impl AccessIndex {
-    /// An empty index: it covers no position yet.
-    pub fn new() -> AccessIndex {
-        AccessIndex::default()
+    /// An empty index, covering no position yet, whose columns spill to nameless scratch files
+    /// in `dir`: the store's directory, so that they are on the disk the log is on.
+    pub fn new_in(dir: &Path) -> Result<AccessIndex, IndexError> {
+        Ok(AccessIndex {
+            lists: RwLock::new(Lists::new_in(dir)?),
+            checkpoint: AtomicU64::new(0),
+            catching_up: Mutex::new(()),
+        })
     }
 
     /// An index of everything `store`'s log holds now, by a read of the whole log of its own
     /// (for tools and benchmarks; a server's start feeds the index from the read models' replay
-    /// instead, `jeugdpad_app::feed::catch_up_with_access`). **Blocking.**
-    pub fn build<S: EventStore + ?Sized>(store: &S) -> Result<AccessIndex, IndexError> {
-        let index = AccessIndex::new();
+    /// instead, `jeugdpad_app::feed::catch_up_with_access`). Its scratch files go in `dir`.
+    /// **Blocking.**
+    pub fn build<S: EventStore + ?Sized>(store: &S, dir: &Path) -> Result<AccessIndex, IndexError> {
+        let index = AccessIndex::new_in(dir)?;
         index.catch_up(store)?;
         Ok(index)
     }
@@ -68,8 +74,9 @@ impl AccessIndex {
         self.lists().len()
     }
 
-    /// The bytes the index's tables take on the heap, counted from their capacities (the
-    /// allocator's own overhead comes on top).
+    /// The bytes the index takes on the heap, counted from capacities (the allocator's own
+    /// overhead comes on top): its maps by user, youth and trajectory, and its columns' tails
+    /// and fences. The columns themselves are in the scratch files.
     pub fn heap_bytes(&self) -> usize {
         self.lists().heap_bytes()
     }
@@ -234,7 +241,7 @@ pub fn remove_old_index(data_dir: &Path) {
     }
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => {
-            tracing::info!(dir = ?dir, "removed the access-log index an older release kept on disk; the index now lives in memory")
+            tracing::info!(dir = ?dir, "removed the access-log index an older release kept on disk; the index is now rebuilt at every start")
         }
         Err(error) => {
             tracing::warn!(dir = ?dir, %error, "cannot remove the access-log index an older release kept on disk; it is no longer used and may be removed by hand")

@@ -151,7 +151,7 @@ impl AccessIndex {
         // The read lock only while the positions are found; the entries are read without it.
         let positions =
             self.lists()
-                .newest(filter, after.map(|Cursor(position)| position), first + 1);
+                .newest(filter, after.map(|Cursor(position)| position), first + 1)?;
         let mut entries = Vec::with_capacity(positions.len());
         for position in positions {
             let read = store.read_all(position, 1)?;

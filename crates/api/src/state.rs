@@ -123,6 +123,9 @@ pub enum StartError {
     /// The user registry (the `admin` stream) cannot be read.
     #[error("the user registry: {0}")]
     Registry(String),
+    /// The access log's index could not make its scratch files in the data directory.
+    #[error("the access-log index: {0}")]
+    AccessIndex(#[from] jeugdpad_access_index::IndexError),
 }
 
 /// Makes the installation secret that is missing at `path` — unless the store already holds
@@ -212,7 +215,7 @@ impl AppState {
         let projections = Arc::new(RwLock::new(Projections::with_source(options.norms, facts)));
         let started = std::time::Instant::now();
         // The access log's index is fed by the same read of the log as the read models.
-        let access_index = Arc::new(AccessIndex::new());
+        let access_index = Arc::new(AccessIndex::new_in(store.dir())?);
         let position = projector::catch_up(&store, &projections, &access_index).await?;
         let access_follower = Arc::new(Follower::start(&access_index, &store));
         metrics.startup_rebuild(started.elapsed().as_secs_f64());

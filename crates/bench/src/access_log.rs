@@ -303,7 +303,7 @@ pub async fn run(plan: &Plan) -> Result<Report, BenchError> {
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let before = crate::measure::memory();
             let started = Instant::now();
-            let index = AccessIndex::build(&store)?;
+            let index = AccessIndex::build(&store, store.dir())?;
             let seconds = started.elapsed().as_secs_f64();
             let after = crate::measure::memory();
             let entries = index.entries();

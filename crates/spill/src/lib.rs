@@ -1,0 +1,268 @@
+//! Columns that spill to disk: append-only sequences of fixed-width values (`u32`, `u64`,
+//! `i64`) whose bulk lives in a scratch file rather than on the heap.
+//!
+//! # Why
+//!
+//! The server's derived indexes (the access log's, `crates/access-index`) grow by a few bytes
+//! with every event the log takes. Held in `Vec`s, that is resident memory that grows without
+//! end on a server that runs for years. A [`Column`] keeps in memory only the values of its
+//! last, unfinished block and the first value of every finished one (a *fence*, 1 in
+//! [`BLOCK`]); the rest is in a file the kernel caches as it caches the log's segments, and
+//! hands back under memory pressure.
+//!
+//! # The scratch file
+//!
+//! Each column has one file, created with no name in a directory the caller gives (the
+//! store's, so it is on the same disk as the data it indexes, never in a `tmpfs` that is RAM):
+//! `O_TMPFILE` where the file system has it, otherwise created and unlinked at once. It is
+//! never synced and never read back after a restart, so it cannot be stale, and it vanishes
+//! with the process, however that ends. Values are read back with `pread`, so no mapping and
+//! no `unsafe` code is needed.
+//!
+//! # Cost
+//!
+//! A push is a store into the tail; a full tail is written as one block, with one `pwrite`.
+//! [`Column::get`] of a finished value is one `pread` of its few bytes (a page-cache hit
+//! after the first). [`Column::partition_point`] searches the fences in memory, then reads
+//! the one block that holds the answer.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// Values per block: what a fence stands for, and what one `pwrite` writes.
+pub const BLOCK: usize = 1024;
+
+/// A value of fixed width, stored little-endian.
+pub trait Fixed: Copy + std::fmt::Debug {
+    /// Bytes per value.
+    const WIDTH: usize;
+    /// Writes the value into `out` (`WIDTH` bytes).
+    fn put(self, out: &mut [u8]);
+    /// Reads a value from `bytes` (`WIDTH` bytes).
+    fn take(bytes: &[u8]) -> Self;
+}
+
+macro_rules! fixed {
+    ($($ty:ty),*) => {$(
+        impl Fixed for $ty {
+            const WIDTH: usize = std::mem::size_of::<$ty>();
+
+            fn put(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
+            }
+
+            fn take(bytes: &[u8]) -> Self {
+                let mut raw = [0u8; std::mem::size_of::<$ty>()];
+                raw.copy_from_slice(bytes);
+                <$ty>::from_le_bytes(raw)
+            }
+        }
+    )*};
+}
+
+fixed!(u32, u64, i64);
+
+/// An append-only column of `T`. See the crate docs.
+#[derive(Debug)]
+pub struct Column<T: Fixed> {
+    file: File,
+    /// Values in the file: whole blocks, so always a multiple of [`BLOCK`].
+    written: u64,
+    /// The values after them, up to [`BLOCK`].
+    tail: Vec<T>,
+    /// The first value of each block in the file.
+    fences: Vec<T>,
+}
+
+impl<T: Fixed> Column<T> {
+    /// An empty column whose scratch file is made, without a name, in `dir`.
+    pub fn new_in(dir: &Path) -> io::Result<Column<T>> {
+        Ok(Column {
+            file: tempfile::tempfile_in(dir)?,
+            written: 0,
+            tail: Vec::with_capacity(BLOCK),
+            fences: Vec::new(),
+        })
+    }
+
+    /// How many values the column holds.
+    pub fn len(&self) -> u64 {
+        self.written + self.tail.len() as u64
+    }
+
+    /// Whether the column holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds `value` at the end. A full tail is written to the file first, as one block; if
+    /// that write fails, the column is as it was and the error is returned.
+    pub fn push(&mut self, value: T) -> io::Result<()> {
+        if self.tail.len() == BLOCK {
+            let mut bytes = vec![0u8; BLOCK * T::WIDTH];
+            for (value, out) in self.tail.iter().zip(bytes.chunks_exact_mut(T::WIDTH)) {
+                value.put(out);
+            }
+            self.file.write_all_at(&bytes, self.offset(self.written))?;
+            self.fences.push(self.tail[0]);
+            self.written += BLOCK as u64;
+            self.tail.clear();
+        }
+        self.tail.push(value);
+        Ok(())
+    }
+
+    /// Takes back the last value pushed. The tail is written only when the *next* value
+    /// comes, so the last value is always still in memory, and a caller that pushed to several
+    /// columns can undo them all when one push fails.
+    pub fn pop(&mut self) -> Option<T> {
+        self.tail.pop()
+    }
+
+    /// The value at `index`, or `None` past the end.
+    pub fn get(&self, index: u64) -> io::Result<Option<T>> {
+        if index >= self.written {
+            let at = usize::try_from(index - self.written).unwrap_or(usize::MAX);
+            return Ok(self.tail.get(at).copied());
+        }
+        let mut raw = [0u8; 8];
+        let raw = &mut raw[..T::WIDTH];
+        self.file.read_exact_at(raw, self.offset(index))?;
+        Ok(Some(T::take(raw)))
+    }
+
+    /// The last value, if any.
+    pub fn last(&self) -> io::Result<Option<T>> {
+        match self.len() {
+            0 => Ok(None),
+            len => self.get(len - 1),
+        }
+    }
+
+    /// The index of the first value for which `holds` is false, as
+    /// [`slice::partition_point`]: the column must hold `holds` for a prefix of its values and
+    /// not after (a sorted column and a bound, say). One block is read from the file at most.
+    pub fn partition_point(&self, holds: impl Fn(&T) -> bool) -> io::Result<u64> {
+        // Blocks whose first value holds: the answer lies in the last of them, or after.
+        let blocks = self.fences.partition_point(&holds);
+        let tail_holds = self.tail.first().is_some_and(&holds);
+        if blocks == self.fences.len() && (tail_holds || blocks == 0) {
+            return Ok(self.written + self.tail.partition_point(&holds) as u64);
+        }
+        let Some(block) = blocks.checked_sub(1) else {
+            // The first value already fails.
+            return Ok(0);
+        };
+        let values = self.block(block)?;
+        Ok((block * BLOCK + values.partition_point(&holds)) as u64)
+    }
+
+    /// The bytes the column holds on the heap, from capacities: its tail and its fences.
+    pub fn heap_bytes(&self) -> usize {
+        (self.tail.capacity() + self.fences.capacity()) * std::mem::size_of::<T>()
+    }
+
+    /// The values of finished block `block`, read from the file.
+    fn block(&self, block: usize) -> io::Result<Vec<T>> {
+        let mut bytes = vec![0u8; BLOCK * T::WIDTH];
+        self.file
+            .read_exact_at(&mut bytes, self.offset((block * BLOCK) as u64))?;
+        Ok(bytes.chunks_exact(T::WIDTH).map(T::take).collect())
+    }
+
+    fn offset(&self, index: u64) -> u64 {
+        index * T::WIDTH as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column_of<T: Fixed>(values: &[T]) -> Column<T> {
+        let mut column = Column::new_in(&std::env::temp_dir()).expect("a scratch file");
+        for &value in values {
+            column.push(value).expect("room");
+        }
+        column
+    }
+
+    #[test]
+    fn values_come_back_from_the_tail_and_from_the_file() {
+        let values: Vec<u64> = (0..3 * BLOCK as u64 + 17).map(|n| n * 7 + 3).collect();
+        let column = column_of(&values);
+        assert_eq!(column.len(), values.len() as u64);
+        for (at, value) in values.iter().enumerate() {
+            assert_eq!(column.get(at as u64).expect("read"), Some(*value));
+        }
+        assert_eq!(column.get(values.len() as u64).expect("read"), None);
+        assert_eq!(column.last().expect("read"), values.last().copied());
+        // Only the tail and the fences are on the heap: a block's worth, not three.
+        assert!(
+            column.heap_bytes() < (BLOCK + 16) * 8,
+            "{}",
+            column.heap_bytes()
+        );
+    }
+
+    #[test]
+    fn the_last_push_can_be_taken_back_even_after_a_full_block() {
+        let values: Vec<u32> = (0..BLOCK as u32 + 1).collect();
+        let mut column = column_of(&values);
+        assert_eq!(column.pop(), Some(BLOCK as u32));
+        assert_eq!(column.len(), BLOCK as u64);
+        column.push(7).expect("room");
+        assert_eq!(
+            column.get(BLOCK as u64 - 1).expect("read"),
+            Some(BLOCK as u32 - 1)
+        );
+        assert_eq!(column.last().expect("read"), Some(7));
+    }
+
+    #[test]
+    fn an_empty_column_has_nothing() {
+        let column = column_of::<i64>(&[]);
+        assert!(column.is_empty());
+        assert_eq!(column.last().expect("read"), None);
+        assert_eq!(column.partition_point(|_| true).expect("read"), 0);
+    }
+
+    #[test]
+    fn the_scratch_file_has_no_name() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let mut column = Column::new_in(dir.path()).expect("a scratch file");
+        for n in 0..2 * BLOCK as u32 {
+            column.push(n).expect("room");
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn partition_points_agree_with_a_slices(
+            steps in proptest::collection::vec(0u32..4, 0..5 * BLOCK),
+            bound in 0u32..12_000,
+        ) {
+            // A sorted column with runs of equal values, across block edges.
+            let values: Vec<u32> = steps
+                .iter()
+                .scan(0u32, |sum, step| { *sum += step; Some(*sum) })
+                .collect();
+            let column = column_of(&values);
+            for bound in [bound, 0, values.last().copied().unwrap_or(0)] {
+                prop_assert_eq!(
+                    column.partition_point(|&v| v < bound).expect("read"),
+                    values.partition_point(|&v| v < bound) as u64
+                );
+                prop_assert_eq!(
+                    column.partition_point(|&v| v <= bound).expect("read"),
+                    values.partition_point(|&v| v <= bound) as u64
+                );
+            }
+        }
+    }
+}
