@@ -68,28 +68,13 @@ impl<K: Hash + Eq + Clone> Chains<K> {
     }
 
     /// Links `ordinal` (the next one) to `key`'s chain, or to none.
-    fn link(&mut self, ordinal: u32, key: Option<&K>) -> io::Result<()> {
+    fn link(&mut self, ordinal: u32, key: Option<&K>) {
         let Some(key) = key else {
             return self.previous.push(END);
         };
         let before = self.newest.get(key).copied().unwrap_or(END);
-        self.previous.push(before)?;
+        self.previous.push(before);
         self.newest.insert(key.clone(), ordinal);
-        Ok(())
-    }
-
-    /// Takes back the link of `ordinal` if it went in (an entry that could not be added).
-    fn unlink(&mut self, ordinal: u64, key: Option<&K>) {
-        if self.previous.len() <= ordinal {
-            return;
-        }
-        let before = self.previous.pop();
-        if let Some(key) = key {
-            match before {
-                Some(END) | None => self.newest.remove(key),
-                Some(before) => self.newest.insert(key.clone(), before),
-            };
-        }
     }
 
     /// A walk back along `key`'s chain, or `None` if no entry names it.
@@ -186,25 +171,11 @@ impl Lists {
         // sorted, so the binary searches stay sound; such an entry may then be missed by a
         // period that ends before the maximum, though it is still found without a period.
         let instant = nanos(recorded_at).max(self.instants.last()?.unwrap_or(i64::MIN));
-        let written = self
-            .users
-            .link(ordinal, entry.user.as_ref())
-            .and_then(|()| self.subjects.link(ordinal, entry.subject_key.as_ref()))
-            .and_then(|()| self.trajectories.link(ordinal, entry.trajectory.as_ref()))
-            .and_then(|()| self.instants.push(instant))
-            .and_then(|()| self.positions.push(position));
-        if let Err(error) = written {
-            // A scratch file could not be written: take back what went in, so that every
-            // column still holds one value per entry and the next entry can try again.
-            let ordinal = u64::from(ordinal);
-            self.users.unlink(ordinal, entry.user.as_ref());
-            self.subjects.unlink(ordinal, entry.subject_key.as_ref());
-            self.trajectories.unlink(ordinal, entry.trajectory.as_ref());
-            if self.instants.len() > ordinal {
-                self.instants.pop();
-            }
-            return Err(error.into());
-        }
+        self.users.link(ordinal, entry.user.as_ref());
+        self.subjects.link(ordinal, entry.subject_key.as_ref());
+        self.trajectories.link(ordinal, entry.trajectory.as_ref());
+        self.instants.push(instant);
+        self.positions.push(position);
         Ok(())
     }
 

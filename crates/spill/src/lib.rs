@@ -34,9 +34,12 @@ use std::path::Path;
 /// Values per block: what a fence stands for, and what one `pwrite` writes.
 pub const BLOCK: usize = 1024;
 
-/// A value of fixed width, stored little-endian.
+/// The widest value a column holds, in bytes.
+pub const MAX_WIDTH: usize = 16;
+
+/// A value of fixed width (at most [`MAX_WIDTH`] bytes), stored little-endian.
 pub trait Fixed: Copy + std::fmt::Debug {
-    /// Bytes per value.
+    /// Bytes per value, at most [`MAX_WIDTH`].
     const WIDTH: usize;
     /// Writes the value into `out` (`WIDTH` bytes).
     fn put(self, out: &mut [u8]);
@@ -70,7 +73,7 @@ pub struct Column<T: Fixed> {
     file: File,
     /// Values in the file: whole blocks, so always a multiple of [`BLOCK`].
     written: u64,
-    /// The values after them, up to [`BLOCK`].
+    /// The values after them: fewer than [`BLOCK`], unless a write failed.
     tail: Vec<T>,
     /// The first value of each block in the file.
     fences: Vec<T>,
@@ -79,12 +82,17 @@ pub struct Column<T: Fixed> {
 impl<T: Fixed> Column<T> {
     /// An empty column whose scratch file is made, without a name, in `dir`.
     pub fn new_in(dir: &Path) -> io::Result<Column<T>> {
-        Ok(Column {
-            file: tempfile::tempfile_in(dir)?,
+        Ok(Column::on(tempfile::tempfile_in(dir)?))
+    }
+
+    fn on(file: File) -> Column<T> {
+        const { assert!(T::WIDTH > 0 && T::WIDTH <= MAX_WIDTH) };
+        Column {
+            file,
             written: 0,
             tail: Vec::with_capacity(BLOCK),
             fences: Vec::new(),
-        })
+        }
     }
 
     /// How many values the column holds.
@@ -97,28 +105,38 @@ impl<T: Fixed> Column<T> {
         self.len() == 0
     }
 
-    /// Adds `value` at the end. A full tail is written to the file first, as one block; if
-    /// that write fails, the column is as it was and the error is returned.
-    pub fn push(&mut self, value: T) -> io::Result<()> {
-        if self.tail.len() == BLOCK {
-            let mut bytes = vec![0u8; BLOCK * T::WIDTH];
-            for (value, out) in self.tail.iter().zip(bytes.chunks_exact_mut(T::WIDTH)) {
-                value.put(out);
-            }
-            self.file.write_all_at(&bytes, self.offset(self.written))?;
-            self.fences.push(self.tail[0]);
-            self.written += BLOCK as u64;
-            self.tail.clear();
-        }
+    /// Adds `value` at the end. Once the tail holds a whole block it is written to the
+    /// file. A push never fails: if the file cannot be written (a full disk), the values stay
+    /// on the heap and the write is tried again a block later, so an index is never wrong
+    /// for want of scratch space, only larger in memory until the disk has room again.
+    pub fn push(&mut self, value: T) {
         self.tail.push(value);
-        Ok(())
+        if self.tail.len() % BLOCK == 0 {
+            self.spill();
+        }
     }
 
-    /// Takes back the last value pushed. The tail is written only when the *next* value
-    /// comes, so the last value is always still in memory, and a caller that pushed to several
-    /// columns can undo them all when one push fails.
-    pub fn pop(&mut self) -> Option<T> {
-        self.tail.pop()
+    /// Writes the tail's whole blocks to the file, as many as it takes.
+    fn spill(&mut self) {
+        let mut bytes = vec![0u8; BLOCK * T::WIDTH];
+        let mut done = 0;
+        for block in self.tail.chunks_exact(BLOCK) {
+            for (value, out) in block.iter().zip(bytes.chunks_exact_mut(T::WIDTH)) {
+                value.put(out);
+            }
+            let at = self.offset(self.written);
+            if self.file.write_all_at(&bytes, at).is_err() {
+                break;
+            }
+            self.fences.push(block[0]);
+            self.written += BLOCK as u64;
+            done += BLOCK;
+        }
+        self.tail.drain(..done);
+        if self.tail.capacity() > 2 * BLOCK && self.tail.len() < BLOCK {
+            // After a failure the tail grew; give the room back once it is written.
+            self.tail.shrink_to(BLOCK);
+        }
     }
 
     /// The value at `index`, or `None` past the end.
@@ -127,7 +145,7 @@ impl<T: Fixed> Column<T> {
             let at = usize::try_from(index - self.written).unwrap_or(usize::MAX);
             return Ok(self.tail.get(at).copied());
         }
-        let mut raw = [0u8; 8];
+        let mut raw = [0u8; MAX_WIDTH];
         let raw = &mut raw[..T::WIDTH];
         self.file.read_exact_at(raw, self.offset(index))?;
         Ok(Some(T::take(raw)))
@@ -185,7 +203,7 @@ mod tests {
     fn column_of<T: Fixed>(values: &[T]) -> Column<T> {
         let mut column = Column::new_in(&std::env::temp_dir()).expect("a scratch file");
         for &value in values {
-            column.push(value).expect("room");
+            column.push(value);
         }
         column
     }
@@ -209,17 +227,20 @@ mod tests {
     }
 
     #[test]
-    fn the_last_push_can_be_taken_back_even_after_a_full_block() {
-        let values: Vec<u32> = (0..BLOCK as u32 + 1).collect();
-        let mut column = column_of(&values);
-        assert_eq!(column.pop(), Some(BLOCK as u32));
-        assert_eq!(column.len(), BLOCK as u64);
-        column.push(7).expect("room");
-        assert_eq!(
-            column.get(BLOCK as u64 - 1).expect("read"),
-            Some(BLOCK as u32 - 1)
-        );
-        assert_eq!(column.last().expect("read"), Some(7));
+    fn values_that_cannot_be_written_stay_on_the_heap_and_are_still_found() {
+        // A file open for reading only: every write fails.
+        let file = File::open("/dev/null").expect("/dev/null");
+        let mut column = Column::on(file);
+        let values: Vec<u32> = (0..3 * BLOCK as u32 + 5).map(|n| n * 2).collect();
+        for &value in &values {
+            column.push(value);
+        }
+        assert_eq!(column.written, 0);
+        for (at, value) in values.iter().enumerate() {
+            assert_eq!(column.get(at as u64).expect("read"), Some(*value));
+        }
+        assert_eq!(column.partition_point(|&v| v < 4001).expect("read"), 2001);
+        assert!(column.heap_bytes() >= values.len() * 4);
     }
 
     #[test]
@@ -235,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a directory");
         let mut column = Column::new_in(dir.path()).expect("a scratch file");
         for n in 0..2 * BLOCK as u32 {
-            column.push(n).expect("room");
+            column.push(n);
         }
         let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
         assert!(names.is_empty(), "{names:?}");
