@@ -151,6 +151,29 @@ impl<T: Fixed> Column<T> {
         Ok(Some(T::take(raw)))
     }
 
+    /// The values at `from..to` (as many of them as the column holds), with at most one read
+    /// of the file.
+    pub fn read(&self, from: u64, to: u64) -> io::Result<Vec<T>> {
+        let to = to.min(self.len());
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
+        let in_file = to.min(self.written);
+        if from < in_file {
+            let count = usize::try_from(in_file - from).map_err(io::Error::other)?;
+            let mut bytes = vec![0u8; count * T::WIDTH];
+            self.file.read_exact_at(&mut bytes, self.offset(from))?;
+            out.extend(bytes.chunks_exact(T::WIDTH).map(T::take));
+        }
+        let start = usize::try_from(from.max(self.written) - self.written).unwrap_or(usize::MAX);
+        let end = usize::try_from(to - self.written.min(to)).unwrap_or(0);
+        if start < end {
+            out.extend_from_slice(&self.tail[start..end]);
+        }
+        Ok(out)
+    }
+
     /// The last value, if any.
     pub fn last(&self) -> io::Result<Option<T>> {
         match self.len() {
@@ -241,6 +264,32 @@ mod tests {
         }
         assert_eq!(column.partition_point(|&v| v < 4001).expect("read"), 2001);
         assert!(column.heap_bytes() >= values.len() * 4);
+    }
+
+    #[test]
+    fn runs_are_read_across_the_file_and_the_tail() {
+        let values: Vec<u32> = (0..2 * BLOCK as u32 + 9).collect();
+        let column = column_of(&values);
+        let len = values.len() as u64;
+        for (from, to) in [
+            (0, len),
+            (5, 6),
+            (1000, 1100),
+            (2040, 2050),
+            (2050, 9999),
+            (7, 3),
+            (len, len + 4),
+        ] {
+            let expected = values
+                .get(from as usize..(to.min(len) as usize).max(from as usize))
+                .unwrap_or(&[])
+                .to_vec();
+            assert_eq!(
+                column.read(from, to).expect("read"),
+                expected,
+                "{from}..{to}"
+            );
+        }
     }
 
     #[test]

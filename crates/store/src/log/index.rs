@@ -1,31 +1,40 @@
-//! The derived indexes, in memory: which positions hold a stream's events, and at which
-//! position an event id is stored.
+//! The derived indexes: which positions hold a stream's events, and at which position an event
+//! id is stored.
 //!
-//! Nothing here is written to disk. Opening a store already reads every record to check its
-//! checksum and chain hash, so that same pass builds the indexes from the bytes it holds (no
-//! second read of the log), and the writer adds each group's events after its `fdatasync`. An
-//! index that is never written cannot be stale, lost or ahead of the log after a crash, and it
-//! costs no disk: before it, a sled database of two entries per event took ~890 of the
-//! 1,224 bytes each event cost on disk.
+//! They are rebuilt whenever the store opens and never kept. Opening a store already reads
+//! every record to check its checksum and chain hash, so that same pass builds the indexes from
+//! the bytes it holds (no second read of the log), and the writer adds each group's events
+//! after its `fdatasync`. An index that is never kept cannot be stale, lost or ahead of the log
+//! after a crash: before it, a sled database of two entries per event took ~890 of the 1,224
+//! bytes each event cost on disk.
+//!
+//! What grows with every event (the steps back and the sorted event-id table) is held in
+//! columns that spill to nameless scratch files in the store's directory (`jeugdpad_spill`),
+//! never synced and gone with the process, so the heap does not grow with the log: it keeps
+//! the streams' table (one entry per stream), a directory over the event-id table, and the
+//! event ids added since the last merge.
 //!
 //! # Layout and size
 //!
 //! - **`previous`**: for every position, how many positions back the same stream's previous
-//!   event is (0: it is the stream's first). 4 bytes per event (up to 8 while the vector has
-//!   room to grow into). A stream's events are found by following these steps back from its
-//!   last event; a trajectory has a handful.
+//!   event is (0: it is the stream's first). 4 bytes per event, in a scratch file. A stream's
+//!   events are found by following these steps back from its last event (a read of the page
+//!   cache per step); a trajectory has a handful.
 //! - **`streams`**: per stream, a 128-bit fingerprint of its id → its last position and
 //!   version: 24 bytes and a control byte per stream, in a hash table between 7/16 and 7/8
 //!   full, so 28–57 bytes per stream.
 //! - **`event_ids`**: the 64-bit hash of each event id with its position, 12 bytes per event in
-//!   a sorted table with a directory over the hashes' top bits (0.5–1 byte per event), plus the ids of recent groups in a small map that is merged in once it
-//!   holds an eighth as many (up to ~4 bytes per event more, just before a merge). A hash names
-//!   *candidates*: the caller confirms one by reading its record, so two ids that share a hash
-//!   cost a read, never a wrong answer.
+//!   a sorted table in a scratch file, with a directory over the hashes' top bits on the heap
+//!   (a bucket of 16–32 slots, so 0.12–0.25 bytes per event, and one read of a few hundred
+//!   bytes per lookup), plus the ids of recent groups in a map that is merged in once it holds
+//!   an eighth as many as the table, but never more than [`MAX_MERGE`]. A merge writes the
+//!   table anew, into a new scratch file. A hash names *candidates*: the caller confirms one
+//!   by reading its record, so two ids that share a hash cost a read, never a wrong answer.
 //!
-//! So about 17–25 bytes per event plus 28–57 per stream: ~150 MB at 6.4 million events and a
-//! million trajectories, ~450 MB at 20 million events. Opening needs no more than that: the
-//! event ids it collects (12 bytes each, unsorted) become the table by one sort in place.
+//! So the heap holds 28–57 bytes per stream, a quarter of a byte per event, and at most
+//! [`MAX_MERGE`] recent ids (~30 MB); the scratch files 16 bytes per event. Opening holds the
+//! event ids it collects (12 bytes each, unsorted) in memory until they are sorted into the
+//! table once, at its end.
 //! Positions are kept as `u32`, so a store holds at most [`MAX_POSITION`] events (about a
 //! terabyte of segments); past that, appends are refused as a full store.
 //!
@@ -41,6 +50,9 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use jeugdpad_spill::{Column, Fixed};
 
 use siphasher::sip::SipHasher13;
 use siphasher::sip128::SipHasher13 as SipHasher13x128;
@@ -56,6 +68,13 @@ pub(crate) const MAX_POSITION: u64 = u32::MAX as u64;
 /// of the table, whichever is more: a merge copies the table once, so appends pay it back many
 /// times over.
 const MIN_MERGE: usize = 1 << 16;
+
+/// … but never more than this many wait: they are on the heap. At 20 million events a merge
+/// then rewrites the 240 MB table every million events.
+pub(crate) const MAX_MERGE: usize = 1 << 20;
+
+/// Slots read at a time while a merge goes through the table.
+const MERGE_CHUNK: u64 = 1 << 16;
 
 /// A stream id's fingerprint: a keyed 128-bit hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,8 +199,10 @@ pub(crate) struct Index {
     keys: Keys,
     streams: PassThroughMap<Fingerprint, StreamHead>,
     /// Indexed by position − 1: how far back the stream's previous event is (0: none).
-    previous: Vec<u32>,
+    previous: Column<u32>,
     event_ids: EventIds,
+    /// Where this index's scratch files go (and its merges', and its siblings').
+    scratch: PathBuf,
 }
 
 /// One event id's entry in the sorted table: its hash, split so that the entry takes 12 bytes
@@ -191,6 +212,25 @@ struct Slot {
     high: u32,
     low: u32,
     position: u32,
+}
+
+impl Fixed for Slot {
+    const WIDTH: usize = 12;
+
+    fn put(self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.high.to_le_bytes());
+        out[4..8].copy_from_slice(&self.low.to_le_bytes());
+        out[8..12].copy_from_slice(&self.position.to_le_bytes());
+    }
+
+    fn take(bytes: &[u8]) -> Slot {
+        let word = |at: usize| u32::take(&bytes[at..at + 4]);
+        Slot {
+            high: word(0),
+            low: word(4),
+            position: word(8),
+        }
+    }
 }
 
 impl Slot {
@@ -209,47 +249,81 @@ impl Slot {
 
 /// Event-id hashes → positions: a sorted table and the recent additions.
 struct EventIds {
-    /// Sorted; while the store opens, unsorted until [`Index::finish_opening`].
-    table: Vec<Slot>,
+    /// While the store opens: every id so far, unsorted, until [`Index::finish_opening`]
+    /// sorts them into `table`.
+    opening: Option<Vec<Slot>>,
+    /// Sorted, in a scratch file.
+    table: Column<Slot>,
     /// Where in `table` each run of hashes with the same top bits starts.
     directory: Directory,
     /// Added since the last merge (not while opening). Two recent ids with the same hash
     /// (vanishingly rare) put the second in `collided`.
     recent: PassThroughMap<u64, u32>,
     collided: Vec<Slot>,
-    opening: bool,
 }
 
 /// A merged event-id table and its directory, built beside the index (see
 /// [`Index::merged_event_ids`]).
-pub(crate) struct MergedIds(Vec<Slot>, Directory);
+pub(crate) struct MergedIds(Column<Slot>, Directory);
 
 /// A directory over the sorted table's hashes: `starts[b]` is the first slot whose hash's top
 /// bits are `b` or more, with the table's length at the end. Hashes are uniform, so a bucket
-/// holds 4–8 slots and a lookup is one read here and a short search there, where a binary
-/// search over the whole table missed the cache at most of its ~25 steps (it was 9 % of a
-/// 64-writer append's time). It costs 0.5–1 byte per event.
+/// holds 16–32 slots, and a lookup is one read here and one read of the bucket's few hundred
+/// bytes from the table's file, where a binary search over the whole table would read at most
+/// of its ~25 steps. It costs 0.12–0.25 bytes per event.
 #[derive(Debug, Default)]
 struct Directory {
     shift: u32,
     starts: Vec<u32>,
 }
 
-impl Directory {
-    fn of(table: &[Slot]) -> Directory {
-        // Between a quarter and an eighth as many buckets as slots, at least two.
-        let bits = (table.len() / 4).max(2).ilog2().min(31);
-        let shift = 64 - bits;
-        let buckets = 1usize << bits;
-        let mut starts = Vec::with_capacity(buckets + 1);
-        for (at, slot) in table.iter().enumerate() {
-            let bucket = (slot.hash() >> shift) as usize;
-            while starts.len() <= bucket {
-                starts.push(at as u32);
-            }
+/// A directory built slot by slot, in the table's order.
+struct DirectoryBuilder {
+    directory: Directory,
+    len: usize,
+    at: u32,
+}
+
+impl DirectoryBuilder {
+    /// For a table of `len` slots.
+    fn new(len: usize) -> DirectoryBuilder {
+        // Between a sixteenth and a thirty-second as many buckets as slots, at least two.
+        let bits = (len / 16).max(2).ilog2().min(31);
+        DirectoryBuilder {
+            directory: Directory {
+                shift: 64 - bits,
+                starts: Vec::with_capacity((1usize << bits) + 1),
+            },
+            len,
+            at: 0,
         }
-        starts.resize(buckets + 1, table.len() as u32);
-        Directory { shift, starts }
+    }
+
+    /// The next slot's hash.
+    fn note(&mut self, hash: u64) {
+        let bucket = (hash >> self.directory.shift) as usize;
+        while self.directory.starts.len() <= bucket {
+            self.directory.starts.push(self.at);
+        }
+        self.at += 1;
+    }
+
+    fn finish(mut self) -> Directory {
+        let buckets = 1usize << (64 - self.directory.shift);
+        debug_assert_eq!(self.at as usize, self.len);
+        self.directory.starts.resize(buckets + 1, self.len as u32);
+        self.directory
+    }
+}
+
+impl Directory {
+    #[cfg(test)]
+    fn of(table: &[Slot]) -> Directory {
+        let mut builder = DirectoryBuilder::new(table.len());
+        for slot in table {
+            builder.note(slot.hash());
+        }
+        builder.finish()
     }
 
     /// The slots whose hash may be `hash` (all of them if the directory is empty).
@@ -262,35 +336,42 @@ impl Directory {
     }
 }
 
+/// A scratch file could not be made or read.
+fn scratch(error: std::io::Error) -> StoreError {
+    StoreError::storage("the store's index cannot use its scratch file", error)
+}
+
 impl Index {
-    /// An empty index with fresh keys.
-    pub(crate) fn new() -> Result<Index, StoreError> {
-        Ok(Index::with_keys(Keys::random()?))
+    /// An empty index with fresh keys, whose scratch files go in `dir` (the store's own, or
+    /// for `verify` of a closed store, the system's temporary directory).
+    pub(crate) fn new_in(dir: &Path) -> Result<Index, StoreError> {
+        Index::with_keys(Keys::random()?, dir)
     }
 
-    fn with_keys(keys: Keys) -> Index {
-        Index {
+    fn with_keys(keys: Keys, dir: &Path) -> Result<Index, StoreError> {
+        Ok(Index {
             keys,
             streams: PassThroughMap::default(),
-            previous: Vec::new(),
+            previous: Column::new_in(dir).map_err(scratch)?,
             event_ids: EventIds {
-                table: Vec::new(),
+                opening: Some(Vec::new()),
+                table: Column::new_in(dir).map_err(scratch)?,
                 directory: Directory::default(),
                 recent: PassThroughMap::default(),
                 collided: Vec::new(),
-                opening: true,
             },
-        }
+            scratch: dir.to_path_buf(),
+        })
     }
 
     /// An empty index with this one's keys: its fingerprints are this one's.
-    pub(crate) fn sibling(&self) -> Index {
-        Index::with_keys(self.keys.clone())
+    pub(crate) fn sibling(&self) -> Result<Index, StoreError> {
+        Index::with_keys(self.keys.clone(), &self.scratch)
     }
 
     /// The last position indexed (0: none).
     pub(crate) fn indexed(&self) -> u64 {
-        self.previous.len() as u64
+        self.previous.len()
     }
 
     /// Adds the event at the next position: record by record, while opening or verifying. An
@@ -301,8 +382,11 @@ impl Index {
         let planned = self.plan(entry, self.indexed() + 1, key, before)?;
         self.apply(planned);
         if self.merge_due() {
-            let merged = self.merged_event_ids();
-            drop(self.install(merged));
+            // The entry is in either way; a merge that cannot be written now (no scratch
+            // space) leaves the recent ids where they are found too, and is tried at the next.
+            if let Ok(merged) = self.merged_event_ids() {
+                drop(self.install(merged));
+            }
         }
         Ok(())
     }
@@ -387,24 +471,30 @@ impl Index {
     /// merges along the way). Called once, after the last segment.
     pub(crate) fn finish_opening(&mut self) {
         let ids = &mut self.event_ids;
-        ids.opening = false;
-        ids.table.sort_unstable();
-        // The table is replaced whole by each merge, so its spare room would never be used.
-        // `previous` and `streams` keep theirs: shrinking them would only make the first
-        // appends after opening copy or rehash them under the write lock.
-        ids.table.shrink_to_fit();
-        ids.directory = Directory::of(&ids.table);
+        let Some(mut opened) = ids.opening.take() else {
+            return;
+        };
+        opened.sort_unstable();
+        let mut directory = DirectoryBuilder::new(opened.len());
+        for slot in opened {
+            directory.note(slot.hash());
+            ids.table.push(slot);
+        }
+        ids.directory = directory.finish();
     }
 
     /// Whether enough recent event ids wait to be merged into the sorted table.
     pub(crate) fn merge_due(&self) -> bool {
         let ids = &self.event_ids;
-        !ids.opening && ids.recent.len() + ids.collided.len() >= MIN_MERGE.max(ids.table.len() / 8)
+        let table = usize::try_from(ids.table.len()).unwrap_or(usize::MAX);
+        ids.opening.is_none()
+            && ids.recent.len() + ids.collided.len() >= MIN_MERGE.max(table / 8).min(MAX_MERGE)
     }
 
-    /// The sorted table with the recent ids merged in. It only reads the index, so the writer
-    /// builds it under the shared lock (readers go on) and then [`Index::install`]s it.
-    pub(crate) fn merged_event_ids(&self) -> MergedIds {
+    /// The sorted table with the recent ids merged in, in a new scratch file. It only reads
+    /// the index, so the writer builds it under the shared lock (readers go on) and then
+    /// [`Index::install`]s it.
+    pub(crate) fn merged_event_ids(&self) -> Result<MergedIds, StoreError> {
         let ids = &self.event_ids;
         let mut added: Vec<Slot> = ids
             .recent
@@ -413,19 +503,27 @@ impl Index {
             .chain(ids.collided.iter().copied())
             .collect();
         added.sort_unstable();
-        let mut merged = Vec::with_capacity(ids.table.len() + added.len());
-        let (mut old, mut new) = (ids.table.iter().peekable(), added.iter().peekable());
-        while let (Some(a), Some(b)) = (old.peek(), new.peek()) {
-            if a <= b {
-                merged.extend(old.next());
-            } else {
-                merged.extend(new.next());
+        let len = usize::try_from(ids.table.len()).unwrap_or(usize::MAX) + added.len();
+        let mut merged = Column::new_in(&self.scratch).map_err(scratch)?;
+        let mut directory = DirectoryBuilder::new(len);
+        let mut put = |slot: Slot| {
+            directory.note(slot.hash());
+            merged.push(slot);
+        };
+        let mut new = added.into_iter().peekable();
+        let mut at = 0;
+        while at < ids.table.len() {
+            let chunk = ids.table.read(at, at + MERGE_CHUNK).map_err(scratch)?;
+            at += chunk.len() as u64;
+            for old in chunk {
+                while let Some(slot) = new.next_if(|slot| *slot < old) {
+                    put(slot);
+                }
+                put(old);
             }
         }
-        merged.extend(old);
-        merged.extend(new);
-        let directory = Directory::of(&merged);
-        MergedIds(merged, directory)
+        new.for_each(put);
+        Ok(MergedIds(merged, directory.finish()))
     }
 
     /// Puts a merged table in place of the sorted table and the recent ids it holds, and hands
@@ -436,7 +534,7 @@ impl Index {
         let ids = &mut self.event_ids;
         debug_assert_eq!(
             merged.0.len(),
-            ids.table.len() + ids.recent.len() + ids.collided.len()
+            ids.table.len() + (ids.recent.len() + ids.collided.len()) as u64
         );
         // A fresh map: a drained one would keep the capacity of its largest batch.
         ids.recent = PassThroughMap::default();
@@ -467,7 +565,7 @@ impl Index {
             if position <= head {
                 out.push((version, position));
             }
-            match (self.previous(position), version) {
+            match (self.previous(position)?, version) {
                 (None, 1) => break,
                 (Some(previous), 2..) => (version, position) = (version - 1, previous),
                 _ => {
@@ -486,12 +584,14 @@ impl Index {
 
     /// The position of the same stream's event before the one at `position` (`None`: it is
     /// the stream's first, or `position` is not indexed).
-    pub(crate) fn previous(&self, position: u64) -> Option<u64> {
-        let index = usize::try_from(position.checked_sub(1)?).ok()?;
-        match *self.previous.get(index)? {
-            0 => None,
-            step => position.checked_sub(u64::from(step)).filter(|p| *p > 0),
-        }
+    pub(crate) fn previous(&self, position: u64) -> Result<Option<u64>, StoreError> {
+        let Some(index) = position.checked_sub(1) else {
+            return Ok(None);
+        };
+        Ok(match self.previous.get(index).map_err(scratch)? {
+            None | Some(0) => None,
+            Some(step) => position.checked_sub(u64::from(step)).filter(|p| *p > 0),
+        })
     }
 
     /// Each stream's fingerprint, last position and version.
@@ -503,24 +603,33 @@ impl Index {
 
     /// Where the stream with this fingerprint has its last event at or before `limit`, and
     /// that event's version (`None`: no such stream, or none of its events is that old).
-    pub(crate) fn end_at(&self, key: Fingerprint, limit: u64) -> Option<(u64, u64)> {
-        let head = self.streams.get(&key)?;
+    pub(crate) fn end_at(
+        &self,
+        key: Fingerprint,
+        limit: u64,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let Some(head) = self.streams.get(&key) else {
+            return Ok(None);
+        };
         let (mut at, mut version) = (u64::from(head.last), u64::from(head.version));
         while at > limit {
-            at = self.previous(at)?;
-            version = version.checked_sub(1)?;
+            let (Some(before), Some(earlier)) = (self.previous(at)?, version.checked_sub(1)) else {
+                return Ok(None);
+            };
+            (at, version) = (before, earlier);
         }
-        Some((at, version))
+        Ok(Some((at, version)))
     }
 
     /// How many streams begin after `limit`: the positions after it that are their stream's
     /// first event (no step back). With [`Index::stream_count`], what `verify` needs to tell
     /// whether the index holds a stream the log does not, while appends go on.
-    pub(crate) fn streams_begun_after(&self, limit: u64) -> usize {
-        let from = usize::try_from(limit).unwrap_or(usize::MAX);
-        self.previous
-            .get(from..)
-            .map_or(0, |steps| steps.iter().filter(|&&step| step == 0).count())
+    pub(crate) fn streams_begun_after(&self, limit: u64) -> Result<usize, StoreError> {
+        let steps = self
+            .previous
+            .read(limit, self.previous.len())
+            .map_err(scratch)?;
+        Ok(steps.iter().filter(|&&step| step == 0).count())
     }
 
     /// How many streams there are.
@@ -529,8 +638,10 @@ impl Index {
     }
 
     /// The positions whose event id may be `event_id` (its hash matches): confirm by reading.
-    pub(crate) fn event_candidates(&self, event_id: Uuid) -> Vec<u64> {
-        self.event_ids.candidates(self.keys.event_id(event_id))
+    pub(crate) fn event_candidates(&self, event_id: Uuid) -> Result<Vec<u64>, StoreError> {
+        self.event_ids
+            .candidates(self.keys.event_id(event_id))
+            .map_err(scratch)
     }
 
     /// For tests of `verify`: a stream entry that no event of the log made.
@@ -549,14 +660,39 @@ impl Index {
     /// For tests of `verify`: makes the index wrong in the two ways it checks.
     #[cfg(test)]
     pub(crate) fn damage_for_test(&mut self, step_at: u64, forget_event: Uuid) {
-        if let Some(step) = self.previous.get_mut(step_at as usize - 1) {
-            *step += 1;
-        }
+        let step = self
+            .previous
+            .get(step_at - 1)
+            .expect("read")
+            .expect("indexed");
+        self.set_step_for_test(step_at - 1, step + 1);
         let hash = self.keys.event_id(forget_event);
         let ids = &mut self.event_ids;
         ids.recent.remove(&hash);
-        ids.table.retain(|slot| slot.hash() != hash);
-        ids.directory = Directory::of(&ids.table);
+        let kept: Vec<Slot> = ids
+            .table
+            .read(0, ids.table.len())
+            .expect("read")
+            .into_iter()
+            .filter(|slot| slot.hash() != hash)
+            .collect();
+        ids.table = Column::new_in(&self.scratch).expect("a scratch file");
+        for slot in &kept {
+            ids.table.push(*slot);
+        }
+        ids.directory = Directory::of(&kept);
+    }
+
+    /// For tests: the step back at `index` (position − 1) made `step`. The columns only grow,
+    /// so the column is written anew.
+    #[cfg(test)]
+    pub(crate) fn set_step_for_test(&mut self, index: u64, step: u32) {
+        let mut steps = self.previous.read(0, self.previous.len()).expect("read");
+        steps[index as usize] = step;
+        self.previous = Column::new_in(&self.scratch).expect("a scratch file");
+        for step in steps {
+            self.previous.push(step);
+        }
     }
 }
 
@@ -572,8 +708,8 @@ impl std::fmt::Debug for Index {
 
 impl EventIds {
     fn add(&mut self, hash: u64, position: u32) {
-        if self.opening {
-            self.table.push(Slot::new(hash, position));
+        if let Some(opening) = &mut self.opening {
+            opening.push(Slot::new(hash, position));
             return;
         }
         match self.recent.entry(hash) {
@@ -584,19 +720,21 @@ impl EventIds {
         }
     }
 
-    fn candidates(&self, hash: u64) -> Vec<u64> {
+    fn candidates(&self, hash: u64) -> std::io::Result<Vec<u64>> {
         let mut out = Vec::new();
-        if self.opening {
+        if let Some(opening) = &self.opening {
             // Unsorted until the open finishes: only `verify`'s own index is asked then.
             out.extend(
-                self.table
+                opening
                     .iter()
                     .filter(|slot| slot.hash() == hash)
                     .map(|slot| u64::from(slot.position)),
             );
-            return out;
+            return Ok(out);
         }
-        let bucket = &self.table[self.directory.bucket(hash, self.table.len())];
+        let len = usize::try_from(self.table.len()).unwrap_or(usize::MAX);
+        let range = self.directory.bucket(hash, len);
+        let bucket = self.table.read(range.start as u64, range.end as u64)?;
         let from = bucket.partition_point(|slot| slot.hash() < hash);
         out.extend(
             bucket[from..]
@@ -611,13 +749,17 @@ impl EventIds {
                 .filter(|slot| slot.hash() == hash)
                 .map(|slot| u64::from(slot.position)),
         );
-        out
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_index() -> Index {
+        Index::new_in(&std::env::temp_dir()).expect("keys and scratch files")
+    }
 
     fn entry(position: u64, stream: &str, version: u64) -> IndexEntry<'static> {
         IndexEntry {
@@ -632,7 +774,7 @@ mod tests {
     /// plain map built beside it.
     #[test]
     fn streams_and_event_ids_are_found_across_merges() {
-        let mut index = Index::new().expect("keys");
+        let mut index = test_index();
         let mut expected: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
         let count = 3 * MIN_MERGE as u64 + 17;
         for position in 1..=count {
@@ -662,9 +804,12 @@ mod tests {
         }
         for position in (1..=count).step_by(97) {
             let id = Uuid::from_u128(u128::from(position) * 7919);
-            assert_eq!(index.event_candidates(id), vec![position]);
+            assert_eq!(index.event_candidates(id).expect("read"), vec![position]);
         }
-        assert!(index.event_candidates(Uuid::from_u128(1)).is_empty());
+        assert!(index
+            .event_candidates(Uuid::from_u128(1))
+            .expect("read")
+            .is_empty());
         assert_eq!(index.version("s-unknown"), 0);
         assert!(index.stream("s-unknown", count).expect("none").is_empty());
     }
@@ -702,7 +847,7 @@ mod tests {
     /// before and after merges, and an id never added has none of its own.
     #[test]
     fn event_ids_that_share_a_hash_are_all_candidates() {
-        let mut index = with_narrow_hashes(64, 12, || Index::new().expect("keys"));
+        let mut index = with_narrow_hashes(64, 12, test_index);
         let count = 3 * MIN_MERGE as u64;
         for position in 1..=count {
             index
@@ -715,7 +860,7 @@ mod tests {
         let mut shared = 0;
         for position in (1..=count).step_by(101) {
             let id = Uuid::from_u128(u128::from(position) * 7919);
-            let candidates = index.event_candidates(id);
+            let candidates = index.event_candidates(id).expect("read");
             assert!(candidates.contains(&position), "{position}");
             shared += candidates.len();
         }
@@ -724,14 +869,14 @@ mod tests {
             "the hashes do collide"
         );
         let absent = Uuid::from_u128(1);
-        assert!(!index.event_candidates(absent).contains(&0));
+        assert!(!index.event_candidates(absent).expect("read").contains(&0));
     }
 
     /// Two streams with one fingerprint are never merged into one: the second's first event
     /// is refused, as a version that does not follow on.
     #[test]
     fn streams_that_share_a_fingerprint_are_refused_not_merged() {
-        let mut index = with_narrow_hashes(0, 64, || Index::new().expect("keys"));
+        let mut index = with_narrow_hashes(0, 64, test_index);
         index.add(&entry(1, "a", 1)).expect("add");
         let refused = index.add(&entry(2, "b", 1));
         assert!(
@@ -744,12 +889,12 @@ mod tests {
     /// A damaged chain of steps is reported, not followed below version 1.
     #[test]
     fn a_chain_of_steps_that_does_not_end_at_version_one_is_corrupt() {
-        let mut index = Index::new().expect("keys");
+        let mut index = test_index();
         for (position, stream, version) in [(1, "a", 1), (2, "b", 1), (3, "a", 2)] {
             index.add(&entry(position, stream, version)).expect("add");
         }
         assert_eq!(index.stream("a", 3).expect("sound"), vec![(1, 1), (2, 3)]);
-        index.previous[2] = 0;
+        index.set_step_for_test(2, 0);
         assert!(matches!(
             index.stream("a", 3),
             Err(StoreError::Corrupt {
@@ -757,9 +902,9 @@ mod tests {
                 ..
             })
         ));
-        index.previous[2] = 2;
+        index.set_step_for_test(2, 2);
         // b's first event now seems to follow a's: the walk would go below version 1.
-        index.previous[1] = 1;
+        index.set_step_for_test(1, 1);
         index.add(&entry(4, "b", 2)).expect("add");
         assert!(matches!(
             index.stream("b", 4),
@@ -772,7 +917,7 @@ mod tests {
 
     #[test]
     fn an_entry_out_of_order_is_refused_and_changes_nothing() {
-        let mut index = Index::new().expect("keys");
+        let mut index = test_index();
         index.add(&entry(1, "a", 1)).expect("add");
         for wrong in [entry(3, "a", 2), entry(2, "a", 3), entry(2, "b", 2)] {
             assert!(matches!(
@@ -790,7 +935,10 @@ mod tests {
         assert!(index.add_group(&group).is_err());
         assert_eq!(index.indexed(), 1);
         assert_eq!(index.version("b"), 0);
-        assert!(index.event_candidates(group[1].event_id).is_empty());
+        assert!(index
+            .event_candidates(group[1].event_id)
+            .expect("read")
+            .is_empty());
         index
             .add_group(&group[..2])
             .expect("the right part goes in");

@@ -544,7 +544,7 @@ impl Shared {
         &self,
         event_id: uuid::Uuid,
     ) -> Result<Option<RecordedEvent>, StoreError> {
-        let candidates = self.index().event_candidates(event_id);
+        let candidates = self.index().event_candidates(event_id)?;
         for position in candidates {
             let event = self.read_at(position)?;
             if event.event_id == event_id {

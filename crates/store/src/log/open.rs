@@ -101,7 +101,7 @@ pub(crate) fn open(
     // previous opener, and a `Locked` retry should not repeat the whole scan below.
     let vault_db = open_vault_db(dir, options.vault_cache_bytes)?;
     let mut locations = Locations::default();
-    let mut index = Index::new()?;
+    let mut index = Index::new_in(dir)?;
     let mut head = ChainHead {
         position: 0,
         hash: GENESIS,

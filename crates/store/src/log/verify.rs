@@ -130,17 +130,24 @@ impl IndexCheck<'_> {
             return;
         };
         let live = shared.index();
-        if !live.event_candidates(entry.event_id).contains(&position) {
-            report.problem(
+        match live.event_candidates(entry.event_id) {
+            Ok(candidates) if candidates.contains(&position) => {}
+            Ok(_) => report.problem(
                 Some(position),
                 format!(
                     "the event-id index does not point event {} here",
                     entry.event_id
                 ),
-            );
+            ),
+            Err(error) => report.problem(Some(position), error.to_string()),
         }
-        let expected = fresh.previous(position);
-        if live.indexed() < position || live.previous(position) != expected {
+        let (expected, found) = match (fresh.previous(position), live.previous(position)) {
+            (Ok(expected), Ok(found)) => (expected, found),
+            (Err(error), _) | (_, Err(error)) => {
+                return report.problem(Some(position), error.to_string());
+            }
+        };
+        if live.indexed() < position || found != expected {
             report.problem(
                 Some(position),
                 format!(
@@ -161,7 +168,13 @@ impl IndexCheck<'_> {
         for chunk in ends.chunks(STREAMS_PER_LOCK) {
             let live = shared.index();
             for (key, last, version) in chunk {
-                let found = live.end_at(*key, limit);
+                let found = match live.end_at(*key, limit) {
+                    Ok(found) => found,
+                    Err(error) => {
+                        report.problem(Some(*last), error.to_string());
+                        continue;
+                    }
+                };
                 if found != Some((*last, *version)) {
                     let found =
                         found.map_or("nowhere".into(), |(at, v)| format!("at position {at} v{v}"));
@@ -178,7 +191,11 @@ impl IndexCheck<'_> {
         // on meanwhile: the streams they began are counted from the index's own steps, under
         // the same lock as its count.
         let live = shared.index();
-        let expected = fresh.stream_count() + live.streams_begun_after(limit);
+        let begun = match live.streams_begun_after(limit) {
+            Ok(begun) => begun,
+            Err(error) => return report.problem(None, error.to_string()),
+        };
+        let expected = fresh.stream_count() + begun;
         if live.stream_count() != expected {
             report.problem(
                 None,
@@ -229,7 +246,7 @@ fn check_record(
 pub(crate) fn verify_open(shared: &Shared) -> Result<VerifyReport, StoreError> {
     let limit = shared.durable_head();
     let mut check = IndexCheck {
-        fresh: Some(shared.index().sibling()),
+        fresh: Some(shared.index().sibling()?),
         live: Some(shared),
     };
     let mut report = check_log(&shared.dir, Some(limit), &mut check, None);
@@ -271,8 +288,10 @@ pub(crate) fn verify_log_dir(dir: &Path, at: Option<u64>) -> Result<VerifyReport
         report.problem(None, why.to_string());
         return Ok(report);
     }
+    // The index built to check the log spills to the system's temporary directory: a verify
+    // leaves the store's own directory as it found it (it may be a read-only copy).
     let mut check = IndexCheck {
-        fresh: Some(Index::new()?),
+        fresh: Some(Index::new_in(&std::env::temp_dir())?),
         live: None,
     };
     Ok(check_log(dir, None, &mut check, at))
