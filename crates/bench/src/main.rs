@@ -688,11 +688,12 @@ fn run_soak(args: soak::SoakArgs) -> Result<(), Box<dyn std::error::Error>> {
         report.reports_read
     );
     println!(
-        "SOAK RSS {:.0} MB after warm-up, {:.0} MB at the end; slope after warm-up {:.1} bytes/event (heap {:.1}); at {} events: {:.0} MB",
+        "SOAK RSS {:.0} MB after warm-up, {:.0} MB at the end; slope after warm-up {:.1} bytes/event (heap {:.1}; {:.1} per step); at {} events: {:.0} MB",
         mb(report.rss_after_warm_up as f64),
         mb(report.rss_at_end as f64),
         report.rss_bytes_per_event,
         report.anon_bytes_per_event,
+        report.anon_bytes_per_step,
         report.project_events,
         mb(report.projected_rss_bytes)
     );

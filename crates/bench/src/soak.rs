@@ -46,6 +46,10 @@ pub struct SoakArgs {
     /// Help episodes per trajectory before it is closed (more: fewer new trajectories per event).
     #[arg(long, default_value_t = 20)]
     pub episodes: usize,
+    /// Timeline reads after every step (each one a durable access-log entry). More reads per
+    /// step tell apart what a look costs in memory from what a step costs.
+    #[arg(long, default_value_t = 1)]
+    pub reads_per_step: usize,
     /// Seconds between memory samples.
     #[arg(long, default_value_t = 10.0)]
     pub sample_seconds: f64,
@@ -71,6 +75,9 @@ pub struct Sample {
     pub events: u64,
     /// Trajectories the load has opened so far.
     pub opened: u64,
+    /// Steps it has recorded so far (each an event of a trajectory; the rest of the events
+    /// are access-log entries).
+    pub steps: u64,
     pub rss_bytes: u64,
     pub rss_anon_bytes: u64,
     pub rss_file_bytes: u64,
@@ -89,6 +96,9 @@ pub struct SoakReport {
     pub rss_bytes_per_event: f64,
     /// Same, for the anonymous (heap) part alone.
     pub anon_bytes_per_event: f64,
+    /// The heap's slope over the steps recorded instead of the events appended: with looks
+    /// costing nothing, it is the same whatever the reads per step.
+    pub anon_bytes_per_step: f64,
     /// RSS at the end of warm-up and at the end of the run.
     pub rss_after_warm_up: u64,
     pub rss_at_end: u64,
@@ -289,13 +299,21 @@ async fn soak(
             tokens.consultant.clone(),
             tokens.lead.clone(),
         );
-        let (today, episodes) = (today.clone(), args.episodes);
+        let (today, episodes, reads) = (today.clone(), args.episodes, args.reads_per_step);
         clients.push(tokio::spawn(async move {
             let mut worker = Client::connect(addr, &consultant).await?;
             let mut reader = Client::connect(addr, &lead).await?;
             let mut n = 0u64;
             while began.elapsed() < budget {
-                one_trajectory(&mut worker, &counts, &team, &today, client, n, episodes).await?;
+                let case = Case {
+                    team: &team,
+                    today: &today,
+                    worker: client,
+                    n,
+                    episodes,
+                    reads,
+                };
+                one_trajectory(&mut worker, &counts, &case).await?;
                 if n.is_multiple_of(4) {
                     checked(&mut reader, WAITING_TIMES, json!({ "team": team })).await?;
                     counts.reports.fetch_add(1, Ordering::Relaxed);
@@ -317,6 +335,7 @@ async fn soak(
             seconds: began.elapsed().as_secs_f64(),
             events,
             opened: counts.opened.load(Ordering::Relaxed),
+            steps: counts.steps.load(Ordering::Relaxed),
             rss_bytes: memory.0,
             rss_anon_bytes: memory.1,
             rss_file_bytes: memory.2,
@@ -345,16 +364,17 @@ async fn soak(
     if steady.len() < 2 {
         return Err("too few samples after warm-up: run longer or sample more often".into());
     }
-    let slope_of = |part: fn(&Sample) -> u64| {
+    let slope_of = |along: fn(&Sample) -> u64, part: fn(&Sample) -> u64| {
         slope(
             &steady
                 .iter()
-                .map(|s| (s.events as f64, part(s) as f64))
+                .map(|s| (along(s) as f64, part(s) as f64))
                 .collect::<Vec<_>>(),
         )
     };
-    let rss_bytes_per_event = slope_of(|s| s.rss_bytes);
-    let anon_bytes_per_event = slope_of(|s| s.rss_anon_bytes);
+    let rss_bytes_per_event = slope_of(|s| s.events, |s| s.rss_bytes);
+    let anon_bytes_per_event = slope_of(|s| s.events, |s| s.rss_anon_bytes);
+    let anon_bytes_per_step = slope_of(|s| s.steps, |s| s.rss_anon_bytes);
     let (first, last) = (steady[0], samples[samples.len() - 1]);
     let projected_rss_bytes = last.rss_bytes as f64
         + rss_bytes_per_event.max(0.0) * args.project_events.saturating_sub(last.events) as f64;
@@ -366,6 +386,7 @@ async fn soak(
         reports_read: counts.reports.load(Ordering::Relaxed),
         rss_bytes_per_event,
         anon_bytes_per_event,
+        anon_bytes_per_step,
         rss_after_warm_up: first.rss_bytes,
         rss_at_end: last.rss_bytes,
         projected_rss_bytes,
@@ -374,17 +395,31 @@ async fn soak(
     })
 }
 
-/// A consultant's whole case: open, assess, `episodes` help episodes with the timeline read
-/// after each step, close.
-async fn one_trajectory(
-    client: &mut Client,
-    counts: &Counts,
-    team: &str,
-    today: &str,
+/// One consultant's case: who, when, and how long.
+struct Case<'a> {
+    team: &'a str,
+    today: &'a str,
     worker: usize,
     n: u64,
     episodes: usize,
+    reads: usize,
+}
+
+/// A consultant's whole case: open, assess, `episodes` help episodes with the timeline read
+/// (`reads` times) after each step, close.
+async fn one_trajectory(
+    client: &mut Client,
+    counts: &Counts,
+    case: &Case<'_>,
 ) -> Result<(), BenchError> {
+    let Case {
+        team,
+        today,
+        worker,
+        n,
+        episodes,
+        reads,
+    } = *case;
     let opened = checked(
         client,
         "mutation($on: Date!, $signal: SignalInput!) {
@@ -433,13 +468,15 @@ async fn one_trajectory(
     for (query, variables) in steps {
         checked(client, query, variables).await?;
         counts.steps.fetch_add(1, Ordering::Relaxed);
-        checked(
-            client,
-            "query($id: ID!) { trajectory(id: $id) { version timeline { position type } } }",
-            json!({ "id": id }),
-        )
-        .await?;
-        counts.timelines.fetch_add(1, Ordering::Relaxed);
+        for _ in 0..reads {
+            checked(
+                client,
+                "query($id: ID!) { trajectory(id: $id) { version timeline { position type } } }",
+                json!({ "id": id }),
+            )
+            .await?;
+            counts.timelines.fetch_add(1, Ordering::Relaxed);
+        }
     }
     Ok(())
 }
