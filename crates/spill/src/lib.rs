@@ -111,7 +111,7 @@ impl<T: Fixed> Column<T> {
     /// for want of scratch space, only larger in memory until the disk has room again.
     pub fn push(&mut self, value: T) {
         self.tail.push(value);
-        if self.tail.len() % BLOCK == 0 {
+        if self.tail.len().is_multiple_of(BLOCK) {
             self.spill();
         }
     }
