@@ -1,14 +1,16 @@
 //! Columns that spill to disk: append-only sequences of fixed-width values (`u32`, `u64`,
-//! `i64`) whose bulk lives in a scratch file rather than on the heap.
+//! `i64`, or a caller's [`Fixed`] type) whose bulk lives in a scratch file rather than on the
+//! heap.
 //!
 //! # Why
 //!
-//! The server's derived indexes (the access log's, `crates/access-index`) grow by a few bytes
-//! with every event the log takes. Held in `Vec`s, that is resident memory that grows without
-//! end on a server that runs for years. A [`Column`] keeps in memory only the values of its
-//! last, unfinished block and the first value of every finished one (a *fence*, 1 in
-//! [`BLOCK`]); the rest is in a file the kernel caches as it caches the log's segments, and
-//! hands back under memory pressure.
+//! The server's derived indexes (the store's, `crates/store/src/log/index.rs`, and the access
+//! log's, `crates/access-index`) grow by a few bytes with every event the log takes. Held in
+//! `Vec`s, that is resident memory that grows without end on a server that runs for years. A
+//! [`Column`] keeps in memory only the values of its last, unfinished block and the first value
+//! of every finished one (a *fence*, 1 in [`BLOCK`]); the rest is in a file whose pages the
+//! kernel caches as it caches the log's segments — page cache, not the process's memory, given
+//! back under pressure.
 //!
 //! # The scratch file
 //!
