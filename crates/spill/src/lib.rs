@@ -198,21 +198,14 @@ impl<T: Fixed> Column<T> {
             // The first value already fails.
             return Ok(0);
         };
-        let values = self.block(block)?;
-        Ok((block * BLOCK + values.partition_point(&holds)) as u64)
+        let from = (block * BLOCK) as u64;
+        let values = self.read(from, from + BLOCK as u64)?;
+        Ok(from + values.partition_point(&holds) as u64)
     }
 
     /// The bytes the column holds on the heap, from capacities: its tail and its fences.
     pub fn heap_bytes(&self) -> usize {
         (self.tail.capacity() + self.fences.capacity()) * std::mem::size_of::<T>()
-    }
-
-    /// The values of finished block `block`, read from the file.
-    fn block(&self, block: usize) -> io::Result<Vec<T>> {
-        let mut bytes = vec![0u8; BLOCK * T::WIDTH];
-        self.file
-            .read_exact_at(&mut bytes, self.offset((block * BLOCK) as u64))?;
-        Ok(bytes.chunks_exact(T::WIDTH).map(T::take).collect())
     }
 
     fn offset(&self, index: u64) -> u64 {

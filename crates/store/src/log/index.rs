@@ -694,11 +694,8 @@ impl Index {
             .into_iter()
             .filter(|slot| slot.hash() != hash)
             .collect();
-        ids.table = Column::new_in(&self.scratch).expect("a scratch file");
-        for slot in &kept {
-            ids.table.push(*slot);
-        }
         ids.directory = Directory::of(&kept);
+        ids.table = written_for_test(&self.scratch, kept);
     }
 
     /// For tests: the step back at `index` (position − 1) made `step`. The columns only grow,
@@ -707,11 +704,19 @@ impl Index {
     pub(crate) fn set_step_for_test(&mut self, index: u64, step: u32) {
         let mut steps = self.previous.read(0, self.previous.len()).expect("read");
         steps[index as usize] = step;
-        self.previous = Column::new_in(&self.scratch).expect("a scratch file");
-        for step in steps {
-            self.previous.push(step);
-        }
+        self.previous = written_for_test(&self.scratch, steps);
     }
+}
+
+/// For tests: a new column in `dir` holding `values` (columns only grow, so a test that
+/// damages one writes it anew).
+#[cfg(test)]
+fn written_for_test<T: Fixed>(dir: &Path, values: Vec<T>) -> Column<T> {
+    let mut column = Column::new_in(dir).expect("a scratch file");
+    for value in values {
+        column.push(value);
+    }
+    column
 }
 
 /// Counts only: a store's `Debug` must not print millions of entries.
